@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds the stand-in images that replace confluentinc/cp-zookeeper and confluentinc/cp-kafka on machines with no
+# image registry: a Debian rootfs with Java, real Apache Kafka and ZooKeeper jars from Maven Central, and the same
+# entrypoint, environment variables and tool names as the public images. Skips every part that already exists.
+# Prints the two image names as shell assignments for eval.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/versions.env"
+work=${STANDIN_WORK:-$here/../../target/standin}
+engine=${CONTAINER_ENGINE:-podman}
+base="localhost/standin/base:bookworm-jre17"
+zk_image="localhost/standin/cp-zookeeper:$KAFKA_VERSION"
+kafka_image="localhost/standin/cp-kafka:$KAFKA_VERSION"
+mkdir -p "$work"
+
+log() { echo "standin: $*" >&2; }
+
+if ! "$engine" image exists "$base"; then
+  rootfs="$work/rootfs"
+  rm -rf "$rootfs"
+  log "debootstrap bookworm with openjdk-17-jre-headless (about a minute)"
+  debootstrap --variant=minbase --include=openjdk-17-jre-headless bookworm "$rootfs" >"$work/debootstrap.log" 2>&1 ||
+    { tail -20 "$work/debootstrap.log" >&2; exit 1; }
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  log "importing rootfs as $base"
+  tar -C "$rootfs" -c . | "$engine" import --change 'CMD ["/bin/bash"]' - "$base" >/dev/null
+  rm -rf "$rootfs"
+fi
+
+libs="$work/libs-$KAFKA_VERSION"
+if [ ! -f "$libs/kafka_2.13-$KAFKA_VERSION.jar" ]; then
+  log "resolving Apache Kafka $KAFKA_VERSION and its dependencies from Maven Central"
+  rm -rf "$libs"
+  mvn -q -B -f "$here/pom.xml" -Dkafka.version="$KAFKA_VERSION" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$libs" >&2
+fi
+
+write_tools() { # one wrapper per line of tools.tsv, as the Kafka distribution's bin/*.sh
+  mkdir -p "$1"
+  cp "$here/common/kafka-run-class" "$here/common/wait-for-tcp" "$1/"
+  grep -v '^#' "$here/common/tools.tsv" | while IFS=$'\t' read -r name class args; do
+    printf '#!/bin/bash\nexec kafka-run-class %s %s"$@"\n' "$class" "${args:+$args }" >"$1/$name"
+    chmod +x "$1/$name"
+  done
+}
+
+build() { # build IMAGE ROLE
+  local image=$1 role=$2 ctx="$work/context-$2"
+  "$engine" image exists "$image" && [ "${STANDIN_REBUILD:-0}" != 1 ] && return 0
+  log "building $image"
+  rm -rf "$ctx" && mkdir -p "$ctx"
+  cp -r "$libs" "$ctx/libs"
+  cp -r "$here/common" "$ctx/common"
+  cp -r "$here/$role/." "$ctx/"
+  write_tools "$ctx/bin"
+  "$engine" build -q -f "$ctx/Containerfile" --build-arg BASE="$base" --build-arg KAFKA_VERSION="$KAFKA_VERSION" -t "$image" "$ctx" >/dev/null
+}
+build "$zk_image" zookeeper
+build "$kafka_image" kafka
+
+echo "ZOOKEEPER_IMAGE=$zk_image"
+echo "KAFKA_IMAGE=$kafka_image"

@@ -1,0 +1,76 @@
+//! Where the learner works and which ports their stack publishes, from flags and the environment.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+pub const COMPOSE_FILE: &str = "docker-compose.yml";
+
+#[derive(Clone, Debug)]
+pub struct StackConfig {
+    /// The learner's directory: their compose file lives here, never in the repo's compose/.
+    pub dir: PathBuf,
+    pub project: String,
+    pub kafka_port: u16,
+    pub zookeeper_port: u16,
+}
+
+impl StackConfig {
+    /// `dir` defaults to the current directory, `project` to its name as compose derives it.
+    pub fn new(dir: Option<&Path>, project: Option<&str>) -> Result<Self> {
+        let dir = match dir {
+            Some(dir) => dir.to_path_buf(),
+            None => std::env::current_dir().context("Failed to read the current directory")?,
+        };
+        let dir = std::path::absolute(&dir).with_context(|| format!("Failed to resolve {}", dir.display()))?;
+        let project = match project {
+            Some(name) => project_name(name),
+            None => project_name(&dir.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()),
+        };
+        Ok(StackConfig {
+            dir,
+            project: if project.is_empty() { "workshop".into() } else { project },
+            kafka_port: port_from_env("KAFKA_PORT", 9092)?,
+            zookeeper_port: port_from_env("ZOOKEEPER_PORT", 2181)?,
+        })
+    }
+
+    pub fn compose_file(&self) -> PathBuf {
+        self.dir.join(COMPOSE_FILE)
+    }
+
+    /// Bootstrap servers for programs on this machine: KAFKA_BOOTSTRAP_SERVERS, else the published port.
+    pub fn bootstrap(&self) -> String {
+        std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| format!("localhost:{}", self.kafka_port))
+    }
+
+    /// The variables the compose file reads for its ports, passed explicitly to every compose command.
+    pub fn compose_env(&self) -> Vec<(String, String)> {
+        vec![
+            ("KAFKA_PORT".into(), self.kafka_port.to_string()),
+            ("ZOOKEEPER_PORT".into(), self.zookeeper_port.to_string()),
+        ]
+    }
+}
+
+/// Compose's own rule: lowercase, keeping only letters, digits, `-` and `_`.
+pub fn project_name(raw: &str) -> String {
+    raw.to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect::<String>()
+        .trim_start_matches(['-', '_'])
+        .to_string()
+}
+
+fn port_from_env(var: &str, default: u16) -> Result<u16> {
+    match std::env::var(var) {
+        Ok(value) => value
+            .trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p > 0)
+            .with_context(|| format!("{var}={value} is not a port number (1-65535); unset it or pick a free port")),
+        Err(_) => Ok(default),
+    }
+}

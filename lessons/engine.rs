@@ -1,0 +1,161 @@
+//! The Docker API (Docker, or Podman's Docker-compatible service) through bollard, honoring DOCKER_HOST.
+
+use std::collections::HashMap;
+
+use anyhow::{anyhow, Context, Result};
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::query_parameters::{
+    InspectContainerOptions, ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
+    LogsOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+
+use crate::guidance;
+use crate::text::fill;
+
+pub const PROJECT_LABEL: &str = "com.docker.compose.project";
+pub const SERVICE_LABEL: &str = "com.docker.compose.service";
+
+#[derive(Clone)]
+pub struct Engine {
+    docker: Docker,
+    pub version: String,
+}
+
+/// One container of a compose project, as the Docker API reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Container {
+    pub id: String,
+    pub service: String,
+    pub name: String,
+    pub image: String,
+    /// `created`, `running`, `exited`, ... as the engine says.
+    pub state: String,
+    pub running: bool,
+    pub exit_code: i64,
+    /// `healthy`, `starting`, `unhealthy`, or `none` when the service has no healthcheck.
+    pub health: String,
+}
+
+#[derive(Debug)]
+pub struct ExecOutput {
+    pub exit_code: i64,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Engine {
+    /// Connects and pings; no engine gives the one message that says how to start one.
+    pub async fn connect() -> Result<Engine> {
+        let docker_host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "(unset)".into());
+        let no_engine = || {
+            let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+            anyhow!(fill(guidance::NO_ENGINE, &[("host", &host), ("docker_host", &docker_host)]))
+        };
+        let docker = Docker::connect_with_defaults().map_err(|_| no_engine())?;
+        let docker = docker.negotiate_version().await.map_err(|_| no_engine())?;
+        let version = docker.version().await.map_err(|_| no_engine())?;
+        let name = version
+            .components
+            .unwrap_or_default()
+            .iter()
+            .map(|c| c.name.clone())
+            .next()
+            .unwrap_or_else(|| "Docker Engine".into());
+        let version = format!("{name} {}", version.version.unwrap_or_default());
+        Ok(Engine { docker, version })
+    }
+
+    /// Every container of the project, running or not, found by compose's labels (not by names).
+    pub async fn containers(&self, project: &str) -> Result<Vec<Container>> {
+        let filters = HashMap::from([("label", vec![format!("{PROJECT_LABEL}={project}")])]);
+        let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+        let summaries = self.docker.list_containers(Some(options)).await.context("Failed to list containers")?;
+        let mut containers = Vec::new();
+        for summary in summaries {
+            let Some(id) = summary.id else { continue };
+            let inspect = self
+                .docker
+                .inspect_container(&id, None::<InspectContainerOptions>)
+                .await
+                .with_context(|| format!("Failed to inspect container {id}"))?;
+            let state = inspect.state.unwrap_or_default();
+            let labels = summary.labels.unwrap_or_default();
+            containers.push(Container {
+                id,
+                service: labels.get(SERVICE_LABEL).cloned().unwrap_or_default(),
+                name: inspect.name.unwrap_or_default().trim_start_matches('/').to_string(),
+                image: summary.image.unwrap_or_default(),
+                state: state.status.map(|s| s.to_string()).unwrap_or_default(),
+                running: state.running.unwrap_or(false),
+                exit_code: state.exit_code.unwrap_or(0),
+                health: state
+                    .health
+                    .and_then(|h| h.status)
+                    .map(|s| s.to_string())
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or_else(|| "none".into()),
+            });
+        }
+        containers.sort_by(|a, b| a.service.cmp(&b.service));
+        Ok(containers)
+    }
+
+    pub async fn networks(&self, project: &str) -> Result<Vec<String>> {
+        let filters = HashMap::from([("label", vec![format!("{PROJECT_LABEL}={project}")])]);
+        let options = ListNetworksOptionsBuilder::default().filters(&filters).build();
+        let networks = self.docker.list_networks(Some(options)).await.context("Failed to list networks")?;
+        Ok(networks.into_iter().filter_map(|n| n.name).collect())
+    }
+
+    pub async fn volumes(&self, project: &str) -> Result<Vec<String>> {
+        let filters = HashMap::from([("label", vec![format!("{PROJECT_LABEL}={project}")])]);
+        let options = ListVolumesOptionsBuilder::default().filters(&filters).build();
+        let volumes = self.docker.list_volumes(Some(options)).await.context("Failed to list volumes")?;
+        Ok(volumes.volumes.unwrap_or_default().into_iter().map(|v| v.name).collect())
+    }
+
+    /// The last `lines` lines a container logged.
+    pub async fn logs_tail(&self, id: &str, lines: usize) -> Result<String> {
+        let options = LogsOptionsBuilder::default().stdout(true).stderr(true).tail(&lines.to_string()).build();
+        let mut stream = self.docker.logs(id, Some(options));
+        let mut text = String::new();
+        while let Some(chunk) = stream.next().await {
+            text.push_str(&chunk.context("Failed to read container logs")?.to_string());
+        }
+        Ok(text)
+    }
+
+    /// `docker exec` through the API: runs `cmd` in the container, feeding `stdin` if given.
+    pub async fn exec(&self, id: &str, cmd: &[&str], stdin: Option<&[u8]>) -> Result<ExecOutput> {
+        let options = CreateExecOptions {
+            cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+            attach_stdin: Some(stdin.is_some()),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..Default::default()
+        };
+        let created = self.docker.create_exec(id, options).await.context("Failed to create exec")?;
+        let started = self.docker.start_exec(&created.id, None).await.context("Failed to start exec")?;
+        let (mut stdout, mut stderr) = (String::new(), String::new());
+        if let StartExecResults::Attached { mut output, mut input } = started {
+            if let Some(bytes) = stdin {
+                input.write_all(bytes).await.context("Failed to write to exec stdin")?;
+                input.shutdown().await.context("Failed to close exec stdin")?;
+            }
+            drop(input);
+            while let Some(chunk) = output.next().await {
+                match chunk.context("Failed to read exec output")? {
+                    bollard::container::LogOutput::StdErr { message } => {
+                        stderr.push_str(&String::from_utf8_lossy(&message))
+                    }
+                    other => stdout.push_str(&String::from_utf8_lossy(&other.into_bytes())),
+                }
+            }
+        }
+        let inspect = self.docker.inspect_exec(&created.id).await.context("Failed to inspect exec")?;
+        Ok(ExecOutput { exit_code: inspect.exit_code.unwrap_or(-1), stdout, stderr })
+    }
+}

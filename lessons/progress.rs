@@ -1,0 +1,35 @@
+//! One status line while waiting: rewritten in place on a terminal, printed once per change otherwise.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+pub struct Progress {
+    tty: bool,
+    last: String,
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Progress { tty: std::io::stderr().is_terminal(), last: String::new() }
+    }
+}
+
+impl Progress {
+    pub fn update(&mut self, waiting_for: &str, elapsed: Duration) {
+        let mut err = std::io::stderr();
+        if self.tty {
+            let _ = write!(err, "\r\x1b[2K⏳ waiting for {waiting_for} ({}s)", elapsed.as_secs());
+            let _ = err.flush();
+        } else if self.last != waiting_for {
+            let _ = writeln!(err, "waiting for {waiting_for}");
+        }
+        self.last = waiting_for.to_string();
+    }
+
+    pub fn finish(&mut self) {
+        if self.tty && !self.last.is_empty() {
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+        }
+        self.last.clear();
+    }
+}
