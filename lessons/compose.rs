@@ -55,6 +55,26 @@ pub struct Compose {
 }
 
 impl Compose {
+    /// The project of a learner's directory, with the compose CLI this machine has.
+    pub async fn for_config(config: &crate::config::StackConfig) -> Result<Compose> {
+        Ok(Compose {
+            cli: ComposeCli::detect().await?,
+            project: config.project.clone(),
+            file: config.compose_file(),
+            env: config.compose_env(),
+        })
+    }
+
+    /// `compose config`: the file as compose reads it, variables filled in; Err carries compose's complaint.
+    pub async fn config(&self) -> Result<std::result::Result<String, String>> {
+        let out = self.run(&["config"]).await?;
+        if out.status.success() {
+            Ok(Ok(String::from_utf8_lossy(&out.stdout).into_owned()))
+        } else {
+            Ok(Err(String::from_utf8_lossy(&out.stderr).trim().to_string()))
+        }
+    }
+
     pub fn dir(&self) -> &Path {
         self.file.parent().unwrap_or(Path::new("."))
     }

@@ -37,6 +37,8 @@ pub struct Container {
     pub exit_code: i64,
     /// `healthy`, `starting`, `unhealthy`, or `none` when the service has no healthcheck.
     pub health: String,
+    /// Published ports as `127.0.0.1:9092->9092/tcp`.
+    pub ports: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -82,6 +84,19 @@ impl Engine {
                 .await
                 .with_context(|| format!("Failed to inspect container {id}"))?;
             let state = inspect.state.unwrap_or_default();
+            let mut ports: Vec<String> = summary
+                .ports
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|p| {
+                    let public = p.public_port?;
+                    let ip = p.ip.clone().unwrap_or_default();
+                    let proto = p.typ.map(|t| t.to_string()).unwrap_or_else(|| "tcp".into());
+                    Some(format!("{ip}:{public}->{}/{proto}", p.private_port))
+                })
+                .collect();
+            ports.sort();
+            ports.dedup();
             let labels = summary.labels.unwrap_or_default();
             containers.push(Container {
                 id,
@@ -97,6 +112,7 @@ impl Engine {
                     .map(|s| s.to_string())
                     .filter(|s| !s.is_empty())
                     .unwrap_or_else(|| "none".into()),
+                ports,
             });
         }
         containers.sort_by(|a, b| a.service.cmp(&b.service));

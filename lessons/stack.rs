@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Result};
 
-use crate::compose::{Compose, ComposeCli};
+use crate::compose::Compose;
 use crate::config::StackConfig;
 use crate::engine::{Container, Engine, ExecOutput};
 use crate::guidance;
@@ -40,9 +40,7 @@ pub struct Leftovers {
 impl Stack {
     pub async fn connect(config: StackConfig) -> Result<Stack> {
         let engine = Engine::connect().await?;
-        let cli = ComposeCli::detect().await?;
-        let compose =
-            Compose { cli, project: config.project.clone(), file: config.compose_file(), env: config.compose_env() };
+        let compose = Compose::for_config(&config).await?;
         Ok(Stack { config, engine, compose })
     }
 

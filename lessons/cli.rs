@@ -1,0 +1,84 @@
+//! The command line. The doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// A hands-on Kafka workshop: each lesson explains a step, can perform it, and checks it against your
+/// own running Kafka.
+///
+/// Start with `lesson 1`. Each lesson names the next.
+#[derive(Debug, Parser)]
+#[command(name = "lesson", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The lesson to explain: its number (4) or its name (topic).
+    pub step: Option<String>,
+
+    /// Perform the step instead of only explaining it.
+    #[arg(long)]
+    pub run: bool,
+
+    /// With --run: use the Rust client (rdkafka) where the lesson would use the Kafka tools in the container.
+    #[arg(long)]
+    pub native: bool,
+
+    /// With lesson 6: also remove the volumes (`down -v`), and with them every topic and message.
+    #[arg(long)]
+    pub volumes: bool,
+
+    #[command(flatten)]
+    pub workspace: Workspace,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a step against your running stack: one line per fact, and the fix for each that fails.
+    Check {
+        /// The lesson to check: its number or its name.
+        step: String,
+        /// Print the facts as JSON.
+        #[arg(long)]
+        json: bool,
+        /// With lesson 6: expect the volumes to be gone too (after `down -v`).
+        #[arg(long)]
+        volumes: bool,
+        #[command(flatten)]
+        workspace: Workspace,
+    },
+    /// A hint for a step.
+    Hint {
+        /// The lesson: its number or its name.
+        step: String,
+    },
+}
+
+/// Where the learner works and what their lessons use; every flag has the workshop's default.
+#[derive(Debug, Args, Clone)]
+pub struct Workspace {
+    /// Your working directory, holding your docker-compose.yml [default: the current directory]
+    #[arg(long, global = true)]
+    pub dir: Option<PathBuf>,
+
+    /// The compose project name [default: the directory's name, as compose derives it]
+    #[arg(long, global = true)]
+    pub project: Option<String>,
+
+    /// The topic of lessons 4 and 5.
+    #[arg(long, global = true, default_value = "quickstart-events")]
+    pub topic: String,
+
+    /// Partitions of the topic (lesson 4).
+    #[arg(long, global = true, default_value_t = 3)]
+    pub partitions: i32,
+
+    /// Replication factor of the topic (lesson 4).
+    #[arg(long, global = true, default_value_t = 1)]
+    pub replication_factor: i32,
+
+    /// The consumer group of lesson 5.
+    #[arg(long, global = true, default_value = "workshop-console")]
+    pub group: String,
+}

@@ -1,0 +1,122 @@
+//! The learner's compose file as compose itself renders it (`compose config`: variables filled in),
+//! reduced to what the lessons check: services, images, environment, published ports and volumes.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use serde_norway::Value;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Port {
+    pub host_ip: String,
+    pub published: u16,
+    pub target: u16,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Service {
+    pub image: String,
+    pub environment: BTreeMap<String, String>,
+    pub ports: Vec<Port>,
+    pub volumes: Vec<String>,
+}
+
+impl Service {
+    pub fn env(&self, name: &str) -> Option<&str> {
+        self.environment.get(name).map(String::as_str)
+    }
+
+    pub fn published(&self, target: u16) -> Option<&Port> {
+        self.ports.iter().find(|p| p.target == target)
+    }
+}
+
+/// Checks only the YAML syntax, with the line and column of the first error.
+pub fn check_yaml(text: &str) -> Result<(), String> {
+    serde_norway::from_str::<Value>(text).map(|_| ()).map_err(|err| err.to_string())
+}
+
+/// Parses `compose config` output, v1 (short port strings, env maps) and v2 (long port maps) alike.
+pub fn parse_rendered(text: &str) -> Result<BTreeMap<String, Service>> {
+    let root: Value = serde_norway::from_str(text).context("Failed to parse the rendered compose file")?;
+    let mut services = BTreeMap::new();
+    let Some(map) = root.get("services").and_then(Value::as_mapping) else { return Ok(services) };
+    for (name, body) in map {
+        let name = scalar(name);
+        let service = Service {
+            image: body.get("image").map(scalar).unwrap_or_default(),
+            environment: environment(body.get("environment")),
+            ports: body.get("ports").and_then(Value::as_sequence).into_iter().flatten().filter_map(port).collect(),
+            volumes: body
+                .get("volumes")
+                .and_then(Value::as_sequence)
+                .into_iter()
+                .flatten()
+                .map(|v| match v.get("source") {
+                    Some(source) => format!("{}:{}", scalar(source), v.get("target").map(scalar).unwrap_or_default()),
+                    None => scalar(v),
+                })
+                .collect(),
+        };
+        services.insert(name, service);
+    }
+    Ok(services)
+}
+
+fn scalar(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => String::new(),
+        other => serde_norway::to_string(other).unwrap_or_default().trim().to_string(),
+    }
+}
+
+fn environment(value: Option<&Value>) -> BTreeMap<String, String> {
+    match value {
+        Some(Value::Mapping(map)) => map.iter().map(|(k, v)| (scalar(k), scalar(v))).collect(),
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .filter_map(|item| scalar(item).split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+            .collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
+/// `127.0.0.1:9092:9092/tcp`, `9092:9092`, or `{host_ip, published, target}`.
+fn port(value: &Value) -> Option<Port> {
+    if value.is_mapping() {
+        return Some(Port {
+            host_ip: value.get("host_ip").map(scalar).unwrap_or_default(),
+            published: value.get("published").map(scalar)?.parse().ok()?,
+            target: value.get("target").map(scalar)?.parse().ok()?,
+        });
+    }
+    let text = scalar(value);
+    let text = text.split('/').next()?;
+    let parts: Vec<&str> = text.rsplitn(3, ':').collect();
+    match parts.as_slice() {
+        [target, published, host_ip] => Some(Port {
+            host_ip: host_ip.to_string(),
+            published: published.parse().ok()?,
+            target: target.parse().ok()?,
+        }),
+        [target, published] => {
+            Some(Port { host_ip: String::new(), published: published.parse().ok()?, target: target.parse().ok()? })
+        }
+        _ => None,
+    }
+}
+
+/// `EXTERNAL://localhost:9092,INTERNAL://kafka:29092` → [("EXTERNAL", "localhost", 9092), ...]
+pub fn listeners(value: &str) -> Vec<(String, String, u16)> {
+    value
+        .split(',')
+        .filter_map(|l| {
+            let (name, rest) = l.trim().split_once("://")?;
+            let (host, port) = rest.rsplit_once(':')?;
+            Some((name.to_string(), host.to_string(), port.parse().ok()?))
+        })
+        .collect()
+}

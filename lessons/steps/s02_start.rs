@@ -1,0 +1,98 @@
+//! Step 2: start the stack with the compose CLI and wait until ZooKeeper and Kafka answer.
+
+use anyhow::{bail, Result};
+
+use crate::facts::Fact;
+use crate::kafka;
+use crate::step::{Context, Step};
+use crate::zookeeper;
+
+use super::common::compose_cmd;
+
+pub const EXPLAIN: &str = "\
+GOAL
+  Start ZooKeeper and Kafka in the background, from the directory that holds your docker-compose.yml.
+
+TYPE
+  {up}
+
+  -d (detached) gives you your prompt back while the containers keep running. The first time, Docker
+  pulls the two images (about 1 GB together), which takes a few minutes; later starts take seconds.
+  Compose starts zookeeper first and kafka once zookeeper is healthy (depends_on in the file).
+
+YOU SHOULD SEE
+  A network, three volumes and two containers created, each line ending in Started or done.
+
+  Kafka needs a few more seconds after its container starts: it registers with ZooKeeper, elects
+  itself controller and opens its listeners. `lesson 2 --run` waits for exactly that: ZooKeeper
+  answering and Kafka returning metadata about itself.
+
+WHY IT MATTERS
+  One command brings the same stack up on every machine: the same versions, the same settings, the same
+  ports. Nothing is installed on your laptop besides Docker, and one command removes it all (lesson 6).";
+
+pub struct Start;
+
+impl Step for Start {
+    fn explain(&self, _ctx: &Context) -> String {
+        EXPLAIN.replace("{up}", &compose_cmd("up -d"))
+    }
+
+    async fn run(&self, ctx: &Context) -> Result<String> {
+        if !ctx.config.compose_file().exists() {
+            bail!("There is no docker-compose.yml in {}. Do lesson 1 first: lesson 1 --run", ctx.config.dir.display());
+        }
+        let stack = ctx.stack().await?;
+        let (output, ready) = stack.up().await?;
+        let brokers: Vec<String> = ready.brokers.iter().map(|b| format!("{} at {}:{}", b.id, b.host, b.port)).collect();
+        Ok(format!(
+            "$ {} up -d\n{}\nZooKeeper answers: {} mode, version {}\nKafka answers: broker {}",
+            stack.compose.cli.name(),
+            output.trim_end(),
+            ready.zookeeper.mode,
+            ready.zookeeper.version,
+            brokers.join(", ")
+        ))
+    }
+
+    async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
+        let stack = ctx.stack().await?;
+        let containers = stack.containers().await?;
+        let mut facts = Vec::new();
+        for service in crate::stack::SERVICES {
+            let what = format!("the {service} container runs");
+            facts.push(match containers.iter().find(|c| c.service == service) {
+                Some(c) if c.running => Fact::pass(what),
+                Some(c) => Fact::fail(
+                    what,
+                    format!("It is {}; read why: {} logs {service}", c.state, stack.compose.cli.name()),
+                ),
+                None => {
+                    Fact::fail(what, format!("Start the stack: {} up -d (or lesson 2 --run)", stack.compose.cli.name()))
+                }
+            });
+        }
+        if facts.iter().any(|f| f.fix.is_some()) {
+            return Ok(facts);
+        }
+        facts.push(match zookeeper::srvr(&stack.zookeeper_addr()).await {
+            Ok(srvr) => Fact::pass(format!("ZooKeeper answers on {} ({} mode)", stack.zookeeper_addr(), srvr.mode)),
+            Err(err) => Fact::fail(format!("ZooKeeper answers on {}", stack.zookeeper_addr()), format!("{err:#}")),
+        });
+        let bootstrap = stack.bootstrap();
+        facts.push(match kafka::brokers(&bootstrap, std::time::Duration::from_secs(10)).await {
+            Ok(brokers) if !brokers.is_empty() => {
+                let b = &brokers[0];
+                Fact::pass(format!("Kafka answers on {bootstrap}: broker {} at {}:{}", b.id, b.host, b.port))
+            }
+            _ => Fact::fail(
+                format!("Kafka answers on {bootstrap}"),
+                format!(
+                    "Give it a few seconds and check again; if it stays silent: {} logs kafka",
+                    stack.compose.cli.name()
+                ),
+            ),
+        });
+        Ok(facts)
+    }
+}

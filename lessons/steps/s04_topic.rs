@@ -1,0 +1,133 @@
+//! Step 4: create a topic, with the Kafka tool in the container or with the Rust client.
+
+use anyhow::Result;
+
+use crate::facts::Fact;
+use crate::kafka;
+use crate::kafka_inspect;
+use crate::step::{Context, Step};
+
+use super::common::{compose_cmd, kafka_tool_ok, stack_up, IN_NETWORK_BOOTSTRAP};
+
+pub const EXPLAIN: &str = "\
+GOAL
+  Create a topic: a named, append-only log of messages, split into partitions that Kafka spreads over
+  its brokers. Producers write to a topic; consumers read from it.
+
+TYPE
+  {create}
+
+  then look at what Kafka made:
+  {describe}
+
+  (`docker exec -it <kafka container> kafka-topics ...` does the same as `compose exec kafka ...`.)
+
+YOU SHOULD SEE
+  Created topic {topic}.
+  and, from --describe, one line per partition: Partition: 0  Leader: 1  Replicas: 1  Isr: 1
+
+WHY THE COMMAND CHANGED
+  Older guides write `kafka-topics --zookeeper zookeeper:2181 ...`. Kafka 3.0 removed that option: tools
+  talk to a broker (--bootstrap-server), and the broker updates ZooKeeper. Inside the compose network the
+  broker is kafka:29092; from your machine it is localhost:9092.
+
+WHY IT MATTERS
+  Partitions are Kafka's unit of parallelism and of order: messages with the same key go to the same
+  partition and are read back in the order they were written. The replication factor is how many brokers
+  keep a copy; with one broker it can only be 1.
+
+THE RUST WAY
+  `lesson 4 --run --native` creates the topic through Kafka's Admin API with rdkafka instead.";
+
+/// `kafka-topics --create` as the lesson runs it and the book shows it.
+// ANCHOR: create_command
+pub fn create_command(topic: &str, partitions: i32, replication: i32) -> Vec<String> {
+    let (partitions, replication) = (partitions.to_string(), replication.to_string());
+    ["kafka-topics", "--bootstrap-server", IN_NETWORK_BOOTSTRAP, "--create", "--if-not-exists"]
+        .into_iter()
+        .chain(["--topic", topic, "--partitions", &partitions, "--replication-factor", &replication])
+        .map(str::to_string)
+        .collect()
+}
+// ANCHOR_END: create_command
+
+pub fn describe_command(topic: &str) -> Vec<String> {
+    ["kafka-topics", "--bootstrap-server", IN_NETWORK_BOOTSTRAP, "--describe", "--topic", topic]
+        .map(str::to_string)
+        .to_vec()
+}
+
+pub struct Topic;
+
+impl Step for Topic {
+    fn explain(&self, ctx: &Context) -> String {
+        let o = &ctx.options;
+        let create = create_command(&o.topic, o.partitions, o.replication_factor).join(" ");
+        EXPLAIN
+            .replace("{create}", &compose_cmd(&format!("exec kafka {}", create.replace(" --if-not-exists", ""))))
+            .replace("{describe}", &compose_cmd(&format!("exec kafka {}", describe_command(&o.topic).join(" "))))
+            .replace("{topic}", &o.topic)
+    }
+
+    async fn run(&self, ctx: &Context) -> Result<String> {
+        let o = &ctx.options;
+        kafka_inspect::validate_topic_name(&o.topic)?;
+        let stack = ctx.stack().await?;
+        stack.service("kafka").await?;
+        let mut out = String::new();
+        if o.native {
+            out += &format!("Creating `{}` through the Admin API (rdkafka) at {}\n", o.topic, stack.bootstrap());
+            kafka::create_topic(&stack.bootstrap(), &o.topic, o.partitions, o.replication_factor).await?;
+            out += &format!("Created topic {}.\n", o.topic);
+        } else {
+            let create = create_command(&o.topic, o.partitions, o.replication_factor);
+            out += &format!("$ {}\n", create.join(" "));
+            let args: Vec<&str> = create.iter().map(String::as_str).collect();
+            out += &kafka_tool_ok(stack, &args, None).await?;
+        }
+        let describe = describe_command(&o.topic);
+        out += &format!("\n$ {}\n", describe.join(" "));
+        let args: Vec<&str> = describe.iter().map(String::as_str).collect();
+        out += &kafka_tool_ok(stack, &args, None).await?;
+        Ok(out)
+    }
+
+    async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
+        let o = &ctx.options;
+        kafka_inspect::validate_topic_name(&o.topic)?;
+        let stack = match stack_up(ctx).await? {
+            Ok(stack) => stack,
+            Err(facts) => return Ok(facts),
+        };
+        let Some(partitions) = kafka_inspect::topic(&stack.bootstrap(), &o.topic).await? else {
+            return Ok(vec![Fact::fail(
+                format!("topic `{}` exists", o.topic),
+                format!(
+                    "Create it: lesson 4 --run (or the kafka-topics --create command of lesson 4) with --topic {}",
+                    o.topic
+                ),
+            )]);
+        };
+        let mut facts = vec![Fact::pass(format!("topic `{}` exists", o.topic))];
+        facts.push(Fact::check(
+            partitions.len() as i32 == o.partitions,
+            format!("it has {} partitions (asked: {})", partitions.len(), o.partitions),
+            "Partitions can be added (kafka-topics --alter --partitions N) but never removed; or delete and recreate it",
+        ));
+        let rf = partitions.iter().map(|p| p.replicas.len()).min().unwrap_or(0) as i32;
+        facts.push(Fact::check(
+            rf == o.replication_factor,
+            format!("each partition has {rf} replica(s) (asked: {})", o.replication_factor),
+            "The replication factor is set at creation; delete the topic and create it again",
+        ));
+        let leaderless: Vec<i32> = partitions.iter().filter(|p| p.leader < 0).map(|p| p.id).collect();
+        facts.push(Fact::check(
+            leaderless.is_empty(),
+            "every partition has a leader",
+            format!(
+                "Partitions {leaderless:?} have no leader (LEADER_NOT_AVAILABLE): is the broker up? lesson check 3"
+            ),
+        ));
+        Ok(facts)
+    }
+}

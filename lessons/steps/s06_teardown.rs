@@ -1,0 +1,81 @@
+//! Step 6: stop and remove the stack; `down -v` removes the data too.
+
+use anyhow::Result;
+
+use crate::facts::Fact;
+use crate::step::{Context, Step};
+
+use super::common::compose_cmd;
+
+pub const EXPLAIN: &str = "\
+GOAL
+  Stop everything and leave your machine as it was.
+
+TYPE
+  {down}
+
+  or, to delete every topic and message as well:
+  {down_v}
+
+YOU SHOULD SEE
+  The two containers stopped and removed, then the network removed. With -v, the three volumes too.
+  `docker ps -a` no longer lists them.
+
+WHAT EACH ONE KEEPS
+  down      removes containers and the network, keeps the named volumes: run `up -d` again and your
+            topics and messages are still there.
+  down -v   removes the volumes too: the next `up -d` starts an empty cluster.
+  stop      only stops the containers; `start` resumes them.
+  Delete ZooKeeper's volume but keep Kafka's and the broker refuses to start
+  (InconsistentClusterIdException): remove both or neither.
+
+WHY IT MATTERS
+  Containers are disposable, data is not. Knowing which command loses what is how you clean up without
+  losing work you meant to keep.";
+
+pub struct Teardown;
+
+impl Step for Teardown {
+    fn explain(&self, _ctx: &Context) -> String {
+        EXPLAIN.replace("{down}", &compose_cmd("down")).replace("{down_v}", &compose_cmd("down -v"))
+    }
+
+    async fn run(&self, ctx: &Context) -> Result<String> {
+        let stack = ctx.stack().await?;
+        let flag = if ctx.options.volumes { " -v" } else { "" };
+        let output = stack.down(ctx.options.volumes).await?;
+        Ok(format!("$ {} down{flag}\n{}", stack.compose.cli.name(), output.trim_end()))
+    }
+
+    async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
+        let stack = ctx.stack().await?;
+        let left = stack.leftovers().await?;
+        let down = format!("{} down", stack.compose.cli.name());
+        let mut facts = vec![
+            Fact::check(
+                left.containers.is_empty(),
+                format!("no container of project `{}` remains", stack.config.project),
+                format!("Still there: {}. Remove them: {down}", left.containers.join(", ")),
+            ),
+            Fact::check(
+                left.networks.is_empty(),
+                "no network of the project remains",
+                format!("Still there: {}. Remove it: {down}", left.networks.join(", ")),
+            ),
+        ];
+        facts.push(if left.volumes.is_empty() {
+            Fact::pass("no volume of the project remains (all data removed)")
+        } else if ctx.options.volumes {
+            Fact::fail(
+                format!("no volume of the project remains (still: {})", left.volumes.join(", ")),
+                format!("Remove them with the data in them: {down} -v"),
+            )
+        } else {
+            Fact::info(format!(
+                "volumes kept, with your topics in them: {} ({down} -v removes them)",
+                left.volumes.join(", ")
+            ))
+        });
+        Ok(facts)
+    }
+}
