@@ -30,7 +30,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 let ctx = context(&cli.workspace, cli.volumes, cli.native)?;
                 if cli.run {
                     println!("{}", steps::run(step.id, &ctx).await?.trim_end());
-                    println!("\nNow check it: lesson check {}", step.id);
+                    println!("\nNow check it: {}", check_command(&step, &ctx));
                 } else {
                     let body = steps::explain(step.id, &ctx)?;
                     print!("{}", report::explanation(&step, &body, catalog::steps()?.len()));
@@ -65,6 +65,19 @@ fn context(workspace: &Workspace, volumes: bool, native: bool) -> Result<Context
         native,
     };
     Ok(Context::new(config, options))
+}
+
+/// `lesson check N`, with the options the learner gave that the check needs to look at the same things.
+fn check_command(step: &StepInfo, ctx: &Context) -> String {
+    let defaults = StepOptions::default();
+    let mut command = format!("lesson check {}", step.id);
+    if matches!(step.id, 4 | 5) && ctx.options.topic != defaults.topic {
+        command += &format!(" --topic {}", ctx.options.topic);
+    }
+    if step.id == 6 && ctx.options.volumes {
+        command += " --volumes";
+    }
+    command
 }
 
 fn next_step(step: &StepInfo) -> Result<Option<StepInfo>> {

@@ -12,9 +12,35 @@ pub const IN_NETWORK_BOOTSTRAP: &str = "kafka:29092";
 
 pub const EXPECTED_KAFKA_IMAGE: &str = "confluentinc/cp-kafka:7.9.x (Kafka 3.9)";
 
-/// `docker compose ARGS` with its Compose v1 spelling beside it.
+/// `docker compose ARGS` as the explanations print it, with its Compose v1 spelling below.
 pub fn compose_cmd(args: &str) -> String {
-    format!("docker compose {args}        (Compose v1: docker-compose {args})")
+    let v1 = if args.len() <= 40 {
+        format!("docker-compose {args}")
+    } else {
+        "the same with docker-compose instead of docker compose".to_string()
+    };
+    format!("{}\n    (Compose v1: {v1})", shell(&format!("docker compose {args}")))
+}
+
+/// A command to type: `$ ` first, a long one broken before its options with ` \` as a shell allows.
+pub fn shell(command: &str) -> String {
+    let mut lines = vec![String::from("$")];
+    for word in command.split(' ') {
+        let Some(line) = lines.last_mut() else { break };
+        if word.starts_with("--") && line.len() + word.len() > 70 {
+            line.push_str(" \\");
+            lines.push(format!("      {word}"));
+        } else {
+            line.push(' ');
+            line.push_str(word);
+        }
+    }
+    lines.join("\n  ")
+}
+
+/// The same, short, for a fix line.
+pub fn compose_hint(args: &str) -> String {
+    format!("docker compose {args} (v1: docker-compose {args})")
 }
 
 /// The stack when both services run, or the failed fact that says which lesson starts it.

@@ -12,8 +12,9 @@ pub const REFERENCE: &str = include_str!("../../compose/docker-compose.yml");
 
 pub const EXPLAIN: &str = "\
 GOAL
-  Describe the two services of a Kafka installation in one file, docker-compose.yml, in your own
-  working directory ({dir}). Compose reads it to start, list and stop the whole stack with one command.
+  Describe the two services of a Kafka installation in one file, docker-compose.yml, in your own working
+  directory (the current one, or the one you give with --dir). Compose reads it to start, list and stop
+  the whole stack with one command.
 
   zookeeper  keeps the cluster's shared state: which brokers are alive, which broker leads each partition.
   kafka      the broker: it stores topics on disk and serves producers and consumers.
@@ -43,8 +44,8 @@ WHY IT MATTERS
 pub struct ComposeFile;
 
 impl Step for ComposeFile {
-    fn explain(&self, ctx: &Context) -> String {
-        EXPLAIN.replace("{dir}", &ctx.config.dir.display().to_string())
+    fn explain(&self, _ctx: &Context) -> String {
+        EXPLAIN.to_string()
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {
@@ -89,7 +90,7 @@ impl Step for ComposeFile {
         let rendered = match compose.config().await? {
             Ok(rendered) => rendered,
             Err(complaint) => {
-                facts.push(Fact::fail(format!("`{} config` accepts it", compose.cli.name()), complaint));
+                facts.push(Fact::fail("compose accepts it (compose config)", complaint));
                 return Ok(facts);
             }
         };

@@ -7,7 +7,7 @@ use crate::kafka;
 use crate::step::{Context, Step};
 use crate::zookeeper;
 
-use super::common::compose_cmd;
+use super::common::{compose_cmd, compose_hint};
 
 pub const EXPLAIN: &str = "\
 GOAL
@@ -65,11 +65,9 @@ impl Step for Start {
                 Some(c) if c.running => Fact::pass(what),
                 Some(c) => Fact::fail(
                     what,
-                    format!("It is {}; read why: {} logs {service}", c.state, stack.compose.cli.name()),
+                    format!("It is {}; read why: {}", c.state, compose_hint(&format!("logs {service}"))),
                 ),
-                None => {
-                    Fact::fail(what, format!("Start the stack: {} up -d (or lesson 2 --run)", stack.compose.cli.name()))
-                }
+                None => Fact::fail(what, format!("Start the stack: lesson 2 --run, or {}", compose_hint("up -d"))),
             });
         }
         if facts.iter().any(|f| f.fix.is_some()) {

@@ -6,7 +6,7 @@ use crate::facts::Fact;
 use crate::step::{Context, Step};
 use crate::zookeeper;
 
-use super::common::{compose_cmd, stack_up};
+use super::common::{compose_cmd, compose_hint, stack_up};
 
 pub const EXPLAIN: &str = "\
 GOAL
@@ -76,7 +76,7 @@ impl Step for Status {
                 ),
                 other => Fact::fail(
                     format!("{} is healthy (now: {other})", c.service),
-                    format!("Read what it says: {} logs {}", stack.compose.cli.name(), c.service),
+                    format!("Read what it says: {}", compose_hint(&format!("logs {}", c.service))),
                 ),
             });
             let open: Vec<&String> = c.ports.iter().filter(|p| !p.starts_with("127.0.0.1:")).collect();
@@ -93,7 +93,7 @@ impl Step for Status {
             }
             Ok(_) => Fact::fail(
                 "ZooKeeper lists the broker under /brokers/ids",
-                format!("No broker registered: read {} logs kafka", stack.compose.cli.name()),
+                format!("No broker registered: read {}", compose_hint("logs kafka")),
             ),
             Err(err) => Fact::fail("ZooKeeper lists the broker under /brokers/ids", format!("{err:#}")),
         });

@@ -74,7 +74,7 @@ impl Step for ProduceConsume {
     fn explain(&self, ctx: &Context) -> String {
         let o = &ctx.options;
         EXPLAIN
-            .replace("{produce}", &compose_cmd(&format!("exec -T kafka {}", produce_command(&o.topic).join(" "))))
+            .replace("{produce}", &compose_cmd(&format!("exec kafka {}", produce_command(&o.topic).join(" "))))
             .replace(
                 "{consume}",
                 &compose_cmd(&format!("exec kafka {}", consume_command(&o.topic, &o.group).join(" "))),

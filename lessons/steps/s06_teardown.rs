@@ -5,7 +5,7 @@ use anyhow::Result;
 use crate::facts::Fact;
 use crate::step::{Context, Step};
 
-use super::common::compose_cmd;
+use super::common::{compose_cmd, compose_hint};
 
 pub const EXPLAIN: &str = "\
 GOAL
@@ -50,17 +50,25 @@ impl Step for Teardown {
     async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
         let stack = ctx.stack().await?;
         let left = stack.leftovers().await?;
-        let down = format!("{} down", stack.compose.cli.name());
+
         let mut facts = vec![
             Fact::check(
                 left.containers.is_empty(),
                 format!("no container of project `{}` remains", stack.config.project),
-                format!("Still there: {}. Remove them: {down}", left.containers.join(", ")),
+                format!(
+                    "Still there: {}. Remove them: lesson 6 --run, or {}",
+                    left.containers.join(", "),
+                    compose_hint("down")
+                ),
             ),
             Fact::check(
                 left.networks.is_empty(),
                 "no network of the project remains",
-                format!("Still there: {}. Remove it: {down}", left.networks.join(", ")),
+                format!(
+                    "Still there: {}. Remove it: lesson 6 --run, or {}",
+                    left.networks.join(", "),
+                    compose_hint("down")
+                ),
             ),
         ];
         facts.push(if left.volumes.is_empty() {
@@ -68,11 +76,11 @@ impl Step for Teardown {
         } else if ctx.options.volumes {
             Fact::fail(
                 format!("no volume of the project remains (still: {})", left.volumes.join(", ")),
-                format!("Remove them with the data in them: {down} -v"),
+                format!("Remove them with the data in them: lesson 6 --run --volumes, or {}", compose_hint("down -v")),
             )
         } else {
             Fact::info(format!(
-                "volumes kept, with your topics in them: {} ({down} -v removes them)",
+                "volumes kept, with your topics in them: {} (`down -v` removes them)",
                 left.volumes.join(", ")
             ))
         });

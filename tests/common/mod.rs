@@ -7,23 +7,39 @@ use anyhow::{Context, Result};
 use workshop::config::{StackConfig, COMPOSE_FILE};
 use workshop::stack::Stack;
 
-/// What varies between runs, replaced before snapshots are compared. One list for every test.
+/// What varies between runs, replaced before snapshots are compared. One list for every test; the host ports
+/// a test picked are added to it as they are picked (see `free_port`), so fixed ports like 9092 stay readable.
 pub const FILTERS: &[(&str, &str)] = &[
     (r"wks-[a-z]+-[0-9a-f]{8}", "[NAME]"),
-    (r"localhost:\d{2,5}", "localhost:[PORT]"),
-    (r"127\.0\.0\.1:\d{2,5}", "127.0.0.1:[PORT]"),
-    (r"\b\d+\.\d+\.\d+(-[0-9a-zA-Z.]+)?(, built on \d{4}-\d\d-\d\d \d\d:\d\d UTC)?", "[VERSION]"),
+    (r"[\w./-]*cp-(kafka|zookeeper):\d+\.\d+\.\d+[\w.-]*", "[cp-$1 image]"),
+    (r"version \d+\.\d+\.\d+[\w.-]*(, built on \d{4}-\d\d-\d\d \d\d:\d\d UTC)?", "version [VERSION]"),
+    (r"TopicId: \S+", "TopicId: [ID]"),
     (r"\b[0-9a-f]{64}\b", "[ID]"),
-    (r"\b[0-9a-f]{12}\b", "[ID]"),
 ];
+
+static PICKED_PORTS: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
 
 pub fn settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     for (pattern, replacement) in FILTERS {
         settings.add_filter(pattern, *replacement);
     }
+    for port in PICKED_PORTS.lock().map(|p| p.clone()).unwrap_or_default() {
+        settings.add_filter(&format!(r"\b{port}\b"), "[PORT]");
+    }
+    settings.add_filter(&regex_escape(env!("CARGO_TARGET_TMPDIR")), "[TMP]");
     settings.set_prepend_module_to_snapshot(false);
     settings
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars().fold(String::new(), |mut out, c| {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+        out
+    })
 }
 
 /// Prints the raw text to stderr (seen with --nocapture or on failure), then snapshots it filtered.
@@ -45,9 +61,14 @@ pub fn random_name(what: &str) -> String {
     format!("wks-{what}-{:08x}", hasher.finish() as u32)
 }
 
+/// A free host port, remembered so that snapshots show it as [PORT].
 pub fn free_port() -> Result<u16> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").context("Failed to find a free port")?;
-    Ok(listener.local_addr()?.port())
+    let port = listener.local_addr()?.port();
+    if let Ok(mut picked) = PICKED_PORTS.lock() {
+        picked.push(port);
+    }
+    Ok(port)
 }
 
 pub fn repo_compose_file() -> PathBuf {
@@ -73,6 +94,63 @@ impl DownOnDrop {
         program.extend(["--project-name".into(), stack.config.project.clone()]);
         program.extend(["--file".into(), stack.config.compose_file().display().to_string()]);
         program.extend(["down".into(), "-v".into()]);
+        DownOnDrop { program }
+    }
+}
+
+/// A learner in a directory of their own, running the real `lesson` binary against their own stack.
+pub struct Learner {
+    pub config: StackConfig,
+    pub topic: String,
+}
+
+/// What one `lesson` command did.
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Learner {
+    pub fn new() -> Result<Learner> {
+        Ok(Learner { config: learner_config("lessons")?, topic: random_name("topic") })
+    }
+
+    /// Runs `lesson ARGS --dir <dir> --project <project>` with the learner's ports; prints what it printed.
+    pub fn lesson(&self, args: &[&str]) -> Result<Outcome> {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lesson"))
+            .args(args)
+            .arg("--dir")
+            .arg(&self.config.dir)
+            .args(["--project", &self.config.project])
+            .env("KAFKA_PORT", self.config.kafka_port.to_string())
+            .env("ZOOKEEPER_PORT", self.config.zookeeper_port.to_string())
+            .env("NO_COLOR", "1")
+            .output()
+            .context("Failed to run the lesson binary")?;
+        let outcome = Outcome {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        eprintln!("$ lesson {} -> exit {}\n{}{}", args.join(" "), outcome.code, outcome.stdout, outcome.stderr);
+        Ok(outcome)
+    }
+
+    /// The lesson must exit with `code`; returns its standard output.
+    pub fn expect(&self, args: &[&str], code: i32) -> Result<String> {
+        let outcome = self.lesson(args)?;
+        anyhow::ensure!(outcome.code == code, "`lesson {}` exited {} (wanted {code})", args.join(" "), outcome.code);
+        Ok(outcome.stdout)
+    }
+
+    /// Tears the learner's stack down (with its volumes) when the test ends, through the lesson itself.
+    pub fn down_on_drop(&self) -> DownOnDrop {
+        let program = [env!("CARGO_BIN_EXE_lesson"), "6", "--run", "--volumes", "--project", &self.config.project]
+            .into_iter()
+            .map(str::to_string)
+            .chain(["--dir".to_string(), self.config.dir.display().to_string()])
+            .collect();
         DownOnDrop { program }
     }
 }

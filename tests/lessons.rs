@@ -1,0 +1,115 @@
+//! The six lessons in order, through the real `lesson` binary, against a real stack of the test's own.
+//! Each check is also run before its step is done, to show it fails then, and says what to do.
+
+mod common;
+
+use anyhow::Result;
+use common::Learner;
+
+const NOT_DONE: i32 = 1;
+const ERROR: i32 = 2;
+
+#[test]
+fn lessons_in_order() -> Result<()> {
+    let l = Learner::new()?;
+    let _down = l.down_on_drop();
+    s01_compose_file(&l)?;
+    checks_before_the_stack_is_up(&l)?;
+    s02_start(&l)?;
+    s03_status(&l)?;
+    s04_topic(&l)?;
+    s05_produce_consume(&l)?;
+    s06_teardown(&l)
+}
+
+fn s01_compose_file(l: &Learner) -> Result<()> {
+    snapshot!("s01_compose_file_explain", l.expect(&["1"], 0)?);
+    snapshot!("s01_compose_file_check_before", l.expect(&["check", "1"], NOT_DONE)?);
+    l.expect(&["1", "--run"], 0)?;
+    snapshot!("s01_compose_file_check", l.expect(&["check", "1"], 0)?);
+    Ok(())
+}
+
+fn checks_before_the_stack_is_up(l: &Learner) -> Result<()> {
+    snapshot!("s02_start_check_before", l.expect(&["check", "2"], NOT_DONE)?);
+    snapshot!("s03_status_check_before", l.expect(&["check", "3"], NOT_DONE)?);
+    snapshot!("s04_topic_check_before_stack", l.expect(&["check", "4", "--topic", &l.topic], NOT_DONE)?);
+    Ok(())
+}
+
+fn s02_start(l: &Learner) -> Result<()> {
+    snapshot!("s02_start_explain", l.expect(&["2"], 0)?);
+    l.expect(&["2", "--run"], 0)?;
+    snapshot!("s02_start_check", l.expect(&["check", "2"], 0)?);
+    Ok(())
+}
+
+fn s03_status(l: &Learner) -> Result<()> {
+    snapshot!("s03_status_explain", l.expect(&["3"], 0)?);
+    snapshot!("s03_status_run", l.expect(&["3", "--run"], 0)?);
+    snapshot!("s03_status_check", l.expect(&["check", "3"], 0)?);
+    Ok(())
+}
+
+fn s04_topic(l: &Learner) -> Result<()> {
+    let topic = &l.topic;
+    snapshot!("s04_topic_explain", l.expect(&["4"], 0)?);
+    snapshot!("s04_topic_check_before", l.expect(&["check", "4", "--topic", topic], NOT_DONE)?);
+    snapshot!("s04_topic_run", l.expect(&["4", "--run", "--topic", topic], 0)?);
+    snapshot!("s04_topic_check", l.expect(&["check", "4", "--topic", topic], 0)?);
+    let wrong = l.expect(&["check", "4", "--topic", topic, "--partitions", "6"], NOT_DONE)?;
+    snapshot!("s04_topic_check_wrong_partitions", wrong);
+
+    let native = common::random_name("topic");
+    snapshot!("s04_topic_run_native", l.expect(&["4", "--run", "--native", "--topic", &native], 0)?);
+    l.expect(&["check", "4", "--topic", &native], 0)?;
+    Ok(())
+}
+
+fn s05_produce_consume(l: &Learner) -> Result<()> {
+    let topic = &l.topic;
+    snapshot!("s05_produce_consume_explain", l.expect(&["5"], 0)?);
+    snapshot!("s05_produce_consume_check_before", l.expect(&["check", "5", "--topic", topic], NOT_DONE)?);
+    snapshot!("s05_produce_consume_run", l.expect(&["5", "--run", "--topic", topic], 0)?);
+    snapshot!("s05_produce_consume_check", l.expect(&["check", "5", "--topic", topic], 0)?);
+    let other_group = l.expect(&["check", "5", "--topic", topic, "--group", "nobody-read-this"], NOT_DONE)?;
+    snapshot!("s05_produce_consume_check_other_group", other_group);
+    Ok(())
+}
+
+fn s06_teardown(l: &Learner) -> Result<()> {
+    snapshot!("s06_teardown_explain", l.expect(&["6"], 0)?);
+    snapshot!("s06_teardown_check_before", l.expect(&["check", "6"], NOT_DONE)?);
+    l.expect(&["6", "--run"], 0)?;
+    snapshot!("s06_teardown_check", l.expect(&["check", "6"], 0)?);
+    snapshot!("s06_teardown_check_volumes_before", l.expect(&["check", "6", "--volumes"], NOT_DONE)?);
+    l.expect(&["6", "--run", "--volumes"], 0)?;
+    snapshot!("s06_teardown_check_volumes", l.expect(&["check", "6", "--volumes"], 0)?);
+    Ok(())
+}
+
+#[test]
+fn unknown_lesson_says_which_there_are() -> Result<()> {
+    let l = Learner::new()?;
+    let outcome = l.lesson(&["9"])?;
+    assert_eq!(outcome.code, ERROR);
+    snapshot!("unknown_lesson", outcome.stderr);
+    Ok(())
+}
+
+#[test]
+fn bad_topic_name_is_refused_before_anything_runs() -> Result<()> {
+    let l = Learner::new()?;
+    let outcome = l.lesson(&["check", "4", "--topic", "no spaces allowed"])?;
+    assert_eq!(outcome.code, ERROR);
+    snapshot!("bad_topic_name", outcome.stderr);
+    Ok(())
+}
+
+#[test]
+fn every_lesson_has_a_hint() -> Result<()> {
+    let l = Learner::new()?;
+    let hints: Vec<String> = (1..=6).map(|n| l.expect(&["hint", &n.to_string()], 0)).collect::<Result<_>>()?;
+    snapshot!("hints", hints.join("\n"));
+    Ok(())
+}
