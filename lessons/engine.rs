@@ -70,6 +70,7 @@ impl Engine {
         Ok(Engine { docker, version })
     }
 
+    // ANCHOR: containers
     /// Every container of the project, running or not, found by compose's labels (not by names).
     pub async fn containers(&self, project: &str) -> Result<Vec<Container>> {
         let filters = HashMap::from([("label", vec![format!("{PROJECT_LABEL}={project}")])]);
@@ -118,6 +119,7 @@ impl Engine {
         containers.sort_by(|a, b| a.service.cmp(&b.service));
         Ok(containers)
     }
+    // ANCHOR_END: containers
 
     pub async fn networks(&self, project: &str) -> Result<Vec<String>> {
         let filters = HashMap::from([("label", vec![format!("{PROJECT_LABEL}={project}")])]);
@@ -144,6 +146,7 @@ impl Engine {
         Ok(text)
     }
 
+    // ANCHOR: exec
     /// `docker exec` through the API: runs `cmd` in the container, feeding `stdin` if given.
     pub async fn exec(&self, id: &str, cmd: &[&str], stdin: Option<&[u8]>) -> Result<ExecOutput> {
         let options = CreateExecOptions {
@@ -174,4 +177,5 @@ impl Engine {
         let inspect = self.docker.inspect_exec(&created.id).await.context("Failed to inspect exec")?;
         Ok(ExecOutput { exit_code: inspect.exit_code.unwrap_or(-1), stdout, stderr })
     }
+    // ANCHOR_END: exec
 }

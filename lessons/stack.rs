@@ -96,6 +96,7 @@ impl Stack {
         self.compose.down(volumes).await
     }
 
+    // ANCHOR: leftovers
     pub async fn leftovers(&self) -> Result<Leftovers> {
         let project = &self.config.project;
         Ok(Leftovers {
@@ -104,7 +105,9 @@ impl Stack {
             volumes: self.engine.volumes(project).await?,
         })
     }
+    // ANCHOR_END: leftovers
 
+    // ANCHOR: wait_ready
     /// Polls, with growing intervals, until both services run and are healthy, ZooKeeper answers `srvr`
     /// and Kafka returns metadata naming a broker; fails at once if a container stops.
     pub async fn wait_ready(&self, timeout: Duration) -> Result<Ready> {
@@ -139,7 +142,9 @@ impl Stack {
             interval = (interval * 2).min(Duration::from_secs(2));
         }
     }
+    // ANCHOR_END: wait_ready
 
+    // ANCHOR: probe
     async fn probe(&self) -> Result<Ready, Probe> {
         let containers = self.containers().await.map_err(Probe::Broken)?;
         for service in SERVICES {
@@ -176,6 +181,7 @@ impl Stack {
         }
         Ok(Ready { zookeeper, brokers, containers })
     }
+    // ANCHOR_END: probe
 }
 
 enum Probe {

@@ -14,6 +14,7 @@ pub struct Srvr {
     pub mode: String,
 }
 
+// ANCHOR: srvr
 pub async fn srvr(addr: &str) -> Result<Srvr> {
     let exchange = async {
         let mut stream = TcpStream::connect(addr).await?;
@@ -32,6 +33,7 @@ pub async fn srvr(addr: &str) -> Result<Srvr> {
         mode: field("Mode:").unwrap_or_default(),
     })
 }
+// ANCHOR_END: srvr
 
 /// `zookeeper-shell zookeeper:2181 <command...>` run in the kafka container; returns the answer's last line.
 pub async fn shell(stack: &crate::stack::Stack, command: &[&str]) -> Result<String> {
