@@ -1,4 +1,5 @@
-//! What each command does: explain, run, check, hint.
+//! What each command does. Ctrl-C stops any of them cleanly: a stack that was being started is taken
+//! down again (its volumes, and everything in the learner's directory, are kept).
 
 use std::process::ExitCode;
 
@@ -6,28 +7,78 @@ use anyhow::Result;
 
 use crate::catalog::{self, StepInfo};
 use crate::cli::{Cli, Command, Workspace};
+use crate::compose::Compose;
 use crate::config::StackConfig;
 use crate::facts::all_pass;
-use crate::report;
 use crate::step::{Context, StepOptions};
-use crate::steps;
+use crate::{doctor, list, report, steps, tour};
+
+pub const INTERRUPTED: u8 = 130;
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let starts_stack = matches!(cli.command, Some(Command::Tour { .. })) || (cli.run && is_step(&cli.step, 2));
+    let workspace = cli.workspace.clone();
+    tokio::select! {
+        outcome = dispatch(cli) => outcome,
+        _ = tokio::signal::ctrl_c() => interrupted(&workspace, starts_stack).await,
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let ws = &cli.workspace;
+    let color = report::color();
     match cli.command {
-        Some(Command::Check { step, json, volumes, workspace }) => check(&step, json, volumes, &workspace).await,
+        Some(Command::Check { step, json, volumes }) => {
+            let step = catalog::find(&step)?;
+            let facts = steps::check(step.id, &context(ws, volumes, false)?).await?;
+            if json {
+                println!("{}", report::json(&step, &facts));
+            } else {
+                print!("{}", report::facts(&step, &facts, next_step(&step)?.as_ref(), color));
+            }
+            Ok(done(all_pass(&facts)))
+        }
         Some(Command::Hint { step }) => {
             let step = catalog::find(&step)?;
             println!("Hint for lesson {} · {}\n{}", step.id, step.title, step.hint.trim_start());
             Ok(ExitCode::SUCCESS)
         }
-        None => match cli.step {
+        Some(Command::List { json }) => {
+            let ctx = context(ws, false, false)?;
+            let rows = list::rows(&ctx).await?;
+            let text = if json {
+                list::json(&rows, &ctx.config.project)
+            } else {
+                list::text(&rows, &ctx.config.project, color)
+            };
+            println!("{}", text.trim_end());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Doctor { json }) => {
+            let ctx = context(ws, false, false)?;
+            let facts = doctor::facts(&ctx.config).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&facts)?);
+            } else {
+                println!("{}", report::fact_lines(&facts, color).trim_end());
+                let verdict = if all_pass(&facts) {
+                    "Ready for the workshop: lesson 1"
+                } else {
+                    "Fix each ✗ above, then run lesson doctor again."
+                };
+                println!("\n{verdict}");
+            }
+            Ok(done(all_pass(&facts)))
+        }
+        Some(Command::Tour { volumes }) => Ok(done(tour::tour(&context(ws, volumes, false)?, color).await?)),
+        None => match &cli.step {
             None => {
                 println!("{}", overview()?);
                 Ok(ExitCode::SUCCESS)
             }
             Some(step) => {
-                let step = catalog::find(&step)?;
-                let ctx = context(&cli.workspace, cli.volumes, cli.native)?;
+                let step = catalog::find(step)?;
+                let ctx = context(ws, cli.volumes, cli.native)?;
                 if cli.run {
                     println!("{}", steps::run(step.id, &ctx).await?.trim_end());
                     println!("\nNow check it: {}", check_command(&step, &ctx));
@@ -41,17 +92,39 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-async fn check(step: &str, json: bool, volumes: bool, workspace: &Workspace) -> Result<ExitCode> {
-    let step = catalog::find(step)?;
-    let ctx = context(workspace, volumes, false)?;
-    let facts = steps::check(step.id, &ctx).await?;
-    if json {
-        println!("{}", report::json(&step, &facts));
+async fn interrupted(workspace: &Workspace, starts_stack: bool) -> Result<ExitCode> {
+    eprintln!("\nInterrupted.");
+    if starts_stack {
+        let config = StackConfig::new(workspace.dir.as_deref(), workspace.project.as_deref())?;
+        let compose = Compose::for_config(&config).await?;
+        let engine = crate::engine::Engine::connect().await?;
+        // A container the engine was still creating when compose was stopped can appear after a first
+        // `down`; poll until none is left.
+        for _ in 0..20 {
+            compose.down(false).await?;
+            if engine.containers(&config.project).await?.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        eprintln!("The stack that was starting is stopped and removed; its volumes and your files are kept.");
+        eprintln!("Start again with: lesson 2 --run");
     } else {
-        let next = next_step(&step)?;
-        print!("{}", report::facts(&step, &facts, next.as_ref(), report::color()));
+        eprintln!("Nothing was changed that the step had not finished; run the command again when ready.");
     }
-    Ok(if all_pass(&facts) { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(ExitCode::from(INTERRUPTED))
+}
+
+fn is_step(step: &Option<String>, id: u8) -> bool {
+    step.as_deref().and_then(|s| catalog::find(s).ok()).is_some_and(|s| s.id == id)
+}
+
+fn done(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 fn context(workspace: &Workspace, volumes: bool, native: bool) -> Result<Context> {
@@ -90,6 +163,6 @@ fn overview() -> Result<String> {
     for s in catalog::steps()? {
         out += &format!("  lesson {}   {:<16} {}\n", s.id, s.slug, s.title);
     }
-    out += "\nStart here: lesson 1";
+    out += "\nNew here? lesson doctor checks your machine, lesson tour shows every step end to end,\nand lesson 1 starts the workshop.";
     Ok(out)
 }

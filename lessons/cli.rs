@@ -45,8 +45,24 @@ pub enum Command {
         /// With lesson 6: expect the volumes to be gone too (after `down -v`).
         #[arg(long)]
         volumes: bool,
-        #[command(flatten)]
-        workspace: Workspace,
+    },
+    /// Every lesson, checked live now, and the next one to do.
+    List {
+        /// Print the list as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Is this machine ready? Engine, Compose, free ports, memory, images; each problem with its fix.
+    Doctor {
+        /// Print the facts as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// All steps end to end: each one run, then checked, with the time it took.
+    Tour {
+        /// End with `down -v`, removing the data too.
+        #[arg(long)]
+        volumes: bool,
     },
     /// A hint for a step.
     Hint {

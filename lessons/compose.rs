@@ -7,7 +7,6 @@ use anyhow::{bail, Context, Result};
 use tokio::process::Command;
 
 use crate::guidance;
-use crate::text::fill;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ComposeCli {
@@ -129,10 +128,7 @@ impl Compose {
             .into_iter()
             .map(|(service, var, default)| (service, var, self.port(var, default)))
             .find(|(_, _, port)| lower.contains(&format!(":{port}")))?;
-        Some(fill(
-            guidance::PORT_IN_USE,
-            &[("port", &port), ("service", &service), ("var", &var), ("alternative", &(port + 10000))],
-        ))
+        Some(crate::ports::in_use_message(service, var, port))
     }
 
     fn port(&self, var: &str, default: u16) -> u16 {

@@ -121,6 +121,32 @@ impl Engine {
     }
     // ANCHOR_END: containers
 
+    pub async fn image_present(&self, image: &str) -> bool {
+        self.docker.inspect_image(image).await.is_ok()
+    }
+
+    /// Asks the engine whether the registry serves `image` (without pulling it); Err says why not.
+    pub async fn image_pullable(&self, image: &str) -> Result<()> {
+        let ask = self.docker.inspect_registry_image(image, None);
+        match tokio::time::timeout(std::time::Duration::from_secs(15), ask).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(err)) => Err(anyhow!("the engine cannot pull it: {err}")),
+            Err(_) => Err(anyhow!("the registry did not answer within 15s")),
+        }
+    }
+
+    /// Memory the engine can give containers (Docker Desktop's VM, or the host), in bytes.
+    pub async fn memory_total(&self) -> Option<i64> {
+        self.docker.info().await.ok().and_then(|info| info.mem_total)
+    }
+
+    pub async fn stop(&self, id: &str) -> Result<()> {
+        self.docker
+            .stop_container(id, None::<bollard::query_parameters::StopContainerOptions>)
+            .await
+            .with_context(|| format!("Failed to stop container {id}"))
+    }
+
     pub async fn networks(&self, project: &str) -> Result<Vec<String>> {
         let filters = HashMap::from([("label", vec![format!("{PROJECT_LABEL}={project}")])]);
         let options = ListNetworksOptionsBuilder::default().filters(&filters).build();

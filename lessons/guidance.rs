@@ -28,16 +28,18 @@ and run the command again; everything in the workshop follows {var}.";
 pub const STACK_NOT_UP: &str = "\
 The stack of project `{project}` is not running: {what}.
 
-Start it with lesson 2:  lesson 2 --run   (or: {compose} up -d  in {dir})";
+Start it with lesson 2:  lesson 2 --run
+(or in {dir}: docker compose up -d; with Compose v1: docker-compose up -d)";
 
 pub const SERVICE_EXITED: &str = "\
 The {service} container of project `{project}` has stopped (exit code {code}). Its last log lines:
 
 {logs}
-See all of it with: {compose} logs {service}";
+See all of it with: docker compose logs {service}   (Compose v1: docker-compose logs {service})";
 
 pub const NOT_READY: &str = "\
 The stack did not become ready within {seconds}s; still waiting for: {waiting}.
 
-Look at what the services say: {compose} logs --tail 50 kafka zookeeper
+Look at what the services say: docker compose logs --tail 50 kafka zookeeper
+(Compose v1: docker-compose logs --tail 50 kafka zookeeper)
 A first start can take longer while images are pulled; raise the limit with WORKSHOP_READY_TIMEOUT=300.";

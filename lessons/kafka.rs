@@ -7,6 +7,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::RDKafkaErrorCode;
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
@@ -58,7 +59,13 @@ pub async fn create_topic(bootstrap: &str, topic: &str, partitions: i32, replica
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     let results = admin.create_topics([&new_topic], &options).await.context("Failed to create topic")?;
     for result in results {
-        result.map_err(|(name, code)| anyhow!("Kafka refused to create topic `{name}`: {code}"))?;
+        result.map_err(|(name, code)| match code {
+            RDKafkaErrorCode::TopicAlreadyExists => anyhow!(
+                "Topic `{name}` already exists. `lesson check 4 --topic {name}` shows what it has; \
+                 to start over, delete it first (kafka-topics --delete --topic {name})."
+            ),
+            _ => anyhow!("Kafka refused to create topic `{name}`: {code}"),
+        })?;
     }
     Ok(())
 }

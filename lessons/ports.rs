@@ -1,24 +1,35 @@
-//! Before `compose up`: is each host port free, or already held by this project's own container?
+//! The stack's host ports: which service publishes which, whether they are free, and what to say when not.
 
 use anyhow::{bail, Result};
 
+use crate::config::StackConfig;
 use crate::guidance;
 use crate::stack::Stack;
 use crate::text::fill;
 
+/// (service, the variable that moves its port, the port now).
+pub fn published(config: &StackConfig) -> [(&'static str, &'static str, u16); 2] {
+    [("kafka", "KAFKA_PORT", config.kafka_port), ("zookeeper", "ZOOKEEPER_PORT", config.zookeeper_port)]
+}
+
+/// Port in use: who cannot have it, how to find the holder, and the variable (with a value) that moves it.
+pub fn in_use_message(service: &str, var: &str, port: u16) -> String {
+    let suggested: u16 = if service == "kafka" { 19092 } else { 12181 };
+    let alternative = if suggested == port { suggested + 1 } else { suggested };
+    fill(guidance::PORT_IN_USE, &[("port", &port), ("service", &service), ("var", &var), ("alternative", &alternative)])
+}
+
+pub fn free(port: u16) -> bool {
+    std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+/// Before `compose up`: each port is free, or already held by this project's own container.
 pub async fn ensure_free(stack: &Stack) -> Result<()> {
     let containers = stack.containers().await?;
-    let ports = [
-        ("kafka", "KAFKA_PORT", stack.config.kafka_port),
-        ("zookeeper", "ZOOKEEPER_PORT", stack.config.zookeeper_port),
-    ];
-    for (service, var, port) in ports {
+    for (service, var, port) in published(&stack.config) {
         let ours = containers.iter().any(|c| c.service == service && c.running);
-        if !ours && std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
-            bail!(fill(
-                guidance::PORT_IN_USE,
-                &[("port", &port), ("service", &service), ("var", &var), ("alternative", &(port + 10000))],
-            ));
+        if !ours && !free(port) {
+            bail!(in_use_message(service, var, port));
         }
     }
     Ok(())

@@ -9,7 +9,7 @@ pub fn color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
-fn paint(text: &str, code: &str, color: bool) -> String {
+pub fn paint(text: &str, code: &str, color: bool) -> String {
     if color {
         format!("\x1b[{code}m{text}\x1b[0m")
     } else {
@@ -17,8 +17,9 @@ fn paint(text: &str, code: &str, color: bool) -> String {
     }
 }
 
-pub fn facts(step: &StepInfo, facts: &[Fact], next: Option<&StepInfo>, color: bool) -> String {
-    let mut out = format!("Check {} · {}\n", step.id, step.title);
+/// One line per fact; a failed one is followed by its fix.
+pub fn fact_lines(facts: &[Fact], color: bool) -> String {
+    let mut out = String::new();
     for fact in facts {
         let mark = match fact.status {
             Status::Pass => paint("✓", "32", color),
@@ -27,9 +28,15 @@ pub fn facts(step: &StepInfo, facts: &[Fact], next: Option<&StepInfo>, color: bo
         };
         out += &format!("{mark} {}\n", fact.what);
         if let Some(fix) = &fact.fix {
-            out += &format!("    fix: {fix}\n");
+            out += &format!("    fix: {}\n", fix.replace('\n', "\n         "));
         }
     }
+    out
+}
+
+pub fn facts(step: &StepInfo, facts: &[Fact], next: Option<&StepInfo>, color: bool) -> String {
+    let mut out = format!("Check {} · {}\n", step.id, step.title);
+    out += &fact_lines(facts, color);
     out += "\n";
     if all_pass(facts) {
         out += &match next {

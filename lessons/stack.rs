@@ -69,12 +69,7 @@ impl Stack {
     pub fn not_up(&self, what: &str) -> String {
         fill(
             guidance::STACK_NOT_UP,
-            &[
-                ("project", &self.config.project),
-                ("what", &what),
-                ("compose", &self.compose.cli.name()),
-                ("dir", &self.config.dir.display()),
-            ],
+            &[("project", &self.config.project), ("what", &what), ("dir", &self.config.dir.display())],
         )
     }
 
@@ -128,14 +123,7 @@ impl Stack {
             };
             if start.elapsed() > timeout {
                 progress.finish();
-                bail!(fill(
-                    guidance::NOT_READY,
-                    &[
-                        ("seconds", &timeout.as_secs()),
-                        ("waiting", &waiting_for),
-                        ("compose", &self.compose.cli.name())
-                    ]
-                ));
+                bail!(fill(guidance::NOT_READY, &[("seconds", &timeout.as_secs()), ("waiting", &waiting_for)]));
             }
             progress.update(&waiting_for, start.elapsed());
             tokio::time::sleep(interval).await;
@@ -159,8 +147,7 @@ impl Stack {
                         ("service", &service),
                         ("project", &self.config.project),
                         ("code", &c.exit_code),
-                        ("logs", &logs.trim_end()),
-                        ("compose", &self.compose.cli.name()),
+                        ("logs", &logs.trim_end())
                     ],
                 ))));
             }

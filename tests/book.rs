@@ -112,12 +112,12 @@ fn local_links_resolve() -> Result<()> {
 }
 
 #[test]
-fn every_snapshot_of_a_step_is_in_its_chapter() -> Result<()> {
+fn every_step_and_error_snapshot_is_in_the_book() -> Result<()> {
     let book: String = chapters()?.iter().filter_map(|c| std::fs::read_to_string(c).ok()).collect();
     for entry in std::fs::read_dir(root().join("tests/snapshots"))? {
         let name = entry?.file_name().to_string_lossy().into_owned();
         let is_step = name.starts_with('s') && name.as_bytes().get(1).is_some_and(u8::is_ascii_digit);
-        if is_step {
+        if is_step || name.starts_with("error_") {
             ensure!(book.contains(&name), "tests/snapshots/{name} is shown in no chapter");
         }
     }

@@ -1,6 +1,6 @@
 //! Step 4: create a topic, with the Kafka tool in the container or with the Rust client.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 
 use crate::facts::Fact;
 use crate::kafka;
@@ -74,6 +74,15 @@ impl Step for Topic {
         kafka_inspect::validate_topic_name(&o.topic)?;
         let stack = ctx.stack().await?;
         stack.service("kafka").await?;
+        let brokers = kafka::brokers(&stack.bootstrap(), std::time::Duration::from_secs(10)).await?.len() as i32;
+        if o.replication_factor > brokers || o.replication_factor < 1 || o.partitions < 1 {
+            bail!(
+                "A topic needs at least 1 partition, and as many replicas as you ask (--replication-factor {}) \
+                 can only be kept by as many brokers: this cluster has {brokers}.\nAsk for --replication-factor {brokers} \
+                 or fewer (and --partitions 1 or more).",
+                o.replication_factor
+            );
+        }
         let mut out = String::new();
         if o.native {
             out += &format!("Creating `{}` through the Admin API (rdkafka) at {}\n", o.topic, stack.bootstrap());

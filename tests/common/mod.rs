@@ -116,18 +116,28 @@ impl Learner {
         Ok(Learner { config: learner_config("lessons")?, topic: random_name("topic") })
     }
 
-    /// Runs `lesson ARGS --dir <dir> --project <project>` with the learner's ports; prints what it printed.
-    pub fn lesson(&self, args: &[&str]) -> Result<Outcome> {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lesson"))
+    /// `lesson ARGS --dir <dir> --project <project>` with the learner's ports, not yet started.
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_lesson"));
+        command
             .args(args)
             .arg("--dir")
             .arg(&self.config.dir)
             .args(["--project", &self.config.project])
             .env("KAFKA_PORT", self.config.kafka_port.to_string())
             .env("ZOOKEEPER_PORT", self.config.zookeeper_port.to_string())
-            .env("NO_COLOR", "1")
-            .output()
-            .context("Failed to run the lesson binary")?;
+            .env("NO_COLOR", "1");
+        command
+    }
+
+    /// Runs `lesson ARGS` as `command` sets it up; prints what it printed.
+    pub fn lesson(&self, args: &[&str]) -> Result<Outcome> {
+        self.run(args, self.command(args))
+    }
+
+    /// Runs a prepared `command` (of `lesson ARGS`) to its end; prints what it printed.
+    pub fn run(&self, args: &[&str], mut command: std::process::Command) -> Result<Outcome> {
+        let out = command.output().context("Failed to run the lesson binary")?;
         let outcome = Outcome {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -142,6 +152,11 @@ impl Learner {
         let outcome = self.lesson(args)?;
         anyhow::ensure!(outcome.code == code, "`lesson {}` exited {} (wanted {code})", args.join(" "), outcome.code);
         Ok(outcome.stdout)
+    }
+
+    /// Writes `text` as the learner's docker-compose.yml.
+    pub fn write_compose(&self, text: &str) -> Result<()> {
+        std::fs::write(self.config.compose_file(), text).context("Failed to write the compose file")
     }
 
     /// Tears the learner's stack down (with its volumes) when the test ends, through the lesson itself.

@@ -1,0 +1,129 @@
+//! The error matrix (book/src/error-matrix.md): every bad input gets one screen that names the fix, a
+//! non-zero exit, and loses nothing. Rows that involve a stack run against a real one.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context, Result};
+use common::Learner;
+use workshop::engine::Engine;
+
+const NOT_DONE: i32 = 1;
+const ERROR: i32 = 2;
+const INTERRUPTED: i32 = 130;
+
+#[test]
+fn error_no_engine() -> Result<()> {
+    let l = Learner::new()?;
+    let mut command = l.command(&["check", "2"]);
+    command.env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+    let outcome = l.run(&["check", "2"], command)?;
+    ensure!(outcome.code == ERROR, "exit {}", outcome.code);
+    snapshot!("error_no_engine", outcome.stderr);
+    Ok(())
+}
+
+#[test]
+fn error_port_held_by_another_program() -> Result<()> {
+    let l = Learner::new()?;
+    let _down = l.down_on_drop();
+    l.expect(&["1", "--run"], 0)?;
+    let _holder = std::net::TcpListener::bind(("127.0.0.1", l.config.kafka_port)).context("Failed to hold the port")?;
+    let outcome = l.lesson(&["2", "--run"])?;
+    ensure!(outcome.code == ERROR, "exit {}", outcome.code);
+    snapshot!("error_port_held", outcome.stderr);
+    Ok(())
+}
+
+#[test]
+fn error_malformed_yaml() -> Result<()> {
+    let l = Learner::new()?;
+    l.write_compose("services:\n  kafka:\n    image: [unclosed\n")?;
+    snapshot!("error_malformed_yaml", l.expect(&["check", "1"], NOT_DONE)?);
+    let up = l.lesson(&["2", "--run"])?;
+    ensure!(up.code == ERROR, "exit {}", up.code);
+    ensure!(std::fs::read_to_string(l.config.compose_file())?.contains("[unclosed"), "the learner's file changed");
+    Ok(())
+}
+
+#[test]
+fn error_compose_without_kafka() -> Result<()> {
+    let l = Learner::new()?;
+    l.write_compose("services:\n  zookeeper:\n    image: confluentinc/cp-zookeeper:7.9.5\n")?;
+    snapshot!("error_compose_without_kafka", l.expect(&["check", "1"], NOT_DONE)?);
+    Ok(())
+}
+
+#[test]
+fn error_advertised_listener_unreachable_from_host() -> Result<()> {
+    let l = Learner::new()?;
+    let reference = std::fs::read_to_string(common::repo_compose_file())?;
+    let broken =
+        reference.replace("INTERNAL://kafka:29092,EXTERNAL://localhost:", "INTERNAL://kafka:29092,EXTERNAL://kafka:");
+    ensure!(broken != reference, "the reference file no longer has the listener this test changes");
+    l.write_compose(&broken)?;
+    snapshot!("error_advertised_listener", l.expect(&["check", "1"], NOT_DONE)?);
+    Ok(())
+}
+
+#[test]
+fn error_rows_with_a_live_stack() -> Result<()> {
+    let l = Learner::new()?;
+    let _down = l.down_on_drop();
+    l.expect(&["1", "--run"], 0)?;
+    l.expect(&["2", "--run"], 0)?;
+
+    let missing = l.lesson(&["5", "--run", "--topic", &common::random_name("missing")])?;
+    ensure!(missing.code == ERROR, "exit {}", missing.code);
+    snapshot!("error_consume_missing_topic", missing.stderr);
+
+    let replicas = l.lesson(&["4", "--run", "--topic", &l.topic, "--replication-factor", "3"])?;
+    ensure!(replicas.code == ERROR, "exit {}", replicas.code);
+    snapshot!("error_more_replicas_than_brokers", replicas.stderr);
+
+    l.expect(&["4", "--run", "--native", "--topic", &l.topic], 0)?;
+    let again = l.lesson(&["4", "--run", "--native", "--topic", &l.topic])?;
+    ensure!(again.code == ERROR, "exit {}", again.code);
+    snapshot!("error_topic_exists", again.stderr);
+
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let engine = Engine::connect().await?;
+        let containers = engine.containers(&l.config.project).await?;
+        let kafka = containers.iter().find(|c| c.service == "kafka").context("no kafka container")?;
+        engine.stop(&kafka.id).await
+    })?;
+    snapshot!("error_half_up_check", l.expect(&["check", "2"], NOT_DONE)?);
+    let topic = l.lesson(&["4", "--run", "--topic", &l.topic])?;
+    ensure!(topic.code == ERROR, "exit {}", topic.code);
+    snapshot!("error_half_up_run", topic.stderr);
+    Ok(())
+}
+
+#[test]
+fn error_ctrl_c_while_starting_leaves_no_container() -> Result<()> {
+    let l = Learner::new()?;
+    let _down = l.down_on_drop();
+    l.expect(&["1", "--run"], 0)?;
+    let child =
+        l.command(&["2", "--run"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn()?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let engine = runtime.block_on(Engine::connect())?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while runtime.block_on(engine.containers(&l.config.project))?.is_empty() {
+        ensure!(Instant::now() < deadline, "no container appeared within 120s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status()?;
+    let out = child.wait_with_output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    eprintln!("{stderr}");
+    ensure!(out.status.code() == Some(INTERRUPTED), "exit {:?}", out.status.code());
+    let stack = runtime.block_on(workshop::stack::Stack::connect(l.config.clone()))?;
+    let left = runtime.block_on(stack.leftovers())?;
+    ensure!(left.containers.is_empty() && left.networks.is_empty(), "left behind: {left:?}");
+    ensure!(l.config.compose_file().exists(), "the learner's compose file is gone");
+    snapshot!("error_ctrl_c", stderr.lines().filter(|l| !l.starts_with("waiting for")).collect::<Vec<_>>().join("\n"));
+    Ok(())
+}
