@@ -33,3 +33,20 @@ impl Progress {
         self.last.clear();
     }
 }
+
+/// Runs `work`, showing `what` and the seconds spent until it finishes.
+pub async fn while_running<T>(what: &str, work: impl std::future::Future<Output = T>) -> T {
+    let mut progress = Progress::default();
+    let start = std::time::Instant::now();
+    tokio::pin!(work);
+    loop {
+        progress.update(what, start.elapsed());
+        tokio::select! {
+            result = &mut work => {
+                progress.finish();
+                return result;
+            }
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+}
