@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::catalog::{self, StepInfo};
-use crate::cli::{Cli, Command, Workspace};
+use crate::cli::{Cli, CollectAction, Command, Workspace};
 use crate::compose::Compose;
 use crate::config::StackConfig;
 use crate::facts::all_pass;
@@ -70,6 +70,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             Ok(done(all_pass(&facts)))
         }
+        Some(Command::Collect { action }) => collect(ws, action).await,
         Some(Command::Tour { volumes }) => Ok(done(tour::tour(&context(ws, volumes, false)?, color).await?)),
         None => match &cli.step {
             None => {
@@ -89,6 +90,27 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 Ok(ExitCode::SUCCESS)
             }
         },
+    }
+}
+
+async fn collect(ws: &Workspace, action: CollectAction) -> Result<ExitCode> {
+    let ctx = context(ws, false, false)?;
+    let stack = ctx.stack().await?;
+    stack.service("kafka").await?;
+    let paths = crate::collect::Paths::in_dir(&ctx.config.dir);
+    crate::steps::s07_collect::ensure_topics(&stack.bootstrap()).await?;
+    match action {
+        CollectAction::Ingest => {
+            let report = crate::collect::ingest::ingest(&stack.bootstrap(), &paths.source, Some(&paths.events)).await?;
+            print!("{}", report.summary());
+            Ok(done(report.skipped.is_empty()))
+        }
+        CollectAction::Sink { until_caught_up } => {
+            let storage = std::sync::Arc::new(crate::collect::storage::LocalDir::open(&paths.storage)?);
+            let report = crate::collect::sink::run(&stack.bootstrap(), storage, until_caught_up).await?;
+            print!("{}", report.summary());
+            Ok(done(report.rejected.is_empty() && report.incomplete.is_empty()))
+        }
     }
 }
 

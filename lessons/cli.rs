@@ -58,6 +58,11 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Lesson 7's two halves, to run (and kill) on their own.
+    Collect {
+        #[command(subcommand)]
+        action: CollectAction,
+    },
     /// All steps end to end: each one run, then checked, with the time it took.
     Tour {
         /// End with `down -v`, removing the data too.
@@ -97,4 +102,16 @@ pub struct Workspace {
     /// The consumer group of lesson 5.
     #[arg(long, global = true, default_value = "workshop-console")]
     pub group: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CollectAction {
+    /// Send every file of collect/source and every event of collect/events.jsonl to Kafka.
+    Ingest,
+    /// Store what arrives into collect/storage; runs until Ctrl-C.
+    Sink {
+        /// Stop once every partition is read to its end.
+        #[arg(long)]
+        until_caught_up: bool,
+    },
 }

@@ -97,7 +97,9 @@ impl Compose {
 
     /// `compose up -d`; a port already taken is reported with the variable that moves it.
     pub async fn up(&self) -> Result<String> {
-        let out = crate::progress::while_running("compose up -d (the first run pulls the images)", self.run(&["up", "-d"])).await?;
+        let out =
+            crate::progress::while_running("compose up -d (the first run pulls the images)", self.run(&["up", "-d"]))
+                .await?;
         let text = combined(&out);
         if !out.status.success() {
             if let Some(message) = self.port_in_use(&text) {

@@ -140,6 +140,15 @@ impl Engine {
         self.docker.info().await.ok().and_then(|info| info.mem_total)
     }
 
+    /// Restarts a container, giving it `grace` seconds to stop by itself (a broker deregisters then).
+    pub async fn restart(&self, id: &str, grace: i32) -> Result<()> {
+        let options = bollard::query_parameters::RestartContainerOptionsBuilder::new().t(grace).build();
+        self.docker
+            .restart_container(id, Some(options))
+            .await
+            .with_context(|| format!("Failed to restart container {id}"))
+    }
+
     pub async fn stop(&self, id: &str) -> Result<()> {
         self.docker
             .stop_container(id, None::<bollard::query_parameters::StopContainerOptions>)

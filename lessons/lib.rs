@@ -3,6 +3,7 @@
 pub mod app;
 pub mod catalog;
 pub mod cli;
+pub mod collect;
 pub mod compose;
 pub mod compose_model;
 pub mod config;

@@ -13,7 +13,9 @@ use crate::steps;
 /// Runs and checks each step in order; stops at the first that is not done, and says so.
 pub async fn tour(ctx: &Context, color: bool) -> Result<bool> {
     let started = Instant::now();
-    let all = catalog::steps()?;
+    // Teardown comes last, after the capstone, which needs the stack running.
+    let (teardown, mut all): (Vec<_>, Vec<_>) = catalog::steps()?.into_iter().partition(|s| s.slug == "teardown");
+    all.extend(teardown);
     for step in &all {
         println!("━━ Step {} · {}", step.id, step.title);
         let t = Instant::now();

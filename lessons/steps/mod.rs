@@ -8,6 +8,7 @@ pub mod s03_status;
 pub mod s04_topic;
 pub mod s05_produce_consume;
 pub mod s06_teardown;
+pub mod s07_collect;
 
 use anyhow::{bail, Result};
 
@@ -39,6 +40,10 @@ macro_rules! dispatch {
             }
             6 => {
                 let $step = s06_teardown::Teardown;
+                $body
+            }
+            7 => {
+                let $step = s07_collect::Collect;
                 $body
             }
             other => bail!("There is no step {other}"),
