@@ -27,6 +27,17 @@ pub struct Record {
     pub value: String,
 }
 
+impl Record {
+    pub fn from_message(message: &rdkafka::message::BorrowedMessage) -> Record {
+        Record {
+            partition: message.partition(),
+            offset: message.offset(),
+            key: message.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+            value: message.payload().map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default(),
+        }
+    }
+}
+
 fn config(bootstrap: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", bootstrap).set("log_level", "3");
@@ -116,12 +127,7 @@ pub async fn consume_from_beginning(bootstrap: &str, topic: &str, group: &str, e
             }
             let Some(message) = consumer.poll(Duration::from_millis(500)) else { continue };
             let message = message.with_context(|| format!("Failed to consume from `{topic}`"))?;
-            records.push(Record {
-                partition: message.partition(),
-                offset: message.offset(),
-                key: message.key().map(|k| String::from_utf8_lossy(k).into_owned()),
-                value: message.payload().map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default(),
-            });
+            records.push(Record::from_message(&message));
         }
         consumer
             .commit_consumer_state(rdkafka::consumer::CommitMode::Sync)

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::util::Timeout;
 use rdkafka::ClientConfig;
@@ -106,12 +105,7 @@ pub async fn read_all(bootstrap: &str, topic: &str, partitions: &[i32]) -> Resul
             }
             let Some(message) = consumer.poll(Duration::from_millis(500)) else { continue };
             let message = message.with_context(|| format!("Failed to read `{topic}`"))?;
-            records.push(Record {
-                partition: message.partition(),
-                offset: message.offset(),
-                key: message.key().map(|k| String::from_utf8_lossy(k).into_owned()),
-                value: message.payload().map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default(),
-            });
+            records.push(Record::from_message(&message));
         }
         Ok(records)
     })
