@@ -29,6 +29,7 @@ fn s07_collect_on_a_live_stack() -> Result<()> {
     s07_collect_sink_killed_mid_file(&l, &paths)?;
     s07_collect_kafka_restarted_during_ingest(&l, &paths, &runtime)?;
     s07_collect_corrupt_and_missing_chunks(&l, &paths, &runtime)?;
+    s07_collect_storage_not_writable(&l, &paths)?;
     Ok(())
 }
 
@@ -104,6 +105,15 @@ fn s07_collect_corrupt_and_missing_chunks(l: &Learner, paths: &Paths, runtime: &
     snapshot!("s07_collect_sink_rejects", sink.stdout);
     let stored = paths.storage.join("files");
     ensure!(!stored.join("corrupt.mp4").exists() && !stored.join("missing.mp4").exists(), "a bad file was stored");
+    Ok(())
+}
+
+fn s07_collect_storage_not_writable(l: &Learner, paths: &Paths) -> Result<()> {
+    std::fs::remove_dir_all(&paths.storage)?;
+    std::fs::write(&paths.storage, "a file where the storage directory should be")?;
+    let sink = l.lesson(&["collect", "sink", "--until-caught-up"])?;
+    ensure!(sink.code == 2, "the sink ran without a writable storage (exit {})", sink.code);
+    snapshot!("s07_collect_storage_not_writable", sink.stderr);
     Ok(())
 }
 

@@ -19,6 +19,7 @@ fn lessons_in_order() -> Result<()> {
     s03_status(&l)?;
     s04_topic(&l)?;
     s05_produce_consume(&l)?;
+    lesson_list(&l)?;
     s06_teardown(&l)
 }
 
@@ -77,6 +78,14 @@ fn s05_produce_consume(l: &Learner) -> Result<()> {
     Ok(())
 }
 
+fn lesson_list(l: &Learner) -> Result<()> {
+    let list = l.expect(&["list", "--topic", &l.topic], 0)?;
+    snapshot!("lesson_list_after_step_5", list);
+    let json: serde_json::Value = serde_json::from_str(&l.expect(&["list", "--json", "--topic", &l.topic], 0)?)?;
+    anyhow::ensure!(json["next"] == 6 && json["done"] == 5, "list --json says {json}");
+    Ok(())
+}
+
 fn s06_teardown(l: &Learner) -> Result<()> {
     snapshot!("s06_teardown_explain", l.expect(&["6"], 0)?);
     snapshot!("s06_teardown_check_before", l.expect(&["check", "6"], NOT_DONE)?);
@@ -112,5 +121,20 @@ fn every_lesson_has_a_hint() -> Result<()> {
     let steps = workshop::catalog::steps()?;
     let hints: Vec<String> = steps.iter().map(|s| l.expect(&["hint", &s.id.to_string()], 0)).collect::<Result<_>>()?;
     snapshot!("hints", hints.join("\n"));
+    Ok(())
+}
+
+#[test]
+fn tour_runs_every_step_and_doctor_is_happy_before() -> Result<()> {
+    let l = Learner::new()?;
+    let _down = l.down_on_drop();
+    let doctor = l.expect(&["doctor"], 0)?;
+    anyhow::ensure!(doctor.contains("Ready for the workshop"), "{doctor}");
+    let tour = l.expect(&["tour", "--volumes"], 0)?;
+    for step in workshop::catalog::steps()? {
+        anyhow::ensure!(tour.contains(&format!("step {} done", step.id)), "the tour did not finish step {}", step.id);
+    }
+    let left = l.expect(&["check", "6", "--volumes"], 0)?;
+    anyhow::ensure!(left.contains("no volume of the project remains"), "{left}");
     Ok(())
 }
