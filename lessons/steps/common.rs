@@ -76,8 +76,9 @@ pub async fn kafka_tool(stack: &Stack, cmd: &[&str], stdin: Option<&[u8]>) -> Re
 }
 
 /// Like `kafka_tool`, but a non-zero exit is an error carrying what the tool printed.
-pub async fn kafka_tool_ok(stack: &Stack, cmd: &[&str], stdin: Option<&[u8]>) -> Result<String> {
-    let out = kafka_tool(stack, cmd, stdin).await?;
+pub async fn kafka_tool_ok(stack: &Stack, cmd: &[String], stdin: Option<&[u8]>) -> Result<String> {
+    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    let out = kafka_tool(stack, &cmd, stdin).await?;
     if out.exit_code != 0 {
         let said = if out.stderr.trim().is_empty() { out.stdout.trim() } else { out.stderr.trim() };
         bail!("`{}` failed (exit {}):\n{}", cmd.join(" "), out.exit_code, said);

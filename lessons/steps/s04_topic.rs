@@ -91,13 +91,11 @@ impl Step for Topic {
         } else {
             let create = create_command(&o.topic, o.partitions, o.replication_factor);
             out += &format!("$ {}\n", create.join(" "));
-            let args: Vec<&str> = create.iter().map(String::as_str).collect();
-            out += &kafka_tool_ok(stack, &args, None).await?;
+            out += &kafka_tool_ok(stack, &create, None).await?;
         }
         let describe = describe_command(&o.topic);
         out += &format!("\n$ {}\n", describe.join(" "));
-        let args: Vec<&str> = describe.iter().map(String::as_str).collect();
-        out += &kafka_tool_ok(stack, &args, None).await?;
+        out += &kafka_tool_ok(stack, &describe, None).await?;
         Ok(out)
     }
 

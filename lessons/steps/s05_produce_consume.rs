@@ -93,8 +93,7 @@ impl Step for ProduceConsume {
         let ids: Vec<i32> = partitions.iter().map(|p| p.id).collect();
         let produce = produce_command(&o.topic);
         let mut out = format!("$ {} <<EOF\n{MESSAGES}EOF\n", produce.join(" "));
-        let args: Vec<&str> = produce.iter().map(String::as_str).collect();
-        kafka_tool_ok(stack, &args, Some(MESSAGES.as_bytes())).await?;
+        kafka_tool_ok(stack, &produce, Some(MESSAGES.as_bytes())).await?;
 
         let placed = kafka::produce(&bootstrap, &o.topic, &[(Some("rust"), "hello from rdkafka")]).await?;
         out += &format!("\nrdkafka FutureProducer: key rust -> partition {} offset {}\n", placed[0].0, placed[0].1);
@@ -103,8 +102,7 @@ impl Step for ProduceConsume {
             kafka_inspect::watermarks(&bootstrap, &o.topic, &ids).await?.values().map(|(l, h)| h - l).sum();
         let mut consume = consume_command(&o.topic, &o.group);
         consume.extend(["--max-messages".into(), total.to_string(), "--timeout-ms".into(), "30000".into()]);
-        let args: Vec<&str> = consume.iter().map(String::as_str).collect();
-        let printed = kafka_tool_ok(stack, &args, None).await?;
+        let printed = kafka_tool_ok(stack, &consume, None).await?;
         out += &format!("\n$ {}\n", consume.join(" "));
         out += &sorted_lines(&printed);
 
