@@ -6,7 +6,9 @@ PODMAN_SOCKET_PATH=${PODMAN_SOCKET_PATH:-/run/podman/podman.sock}
 PODMAN_CONF=/etc/containers/containers.conf
 
 install_packages() {
-  local wanted=(podman runc docker-compose debootstrap kcat maven curl)
+  # netavark + aardvark-dns give user networks with service-name DNS; without them named here, a fresh machine
+  # gets the CNI plugins (apt's first provider of container-network-stack) and no DNS between containers.
+  local wanted=(podman runc netavark aardvark-dns iptables uidmap docker-compose debootstrap kcat maven curl)
   local missing=()
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -14,21 +16,24 @@ install_packages() {
   if [ ${#missing[@]} -gt 0 ]; then
     echo "ci: installing ${missing[*]}"
     apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" uidmap
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
   fi
 }
 
 # crun fails on these hosts' hybrid cgroups, and podman's default ulimits exceed the hard limits here.
 configure_podman() {
   mkdir -p /etc/containers
-  if ! grep -q '^# workshop settings' "$PODMAN_CONF" 2>/dev/null; then
+  if ! grep -q '^# workshop settings v2' "$PODMAN_CONF" 2>/dev/null; then
     cat >"$PODMAN_CONF" <<'CONF'
-# workshop settings (see shared/STACK.md): runc instead of crun, ulimits within this host's hard limits
+# workshop settings v2 (see shared/STACK.md): runc instead of crun, ulimits within this host's hard limits, netavark
 [containers]
 default_ulimits = ["nofile=20000:20000", "nproc=4096:4096"]
 
 [engine]
 runtime = "runc"
+
+[network]
+network_backend = "netavark"
 CONF
   fi
 }
