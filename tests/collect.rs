@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use common::Learner;
@@ -16,6 +16,7 @@ use workshop::engine::Engine;
 use workshop::kafka_inspect;
 
 const NOT_DONE: i32 = 1;
+const ERROR: i32 = 2;
 
 #[test]
 fn s07_collect_on_a_live_stack() -> Result<()> {
@@ -36,8 +37,7 @@ fn s07_collect_on_a_live_stack() -> Result<()> {
 fn s07_collect_check_before(l: &Learner) -> Result<()> {
     snapshot!("s07_collect_explain", l.expect(&["7"], 0)?);
     snapshot!("s07_collect_check_before", l.expect(&["check", "7"], NOT_DONE)?);
-    let empty = l.lesson(&["collect", "ingest"])?;
-    ensure!(empty.code == 2, "ingest of nothing exited {}", empty.code);
+    let empty = l.fails(&["collect", "ingest"], ERROR)?;
     snapshot!("s07_collect_nothing_to_collect", empty.stderr);
     Ok(())
 }
@@ -47,7 +47,7 @@ fn s07_collect_sink_killed_mid_file(l: &Learner, paths: &Paths) -> Result<()> {
     let mut sink = l.command(&["collect", "sink"]).stdout(std::process::Stdio::null()).spawn()?;
     let ingest = l.command(&["collect", "ingest"]).spawn()?;
     let scratch = paths.storage.join(".work");
-    wait_for("a chunk spooled by the sink", || Ok(has_part(&scratch)))?;
+    common::wait_for("a chunk spooled by the sink", || Ok(has_part(&scratch)))?;
     sink.kill().context("Failed to kill the sink")?;
     sink.wait()?;
     let sent = ingest.wait_with_output()?;
@@ -66,12 +66,10 @@ fn s07_collect_kafka_restarted_during_ingest(
     let bootstrap = format!("localhost:{}", l.config.kafka_port);
     let before = runtime.block_on(files_in_topic(&bootstrap))?;
     let ingest = l.command(&["collect", "ingest"]).spawn()?;
-    wait_for("the ingest to start sending", || Ok(runtime.block_on(files_in_topic(&bootstrap))? > before))?;
+    common::wait_for("the ingest to start sending", || Ok(runtime.block_on(files_in_topic(&bootstrap))? > before))?;
     runtime.block_on(async {
         let engine = Engine::connect().await?;
-        let containers = engine.containers(&l.config.project).await?;
-        let kafka = containers.iter().find(|c| c.service == "kafka").context("no kafka container")?;
-        engine.restart(&kafka.id, 60).await
+        engine.restart(&l.kafka_container(&engine).await?, 60).await
     })?;
     let sent = ingest.wait_with_output()?;
     ensure!(sent.status.success(), "ingest failed across the restart: {}", String::from_utf8_lossy(&sent.stderr));
@@ -100,8 +98,7 @@ fn s07_collect_corrupt_and_missing_chunks(l: &Learner, paths: &Paths, runtime: &
         }
         anyhow::Ok(())
     })?;
-    let sink = l.lesson(&["collect", "sink", "--until-caught-up"])?;
-    ensure!(sink.code == NOT_DONE, "the sink accepted a corrupt or incomplete file (exit {})", sink.code);
+    let sink = l.fails(&["collect", "sink", "--until-caught-up"], NOT_DONE)?;
     snapshot!("s07_collect_sink_rejects", sink.stdout);
     let stored = paths.storage.join("files");
     ensure!(!stored.join("corrupt.mp4").exists() && !stored.join("missing.mp4").exists(), "a bad file was stored");
@@ -111,8 +108,7 @@ fn s07_collect_corrupt_and_missing_chunks(l: &Learner, paths: &Paths, runtime: &
 fn s07_collect_storage_not_writable(l: &Learner, paths: &Paths) -> Result<()> {
     std::fs::remove_dir_all(&paths.storage)?;
     std::fs::write(&paths.storage, "a file where the storage directory should be")?;
-    let sink = l.lesson(&["collect", "sink", "--until-caught-up"])?;
-    ensure!(sink.code == 2, "the sink ran without a writable storage (exit {})", sink.code);
+    let sink = l.fails(&["collect", "sink", "--until-caught-up"], ERROR)?;
     snapshot!("s07_collect_storage_not_writable", sink.stderr);
     Ok(())
 }
@@ -145,14 +141,4 @@ async fn files_in_topic(bootstrap: &str) -> Result<i64> {
 
 fn has_part(dir: &Path) -> bool {
     workshop::collect::storage::walk(dir).unwrap_or_default().iter().any(|(name, _)| name.ends_with(".part"))
-}
-
-/// Polls `ready` every 50 ms for up to two minutes.
-fn wait_for(what: &str, mut ready: impl FnMut() -> Result<bool>) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !ready()? {
-        ensure!(Instant::now() < deadline, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Ok(())
 }

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
 use anyhow::{ensure, Context, Result};
 use common::Learner;
 use workshop::engine::Engine;
@@ -18,8 +16,7 @@ fn error_no_engine() -> Result<()> {
     let l = Learner::new()?;
     let mut command = l.command(&["check", "2"]);
     command.env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
-    let outcome = l.run(&["check", "2"], command)?;
-    ensure!(outcome.code == ERROR, "exit {}", outcome.code);
+    let outcome = l.check_code(&["check", "2"], l.run(&["check", "2"], command)?, ERROR)?;
     snapshot!("error_no_engine", outcome.stderr);
     Ok(())
 }
@@ -30,8 +27,7 @@ fn error_port_held_by_another_program() -> Result<()> {
     let _down = l.down_on_drop();
     l.expect(&["1", "--run"], 0)?;
     let _holder = std::net::TcpListener::bind(("127.0.0.1", l.config.kafka_port)).context("Failed to hold the port")?;
-    let outcome = l.lesson(&["2", "--run"])?;
-    ensure!(outcome.code == ERROR, "exit {}", outcome.code);
+    let outcome = l.fails(&["2", "--run"], ERROR)?;
     snapshot!("error_port_held", outcome.stderr);
     Ok(())
 }
@@ -41,8 +37,7 @@ fn error_malformed_yaml() -> Result<()> {
     let l = Learner::new()?;
     l.write_compose("services:\n  kafka:\n    image: [unclosed\n")?;
     snapshot!("error_malformed_yaml", l.expect(&["check", "1"], NOT_DONE)?);
-    let up = l.lesson(&["2", "--run"])?;
-    ensure!(up.code == ERROR, "exit {}", up.code);
+    l.fails(&["2", "--run"], ERROR)?;
     ensure!(std::fs::read_to_string(l.config.compose_file())?.contains("[unclosed"), "the learner's file changed");
     Ok(())
 }
@@ -74,29 +69,23 @@ fn error_rows_with_a_live_stack() -> Result<()> {
     l.expect(&["1", "--run"], 0)?;
     l.expect(&["2", "--run"], 0)?;
 
-    let missing = l.lesson(&["5", "--run", "--topic", &common::random_name("missing")])?;
-    ensure!(missing.code == ERROR, "exit {}", missing.code);
+    let missing = l.fails(&["5", "--run", "--topic", &common::random_name("missing")], ERROR)?;
     snapshot!("error_consume_missing_topic", missing.stderr);
 
-    let replicas = l.lesson(&["4", "--run", "--topic", &l.topic, "--replication-factor", "3"])?;
-    ensure!(replicas.code == ERROR, "exit {}", replicas.code);
+    let replicas = l.fails(&["4", "--run", "--topic", &l.topic, "--replication-factor", "3"], ERROR)?;
     snapshot!("error_more_replicas_than_brokers", replicas.stderr);
 
     l.expect(&["4", "--run", "--native", "--topic", &l.topic], 0)?;
-    let again = l.lesson(&["4", "--run", "--native", "--topic", &l.topic])?;
-    ensure!(again.code == ERROR, "exit {}", again.code);
+    let again = l.fails(&["4", "--run", "--native", "--topic", &l.topic], ERROR)?;
     snapshot!("error_topic_exists", again.stderr);
 
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let engine = Engine::connect().await?;
-        let containers = engine.containers(&l.config.project).await?;
-        let kafka = containers.iter().find(|c| c.service == "kafka").context("no kafka container")?;
-        engine.stop(&kafka.id).await
+        engine.stop(&l.kafka_container(&engine).await?).await
     })?;
     snapshot!("error_half_up_check", l.expect(&["check", "2"], NOT_DONE)?);
-    let topic = l.lesson(&["4", "--run", "--topic", &l.topic])?;
-    ensure!(topic.code == ERROR, "exit {}", topic.code);
+    let topic = l.fails(&["4", "--run", "--topic", &l.topic], ERROR)?;
     snapshot!("error_half_up_run", topic.stderr);
     Ok(())
 }
@@ -110,11 +99,9 @@ fn error_ctrl_c_while_starting_leaves_no_container() -> Result<()> {
         l.command(&["2", "--run"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn()?;
     let runtime = tokio::runtime::Runtime::new()?;
     let engine = runtime.block_on(Engine::connect())?;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while runtime.block_on(engine.containers(&l.config.project))?.is_empty() {
-        ensure!(Instant::now() < deadline, "no container appeared within 120s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    common::wait_for("a container of the stack", || {
+        Ok(!runtime.block_on(engine.containers(&l.config.project))?.is_empty())
+    })?;
     std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status()?;
     let out = child.wait_with_output()?;
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();

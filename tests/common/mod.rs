@@ -83,6 +83,16 @@ pub fn learner_config(what: &str) -> Result<StackConfig> {
     Ok(StackConfig { dir, project: name, kafka_port: free_port()?, zookeeper_port: free_port()? })
 }
 
+/// Polls `ready` every 50 ms for up to two minutes.
+pub fn wait_for(what: &str, mut ready: impl FnMut() -> Result<bool>) -> Result<()> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !ready()? {
+        anyhow::ensure!(std::time::Instant::now() < deadline, "gave up waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Ok(())
+}
+
 /// Removes the project's containers, network and volumes when the test ends, however it ends.
 pub struct DownOnDrop {
     pub program: Vec<String>,
@@ -145,6 +155,23 @@ impl Learner {
         };
         eprintln!("$ lesson {} -> exit {}\n{}{}", args.join(" "), outcome.code, outcome.stdout, outcome.stderr);
         Ok(outcome)
+    }
+
+    /// The lesson must fail with exit `code`; returns what it printed (the message is on stderr).
+    pub fn fails(&self, args: &[&str], code: i32) -> Result<Outcome> {
+        self.check_code(args, self.lesson(args)?, code)
+    }
+
+    /// A prepared command (of `lesson ARGS`) must end with exit `code`.
+    pub fn check_code(&self, args: &[&str], outcome: Outcome, code: i32) -> Result<Outcome> {
+        anyhow::ensure!(outcome.code == code, "`lesson {}` exited {} (wanted {code})", args.join(" "), outcome.code);
+        Ok(outcome)
+    }
+
+    /// The id of the learner's kafka container, found by its compose labels through the Docker API.
+    pub async fn kafka_container(&self, engine: &workshop::engine::Engine) -> Result<String> {
+        let containers = engine.containers(&self.config.project).await?;
+        Ok(containers.into_iter().find(|c| c.service == "kafka").context("no kafka container")?.id)
     }
 
     /// The lesson must exit with `code`; returns its standard output.
