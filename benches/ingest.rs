@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use rdkafka::producer::FutureRecord;
-use workshop::collect::{ingest, megabytes, sample, Paths, CHUNK_SIZE};
-use workshop::config::StackConfig;
+use workshop::capstone::{ingest, megabytes, sample, Paths, CHUNK_SIZE};
+use workshop::stack::config::StackConfig;
 use workshop::stack::Stack;
 
 const EXTRA_VIDEOS: usize = 3;
@@ -44,16 +44,16 @@ async fn measure(stack: &Stack, dir: &std::path::Path) -> Result<()> {
     for i in 0..EXTRA_VIDEOS {
         std::fs::write(paths.source.join(format!("more-{i}.mp4")), sample::video(sample::VIDEO_BYTES + i))?;
     }
-    workshop::steps::s07_collect::ensure_topics(&bootstrap).await?;
+    workshop::capstone::ensure_topics(&bootstrap).await?;
 
     let report = ingest::ingest(&bootstrap, &paths.source, None).await?;
     let chunks = report.bytes.div_ceil(CHUNK_SIZE as u64) as usize;
     let collector = megabytes(report.bytes) / report.elapsed.as_secs_f64();
 
-    workshop::kafka::create_topic(&bootstrap, "bench-raw", 3, 1).await?;
+    workshop::kafka::admin::create_topic(&bootstrap, "bench-raw", 3, 1).await?;
     let raw = raw_rdkafka(&bootstrap, chunks).await?;
 
-    workshop::kafka::create_topic(&bootstrap, "bench-perf-test", 3, 1).await?;
+    workshop::kafka::admin::create_topic(&bootstrap, "bench-perf-test", 3, 1).await?;
     let perf = perf_test(stack, chunks).await?;
 
     println!("{:.1} MB in {chunks} chunks of {} KiB, on one broker:", megabytes(report.bytes), CHUNK_SIZE / 1024);

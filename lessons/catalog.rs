@@ -1,43 +1,86 @@
-//! The lessons as data, read from steps.toml (compiled in).
+//! Every lesson, in order: the one list the runner, the tour and the book tests read. Adding a lesson is
+//! one line here and its own module; a lesson missing a part, or out of order, does not compile.
 
-use anyhow::{bail, Context, Result};
-use serde::Deserialize;
+use anyhow::{bail, Result};
 
-#[derive(Clone, Debug, Deserialize)]
-pub struct StepInfo {
-    pub id: u8,
-    pub slug: String,
-    pub title: String,
-    pub requires: Vec<u8>,
-    pub hint: String,
+use crate::basics::{
+    l01_compose_file::ComposeFile, l02_start::Start, l03_status::Status, l04_topic::Topic,
+    l05_produce_consume::ProduceConsume, l06_teardown::Teardown,
+};
+use crate::capstone::l07_collect::Collect;
+use crate::lesson::{AnyLesson, Info, Lesson};
+
+macro_rules! catalog {
+    ($($lesson:path),+ $(,)?) => {
+        /// Every lesson, in the order of their ids.
+        pub static LESSONS: &[&dyn AnyLesson] = &[$(&$lesson),+];
+
+        const _: () = {
+            let ids = [$(<$lesson as Lesson>::INFO.id),+];
+            let mut i = 0;
+            while i < ids.len() {
+                assert!(ids[i] as usize == i + 1, "the catalog lists lessons 1, 2, 3, … in order, each once");
+                i += 1;
+            }
+        };
+    };
 }
 
-impl StepInfo {
-    /// `book/src/04-topic.md`, the step's chapter.
-    pub fn chapter(&self) -> String {
-        format!("book/src/{:02}-{}.md", self.id, self.slug)
+catalog![ComposeFile, Start, Status, Topic, ProduceConsume, Teardown, Collect];
+
+/// A lesson by number (`4`) or slug (`topic`); anything else lists the lessons there are.
+pub fn find(name: &str) -> Result<&'static dyn AnyLesson> {
+    let number = name.trim().parse::<u8>().ok();
+    match LESSONS.iter().find(|l| l.info().slug == name || number == Some(l.info().id)) {
+        Some(lesson) => Ok(*lesson),
+        None => bail!("There is no lesson `{name}`. The lessons are:\n{}\n\nFor example: lesson 1", table()),
     }
 }
 
-#[derive(Deserialize)]
-struct Catalog {
-    step: Vec<StepInfo>,
+/// The lesson after `info`, if any.
+pub fn next(info: &Info) -> Option<&'static Info> {
+    LESSONS.iter().map(|l| l.info()).find(|i| i.id == info.id + 1)
 }
 
-pub fn steps() -> Result<Vec<StepInfo>> {
-    let catalog: Catalog = toml::from_str(include_str!("steps.toml")).context("Failed to read lessons/steps.toml")?;
-    Ok(catalog.step)
+pub fn infos() -> impl Iterator<Item = &'static Info> {
+    LESSONS.iter().map(|l| l.info())
 }
 
-/// A step by number (`4`) or slug (`topic`); anything else lists the steps there are.
-pub fn find(name: &str) -> Result<StepInfo> {
-    let steps = steps()?;
-    let found = steps.iter().find(|s| s.slug == name || name.trim().parse::<u8>().is_ok_and(|id| id == s.id));
-    match found {
-        Some(step) => Ok(step.clone()),
-        None => {
-            let list: Vec<String> = steps.iter().map(|s| format!("  {}  {:<16} {}", s.id, s.slug, s.title)).collect();
-            bail!("There is no lesson `{name}`. The lessons are:\n{}\n\nFor example: lesson 1", list.join("\n"))
-        }
+/// `  4  topic            Create a topic`, one line per lesson.
+pub fn table() -> String {
+    infos().map(|i| format!("  {}  {:<16} {}", i.id, i.slug, i.title)).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_by_number_and_slug() {
+        assert_eq!(find("4").map(|l| l.info().slug).ok(), Some("topic"));
+        assert_eq!(find("topic").map(|l| l.info().id).ok(), Some(4));
+        assert_eq!(find(" 7 ").map(|l| l.info().slug).ok(), Some("collect"));
+    }
+
+    #[test]
+    fn unknown_lists_every_lesson() {
+        let err = find("99").err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.starts_with("There is no lesson `99`"), "{err}");
+        assert_eq!(err.lines().filter(|l| l.starts_with("  ")).count(), LESSONS.len());
+    }
+
+    #[test]
+    fn slugs_are_unique_and_every_lesson_has_a_hint_and_a_title() {
+        let mut slugs: Vec<&str> = infos().map(|i| i.slug).collect();
+        slugs.sort();
+        slugs.dedup();
+        assert_eq!(slugs.len(), LESSONS.len());
+        assert!(infos().all(|i| !i.hint.trim().is_empty() && !i.title.is_empty()));
+    }
+
+    #[test]
+    fn exactly_one_lesson_starts_and_one_stops_the_stack() {
+        assert_eq!(infos().filter(|i| i.needs.starts_stack).count(), 1);
+        assert_eq!(infos().filter(|i| i.needs.stops_stack).count(), 1);
     }
 }

@@ -1,25 +1,19 @@
-//! The Kafka workshop: the `lesson` binary's library, shared with the tests.
+//! The Kafka workshop: the `lesson` program's library, shared with the tests and the benchmarks.
+//!
+//! Layers, each using only those above it in this list:
+//! - `ui`: text filling and the one status line shown while something is awaited.
+//! - `kafka`: the Rust clients (rdkafka): one configuration, admin, records, reading the cluster back.
+//! - `stack`: the learner's stack: Docker API, compose CLI, ports, ZooKeeper, readiness.
+//! - `lesson`: what a lesson is (the trait, its facts, the context it runs in).
+//! - `basics`, `capstone`: the lessons themselves, one folder per family.
+//! - `catalog`: the registry of every lesson, in order.
+//! - `runner`: the command line and what each command does.
 
-pub mod app;
+pub mod basics;
+pub mod capstone;
 pub mod catalog;
-pub mod cli;
-pub mod collect;
-pub mod compose;
-pub mod compose_model;
-pub mod config;
-pub mod doctor;
-pub mod engine;
-pub mod facts;
-pub mod guidance;
 pub mod kafka;
-pub mod kafka_inspect;
-pub mod list;
-pub mod ports;
-pub mod progress;
-pub mod report;
+pub mod lesson;
+pub mod runner;
 pub mod stack;
-pub mod step;
-pub mod steps;
-pub mod text;
-pub mod tour;
-pub mod zookeeper;
+pub mod ui;

@@ -1,12 +1,12 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use workshop::cli::Cli;
+use workshop::runner::cli::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = tokio::runtime::Runtime::new().map_err(anyhow::Error::from).and_then(|runtime| {
-        let outcome = runtime.block_on(workshop::app::run(cli));
+        let outcome = runtime.block_on(workshop::runner::app::run(cli));
         // A blocking consumer (lesson 7's sink) is left to the OS when the command was interrupted.
         runtime.shutdown_timeout(std::time::Duration::from_secs(2));
         outcome

@@ -1,5 +1,5 @@
 //! The manual and the code must not drift: every include of the book exists (file, anchor, snapshot
-//! lines), every chapter the summary names exists, every step has its chapter, every local link resolves.
+//! lines), every chapter the summary names exists, every lesson has its chapter, every local link resolves.
 
 use std::path::{Path, PathBuf};
 
@@ -79,15 +79,15 @@ fn every_include_exists() -> Result<()> {
 }
 
 #[test]
-fn summary_names_existing_chapters_and_every_step_has_one() -> Result<()> {
+fn summary_names_existing_chapters_and_every_lesson_has_one() -> Result<()> {
     let summary = std::fs::read_to_string(root().join("book/src/SUMMARY.md"))?;
     for link in summary.split("](").skip(1).filter_map(|r| r.split_once(')').map(|(l, _)| l)) {
         ensure!(root().join("book/src").join(link).exists(), "SUMMARY.md names {link}, which does not exist");
     }
-    for step in workshop::catalog::steps()? {
-        let chapter = step.chapter();
+    for info in workshop::catalog::infos() {
+        let chapter = info.chapter();
         let name = chapter.trim_start_matches("book/src/");
-        ensure!(root().join(&chapter).exists(), "step {} has no chapter {chapter}", step.id);
+        ensure!(root().join(&chapter).exists(), "lesson {} has no chapter {chapter}", info.id);
         ensure!(summary.contains(&format!("]({name})")), "SUMMARY.md does not list {name}");
     }
     Ok(())
@@ -112,12 +112,12 @@ fn local_links_resolve() -> Result<()> {
 }
 
 #[test]
-fn every_step_and_error_snapshot_is_in_the_book() -> Result<()> {
+fn every_lesson_and_error_snapshot_is_in_the_book() -> Result<()> {
     let book: String = chapters()?.iter().filter_map(|c| std::fs::read_to_string(c).ok()).collect();
     for entry in std::fs::read_dir(root().join("tests/snapshots"))? {
         let name = entry?.file_name().to_string_lossy().into_owned();
-        let is_step = name.starts_with('s') && name.as_bytes().get(1).is_some_and(u8::is_ascii_digit);
-        if is_step || name.starts_with("error_") {
+        let is_lesson = name.starts_with('l') && name.as_bytes().get(1).is_some_and(u8::is_ascii_digit);
+        if is_lesson || name.starts_with("error_") {
             ensure!(book.contains(&name), "tests/snapshots/{name} is shown in no chapter");
         }
     }

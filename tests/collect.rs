@@ -10,39 +10,39 @@ use std::time::Duration;
 use anyhow::{ensure, Context, Result};
 use common::Learner;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use workshop::collect::chunk::FileMeta;
-use workshop::collect::{ingest, sample, Paths, FILES_TOPIC};
-use workshop::engine::Engine;
-use workshop::kafka_inspect;
+use workshop::capstone::chunk::FileMeta;
+use workshop::capstone::{ingest, sample, Paths, FILES_TOPIC};
+use workshop::kafka::inspect as kafka_inspect;
+use workshop::stack::engine::Engine;
 
 const NOT_DONE: i32 = 1;
 const ERROR: i32 = 2;
 
 #[test]
-fn s07_collect_on_a_live_stack() -> Result<()> {
+fn l07_collect_on_a_live_stack() -> Result<()> {
     let l = Learner::new()?;
     let _down = l.down_on_drop();
     l.expect(&["1", "--run"], 0)?;
     l.expect(&["2", "--run"], 0)?;
     let runtime = tokio::runtime::Runtime::new()?;
     let paths = Paths::in_dir(&l.config.dir);
-    s07_collect_check_before(&l)?;
-    s07_collect_sink_killed_mid_file(&l, &paths)?;
-    s07_collect_kafka_restarted_during_ingest(&l, &paths, &runtime)?;
-    s07_collect_corrupt_and_missing_chunks(&l, &paths, &runtime)?;
-    s07_collect_storage_not_writable(&l, &paths)?;
+    l07_collect_check_before(&l)?;
+    l07_collect_sink_killed_mid_file(&l, &paths)?;
+    l07_collect_kafka_restarted_during_ingest(&l, &paths, &runtime)?;
+    l07_collect_corrupt_and_missing_chunks(&l, &paths, &runtime)?;
+    l07_collect_storage_not_writable(&l, &paths)?;
     Ok(())
 }
 
-fn s07_collect_check_before(l: &Learner) -> Result<()> {
-    snapshot!("s07_collect_explain", l.expect(&["7"], 0)?);
-    snapshot!("s07_collect_check_before", l.expect(&["check", "7"], NOT_DONE)?);
+fn l07_collect_check_before(l: &Learner) -> Result<()> {
+    snapshot!("l07_collect_explain", l.expect(&["7"], 0)?);
+    snapshot!("l07_collect_check_before", l.expect(&["check", "7"], NOT_DONE)?);
     let empty = l.fails(&["collect", "ingest"], ERROR)?;
-    snapshot!("s07_collect_nothing_to_collect", empty.stderr);
+    snapshot!("l07_collect_nothing_to_collect", empty.stderr);
     Ok(())
 }
 
-fn s07_collect_sink_killed_mid_file(l: &Learner, paths: &Paths) -> Result<()> {
+fn l07_collect_sink_killed_mid_file(l: &Learner, paths: &Paths) -> Result<()> {
     sample::write(paths)?;
     let mut sink = l.command(&["collect", "sink"]).stdout(std::process::Stdio::null()).spawn()?;
     let ingest = l.command(&["collect", "ingest"]).spawn()?;
@@ -53,11 +53,11 @@ fn s07_collect_sink_killed_mid_file(l: &Learner, paths: &Paths) -> Result<()> {
     let sent = ingest.wait_with_output()?;
     ensure!(sent.status.success(), "ingest failed: {}", String::from_utf8_lossy(&sent.stderr));
     l.expect(&["collect", "sink", "--until-caught-up"], 0)?;
-    snapshot!("s07_collect_check", l.expect(&["check", "7"], 0)?);
+    snapshot!("l07_collect_check", l.expect(&["check", "7"], 0)?);
     Ok(())
 }
 
-fn s07_collect_kafka_restarted_during_ingest(
+fn l07_collect_kafka_restarted_during_ingest(
     l: &Learner,
     paths: &Paths,
     runtime: &tokio::runtime::Runtime,
@@ -79,10 +79,10 @@ fn s07_collect_kafka_restarted_during_ingest(
     Ok(())
 }
 
-fn s07_collect_corrupt_and_missing_chunks(l: &Learner, paths: &Paths, runtime: &tokio::runtime::Runtime) -> Result<()> {
+fn l07_collect_corrupt_and_missing_chunks(l: &Learner, paths: &Paths, runtime: &tokio::runtime::Runtime) -> Result<()> {
     let bootstrap = format!("localhost:{}", l.config.kafka_port);
     let producer = ingest::producer(&bootstrap)?;
-    let bytes = sample::video(3 * workshop::collect::CHUNK_SIZE);
+    let bytes = sample::video(3 * workshop::capstone::CHUNK_SIZE);
     let corrupt = crafted(&paths.storage, "corrupt.mp4", &bytes)?;
     let missing = crafted(&paths.storage, "missing.mp4", &bytes)?;
     runtime.block_on(async {
@@ -99,17 +99,17 @@ fn s07_collect_corrupt_and_missing_chunks(l: &Learner, paths: &Paths, runtime: &
         anyhow::Ok(())
     })?;
     let sink = l.fails(&["collect", "sink", "--until-caught-up"], NOT_DONE)?;
-    snapshot!("s07_collect_sink_rejects", sink.stdout);
+    snapshot!("l07_collect_sink_rejects", sink.stdout);
     let stored = paths.storage.join("files");
     ensure!(!stored.join("corrupt.mp4").exists() && !stored.join("missing.mp4").exists(), "a bad file was stored");
     Ok(())
 }
 
-fn s07_collect_storage_not_writable(l: &Learner, paths: &Paths) -> Result<()> {
+fn l07_collect_storage_not_writable(l: &Learner, paths: &Paths) -> Result<()> {
     std::fs::remove_dir_all(&paths.storage)?;
     std::fs::write(&paths.storage, "a file where the storage directory should be")?;
     let sink = l.fails(&["collect", "sink", "--until-caught-up"], ERROR)?;
-    snapshot!("s07_collect_storage_not_writable", sink.stderr);
+    snapshot!("l07_collect_storage_not_writable", sink.stderr);
     Ok(())
 }
 
@@ -122,7 +122,7 @@ fn crafted(storage: &Path, name: &str, bytes: &[u8]) -> Result<FileMeta> {
 }
 
 fn part(bytes: &[u8], index: u32) -> &[u8] {
-    let size = workshop::collect::CHUNK_SIZE;
+    let size = workshop::capstone::CHUNK_SIZE;
     let start = index as usize * size;
     &bytes[start..(start + size).min(bytes.len())]
 }
@@ -140,5 +140,5 @@ async fn files_in_topic(bootstrap: &str) -> Result<i64> {
 }
 
 fn has_part(dir: &Path) -> bool {
-    workshop::collect::storage::walk(dir).unwrap_or_default().iter().any(|(name, _)| name.ends_with(".part"))
+    workshop::capstone::storage::walk(dir).unwrap_or_default().iter().any(|(name, _)| name.ends_with(".part"))
 }

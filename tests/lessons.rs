@@ -1,5 +1,5 @@
 //! The six lessons in order, through the real `lesson` binary, against a real stack of the test's own.
-//! Each check is also run before its step is done, to show it fails then, and says what to do.
+//! Each check is also run before its lesson is done, to show it fails then, and says what to do.
 
 mod common;
 
@@ -13,87 +13,87 @@ const ERROR: i32 = 2;
 fn lessons_in_order() -> Result<()> {
     let l = Learner::new()?;
     let _down = l.down_on_drop();
-    s01_compose_file(&l)?;
+    l01_compose_file(&l)?;
     checks_before_the_stack_is_up(&l)?;
-    s02_start(&l)?;
-    s03_status(&l)?;
-    s04_topic(&l)?;
-    s05_produce_consume(&l)?;
+    l02_start(&l)?;
+    l03_status(&l)?;
+    l04_topic(&l)?;
+    l05_produce_consume(&l)?;
     lesson_list(&l)?;
-    s06_teardown(&l)
+    l06_teardown(&l)
 }
 
-fn s01_compose_file(l: &Learner) -> Result<()> {
-    snapshot!("s01_compose_file_explain", l.expect(&["1"], 0)?);
-    snapshot!("s01_compose_file_check_before", l.expect(&["check", "1"], NOT_DONE)?);
+fn l01_compose_file(l: &Learner) -> Result<()> {
+    snapshot!("l01_compose_file_explain", l.expect(&["1"], 0)?);
+    snapshot!("l01_compose_file_check_before", l.expect(&["check", "1"], NOT_DONE)?);
     l.expect(&["1", "--run"], 0)?;
-    snapshot!("s01_compose_file_check", l.expect(&["check", "1"], 0)?);
+    snapshot!("l01_compose_file_check", l.expect(&["check", "1"], 0)?);
     Ok(())
 }
 
 fn checks_before_the_stack_is_up(l: &Learner) -> Result<()> {
-    snapshot!("s02_start_check_before", l.expect(&["check", "2"], NOT_DONE)?);
-    snapshot!("s03_status_check_before", l.expect(&["check", "3"], NOT_DONE)?);
-    snapshot!("s04_topic_check_before_stack", l.expect(&["check", "4", "--topic", &l.topic], NOT_DONE)?);
+    snapshot!("l02_start_check_before", l.expect(&["check", "2"], NOT_DONE)?);
+    snapshot!("l03_status_check_before", l.expect(&["check", "3"], NOT_DONE)?);
+    snapshot!("l04_topic_check_before_stack", l.expect(&["check", "4", "--topic", &l.topic], NOT_DONE)?);
     Ok(())
 }
 
-fn s02_start(l: &Learner) -> Result<()> {
-    snapshot!("s02_start_explain", l.expect(&["2"], 0)?);
+fn l02_start(l: &Learner) -> Result<()> {
+    snapshot!("l02_start_explain", l.expect(&["2"], 0)?);
     l.expect(&["2", "--run"], 0)?;
-    snapshot!("s02_start_check", l.expect(&["check", "2"], 0)?);
+    snapshot!("l02_start_check", l.expect(&["check", "2"], 0)?);
     Ok(())
 }
 
-fn s03_status(l: &Learner) -> Result<()> {
-    snapshot!("s03_status_explain", l.expect(&["3"], 0)?);
-    snapshot!("s03_status_run", l.expect(&["3", "--run"], 0)?);
-    snapshot!("s03_status_check", l.expect(&["check", "3"], 0)?);
+fn l03_status(l: &Learner) -> Result<()> {
+    snapshot!("l03_status_explain", l.expect(&["3"], 0)?);
+    snapshot!("l03_status_run", l.expect(&["3", "--run"], 0)?);
+    snapshot!("l03_status_check", l.expect(&["check", "3"], 0)?);
     Ok(())
 }
 
-fn s04_topic(l: &Learner) -> Result<()> {
+fn l04_topic(l: &Learner) -> Result<()> {
     let topic = &l.topic;
-    snapshot!("s04_topic_explain", l.expect(&["4"], 0)?);
-    snapshot!("s04_topic_check_before", l.expect(&["check", "4", "--topic", topic], NOT_DONE)?);
-    snapshot!("s04_topic_run", l.expect(&["4", "--run", "--topic", topic], 0)?);
-    snapshot!("s04_topic_check", l.expect(&["check", "4", "--topic", topic], 0)?);
+    snapshot!("l04_topic_explain", l.expect(&["4"], 0)?);
+    snapshot!("l04_topic_check_before", l.expect(&["check", "4", "--topic", topic], NOT_DONE)?);
+    snapshot!("l04_topic_run", l.expect(&["4", "--run", "--topic", topic], 0)?);
+    snapshot!("l04_topic_check", l.expect(&["check", "4", "--topic", topic], 0)?);
     let wrong = l.expect(&["check", "4", "--topic", topic, "--partitions", "6"], NOT_DONE)?;
-    snapshot!("s04_topic_check_wrong_partitions", wrong);
+    snapshot!("l04_topic_check_wrong_partitions", wrong);
 
     let native = common::random_name("topic");
-    snapshot!("s04_topic_run_native", l.expect(&["4", "--run", "--native", "--topic", &native], 0)?);
+    snapshot!("l04_topic_run_native", l.expect(&["4", "--run", "--native", "--topic", &native], 0)?);
     l.expect(&["check", "4", "--topic", &native], 0)?;
     Ok(())
 }
 
-fn s05_produce_consume(l: &Learner) -> Result<()> {
+fn l05_produce_consume(l: &Learner) -> Result<()> {
     let topic = &l.topic;
-    snapshot!("s05_produce_consume_explain", l.expect(&["5"], 0)?);
-    snapshot!("s05_produce_consume_check_before", l.expect(&["check", "5", "--topic", topic], NOT_DONE)?);
-    snapshot!("s05_produce_consume_run", l.expect(&["5", "--run", "--topic", topic], 0)?);
-    snapshot!("s05_produce_consume_check", l.expect(&["check", "5", "--topic", topic], 0)?);
+    snapshot!("l05_produce_consume_explain", l.expect(&["5"], 0)?);
+    snapshot!("l05_produce_consume_check_before", l.expect(&["check", "5", "--topic", topic], NOT_DONE)?);
+    snapshot!("l05_produce_consume_run", l.expect(&["5", "--run", "--topic", topic], 0)?);
+    snapshot!("l05_produce_consume_check", l.expect(&["check", "5", "--topic", topic], 0)?);
     let other_group = l.expect(&["check", "5", "--topic", topic, "--group", "nobody-read-this"], NOT_DONE)?;
-    snapshot!("s05_produce_consume_check_other_group", other_group);
+    snapshot!("l05_produce_consume_check_other_group", other_group);
     Ok(())
 }
 
 fn lesson_list(l: &Learner) -> Result<()> {
     let list = l.expect(&["list", "--topic", &l.topic], 0)?;
-    snapshot!("lesson_list_after_step_5", list);
+    snapshot!("lesson_list_after_lesson_5", list);
     let json: serde_json::Value = serde_json::from_str(&l.expect(&["list", "--json", "--topic", &l.topic], 0)?)?;
     anyhow::ensure!(json["next"] == 6 && json["done"] == 5, "list --json says {json}");
     Ok(())
 }
 
-fn s06_teardown(l: &Learner) -> Result<()> {
-    snapshot!("s06_teardown_explain", l.expect(&["6"], 0)?);
-    snapshot!("s06_teardown_check_before", l.expect(&["check", "6"], NOT_DONE)?);
+fn l06_teardown(l: &Learner) -> Result<()> {
+    snapshot!("l06_teardown_explain", l.expect(&["6"], 0)?);
+    snapshot!("l06_teardown_check_before", l.expect(&["check", "6"], NOT_DONE)?);
     l.expect(&["6", "--run"], 0)?;
-    snapshot!("s06_teardown_check", l.expect(&["check", "6"], 0)?);
-    snapshot!("s06_teardown_check_volumes_before", l.expect(&["check", "6", "--volumes"], NOT_DONE)?);
+    snapshot!("l06_teardown_check", l.expect(&["check", "6"], 0)?);
+    snapshot!("l06_teardown_check_volumes_before", l.expect(&["check", "6", "--volumes"], NOT_DONE)?);
     l.expect(&["6", "--run", "--volumes"], 0)?;
-    snapshot!("s06_teardown_check_volumes", l.expect(&["check", "6", "--volumes"], 0)?);
+    snapshot!("l06_teardown_check_volumes", l.expect(&["check", "6", "--volumes"], 0)?);
     Ok(())
 }
 
@@ -118,8 +118,8 @@ fn bad_topic_name_is_refused_before_anything_runs() -> Result<()> {
 #[test]
 fn every_lesson_has_a_hint() -> Result<()> {
     let l = Learner::new()?;
-    let steps = workshop::catalog::steps()?;
-    let hints: Vec<String> = steps.iter().map(|s| l.expect(&["hint", &s.id.to_string()], 0)).collect::<Result<_>>()?;
+    let hints: Vec<String> =
+        workshop::catalog::infos().map(|i| l.expect(&["hint", &i.id.to_string()], 0)).collect::<Result<_>>()?;
     snapshot!("hints", hints.join("\n"));
     Ok(())
 }
@@ -131,8 +131,12 @@ fn tour_runs_every_step_and_doctor_is_happy_before() -> Result<()> {
     let doctor = l.expect(&["doctor"], 0)?;
     anyhow::ensure!(doctor.contains("Ready for the workshop"), "{doctor}");
     let tour = l.expect(&["tour", "--volumes"], 0)?;
-    for step in workshop::catalog::steps()? {
-        anyhow::ensure!(tour.contains(&format!("step {} done", step.id)), "the tour did not finish step {}", step.id);
+    for info in workshop::catalog::infos() {
+        anyhow::ensure!(
+            tour.contains(&format!("lesson {} done", info.id)),
+            "the tour did not finish lesson {}",
+            info.id
+        );
     }
     let left = l.expect(&["check", "6", "--volumes"], 0)?;
     anyhow::ensure!(left.contains("no volume of the project remains"), "{left}");

@@ -6,9 +6,10 @@ mod common;
 use std::fmt::Write;
 
 use anyhow::{ensure, Context, Result};
-use workshop::kafka;
+use workshop::kafka::{admin, records};
+use workshop::stack::engine::Health;
+use workshop::stack::zookeeper;
 use workshop::stack::Stack;
-use workshop::zookeeper;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stack_up_registered_roundtrip_down() -> Result<()> {
@@ -21,8 +22,8 @@ async fn stack_up_registered_roundtrip_down() -> Result<()> {
     let (_, ready) = stack.up().await?;
     eprintln!("engine: {}; zookeeper version: {}", stack.engine.version, ready.zookeeper.version);
     for c in &ready.containers {
-        writeln!(facts, "service {}: running={} health={}", c.service, c.running, c.health)?;
-        ensure!(c.running && c.health == "healthy", "{} is not running and healthy: {c:?}", c.service);
+        writeln!(facts, "service {}: running={} health={}", c.service, c.running(), c.health)?;
+        ensure!(c.running() && c.health == Health::Healthy, "{} is not running and healthy: {c:?}", c.service);
     }
     writeln!(facts, "zookeeper srvr: version {} mode {}", ready.zookeeper.version, ready.zookeeper.mode)?;
     for b in &ready.brokers {
@@ -31,19 +32,19 @@ async fn stack_up_registered_roundtrip_down() -> Result<()> {
     ensure!(ready.brokers.len() == 1, "expected one broker, got {:?}", ready.brokers);
     ensure!(ready.brokers[0].port == i32::from(stack.config.kafka_port), "advertised port differs from published port");
 
-    let ids = zookeeper::broker_ids(&stack).await?;
+    let ids = zookeeper::broker_ids(&stack.zookeeper_addr()).await?;
     writeln!(facts, "zookeeper /brokers/ids: {ids:?}")?;
     ensure!(ids == vec![ready.brokers[0].id], "ZooKeeper holds {ids:?}");
-    let endpoints = zookeeper::broker_endpoints(&stack, ids[0]).await?;
+    let endpoints = zookeeper::broker_endpoints(&stack.zookeeper_addr(), ids[0]).await?;
     writeln!(facts, "zookeeper /brokers/ids/{}: {}", ids[0], endpoints.join(" "))?;
 
     let version = stack.exec("kafka", &["kafka-topics", "--version"], None).await?;
     eprintln!("kafka-topics --version in the kafka container: {}", version.stdout.trim());
 
     let topic = common::random_name("topic");
-    kafka::create_topic(&stack.bootstrap(), &topic, 1, 1).await?;
-    let placed = kafka::produce(&stack.bootstrap(), &topic, &[(Some("greeting"), "hello, kafka")]).await?;
-    let records = kafka::consume_from_beginning(&stack.bootstrap(), &topic, &common::random_name("group"), 1).await?;
+    admin::create_topic(&stack.bootstrap(), &topic, 1, 1).await?;
+    let placed = records::produce(&stack.bootstrap(), &topic, &[(Some("greeting"), "hello, kafka")]).await?;
+    let records = records::consume(&stack.bootstrap(), &topic, &common::random_name("group"), 1).await?;
     writeln!(facts, "round trip on {topic}: produced at {placed:?}, consumed {:?}", records[0])?;
     ensure!(records[0].value == "hello, kafka" && records[0].key.as_deref() == Some("greeting"));
 

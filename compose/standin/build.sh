@@ -9,8 +9,10 @@ source "$here/versions.env"
 work=${STANDIN_WORK:-$here/../../target/standin}
 engine=${CONTAINER_ENGINE:-podman}
 base="localhost/standin/base:bookworm-jre17"
-zk_image="localhost/standin/cp-zookeeper:$KAFKA_VERSION"
-kafka_image="localhost/standin/cp-kafka:$KAFKA_VERSION"
+# The tag carries a hash of the files each image is built from, so a changed stand-in is built anew.
+content_hash() { (cd "$here" && find versions.env pom.xml common "$@" -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-8; }
+zk_image="localhost/standin/cp-zookeeper:$KAFKA_VERSION-$(content_hash zookeeper)"
+kafka_image="localhost/standin/cp-kafka:$KAFKA_VERSION-$(content_hash kafka)"
 mkdir -p "$work"
 
 log() { echo "standin: $*" >&2; }

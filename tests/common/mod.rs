@@ -4,13 +4,15 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use workshop::config::{StackConfig, COMPOSE_FILE};
+use workshop::stack::config::{StackConfig, COMPOSE_FILE};
 use workshop::stack::Stack;
 
 /// What varies between runs, replaced before snapshots are compared. One list for every test; the host ports
 /// a test picked are added to it as they are picked (see `free_port`), so fixed ports like 9092 stay readable.
 pub const FILTERS: &[(&str, &str)] = &[
     (r"wks-[a-z]+-[0-9a-f]{8}", "[NAME]"),
+    // Compose v1 names containers `project_service_1`, v2 `project-service-1`: snapshots show v2's.
+    (r"(\[NAME\])_([a-z]+)_1\b", "$1-$2-1"),
     (r"[\w./-]*cp-(kafka|zookeeper):\d+\.\d+\.\d+[\w.-]*", "[cp-$1 image]"),
     (r"version \d+\.\d+\.\d+[\w.-]*(, built on \d{4}-\d\d-\d\d \d\d:\d\d UTC)?", "version [VERSION]"),
     (r"TopicId: \S+", "TopicId: [ID]"),
@@ -169,7 +171,7 @@ impl Learner {
     }
 
     /// The id of the learner's kafka container, found by its compose labels through the Docker API.
-    pub async fn kafka_container(&self, engine: &workshop::engine::Engine) -> Result<String> {
+    pub async fn kafka_container(&self, engine: &workshop::stack::engine::Engine) -> Result<String> {
         let containers = engine.containers(&self.config.project).await?;
         Ok(containers.into_iter().find(|c| c.service == "kafka").context("no kafka container")?.id)
     }
@@ -179,6 +181,46 @@ impl Learner {
         let outcome = self.lesson(args)?;
         anyhow::ensure!(outcome.code == code, "`lesson {}` exited {} (wanted {code})", args.join(" "), outcome.code);
         Ok(outcome.stdout)
+    }
+
+    /// `docker compose exec -T kafka CMD...` in the learner's project, as they would type it (Compose v2 when
+    /// present, else v1), with `stdin` piped in.
+    pub fn compose_exec(&self, cmd: &[String], stdin: Option<&str>) -> Result<std::process::Output> {
+        use std::io::Write;
+        let v2 = std::process::Command::new("docker")
+            .args(["compose", "version"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        let mut command = if v2 {
+            let mut c = std::process::Command::new("docker");
+            c.arg("compose");
+            c
+        } else {
+            std::process::Command::new("docker-compose")
+        };
+        command
+            .args(["--project-name", &self.config.project, "--file"])
+            .arg(self.config.compose_file())
+            .args(["exec", "-T", "kafka"])
+            .args(cmd)
+            .env("KAFKA_PORT", self.config.kafka_port.to_string())
+            .env("ZOOKEEPER_PORT", self.config.zookeeper_port.to_string())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = command.spawn().context("Failed to run compose exec")?;
+        if let (Some(text), Some(mut input)) = (stdin, child.stdin.take()) {
+            input.write_all(text.as_bytes())?;
+        }
+        drop(child.stdin.take());
+        let out = child.wait_with_output()?;
+        eprintln!(
+            "$ compose exec -T kafka {} -> {:?}\n{}",
+            cmd.join(" "),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        Ok(out)
     }
 
     /// Writes `text` as the learner's docker-compose.yml.

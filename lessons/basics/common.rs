@@ -1,0 +1,88 @@
+//! What several steps share: the "is the stack up" precondition and running Kafka's tools in the container.
+
+use anyhow::{bail, Result};
+
+use crate::lesson::Fact;
+use crate::lesson::{Context, Needs};
+use crate::stack::engine::ExecOutput;
+use crate::stack::Stack;
+
+/// Inside the compose network the broker is `kafka:29092` (the INTERNAL listener).
+pub const IN_NETWORK_BOOTSTRAP: &str = "kafka:29092";
+
+pub const EXPECTED_KAFKA_IMAGE: &str = "confluentinc/cp-kafka:7.9.x (Kafka 3.9)";
+
+/// `docker compose ARGS` as the explanations print it, with its Compose v1 spelling below.
+pub fn compose_cmd(args: &str) -> String {
+    let v1 = if args.len() <= 40 {
+        format!("docker-compose {args}")
+    } else {
+        "the same with docker-compose instead of docker compose".to_string()
+    };
+    format!("{}\n    (Compose v1: {v1})", shell(&format!("docker compose {args}")))
+}
+
+/// A command to type: `$ ` first, a long one broken before its options with ` \` as a shell allows.
+pub fn shell(command: &str) -> String {
+    let mut lines = vec![String::from("$")];
+    for word in command.split(' ') {
+        let Some(line) = lines.last_mut() else { break };
+        if word.starts_with("--") && line.len() + word.len() > 70 {
+            line.push_str(" \\");
+            lines.push(format!("      {word}"));
+        } else {
+            line.push(' ');
+            line.push_str(word);
+        }
+    }
+    lines.join("\n  ")
+}
+
+/// The same, short, for a fix line.
+pub fn compose_hint(args: &str) -> String {
+    format!("docker compose {args} (v1: docker-compose {args})")
+}
+
+/// The stack when both services run, or the failed fact that says which lesson starts it.
+pub async fn stack_up(ctx: &Context) -> Result<Result<&Stack, Vec<Fact>>> {
+    let stack = ctx.stack().await?;
+    for service in crate::stack::SERVICES {
+        if let Err(err) = stack.service(service).await {
+            let what = format!("the stack of project `{}` is up", stack.config.project);
+            let first_line = err.to_string().lines().next().unwrap_or_default().to_string();
+            let start = ctx.options.command("2 --run", Needs::NOTHING);
+            return Ok(Err(vec![Fact::fail(what, format!("{first_line} Do lesson 2 first: {start}"))]));
+        }
+    }
+    Ok(Ok(stack))
+}
+
+/// Runs a Kafka tool in the kafka container; a tool missing from the image names the image expected.
+pub async fn kafka_tool(stack: &Stack, cmd: &[&str], stdin: Option<&[u8]>) -> Result<ExecOutput> {
+    let out = stack.exec("kafka", cmd, stdin).await?;
+    let missing = out.exit_code == 126
+        || out.exit_code == 127
+        || out.stderr.contains("executable file not found")
+        || out.stderr.contains("command not found");
+    if missing {
+        let image = stack.service("kafka").await.map(|c| c.image).unwrap_or_default();
+        bail!(
+            "The kafka container has no `{}` on its PATH (image: {image}).\n\
+             The lessons expect {EXPECTED_KAFKA_IMAGE}, which ships kafka-topics, kafka-console-producer and\n\
+             kafka-console-consumer. Use the reference compose file (lesson 1 --run) or set KAFKA_IMAGE to it.",
+            cmd[0]
+        );
+    }
+    Ok(out)
+}
+
+/// Like `kafka_tool`, but a non-zero exit is an error carrying what the tool printed.
+pub async fn kafka_tool_ok(stack: &Stack, cmd: &[String], stdin: Option<&[u8]>) -> Result<String> {
+    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    let out = kafka_tool(stack, &cmd, stdin).await?;
+    if out.exit_code != 0 {
+        let said = if out.stderr.trim().is_empty() { out.stdout.trim() } else { out.stderr.trim() };
+        bail!("`{}` failed (exit {}):\n{}", cmd.join(" "), out.exit_code, said);
+    }
+    Ok(out.stdout)
+}

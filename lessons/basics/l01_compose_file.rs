@@ -1,0 +1,131 @@
+//! Lesson 1: write a compose file for ZooKeeper and Kafka in the learner's own directory.
+
+use anyhow::{Context as _, Result};
+
+use crate::lesson::Fact;
+use crate::lesson::{Context, Info, Lesson, Needs};
+use crate::stack::compose::Compose;
+use crate::stack::compose_file::{self, Service};
+
+mod rules;
+
+use crate::stack::reference::REFERENCE;
+
+pub const EXPLAIN: &str = "\
+GOAL
+  Describe the two services of a Kafka installation in one file, docker-compose.yml, in your own working
+  directory (the current one, or the one you give with --dir). Compose reads it to start, list and stop
+  the whole stack with one command.
+
+  zookeeper  keeps the cluster's shared state: which brokers are alive, which broker leads each partition.
+  kafka      the broker: it stores topics on disk and serves producers and consumers.
+
+WHAT TO WRITE
+  Two services, each with a pinned image (Kafka 3.9, the last line that still runs with ZooKeeper):
+    zookeeper: image confluentinc/cp-zookeeper:7.9.x, ZOOKEEPER_CLIENT_PORT=2181
+    kafka:     image confluentinc/cp-kafka:7.9.x, and
+      KAFKA_ZOOKEEPER_CONNECT=zookeeper:2181       (the service name is its host name on the compose network)
+      two listeners: INTERNAL://kafka:29092 for containers, EXTERNAL://localhost:9092 for your machine
+      KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR=1     (there is only one broker to hold copies)
+  Ports published on 127.0.0.1 only, so nothing outside your laptop can reach the broker.
+  Named volumes, so your topics survive a restart.
+
+  Let the lesson write the reference file, then read it line by line:
+    lesson 1 --run
+    cat docker-compose.yml
+
+YOU SHOULD SEE
+  A file with `services:` zookeeper and kafka, and `volumes:`. Older tutorials start with `version: \"3\"`;
+  Compose no longer needs it. They also use wurstmeister or bitnami images, which are no longer maintained.
+
+WHY IT MATTERS
+  A broker tells clients where to reconnect: the advertised listener. Advertise an address the client
+  cannot reach and everything after the first connection fails. Two listeners solve it for both sides.";
+
+pub struct ComposeFile;
+
+impl Lesson for ComposeFile {
+    const INFO: Info = Info {
+        id: 1,
+        slug: "compose-file",
+        title: "Write a compose file for ZooKeeper and Kafka",
+        hint: "\
+Run `lesson 1 --run` to write the reference file into this directory, then compare it with yours.
+The three things people get wrong most: the kafka service needs KAFKA_ZOOKEEPER_CONNECT=zookeeper:2181
+(the service name, not localhost); KAFKA_ADVERTISED_LISTENERS must give programs on your machine an
+address they can reach (localhost and the published port); and with one broker,
+KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR must be 1.",
+        needs: Needs::NOTHING,
+    };
+
+    fn explain(&self, _ctx: &Context) -> String {
+        EXPLAIN.to_string()
+    }
+
+    async fn run(&self, ctx: &Context) -> Result<String> {
+        let path = ctx.config.compose_file();
+        std::fs::create_dir_all(&ctx.config.dir)
+            .with_context(|| format!("Failed to create {}", ctx.config.dir.display()))?;
+        match std::fs::read_to_string(&path) {
+            Ok(existing) if existing == REFERENCE => Ok(format!("{} is already the reference file.", path.display())),
+            Ok(_) => {
+                let reference = ctx.config.dir.join("docker-compose.reference.yml");
+                std::fs::write(&reference, REFERENCE)
+                    .with_context(|| format!("Failed to write {}", reference.display()))?;
+                Ok(format!(
+                    "{} exists and is yours, so it was left as it is.\nThe reference file is now beside it: {}\n\
+                     Compare them (diff docker-compose.yml docker-compose.reference.yml) and copy what you need.",
+                    path.display(),
+                    reference.display()
+                ))
+            }
+            Err(_) => {
+                std::fs::write(&path, REFERENCE).with_context(|| format!("Failed to write {}", path.display()))?;
+                Ok(format!("Wrote {} ({} lines).", path.display(), REFERENCE.lines().count()))
+            }
+        }
+    }
+
+    async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
+        let path = ctx.config.compose_file();
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return Ok(vec![Fact::fail(
+                format!("{} exists", path.display()),
+                "Write it as lesson 1 explains, or let the lesson write the reference file: lesson 1 --run",
+            )]);
+        };
+        let mut facts = vec![Fact::pass(format!("{} exists", path.display()))];
+        if let Err(err) = compose_file::check_yaml(&text) {
+            facts.push(Fact::fail("it is valid YAML", format!("Fix the YAML: {err}")));
+            return Ok(facts);
+        }
+        facts.push(Fact::pass("it is valid YAML"));
+        let compose = Compose::for_config(&ctx.config).await?;
+        let rendered = match compose.config().await? {
+            Ok(rendered) => rendered,
+            Err(complaint) => {
+                facts.push(Fact::fail("compose accepts it (compose config)", complaint));
+                return Ok(facts);
+            }
+        };
+        facts.push(Fact::pass("compose accepts it (compose config)"));
+        facts.extend(facts_of_rendered(&rendered)?);
+        Ok(facts)
+    }
+}
+
+/// Lesson 1's rules applied to a compose file as `compose config` renders it (variables filled in).
+pub fn facts_of_rendered(rendered: &str) -> Result<Vec<Fact>> {
+    let services = compose_file::parse_rendered(rendered)?;
+    let (Some(zookeeper), Some(kafka)) = (services.get("zookeeper"), services.get("kafka")) else {
+        return Ok(vec![Fact::fail(
+            "services `zookeeper` and `kafka` are defined",
+            "Name the two services exactly zookeeper and kafka; the lessons find them by these names.",
+        )]);
+    };
+    let mut facts = vec![Fact::pass("services `zookeeper` and `kafka` are defined")];
+    facts.extend(rules::images(zookeeper, kafka));
+    facts.extend(rules::wiring(zookeeper, kafka));
+    facts.extend(rules::safety(&services.values().collect::<Vec<&Service>>()));
+    Ok(facts)
+}

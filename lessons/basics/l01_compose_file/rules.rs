@@ -1,0 +1,298 @@
+//! Step 1's rules for a compose file: the facts `lesson check 1` reports.
+
+use crate::lesson::Fact;
+use crate::stack::compose_file::{listeners, Service};
+
+/// Images: Kafka 3.x with ZooKeeper support, from maintained images.
+pub fn images(zookeeper: &Service, kafka: &Service) -> Vec<Fact> {
+    let mut facts = Vec::new();
+    for (service, image, wanted) in
+        [("zookeeper", &zookeeper.image, "cp-zookeeper"), ("kafka", &kafka.image, "cp-kafka")]
+    {
+        let what = format!("{service} uses a maintained image with ZooKeeper mode ({image})");
+        let fact = if image.contains("wurstmeister") || image.contains("bitnami") {
+            Fact::fail(what, format!("{image} is no longer maintained; use confluentinc/{wanted}:7.9.5"))
+        } else if image.starts_with("apache/kafka") {
+            Fact::fail(what, "apache/kafka runs only without ZooKeeper (KRaft); use confluentinc/cp-kafka:7.9.5")
+        } else if image.contains(wanted) && tag(image).starts_with('8') {
+            Fact::fail(
+                what,
+                format!("Confluent 8 is Kafka 4, which removed ZooKeeper; use confluentinc/{wanted}:7.9.5"),
+            )
+        } else if !image.contains(wanted) {
+            Fact::fail(what, format!("The lessons expect confluentinc/{wanted}:7.9.x (its tools and settings)"))
+        } else {
+            Fact::pass(what)
+        };
+        facts.push(fact);
+    }
+    facts
+}
+
+fn tag(image: &str) -> &str {
+    image.rsplit_once(':').map(|(_, t)| t).filter(|t| !t.contains('/')).unwrap_or("latest")
+}
+
+/// ZooKeeper connection, listeners and published ports: what makes the broker start, and reachable from both
+/// sides. Each rule is one the broker itself enforces at start, or one without which a client cannot connect.
+pub fn wiring(zookeeper: &Service, kafka: &Service) -> Vec<Fact> {
+    let mut facts = Vec::new();
+    let zk_port = zookeeper.env("ZOOKEEPER_CLIENT_PORT").unwrap_or("");
+    facts.push(Fact::check(
+        zk_port == "2181" && zookeeper.published(2181).is_some(),
+        "zookeeper listens on 2181 and publishes it to your machine",
+        "Set ZOOKEEPER_CLIENT_PORT: 2181 and ports: [\"127.0.0.1:2181:2181\"] on the zookeeper service",
+    ));
+    let connect = kafka.env("KAFKA_ZOOKEEPER_CONNECT").unwrap_or("");
+    facts.push(Fact::check(
+        connect.split(',').any(|c| c.trim().starts_with("zookeeper:2181")),
+        format!("kafka finds ZooKeeper by its service name (KAFKA_ZOOKEEPER_CONNECT={connect})"),
+        "Set KAFKA_ZOOKEEPER_CONNECT: zookeeper:2181 (inside the compose network, localhost is the kafka container itself)",
+    ));
+    facts.extend(listener_rules(kafka));
+    let rf = kafka.env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR").unwrap_or("3 (the default)");
+    facts.push(Fact::check(
+        rf == "1",
+        format!("the offsets topic fits one broker (KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR={rf})"),
+        "Set KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: 1; with the default 3 and one broker, consumer groups never work",
+    ));
+    facts
+}
+
+const REFERENCE_LISTENERS: &str = "KAFKA_LISTENERS: INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092\n\
+     KAFKA_ADVERTISED_LISTENERS: INTERNAL://kafka:29092,EXTERNAL://localhost:9092\n\
+     KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT\n\
+     KAFKA_INTER_BROKER_LISTENER_NAME: INTERNAL\n\
+     and on the kafka service: ports: [\"127.0.0.1:9092:9092\"]";
+
+/// The four listener settings, as the broker reads them: each listener needs a security protocol, each
+/// advertised listener a bound one, brokers talk on a listener they advertise, and there must be an address
+/// for your machine (localhost and a published port) and one for containers (kafka:<port>).
+fn listener_rules(kafka: &Service) -> Vec<Fact> {
+    let mut facts = Vec::new();
+    let advertised = listeners(kafka.env("KAFKA_ADVERTISED_LISTENERS").unwrap_or(""));
+    if advertised.is_empty() {
+        facts.push(Fact::fail(
+            "kafka advertises its listeners (KAFKA_ADVERTISED_LISTENERS)",
+            format!("The broker does not start without them. Write, as in the reference file:\n{REFERENCE_LISTENERS}"),
+        ));
+        return facts;
+    }
+    // Like Confluent's image: without KAFKA_LISTENERS, it binds every advertised listener on 0.0.0.0.
+    let bound = match kafka.env("KAFKA_LISTENERS") {
+        Some(value) => listeners(value),
+        None => advertised.iter().map(|(name, _, port)| (name.clone(), "0.0.0.0".to_string(), *port)).collect(),
+    };
+    let map = protocol_map(kafka.env("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"));
+    let mut names: Vec<&String> = advertised.iter().chain(&bound).map(|(name, _, _)| name).collect();
+    names.sort();
+    names.dedup();
+    let unmapped: Vec<&str> = names.iter().filter(|n| !map.iter().any(|(m, _)| m == **n)).map(|n| n.as_str()).collect();
+    let wanted_map = names.iter().map(|n| format!("{n}:PLAINTEXT")).collect::<Vec<_>>().join(",");
+    facts.push(Fact::check(
+        unmapped.is_empty(),
+        "every listener has a security protocol (KAFKA_LISTENER_SECURITY_PROTOCOL_MAP)",
+        format!(
+            "The broker refuses to start: no security protocol for listener {}. Set\n\
+             KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: {wanted_map}",
+            unmapped.join(", ")
+        ),
+    ));
+    let unbound: Vec<&str> = advertised
+        .iter()
+        .filter(|(name, _, _)| !bound.iter().any(|(b, _, _)| b == name))
+        .map(|(name, _, _)| name.as_str())
+        .collect();
+    facts.push(Fact::check(
+        unbound.is_empty(),
+        "every advertised listener is bound (KAFKA_LISTENERS)",
+        format!(
+            "The broker refuses to start: {} is advertised but not in KAFKA_LISTENERS. Bind each advertised name on \
+             0.0.0.0, e.g. KAFKA_LISTENERS: INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092",
+            unbound.join(", ")
+        ),
+    ));
+    let inter = kafka.env("KAFKA_INTER_BROKER_LISTENER_NAME").unwrap_or("PLAINTEXT");
+    let internal_name = advertised.iter().find(|(_, host, _)| host == "kafka").map_or("INTERNAL", |(n, _, _)| n);
+    facts.push(Fact::check(
+        advertised.iter().any(|(name, _, _)| name == inter),
+        format!("brokers talk to each other on an advertised listener (KAFKA_INTER_BROKER_LISTENER_NAME={inter})"),
+        format!(
+            "The broker refuses to start: `{inter}` is not one of its advertised listeners. Set \
+             KAFKA_INTER_BROKER_LISTENER_NAME: {internal_name}"
+        ),
+    ));
+    let for_host = advertised.iter().find(|(name, host, port)| {
+        let container_port = bound.iter().find(|(n, _, _)| n == name).map(|(_, _, p)| *p);
+        (host == "localhost" || host == "127.0.0.1")
+            && container_port.and_then(|p| kafka.published(p)).is_some_and(|published| published.published == *port)
+    });
+    facts.push(match for_host {
+        Some((name, host, port)) => {
+            Fact::pass(format!("kafka advertises {name}://{host}:{port} to your machine, and publishes that port"))
+        }
+        None => Fact::fail(
+            "kafka advertises an address your machine can reach",
+            format!(
+                "Programs on your machine need a listener advertised as localhost:<port> whose container port is \
+                 published on that same port. As in the reference file:\n{REFERENCE_LISTENERS}"
+            ),
+        ),
+    });
+    facts.push(Fact::check(
+        advertised.iter().any(|(_, host, _)| host == "kafka"),
+        "kafka advertises an address containers can reach (kafka:<port>)",
+        "Add a listener advertised as kafka:29092 (e.g. INTERNAL://kafka:29092) for the broker itself and for tools \
+         run in containers",
+    ));
+    facts
+}
+
+/// `INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT` → pairs; unset, Kafka's default map.
+fn protocol_map(value: Option<&str>) -> Vec<(String, String)> {
+    let value = value.unwrap_or("PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL");
+    value
+        .split(',')
+        .filter_map(|pair| pair.trim().split_once(':'))
+        .map(|(name, protocol)| (name.trim().to_string(), protocol.trim().to_string()))
+        .collect()
+}
+
+/// Ports only on 127.0.0.1 (advice), and never the Docker socket inside a container (a rule).
+pub fn safety(services: &[&Service]) -> Vec<Fact> {
+    let open: Vec<&crate::stack::compose_file::Port> = services
+        .iter()
+        .flat_map(|s| &s.ports)
+        .filter(|p| p.host_ip != "127.0.0.1" && p.host_ip != "localhost")
+        .collect();
+    let mut facts = vec![if open.is_empty() {
+        Fact::pass("ports are published on 127.0.0.1 only")
+    } else {
+        let published: Vec<String> = open.iter().map(|p| p.published.to_string()).collect();
+        let safe: Vec<String> = open.iter().map(|p| format!("\"127.0.0.1:{}:{}\"", p.published, p.target)).collect();
+        Fact::info(format!(
+            "ports {} are open to your whole network; write them as {} to keep them on this machine",
+            published.join(", "),
+            safe.join(", ")
+        ))
+    }];
+    let socket = services.iter().flat_map(|s| &s.volumes).any(|v| v.contains("docker.sock"));
+    facts.push(Fact::check(
+        !socket,
+        "no container mounts the Docker socket",
+        "Remove the docker.sock volume: it gives the container full control of your machine, and Kafka never needs it",
+    ));
+    facts
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::basics::l01_compose_file::facts_of_rendered;
+    use crate::lesson::{Fact, Status};
+    use crate::stack::reference::as_published;
+
+    /// The reference file with `from` replaced by `to` (which must be there), checked.
+    fn facts_with(from: &str, to: &str) -> Vec<Fact> {
+        let reference = as_published();
+        assert!(reference.contains(from), "the reference has no `{from}`");
+        facts_of_rendered(&reference.replace(from, to)).unwrap_or_default()
+    }
+
+    fn failed(facts: &[Fact]) -> Vec<String> {
+        facts.iter().filter(|f| f.status == Status::Fail).map(|f| f.what.clone()).collect()
+    }
+
+    #[test]
+    fn the_reference_file_passes_every_rule() {
+        let facts = facts_of_rendered(&as_published()).unwrap_or_default();
+        assert!(facts.len() > 10, "{facts:?}");
+        assert_eq!(failed(&facts), Vec::<String>::new());
+    }
+
+    #[test]
+    fn listeners_without_a_protocol_are_refused_as_the_broker_refuses_them() {
+        let facts =
+            facts_with("      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT\n", "");
+        assert_eq!(failed(&facts), ["every listener has a security protocol (KAFKA_LISTENER_SECURITY_PROTOCOL_MAP)"]);
+        let fix = facts.iter().find_map(|f| f.fix.clone()).unwrap_or_default();
+        assert!(fix.contains("no security protocol for listener EXTERNAL, INTERNAL"), "{fix}");
+        assert!(fix.contains("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: EXTERNAL:PLAINTEXT,INTERNAL:PLAINTEXT"), "{fix}");
+    }
+
+    #[test]
+    fn inter_broker_listener_must_be_advertised() {
+        let facts = facts_with("      KAFKA_INTER_BROKER_LISTENER_NAME: INTERNAL\n", "");
+        assert_eq!(
+            failed(&facts),
+            ["brokers talk to each other on an advertised listener (KAFKA_INTER_BROKER_LISTENER_NAME=PLAINTEXT)"]
+        );
+        assert!(facts.iter().any(|f| f.fix.as_deref().is_some_and(|x| x.ends_with("NAME: INTERNAL"))));
+    }
+
+    #[test]
+    fn missing_bind_addresses_are_derived_as_the_image_does() {
+        let facts = facts_with("      KAFKA_LISTENERS: INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092\n", "");
+        assert_eq!(failed(&facts), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_advertised_listener_that_is_not_bound_is_named() {
+        let facts = facts_with("INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092", "INTERNAL://0.0.0.0:29092");
+        assert!(failed(&facts).contains(&"every advertised listener is bound (KAFKA_LISTENERS)".to_string()));
+    }
+
+    #[test]
+    fn an_address_the_host_cannot_reach_is_blamed_on_the_advertised_listener() {
+        let facts = facts_with("EXTERNAL://localhost:9092", "EXTERNAL://kafka:9092");
+        assert_eq!(failed(&facts), ["kafka advertises an address your machine can reach"]);
+        let unpublished = facts_with("      - \"127.0.0.1:9092:9092\"\n", "");
+        assert_eq!(failed(&unpublished), ["kafka advertises an address your machine can reach"]);
+    }
+
+    #[test]
+    fn offsets_topic_and_zookeeper_connection() {
+        let facts =
+            facts_with("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: 1", "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: 3");
+        assert_eq!(failed(&facts), ["the offsets topic fits one broker (KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR=3)"]);
+        let facts = facts_with("KAFKA_ZOOKEEPER_CONNECT: zookeeper:2181", "KAFKA_ZOOKEEPER_CONNECT: localhost:2181");
+        assert_eq!(
+            failed(&facts),
+            ["kafka finds ZooKeeper by its service name (KAFKA_ZOOKEEPER_CONNECT=localhost:2181)"]
+        );
+    }
+
+    #[test]
+    fn images_without_zookeeper_mode_or_maintenance_are_refused() {
+        for (image, why) in [
+            ("confluentinc/cp-kafka:8.0.0", "Confluent 8 is Kafka 4"),
+            ("apache/kafka:4.1.0", "runs only without ZooKeeper"),
+            ("wurstmeister/kafka:2.13-2.8.1", "no longer maintained"),
+            ("bitnami/kafka:3.9", "no longer maintained"),
+        ] {
+            let facts = facts_with("confluentinc/cp-kafka:7.9.5", image);
+            let fix = facts.iter().filter(|f| f.status == Status::Fail).find_map(|f| f.fix.clone());
+            assert!(fix.as_deref().is_some_and(|f| f.contains(why)), "{image}: {fix:?}");
+        }
+    }
+
+    #[test]
+    fn open_ports_are_shown_as_they_should_be_written() {
+        let facts = facts_with("\"127.0.0.1:2181:2181\"", "\"2181:2181\"");
+        let info = facts.iter().find(|f| f.status == Status::Info).map(|f| f.what.clone()).unwrap_or_default();
+        assert_eq!(
+            info,
+            "ports 2181 are open to your whole network; write them as \"127.0.0.1:2181:2181\" to keep them on this machine"
+        );
+    }
+
+    #[test]
+    fn the_docker_socket_is_refused_and_services_are_named() {
+        let facts = facts_with(
+            "      - kafka-data:/var/lib/kafka/data\n",
+            "      - /var/run/docker.sock:/var/run/docker.sock\n",
+        );
+        assert_eq!(failed(&facts), ["no container mounts the Docker socket"]);
+        let facts = facts_of_rendered("services:\n  broker:\n    image: x\n").unwrap_or_default();
+        assert_eq!(failed(&facts), ["services `zookeeper` and `kafka` are defined"]);
+    }
+}

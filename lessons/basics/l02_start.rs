@@ -1,0 +1,114 @@
+//! Lesson 2: start the stack with the compose CLI and wait until ZooKeeper and Kafka answer.
+
+use anyhow::{bail, Result};
+
+use crate::kafka::admin;
+use crate::lesson::Fact;
+use crate::lesson::{Context, Info, Lesson, Needs};
+use crate::stack::zookeeper;
+
+use super::common::{compose_cmd, compose_hint};
+
+pub const EXPLAIN: &str = "\
+GOAL
+  Start ZooKeeper and Kafka in the background, from the directory that holds your docker-compose.yml.
+
+TYPE
+  {up}
+
+  -d (detached) gives you your prompt back while the containers keep running. The first time, Docker
+  pulls the two images (about 1 GB together), which takes a few minutes; later starts take seconds.
+  Compose starts zookeeper first and kafka once zookeeper is healthy (depends_on in the file).
+
+YOU SHOULD SEE
+  A network, three volumes and two containers created, each line ending in Started or done.
+
+  Kafka needs a few more seconds after its container starts: it registers with ZooKeeper, elects
+  itself controller and opens its listeners. `lesson 2 --run` waits for exactly that: ZooKeeper
+  answering and Kafka returning metadata about itself.
+
+WHY IT MATTERS
+  One command brings the same stack up on every machine: the same versions, the same settings, the same
+  ports. Nothing is installed on your laptop besides Docker, and one command removes it all (lesson 6).";
+
+pub struct Start;
+
+impl Lesson for Start {
+    const INFO: Info = Info {
+        id: 2,
+        slug: "start",
+        title: "Start the stack",
+        hint: "\
+Run `docker compose up -d` (Compose v1: `docker-compose up -d`) in the directory that holds your
+docker-compose.yml. If it says a port is already allocated, another program (often an earlier Kafka)
+holds 9092 or 2181: stop it, or set KAFKA_PORT / ZOOKEEPER_PORT to free ports. If kafka exits, read
+`docker compose logs kafka`. `Invalid cluster.id` (Kafka 3.9) or InconsistentClusterIdException means
+ZooKeeper's volume was removed but Kafka's kept: the two belong to different clusters now, and kafka
+restarts over and over. See the troubleshooting chapter before you delete anything: `down -v` fixes it
+by deleting every topic and message.",
+        needs: Needs { starts_stack: true, ..Needs::NOTHING },
+    };
+
+    fn explain(&self, _ctx: &Context) -> String {
+        EXPLAIN.replace("{up}", &compose_cmd("up -d"))
+    }
+
+    async fn run(&self, ctx: &Context) -> Result<String> {
+        if !ctx.config.compose_file().exists() {
+            bail!("There is no docker-compose.yml in {}. Do lesson 1 first: lesson 1 --run", ctx.config.dir.display());
+        }
+        let stack = ctx.stack().await?;
+        let (output, ready) = stack.up().await?;
+        let brokers: Vec<String> = ready.brokers.iter().map(|b| format!("{} at {}:{}", b.id, b.host, b.port)).collect();
+        Ok(format!(
+            "$ {} up -d\n{}\nZooKeeper answers: {} mode, version {}\nKafka answers: broker {}",
+            stack.compose.cli.name(),
+            output.trim_end(),
+            ready.zookeeper.mode,
+            ready.zookeeper.version,
+            brokers.join(", ")
+        ))
+    }
+
+    async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
+        let stack = ctx.stack().await?;
+        let containers = stack.containers().await?;
+        let mut facts = Vec::new();
+        for service in crate::stack::SERVICES {
+            let what = format!("the {service} container runs");
+            facts.push(match containers.iter().find(|c| c.service == service) {
+                Some(c) if c.running() => Fact::pass(what),
+                Some(c) => Fact::fail(
+                    what,
+                    format!("It is {}; read why: {}", c.state, compose_hint(&format!("logs {service}"))),
+                ),
+                None => Fact::fail(what, format!("Start the stack: lesson 2 --run, or {}", compose_hint("up -d"))),
+            });
+        }
+        if facts.iter().any(|f| f.fix.is_some()) {
+            return Ok(facts);
+        }
+        facts.push(match zookeeper::srvr(&stack.zookeeper_addr()).await {
+            Ok(srvr) => Fact::pass(format!("ZooKeeper answers on {} ({} mode)", stack.zookeeper_addr(), srvr.mode)),
+            Err(err) => Fact::fail(format!("ZooKeeper answers on {}", stack.zookeeper_addr()), format!("{err:#}")),
+        });
+        let bootstrap = stack.bootstrap();
+        facts.push(match admin::brokers(&bootstrap, std::time::Duration::from_secs(10)).await {
+            Ok(brokers) if !brokers.is_empty() => {
+                let b = &brokers[0];
+                Fact::pass(format!("Kafka answers on {bootstrap}: broker {} at {}:{}", b.id, b.host, b.port))
+            }
+            _ => Fact::fail(
+                format!("Kafka answers on {bootstrap}"),
+                match stack.restart_loop("kafka").await {
+                    Some(restarts) => restarts.message,
+                    None => format!(
+                        "Give it a few seconds and check again; if it stays silent: {}",
+                        compose_hint("logs kafka")
+                    ),
+                },
+            ),
+        });
+        Ok(facts)
+    }
+}

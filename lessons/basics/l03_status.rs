@@ -1,0 +1,123 @@
+//! Lesson 3: verify the containers: running, healthy, ports on 127.0.0.1, the broker registered in ZooKeeper.
+
+use anyhow::Result;
+
+use crate::lesson::Fact;
+use crate::lesson::{Context, Info, Lesson, Needs};
+use crate::stack::engine::Health;
+use crate::stack::zookeeper;
+
+use super::common::{compose_cmd, compose_hint, kafka_tool_ok, stack_up};
+
+pub const EXPLAIN: &str = "\
+GOAL
+  See with your own eyes that both containers run and are healthy, and that Kafka registered itself in
+  ZooKeeper.
+
+TYPE
+  docker ps
+  {ps}
+
+  docker ps lists every running container on your machine; compose ps only those of this project.
+
+YOU SHOULD SEE
+  Two containers, zookeeper and kafka, with STATUS `Up ... (healthy)` and PORTS `127.0.0.1:2181->2181/tcp`
+  and `127.0.0.1:9092->9092/tcp`. (starting) turns into (healthy) once the health check passes; the
+  check runs `kafka-broker-api-versions` inside the kafka container, a real request to the broker.
+
+  Then look where the broker registered. Kafka writes one znode per live broker under /brokers/ids:
+    {zk}
+  prints [1]: broker 1 is alive. `get /brokers/ids/1` shows the addresses it advertises.
+
+WHY IT MATTERS
+  A container that is Up is not yet a working broker. Health checks and the ZooKeeper registration tell you
+  the service itself answers, which is what producers and consumers need.";
+
+/// What the learner types to see the registration, run in the kafka container (it ships zookeeper-shell).
+const ZOOKEEPER_LS: [&str; 4] = ["zookeeper-shell", "zookeeper:2181", "ls", "/brokers/ids"];
+
+pub struct Status;
+
+impl Lesson for Status {
+    const INFO: Info = Info {
+        id: 3,
+        slug: "status",
+        title: "Verify the containers",
+        hint: "\
+`docker ps` lists running containers; `docker compose ps` lists just this project's. Both services
+should say Up and (healthy). A health of (starting) needs a few more seconds; (unhealthy) means the
+service runs but does not answer: read `docker compose logs kafka`.",
+        needs: Needs::NOTHING,
+    };
+
+    fn explain(&self, _ctx: &Context) -> String {
+        EXPLAIN
+            .replace("{ps}", &compose_cmd("ps"))
+            .replace("{zk}", &compose_cmd(&format!("exec kafka {}", ZOOKEEPER_LS.join(" "))))
+    }
+
+    async fn run(&self, ctx: &Context) -> Result<String> {
+        let stack = ctx.stack().await?;
+        let containers = stack.containers().await?;
+        let mut out = format!("{:<10} {:<9} {:<10} {:<32} IMAGE\n", "SERVICE", "STATE", "HEALTH", "PORTS");
+        for c in &containers {
+            out +=
+                &format!("{:<10} {:<9} {:<10} {:<32} {}\n", c.service, c.state, c.health, c.ports.join(","), c.image);
+        }
+        if containers.is_empty() {
+            out += &format!(
+                "(no containers: {})\n",
+                stack.not_up("nothing was started").lines().next().unwrap_or_default()
+            );
+            return Ok(out);
+        }
+        let command = ZOOKEEPER_LS.map(str::to_string);
+        let printed = kafka_tool_ok(stack, &command, None).await?;
+        let answer = printed.lines().rev().find(|l| l.starts_with('[')).unwrap_or_default();
+        out += &format!("\n$ {}\n{answer}\n", command.join(" "));
+        Ok(out)
+    }
+
+    async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
+        let stack = match stack_up(ctx).await? {
+            Ok(stack) => stack,
+            Err(facts) => return Ok(facts),
+        };
+        let mut facts = Vec::new();
+        for c in stack.containers().await? {
+            facts.push(match c.health {
+                Health::Healthy => Fact::pass(format!("{} is healthy", c.service)),
+                Health::Starting => Fact::fail(
+                    format!("{} is healthy (now: starting)", c.service),
+                    match stack.restart_loop(&c.service).await {
+                        Some(restarts) => restarts.message,
+                        None => "Its health check has not passed yet; wait a few seconds and check again".into(),
+                    },
+                ),
+                other => Fact::fail(
+                    format!("{} is healthy (now: {other})", c.service),
+                    format!("Read what it says: {}", compose_hint(&format!("logs {}", c.service))),
+                ),
+            });
+            let open: Vec<&String> = c.ports.iter().filter(|p| !p.starts_with("127.0.0.1:")).collect();
+            facts.push(Fact::check(
+                open.is_empty() && !c.ports.is_empty(),
+                format!("{} publishes its port on 127.0.0.1 only", c.service),
+                format!("Ports now: {:?}; write them as \"127.0.0.1:HOST:CONTAINER\" in docker-compose.yml", c.ports),
+            ));
+        }
+        let zk = stack.zookeeper_addr();
+        facts.push(match zookeeper::broker_ids(&zk).await {
+            Ok(ids) if !ids.is_empty() => {
+                let endpoints = zookeeper::broker_endpoints(&zk, ids[0]).await.unwrap_or_default();
+                Fact::pass(format!("ZooKeeper lists broker {:?} under /brokers/ids ({})", ids, endpoints.join(" ")))
+            }
+            Ok(_) => Fact::fail(
+                "ZooKeeper lists the broker under /brokers/ids",
+                format!("No broker registered: read {}", compose_hint("logs kafka")),
+            ),
+            Err(err) => Fact::fail("ZooKeeper lists the broker under /brokers/ids", format!("{err:#}")),
+        });
+        Ok(facts)
+    }
+}

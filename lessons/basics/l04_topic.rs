@@ -1,0 +1,161 @@
+//! Lesson 4: create a topic, with the Kafka tool in the container or with the Rust client.
+
+use anyhow::{bail, Result};
+
+use crate::kafka::admin::{self, Created};
+use crate::kafka::inspect;
+use crate::lesson::Fact;
+use crate::lesson::{Context, Info, Lesson, Needs};
+
+use super::common::{compose_cmd, kafka_tool_ok, stack_up, IN_NETWORK_BOOTSTRAP};
+
+pub const EXPLAIN: &str = "\
+GOAL
+  Create a topic: a named, append-only log of messages, split into partitions that Kafka spreads over
+  its brokers. Producers write to a topic; consumers read from it.
+
+TYPE
+  {create}
+
+  then look at what Kafka made:
+  {describe}
+
+  (`docker exec -it <kafka container> kafka-topics ...` does the same as `compose exec kafka ...`.)
+
+YOU SHOULD SEE
+  Created topic {topic}.
+  and, from --describe, one line per partition: Partition: 0  Leader: 1  Replicas: 1  Isr: 1
+  --if-not-exists makes the command safe to repeat: a topic that is there already is left as it is
+  (without it, kafka-topics says the topic already exists and exits with an error).
+
+WHY THE COMMAND CHANGED
+  Older guides write `kafka-topics --zookeeper zookeeper:2181 ...`. Kafka 3.0 removed that option: tools
+  talk to a broker (--bootstrap-server), and the broker updates ZooKeeper. Inside the compose network the
+  broker is kafka:29092; from your machine it is localhost:9092.
+
+WHY IT MATTERS
+  Partitions are Kafka's unit of parallelism and of order: messages with the same key go to the same
+  partition and are read back in the order they were written. The replication factor is how many brokers
+  keep a copy; with one broker it can only be 1.
+
+THE RUST WAY
+  `lesson 4 --run --native` creates the topic through Kafka's Admin API with rdkafka instead.";
+
+/// `kafka-topics --create` as the lesson runs it and the book shows it.
+// ANCHOR: create_command
+pub fn create_command(topic: &str, partitions: i32, replication: i32) -> Vec<String> {
+    let (partitions, replication) = (partitions.to_string(), replication.to_string());
+    ["kafka-topics", "--bootstrap-server", IN_NETWORK_BOOTSTRAP, "--create", "--if-not-exists"]
+        .into_iter()
+        .chain(["--topic", topic, "--partitions", &partitions, "--replication-factor", &replication])
+        .map(str::to_string)
+        .collect()
+}
+// ANCHOR_END: create_command
+
+pub fn describe_command(topic: &str) -> Vec<String> {
+    ["kafka-topics", "--bootstrap-server", IN_NETWORK_BOOTSTRAP, "--describe", "--topic", topic]
+        .map(str::to_string)
+        .to_vec()
+}
+
+pub struct Topic;
+
+impl Lesson for Topic {
+    const INFO: Info = Info {
+        id: 4,
+        slug: "topic",
+        title: "Create a topic",
+        hint: "\
+Since Kafka 3.0, kafka-topics talks to a broker (--bootstrap-server kafka:29092), never to ZooKeeper
+(--zookeeper was removed). Inside the compose network the broker is kafka:29092; from your machine it is
+localhost:9092. With one broker the replication factor can only be 1.",
+        needs: Needs { topic: true, ..Needs::NOTHING },
+    };
+
+    fn explain(&self, ctx: &Context) -> String {
+        let o = &ctx.options;
+        let create = create_command(&o.topic, o.partitions, o.replication_factor).join(" ");
+        EXPLAIN
+            .replace("{create}", &compose_cmd(&format!("exec kafka {create}")))
+            .replace("{describe}", &compose_cmd(&format!("exec kafka {}", describe_command(&o.topic).join(" "))))
+            .replace("{topic}", &o.topic)
+    }
+
+    async fn run(&self, ctx: &Context) -> Result<String> {
+        let o = &ctx.options;
+        inspect::validate_topic_name(&o.topic)?;
+        let stack = ctx.stack().await?;
+        stack.service("kafka").await?;
+        let brokers = admin::brokers(&stack.bootstrap(), std::time::Duration::from_secs(10)).await?.len() as i32;
+        if o.partitions < 1 {
+            bail!(
+                "A topic needs at least one partition (--partitions {}): ask for 1 or more, e.g. --partitions 3",
+                o.partitions
+            );
+        }
+        if o.replication_factor > brokers || o.replication_factor < 1 {
+            let ask = if brokers == 1 { "1".to_string() } else { format!("from 1 to {brokers}") };
+            bail!(
+                "Each of a topic's replicas (--replication-factor {}) is kept by another broker, and this cluster \
+                 has {brokers}.\nAsk for --replication-factor {ask}.",
+                o.replication_factor
+            );
+        }
+        let mut out = String::new();
+        if o.native {
+            out += &format!("Creating `{}` through the Admin API (rdkafka) at {}\n", o.topic, stack.bootstrap());
+            out += &match admin::create_topic(&stack.bootstrap(), &o.topic, o.partitions, o.replication_factor).await? {
+                Created::Now => format!("Created topic {}.\n", o.topic),
+                Created::AlreadyThere => format!("Topic {} was already there; it is left as it is.\n", o.topic),
+            };
+        } else {
+            let create = create_command(&o.topic, o.partitions, o.replication_factor);
+            out += &format!("$ {}\n", create.join(" "));
+            out += &kafka_tool_ok(stack, &create, None).await?;
+        }
+        let describe = describe_command(&o.topic);
+        out += &format!("\n$ {}\n", describe.join(" "));
+        out += &kafka_tool_ok(stack, &describe, None).await?;
+        Ok(out)
+    }
+
+    async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
+        let o = &ctx.options;
+        inspect::validate_topic_name(&o.topic)?;
+        let stack = match stack_up(ctx).await? {
+            Ok(stack) => stack,
+            Err(facts) => return Ok(facts),
+        };
+        let Some(partitions) = inspect::topic(&stack.bootstrap(), &o.topic).await? else {
+            return Ok(vec![Fact::fail(
+                format!("topic `{}` exists", o.topic),
+                format!(
+                    "Create it: {} (or the kafka-topics --create command of lesson 4)",
+                    o.command("4 --run", Self::INFO.needs)
+                ),
+            )]);
+        };
+        let mut facts = vec![Fact::pass(format!("topic `{}` exists", o.topic))];
+        facts.push(Fact::check(
+            partitions.len() as i32 == o.partitions,
+            format!("it has {} partitions (asked: {})", partitions.len(), o.partitions),
+            "Partitions can be added (kafka-topics --alter --partitions N) but never removed; or delete and recreate it",
+        ));
+        let rf = partitions.iter().map(|p| p.replicas.len()).min().unwrap_or(0) as i32;
+        facts.push(Fact::check(
+            rf == o.replication_factor,
+            format!("each partition has {rf} replica(s) (asked: {})", o.replication_factor),
+            "The replication factor is set at creation; delete the topic and create it again",
+        ));
+        let leaderless: Vec<i32> = partitions.iter().filter(|p| p.leader < 0).map(|p| p.id).collect();
+        facts.push(Fact::check(
+            leaderless.is_empty(),
+            "every partition has a leader",
+            format!(
+                "Partitions {leaderless:?} have no leader (LEADER_NOT_AVAILABLE): is the broker up? lesson check 3"
+            ),
+        ));
+        Ok(facts)
+    }
+}

@@ -1,0 +1,228 @@
+//! Lesson 5: produce messages and consume them from the beginning, with the console tools and with rdkafka.
+
+use anyhow::Result;
+
+use crate::kafka::inspect;
+use crate::kafka::records::{self, Record};
+use crate::lesson::Fact;
+use crate::lesson::{Context, Info, Lesson, Needs};
+
+use super::common::{compose_cmd, kafka_tool_ok, stack_up, IN_NETWORK_BOOTSTRAP};
+
+/// What the console producer sends: `key:value`, one message per line.
+pub const MESSAGES: &str = "alice:signed up\nbob:signed up\nalice:added a book to the cart\nalice:checked out\n";
+
+pub const EXPLAIN: &str = "\
+GOAL
+  Write messages to your topic and read them back: the whole point of Kafka.
+
+TYPE (two terminals side by side)
+  Terminal 1, the producer: every line you type is one message; `key:value` sets a key. Ctrl-D ends it.
+  {produce}
+    alice:signed up
+    bob:signed up
+    alice:added a book to the cart
+    alice:checked out
+
+  Terminal 2, the consumer, as consumer group {group}:
+  {consume}
+  --from-beginning applies to a group that has never read the topic: it starts at the first message.
+  A group that has read before continues where it stopped, and shows only what came since.
+
+YOU SHOULD SEE
+  Every message, with its partition and offset. All of alice's messages are in one partition, in the
+  order you typed them; bob's may be in another. Type more lines in terminal 1 and they appear in
+  terminal 2 at once. Stop the consumer (Ctrl-C) and start it again: with the same --group it
+  continues where it stopped, because Kafka kept the group's committed offsets. To read everything
+  again, give another --group name.
+
+WHY IT MATTERS
+  Producers and consumers never talk to each other: the topic keeps the messages (for 7 days by default),
+  and any number of consumer groups read them, each at its own pace. Order is kept per partition, and
+  the key chooses the partition.
+
+THE RUST WAY
+  `lesson 5 --run` also produces one message with rdkafka's FutureProducer and reads the topic with
+  a rdkafka consumer in group workshop-rust: the same protocol, from your own program.";
+
+// ANCHOR: console_commands
+pub fn produce_command(topic: &str) -> Vec<String> {
+    ["kafka-console-producer", "--bootstrap-server", IN_NETWORK_BOOTSTRAP, "--topic", topic]
+        .into_iter()
+        .chain(["--property", "parse.key=true", "--property", "key.separator=:"])
+        .map(str::to_string)
+        .collect()
+}
+
+pub fn consume_command(topic: &str, group: &str) -> Vec<String> {
+    ["kafka-console-consumer", "--bootstrap-server", IN_NETWORK_BOOTSTRAP, "--topic", topic]
+        .into_iter()
+        .chain(["--group", group, "--from-beginning"])
+        .chain([
+            "--property",
+            "print.key=true",
+            "--property",
+            "print.partition=true",
+            "--property",
+            "print.offset=true",
+        ])
+        .map(str::to_string)
+        .collect()
+}
+// ANCHOR_END: console_commands
+
+pub struct ProduceConsume;
+
+impl Lesson for ProduceConsume {
+    const INFO: Info = Info {
+        id: 5,
+        slug: "produce-consume",
+        title: "Produce and consume messages",
+        hint: "\
+The console producer sends one message per line you type (Ctrl-D ends it). The console consumer
+shows only new messages unless you add --from-beginning. Give it --group to have Kafka remember how far
+the group has read; run it again with the same group and it continues where it stopped.",
+        needs: Needs { topic: true, group: true, ..Needs::NOTHING },
+    };
+
+    fn explain(&self, ctx: &Context) -> String {
+        let o = &ctx.options;
+        EXPLAIN
+            .replace("{produce}", &compose_cmd(&format!("exec kafka {}", produce_command(&o.topic).join(" "))))
+            .replace(
+                "{consume}",
+                &compose_cmd(&format!("exec kafka {}", consume_command(&o.topic, &o.group).join(" "))),
+            )
+            .replace("{group}", &o.group)
+    }
+
+    async fn run(&self, ctx: &Context) -> Result<String> {
+        let o = &ctx.options;
+        inspect::validate_topic_name(&o.topic)?;
+        let stack = ctx.stack().await?;
+        let bootstrap = stack.bootstrap();
+        let Some(partitions) = inspect::topic(&bootstrap, &o.topic).await? else {
+            let create = o.command("4 --run", Needs { topic: true, ..Needs::NOTHING });
+            anyhow::bail!("There is no topic `{}` yet. Do lesson 4 first: {create}", o.topic);
+        };
+        let ids: Vec<i32> = partitions.iter().map(|p| p.id).collect();
+        let produce = produce_command(&o.topic);
+        let mut out = format!("$ {} <<EOF\n{MESSAGES}EOF\n", produce.join(" "));
+        kafka_tool_ok(stack, &produce, Some(MESSAGES.as_bytes())).await?;
+
+        let placed = records::produce(&bootstrap, &o.topic, &[(Some("rust"), "hello from rdkafka")]).await?;
+        out += &format!("\nrdkafka FutureProducer: key rust -> partition {} offset {}\n", placed[0].0, placed[0].1);
+
+        // A group that read the topic before continues where it stopped (--from-beginning applies only to a
+        // group without offsets), so each consumer is asked for exactly what its group has not read yet.
+        let unread_by_console = unread(&bootstrap, &o.group, &o.topic, &ids).await?;
+        let mut consume = consume_command(&o.topic, &o.group);
+        consume.extend(["--max-messages".into(), unread_by_console.to_string(), "--timeout-ms".into(), "30000".into()]);
+        let printed = kafka_tool_ok(stack, &consume, None).await?;
+        out += &format!("\n$ {}\n", consume.join(" "));
+        out += &sorted_lines(&printed);
+
+        let group = "workshop-rust";
+        let read =
+            records::consume(&bootstrap, &o.topic, group, unread(&bootstrap, group, &o.topic, &ids).await?).await?;
+        out += &format!("\nrdkafka consumer, group {group}, from where the group stopped:\n{}", table(read));
+        Ok(out)
+    }
+
+    async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
+        let o = &ctx.options;
+        inspect::validate_topic_name(&o.topic)?;
+        let stack = match stack_up(ctx).await? {
+            Ok(stack) => stack,
+            Err(facts) => return Ok(facts),
+        };
+        let bootstrap = stack.bootstrap();
+        let Some(partitions) = inspect::topic(&bootstrap, &o.topic).await? else {
+            let create = o.command("4 --run", Needs { topic: true, ..Needs::NOTHING });
+            return Ok(vec![Fact::fail(format!("topic `{}` exists", o.topic), format!("Do lesson 4 first: {create}"))]);
+        };
+        let ids: Vec<i32> = partitions.iter().map(|p| p.id).collect();
+        let marks = inspect::watermarks(&bootstrap, &o.topic, &ids).await?;
+        let total: i64 = marks.values().map(|(low, high)| high - low).sum();
+        let mut facts = vec![Fact::check(
+            total > 0,
+            format!("topic `{}` holds {total} message(s)", o.topic),
+            format!("Produce some: the console producer of lesson 5, or {}", o.command("5 --run", Self::INFO.needs)),
+        )];
+        if total == 0 {
+            return Ok(facts);
+        }
+        let records = inspect::read_all(&bootstrap, &o.topic, &ids).await?;
+        facts.push(Fact::check(
+            records.len() as i64 == total,
+            format!("all {} are readable from the beginning", records.len()),
+            "Some messages could not be read back; check the broker: lesson check 3",
+        ));
+        facts.push(Fact::check(
+            in_order_per_partition(&records),
+            "each partition reads back in the order it was written",
+            "Offsets went backwards in a partition; this should never happen: report it with `lesson check 5` output",
+        ));
+        let committed = inspect::committed(&bootstrap, &o.group, &o.topic, &ids).await?;
+        let behind: Vec<i32> = marks
+            .iter()
+            .filter(|(p, (_, high))| committed.get(p).copied().flatten().unwrap_or(0) < *high)
+            .map(|(p, _)| *p)
+            .collect();
+        facts.push(Fact::check(
+            behind.is_empty(),
+            format!("consumer group `{}` committed offsets up to the end of every partition", o.group),
+            format!(
+                "Partitions {behind:?} are not read to the end by the group: run the console consumer of lesson 5 \
+                 with --group {} --from-beginning, then stop it with Ctrl-C",
+                o.group
+            ),
+        ));
+        Ok(facts)
+    }
+}
+
+/// How many messages of `topic` the group has not read: from its committed offset (or the start) to the end.
+async fn unread(bootstrap: &str, group: &str, topic: &str, partitions: &[i32]) -> Result<usize> {
+    let marks = inspect::watermarks(bootstrap, topic, partitions).await?;
+    let committed = inspect::committed(bootstrap, group, topic, partitions).await?;
+    Ok(marks
+        .iter()
+        .map(|(p, &(low, high))| {
+            let from = committed.get(p).copied().flatten().unwrap_or(low).max(low);
+            (high - from).max(0) as usize
+        })
+        .sum())
+}
+
+fn in_order_per_partition(records: &[Record]) -> bool {
+    let mut last = std::collections::HashMap::new();
+    records.iter().all(|r| last.insert(r.partition, r.offset).is_none_or(|prev| prev < r.offset))
+}
+
+/// The console consumer prints partitions interleaved as they arrive; sorted, the order within each shows.
+fn sorted_lines(printed: &str) -> String {
+    let mut lines: Vec<&str> = printed.lines().filter(|l| l.starts_with("Partition:")).collect();
+    lines.sort_by_key(|l| (field(l, "Partition:"), field(l, "Offset:")));
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+fn field(line: &str, name: &str) -> i64 {
+    line.split(name).nth(1).and_then(|rest| rest.split_whitespace().next()).and_then(|n| n.parse().ok()).unwrap_or(-1)
+}
+
+fn table(mut records: Vec<Record>) -> String {
+    records.sort_by_key(|r| (r.partition, r.offset));
+    records
+        .iter()
+        .map(|r| {
+            format!(
+                "  partition {} offset {}  {}: {}\n",
+                r.partition,
+                r.offset,
+                r.key.as_deref().unwrap_or("-"),
+                r.value
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,111 @@
+//! Lesson 6: stop and remove the stack; `down -v` removes the data too.
+
+use anyhow::Result;
+
+use crate::lesson::Fact;
+use crate::lesson::{Context, Info, Lesson, Needs};
+use crate::stack::Leftovers;
+
+use super::common::{compose_cmd, compose_hint};
+
+pub const EXPLAIN: &str = "\
+GOAL
+  Stop everything and leave your machine as it was.
+
+TYPE
+  {down}
+
+  or, to delete every topic and message as well:
+  {down_v}
+
+YOU SHOULD SEE
+  The two containers stopped and removed, then the network removed. With -v, the three volumes too.
+  `docker ps -a` no longer lists them.
+
+WHAT EACH ONE KEEPS
+  down      removes containers and the network, keeps the named volumes: run `up -d` again and your
+            topics and messages are still there.
+  down -v   removes the volumes too: the next `up -d` starts an empty cluster.
+  stop      only stops the containers; `start` resumes them.
+  Delete ZooKeeper's volume but keep Kafka's and the broker refuses to start (Kafka 3.9 logs
+  `Invalid cluster.id`, older ones InconsistentClusterIdException) and restarts over and over:
+  remove both or neither.
+
+WHY IT MATTERS
+  Containers are disposable, data is not. Knowing which command loses what is how you clean up without
+  losing work you meant to keep.";
+
+pub struct Teardown;
+
+impl Lesson for Teardown {
+    const INFO: Info = Info {
+        id: 6,
+        slug: "teardown",
+        title: "Stop and remove everything",
+        hint: "\
+`docker compose down` removes the containers and the network and keeps the named volumes, so your
+topics survive the next `up`. `docker compose down -v` removes the volumes too: every topic and message
+is gone.",
+        needs: Needs { stops_stack: true, volumes: true, ..Needs::NOTHING },
+    };
+
+    fn explain(&self, _ctx: &Context) -> String {
+        EXPLAIN.replace("{down}", &compose_cmd("down")).replace("{down_v}", &compose_cmd("down -v"))
+    }
+
+    async fn run(&self, ctx: &Context) -> Result<String> {
+        let stack = ctx.stack().await?;
+        let flag = if ctx.options.volumes { " -v" } else { "" };
+        let output = stack.down(ctx.options.volumes).await?;
+        Ok(format!("$ {} down{flag}\n{}", stack.compose.cli.name(), output.trim_end()))
+    }
+
+    async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
+        let stack = ctx.stack().await?;
+        let left = stack.leftovers().await?;
+        if left == Leftovers::default() && !ctx.config.compose_file().exists() {
+            return Ok(vec![Fact::fail(
+                format!("a stack was started in {} and is gone now", ctx.config.dir.display()),
+                format!(
+                    "There is nothing to stop yet: no compose file, no container, no volume. Start with lesson 1: {}",
+                    ctx.options.command("1", Needs::NOTHING)
+                ),
+            )]);
+        }
+
+        let mut facts = vec![
+            Fact::check(
+                left.containers.is_empty(),
+                format!("no container of project `{}` remains", stack.config.project),
+                format!(
+                    "Still there: {}. Remove them: lesson 6 --run, or {}",
+                    left.containers.join(", "),
+                    compose_hint("down")
+                ),
+            ),
+            Fact::check(
+                left.networks.is_empty(),
+                "no network of the project remains",
+                format!(
+                    "Still there: {}. Remove it: lesson 6 --run, or {}",
+                    left.networks.join(", "),
+                    compose_hint("down")
+                ),
+            ),
+        ];
+        facts.push(if left.volumes.is_empty() {
+            Fact::pass("no volume of the project remains (all data removed)")
+        } else if ctx.options.volumes {
+            Fact::fail(
+                format!("no volume of the project remains (still: {})", left.volumes.join(", ")),
+                format!("Remove them with the data in them: lesson 6 --run --volumes, or {}", compose_hint("down -v")),
+            )
+        } else {
+            Fact::info(format!(
+                "volumes kept, with your topics in them: {} (`down -v` removes them)",
+                left.volumes.join(", ")
+            ))
+        });
+        Ok(facts)
+    }
+}

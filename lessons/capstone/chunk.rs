@@ -1,0 +1,179 @@
+//! How a file travels: chunks keyed by the file's id (so one partition keeps them in order), each with
+//! headers that describe the whole file.
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use rdkafka::message::{Header, Headers, OwnedHeaders};
+use sha2::{Digest, Sha256};
+
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileMeta {
+    pub id: String,
+    /// The path relative to the collected directory, with `/` separators.
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+    pub sha256: String,
+    pub chunks: u32,
+}
+
+impl FileMeta {
+    /// Reads the file once for its size, hash and type; the id depends on name and content only.
+    pub fn of(path: &Path, name: &str) -> Result<FileMeta> {
+        let mut file = std::fs::File::open(path).with_context(|| format!("Failed to open {}", path.display()))?;
+        let mut hasher = Sha256::new();
+        let mut head = Vec::new();
+        let mut size = 0u64;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = file.read(&mut buf).with_context(|| format!("Failed to read {}", path.display()))?;
+            if n == 0 {
+                break;
+            }
+            if head.len() < 8192 {
+                head.extend_from_slice(&buf[..n.min(8192 - head.len())]);
+            }
+            hasher.update(&buf[..n]);
+            size += n as u64;
+        }
+        let sha256 = hex(&hasher.finalize());
+        let id = hex(&Sha256::digest(format!("{name}\n{sha256}")))[..32].to_string();
+        let chunks = size.div_ceil(super::CHUNK_SIZE as u64).max(1) as u32;
+        Ok(FileMeta { id, name: name.to_string(), content_type: content_type(&head), size, sha256, chunks })
+    }
+
+    // ANCHOR: headers
+    pub fn headers(&self, index: u32) -> OwnedHeaders {
+        let size = self.size.to_string();
+        let (index, count) = (index.to_string(), self.chunks.to_string());
+        [
+            ("file-id", self.id.as_str()),
+            ("name", &self.name),
+            ("content-type", &self.content_type),
+            ("size", &size),
+            ("sha256", &self.sha256),
+            ("chunk-index", &index),
+            ("chunk-count", &count),
+        ]
+        .into_iter()
+        .fold(OwnedHeaders::new(), |h, (key, value)| h.insert(Header { key, value: Some(value) }))
+    }
+    // ANCHOR_END: headers
+
+    /// The file's description and the chunk's index, from a message's headers.
+    pub fn from_headers<H: Headers>(headers: Option<&H>) -> Result<(FileMeta, u32)> {
+        let Some(headers) = headers else { bail!("a chunk without headers") };
+        let get = |key: &str| -> Result<String> {
+            headers
+                .iter()
+                .find(|h| h.key == key)
+                .and_then(|h| h.value)
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .with_context(|| format!("a chunk without the `{key}` header"))
+        };
+        let number = |key: &str| -> Result<u64> { get(key)?.parse().with_context(|| format!("a bad `{key}` header")) };
+        let meta = FileMeta {
+            id: get("file-id")?,
+            name: get("name")?,
+            content_type: get("content-type")?,
+            size: number("size")?,
+            sha256: get("sha256")?,
+            chunks: number("chunk-count")? as u32,
+        };
+        let index = number("chunk-index")? as u32;
+        if index >= meta.chunks {
+            bail!("chunk {index} of a file of {} chunks", meta.chunks);
+        }
+        Ok((meta, index))
+    }
+}
+
+/// The type the bytes say, not the file name: `application/pdf`, `image/png`, … (infer's magic numbers).
+pub fn content_type(head: &[u8]) -> String {
+    match infer::get(head) {
+        Some(kind) => kind.mime_type().to_string(),
+        None if std::str::from_utf8(head).is_ok() => "text/plain".to_string(),
+        None => "application/octet-stream".to_string(),
+    }
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> FileMeta {
+        FileMeta {
+            id: "0123abcd".into(),
+            name: "office/notes.docx".into(),
+            content_type: "application/zip".into(),
+            size: 1_200_000,
+            sha256: "ab".repeat(32),
+            chunks: 3,
+        }
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> OwnedHeaders {
+        pairs.iter().fold(OwnedHeaders::new(), |h, (key, value)| h.insert(Header { key, value: Some(*value) }))
+    }
+
+    fn error(headers: &OwnedHeaders) -> String {
+        FileMeta::from_headers(Some(headers)).err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn headers_round_trip() {
+        let meta = meta();
+        for index in 0..meta.chunks {
+            let parsed = FileMeta::from_headers(Some(&meta.headers(index))).ok();
+            assert_eq!(parsed, Some((meta.clone(), index)));
+        }
+    }
+
+    #[test]
+    fn a_chunk_past_the_count_or_without_headers_is_refused() {
+        let meta = meta();
+        assert_eq!(error(&meta.headers(3)), "chunk 3 of a file of 3 chunks");
+        assert_eq!(
+            FileMeta::from_headers::<OwnedHeaders>(None).err().map(|e| e.to_string()),
+            Some("a chunk without headers".to_string())
+        );
+    }
+
+    #[test]
+    fn a_missing_or_malformed_header_is_named() {
+        let base = [("file-id", "x"), ("name", "a"), ("content-type", "t"), ("sha256", "s"), ("chunk-index", "0")];
+        assert_eq!(error(&headers(&base)), "a chunk without the `size` header");
+        let mut bad = base.to_vec();
+        bad.extend([("size", "ten"), ("chunk-count", "1")]);
+        assert_eq!(error(&headers(&bad)), "a bad `size` header");
+    }
+
+    #[test]
+    fn content_type_comes_from_the_bytes() {
+        assert_eq!(content_type(b"%PDF-1.4\n"), "application/pdf");
+        assert_eq!(content_type(b"plain words"), "text/plain");
+        assert_eq!(content_type(&[0xff, 0xfe, 0x00, 0x81]), "application/octet-stream");
+        assert_eq!(hex(&[0, 15, 255]), "000fff");
+    }
+
+    #[test]
+    fn the_id_depends_on_name_and_content() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("workshop-chunk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("f.txt");
+        std::fs::write(&path, vec![b'a'; super::super::CHUNK_SIZE + 1])?;
+        let a = FileMeta::of(&path, "f.txt")?;
+        let b = FileMeta::of(&path, "g.txt")?;
+        std::fs::remove_dir_all(&dir)?;
+        assert_eq!((a.chunks, a.size, a.content_type.as_str()), (2, super::super::CHUNK_SIZE as u64 + 1, "text/plain"));
+        assert_ne!(a.id, b.id);
+        assert_eq!(a.sha256, b.sha256);
+        Ok(())
+    }
+}

@@ -1,0 +1,40 @@
+//! The one client configuration every Kafka client of the workshop starts from.
+
+use rdkafka::ClientConfig;
+
+/// Bootstrap servers and quiet logs: librdkafka's own log lines would interleave with the lessons' output.
+pub fn config(bootstrap: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", bootstrap).set("log_level", "3");
+    config
+}
+
+/// A consumer in `group` that commits only when told to, and starts at the beginning of a partition the
+/// group has no offset for.
+pub fn consumer(bootstrap: &str, group: &str) -> ClientConfig {
+    let mut config = config(bootstrap);
+    config.set("group.id", group).set("enable.auto.commit", "false").set("auto.offset.reset", "earliest");
+    config
+}
+
+/// A producer whose retries never store a message twice: idempotence, which needs acks=all.
+pub fn producer(bootstrap: &str) -> ClientConfig {
+    let mut config = config(bootstrap);
+    config.set("enable.idempotence", "true").set("acks", "all");
+    config
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_client_shares_the_base() {
+        for c in [config("h:1"), consumer("h:1", "g"), producer("h:1")] {
+            assert_eq!(c.get("bootstrap.servers"), Some("h:1"));
+            assert_eq!(c.get("log_level"), Some("3"));
+        }
+        assert_eq!(consumer("h:1", "g").get("enable.auto.commit"), Some("false"));
+        assert_eq!(producer("h:1").get("acks"), Some("all"));
+    }
+}

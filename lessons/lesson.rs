@@ -1,0 +1,84 @@
+//! What a lesson is: what it declares about itself, and the three things it does.
+
+pub mod context;
+pub mod facts;
+
+use anyhow::Result;
+use futures_util::future::LocalBoxFuture;
+
+pub use context::{Context, Options};
+pub use facts::{all_pass, Fact, Status};
+
+/// What the runner needs to know about a lesson without knowing which one it is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Performing it starts the stack: Ctrl-C during `--run` takes that stack down again.
+    pub starts_stack: bool,
+    /// Performing it stops the stack: the tour runs it last.
+    pub stops_stack: bool,
+    /// It works on the `--topic` (and `--partitions`, `--replication-factor`) the learner gave.
+    pub topic: bool,
+    /// It reads as the `--group` the learner gave.
+    pub group: bool,
+    /// `--volumes` changes what it does and what its check expects.
+    pub volumes: bool,
+}
+
+impl Needs {
+    pub const NOTHING: Needs =
+        Needs { starts_stack: false, stops_stack: false, topic: false, group: false, volumes: false };
+}
+
+/// One lesson's identity: its id and slug name its module (`l04_topic.rs`), chapter (`04-topic.md`),
+/// tests and snapshots.
+#[derive(Clone, Copy, Debug)]
+pub struct Info {
+    pub id: u8,
+    pub slug: &'static str,
+    pub title: &'static str,
+    pub hint: &'static str,
+    pub needs: Needs,
+}
+
+impl Info {
+    /// `book/src/04-topic.md`, the lesson's chapter.
+    pub fn chapter(&self) -> String {
+        format!("book/src/{:02}-{}.md", self.id, self.slug)
+    }
+}
+
+/// `explain` teaches, `run` performs, `check` verifies. A check that finds the lesson not done yet returns
+/// `Ok` with failed facts; `Err` means the program itself could not look (no engine, a bug).
+#[allow(async_fn_in_trait)]
+pub trait Lesson: Sync {
+    const INFO: Info;
+    fn explain(&self, ctx: &Context) -> String;
+    async fn run(&self, ctx: &Context) -> Result<String>;
+    async fn check(&self, ctx: &Context) -> Result<Vec<Fact>>;
+}
+
+/// A `Lesson` as the catalog holds it: one list of every lesson, whatever its type.
+pub trait AnyLesson: Sync {
+    fn info(&self) -> &'static Info;
+    fn explain(&self, ctx: &Context) -> String;
+    fn run<'a>(&'a self, ctx: &'a Context) -> LocalBoxFuture<'a, Result<String>>;
+    fn check<'a>(&'a self, ctx: &'a Context) -> LocalBoxFuture<'a, Result<Vec<Fact>>>;
+}
+
+impl<T: Lesson> AnyLesson for T {
+    fn info(&self) -> &'static Info {
+        &Self::INFO
+    }
+
+    fn explain(&self, ctx: &Context) -> String {
+        Lesson::explain(self, ctx)
+    }
+
+    fn run<'a>(&'a self, ctx: &'a Context) -> LocalBoxFuture<'a, Result<String>> {
+        Box::pin(Lesson::run(self, ctx))
+    }
+
+    fn check<'a>(&'a self, ctx: &'a Context) -> LocalBoxFuture<'a, Result<Vec<Fact>>> {
+        Box::pin(Lesson::check(self, ctx))
+    }
+}

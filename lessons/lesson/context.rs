@@ -1,0 +1,79 @@
+//! The context a lesson runs in: where the learner works, what they chose, and their stack.
+
+use anyhow::Result;
+use tokio::sync::OnceCell;
+
+use super::Needs;
+use crate::stack::config::StackConfig;
+use crate::stack::Stack;
+
+/// What the learner chose on the command line, with the workshop's defaults.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub topic: String,
+    pub partitions: i32,
+    pub replication_factor: i32,
+    pub group: String,
+    /// `down -v` in lesson 6: remove the volumes too.
+    pub volumes: bool,
+    /// Perform the lesson with the Rust client (rdkafka) instead of the Kafka tools in the container.
+    pub native: bool,
+    /// `--dir D --project P` as the learner gave them (empty when they gave neither), repeated in every
+    /// command the program tells them to run, so that it acts on the same stack.
+    pub workspace_flags: String,
+}
+
+impl Options {
+    /// `lesson ARGS` with every option the learner gave that the lesson (by its `needs`) must see again.
+    pub fn command(&self, args: &str, needs: Needs) -> String {
+        let defaults = Options::default();
+        let mut command = format!("lesson {args}");
+        if needs.topic && self.topic != defaults.topic {
+            command += &format!(" --topic {}", self.topic);
+        }
+        if needs.topic && self.partitions != defaults.partitions {
+            command += &format!(" --partitions {}", self.partitions);
+        }
+        if needs.topic && self.replication_factor != defaults.replication_factor {
+            command += &format!(" --replication-factor {}", self.replication_factor);
+        }
+        if needs.group && self.group != defaults.group {
+            command += &format!(" --group {}", self.group);
+        }
+        if needs.volumes && self.volumes {
+            command += " --volumes";
+        }
+        command + &self.workspace_flags
+    }
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            topic: "quickstart-events".into(),
+            partitions: 3,
+            replication_factor: 1,
+            group: "workshop-console".into(),
+            volumes: false,
+            native: false,
+            workspace_flags: String::new(),
+        }
+    }
+}
+
+pub struct Context {
+    pub config: StackConfig,
+    pub options: Options,
+    stack: OnceCell<Stack>,
+}
+
+impl Context {
+    pub fn new(config: StackConfig, options: Options) -> Context {
+        Context { config, options, stack: OnceCell::new() }
+    }
+
+    /// The stack handle, connected on first use (explaining a lesson needs no engine).
+    pub async fn stack(&self) -> Result<&Stack> {
+        self.stack.get_or_try_init(|| Stack::connect(self.config.clone())).await
+    }
+}

@@ -1,0 +1,8 @@
+//! The `lesson` program: its command line and what each command does.
+
+pub mod app;
+pub mod cli;
+pub mod doctor;
+pub mod list;
+pub mod report;
+pub mod tour;

@@ -1,0 +1,239 @@
+//! What each command does. Ctrl-C stops any of them cleanly: a stack that was being started is taken
+//! down again (its volumes, and everything in the learner's directory, are kept).
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use super::cli::{Cli, CollectAction, Command, Workspace};
+use super::{doctor, list, report, tour};
+use crate::catalog;
+use crate::lesson::{all_pass, Context, Info, Options};
+use crate::stack::compose::Compose;
+use crate::stack::config::StackConfig;
+use crate::stack::engine::Engine;
+
+pub const INTERRUPTED: u8 = 130;
+
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let starts_stack = matches!(cli.command, Some(Command::Tour { .. })) || (cli.run && starts_stack(&cli.lesson));
+    let workspace = cli.workspace.clone();
+    tokio::select! {
+        outcome = dispatch(cli) => outcome,
+        _ = tokio::signal::ctrl_c() => interrupted(&workspace, starts_stack).await,
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let ws = &cli.workspace;
+    let color = report::color();
+    match cli.command {
+        Some(Command::Check { lesson, json, volumes }) => {
+            let lesson = catalog::find(&lesson)?;
+            let info = lesson.info();
+            let facts = lesson.check(&context(ws, volumes, false)?).await?;
+            if json {
+                println!("{}", report::json(info, &facts));
+            } else {
+                print!("{}", report::facts(info, &facts, catalog::next(info), color));
+            }
+            Ok(done(all_pass(&facts)))
+        }
+        Some(Command::Hint { lesson }) => {
+            let info = catalog::find(&lesson)?.info();
+            println!("Hint for lesson {} · {}\n{}", info.id, info.title, info.hint.trim_start());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::List { json }) => {
+            let ctx = context(ws, false, false)?;
+            let rows = list::rows(&ctx).await?;
+            let text = if json {
+                list::json(&rows, &ctx.config.project)
+            } else {
+                list::text(&rows, &ctx.config.project, color)
+            };
+            println!("{}", text.trim_end());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Doctor { json }) => {
+            let ctx = context(ws, false, false)?;
+            let facts = doctor::facts(&ctx.config).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&facts)?);
+            } else {
+                println!("{}", report::fact_lines(&facts, color).trim_end());
+                let verdict = if all_pass(&facts) {
+                    "Ready for the workshop: lesson 1"
+                } else {
+                    "Fix each ✗ above, then run lesson doctor again."
+                };
+                println!("\n{verdict}");
+            }
+            Ok(done(all_pass(&facts)))
+        }
+        Some(Command::Collect { action }) => collect(ws, action).await,
+        Some(Command::Tour { volumes }) => Ok(done(tour::tour(&context(ws, volumes, false)?, color).await?)),
+        None => match &cli.lesson {
+            None => {
+                println!("{}", overview());
+                Ok(ExitCode::SUCCESS)
+            }
+            Some(lesson) => {
+                let lesson = catalog::find(lesson)?;
+                let ctx = context(ws, cli.volumes, cli.native)?;
+                if cli.run {
+                    println!("{}", lesson.run(&ctx).await?.trim_end());
+                    println!("\nNow check it: {}", check_command(lesson.info(), &ctx.options));
+                } else {
+                    let body = lesson.explain(&ctx);
+                    print!("{}", report::explanation(lesson.info(), &body, catalog::LESSONS.len()));
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+        },
+    }
+}
+
+async fn collect(ws: &Workspace, action: CollectAction) -> Result<ExitCode> {
+    let ctx = context(ws, false, false)?;
+    let stack = ctx.stack().await?;
+    stack.service("kafka").await?;
+    let paths = crate::capstone::Paths::in_dir(&ctx.config.dir);
+    crate::capstone::ensure_topics(&stack.bootstrap()).await?;
+    match action {
+        CollectAction::Ingest => {
+            let report =
+                crate::capstone::ingest::ingest(&stack.bootstrap(), &paths.source, Some(&paths.events)).await?;
+            print!("{}", report.summary());
+            Ok(done(report.skipped.is_empty()))
+        }
+        CollectAction::Sink { until_caught_up } => {
+            let storage = std::sync::Arc::new(crate::capstone::storage::LocalDir::open(&paths.storage)?);
+            let report = crate::capstone::sink::run(&stack.bootstrap(), storage, until_caught_up).await?;
+            print!("{}", report.summary());
+            Ok(done(report.rejected.is_empty() && report.incomplete.is_empty()))
+        }
+    }
+}
+
+async fn interrupted(workspace: &Workspace, starts_stack: bool) -> Result<ExitCode> {
+    eprintln!("\nInterrupted.");
+    if starts_stack {
+        let config = StackConfig::new(workspace.dir.as_deref(), workspace.project.as_deref())?;
+        let compose = Compose::for_config(&config).await?;
+        let engine = Engine::connect().await?;
+        // A container the engine was still creating when compose was stopped can appear after a first
+        // `down`; poll until none is left.
+        for _ in 0..20 {
+            compose.down(false).await?;
+            if engine.containers(&config.project).await?.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+        eprintln!("The stack that was starting is stopped and removed; its volumes and your files are kept.");
+        eprintln!("Start again with: lesson 2 --run");
+    } else {
+        eprintln!("Nothing was changed that the lesson had not finished; run the command again when ready.");
+    }
+    Ok(ExitCode::from(INTERRUPTED))
+}
+
+fn starts_stack(lesson: &Option<String>) -> bool {
+    lesson.as_deref().and_then(|l| catalog::find(l).ok()).is_some_and(|l| l.info().needs.starts_stack)
+}
+
+fn done(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn context(workspace: &Workspace, volumes: bool, native: bool) -> Result<Context> {
+    let config = StackConfig::new(workspace.dir.as_deref(), workspace.project.as_deref())?;
+    let options = Options {
+        topic: workspace.topic.clone(),
+        partitions: workspace.partitions,
+        replication_factor: workspace.replication_factor,
+        group: workspace.group.clone(),
+        volumes,
+        native,
+        workspace_flags: workspace_flags(workspace),
+    };
+    Ok(Context::new(config, options))
+}
+
+/// `lesson check N`, with every option the learner gave that the check needs to look at the same things.
+pub fn check_command(info: &Info, options: &Options) -> String {
+    options.command(&format!("check {}", info.id), info.needs)
+}
+
+/// ` --dir D --project P`, as the learner gave them.
+fn workspace_flags(workspace: &Workspace) -> String {
+    let mut flags = String::new();
+    if let Some(dir) = &workspace.dir {
+        flags += &format!(" --dir {}", shell_word(&dir.display().to_string()));
+    }
+    if let Some(project) = &workspace.project {
+        flags += &format!(" --project {}", shell_word(project));
+    }
+    flags
+}
+
+/// A word as a shell reads it back: quoted when it holds anything but plain characters.
+fn shell_word(word: &str) -> String {
+    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+=:@".contains(c)) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+fn overview() -> String {
+    let mut out =
+        String::from("The Kafka workshop. Each lesson explains what to do; --run does it; check verifies it.\n\n");
+    for i in catalog::infos() {
+        out += &format!("  lesson {}   {:<16} {}\n", i.id, i.slug, i.title);
+    }
+    out += "\nNew here? lesson doctor checks your machine, lesson tour shows every lesson end to end,\nand lesson 1 starts the workshop.";
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(id: u8) -> &'static Info {
+        catalog::infos().find(|i| i.id == id).expect("the catalog has this lesson")
+    }
+
+    #[test]
+    fn check_command_repeats_what_the_learner_chose() {
+        let defaults = Options::default();
+        assert_eq!(check_command(info(4), &defaults), "lesson check 4");
+        let chosen = Options { topic: "t".into(), partitions: 6, group: "g".into(), volumes: true, ..defaults };
+        assert_eq!(check_command(info(4), &chosen), "lesson check 4 --topic t --partitions 6");
+        assert_eq!(check_command(info(5), &chosen), "lesson check 5 --topic t --partitions 6 --group g");
+        assert_eq!(check_command(info(6), &chosen), "lesson check 6 --volumes");
+        assert_eq!(check_command(info(1), &chosen), "lesson check 1");
+        let elsewhere = Options { workspace_flags: " --dir /w".into(), ..Options::default() };
+        assert_eq!(check_command(info(2), &elsewhere), "lesson check 2 --dir /w");
+    }
+
+    #[test]
+    fn flags_are_quoted_for_the_shell() {
+        let workspace = |dir: &str| Workspace {
+            dir: Some(dir.into()),
+            project: None,
+            topic: String::new(),
+            partitions: 1,
+            replication_factor: 1,
+            group: String::new(),
+        };
+        assert_eq!(workspace_flags(&workspace("/home/ana/kafka")), " --dir /home/ana/kafka");
+        assert_eq!(workspace_flags(&workspace("/home/ana/meu kafka")), " --dir '/home/ana/meu kafka'");
+        assert_eq!(workspace_flags(&workspace("it's")), " --dir 'it'\\''s'");
+    }
+}

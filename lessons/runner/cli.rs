@@ -1,0 +1,117 @@
+//! The command line. The doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// A hands-on Kafka workshop: each lesson explains one thing to do, can do it for you, and checks it against your
+/// own running Kafka.
+///
+/// Start with `lesson 1`. Each lesson names the next.
+#[derive(Debug, Parser)]
+#[command(name = "lesson", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The lesson to explain: its number (4) or its name (topic).
+    pub lesson: Option<String>,
+
+    /// Do what the lesson explains instead of only explaining it.
+    #[arg(long)]
+    pub run: bool,
+
+    /// With --run: use the Rust client (rdkafka) where the lesson would use the Kafka tools in the container.
+    #[arg(long)]
+    pub native: bool,
+
+    /// With lesson 6: also remove the volumes (`down -v`), and with them every topic and message.
+    #[arg(long)]
+    pub volumes: bool,
+
+    #[command(flatten)]
+    pub workspace: Workspace,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a lesson against your running stack: one line per fact, and the fix for each that fails.
+    Check {
+        /// The lesson to check: its number or its name.
+        lesson: String,
+        /// Print the facts as JSON.
+        #[arg(long)]
+        json: bool,
+        /// With lesson 6: expect the volumes to be gone too (after `down -v`).
+        #[arg(long)]
+        volumes: bool,
+    },
+    /// Every lesson, checked live now, and the next one to do.
+    List {
+        /// Print the list as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Is this machine ready? Engine, Compose, free ports, memory, images; each problem with its fix.
+    Doctor {
+        /// Print the facts as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lesson 7's two halves, to run (and kill) on their own.
+    Collect {
+        #[command(subcommand)]
+        action: CollectAction,
+    },
+    /// Every lesson end to end: each one run, then checked, with the time it took.
+    Tour {
+        /// End with `down -v`, removing the data too.
+        #[arg(long)]
+        volumes: bool,
+    },
+    /// A hint for a lesson.
+    Hint {
+        /// The lesson: its number or its name.
+        lesson: String,
+    },
+}
+
+/// Where the learner works and what their lessons use; every flag has the workshop's default.
+#[derive(Debug, Args, Clone)]
+pub struct Workspace {
+    /// Your working directory, holding your docker-compose.yml [default: the current directory]
+    #[arg(long, global = true)]
+    pub dir: Option<PathBuf>,
+
+    /// The compose project name [default: the directory's name, as compose derives it]
+    #[arg(long, global = true)]
+    pub project: Option<String>,
+
+    /// The topic of lessons 4 and 5.
+    #[arg(long, global = true, default_value = "quickstart-events")]
+    pub topic: String,
+
+    /// Partitions of the topic (lesson 4).
+    #[arg(long, global = true, default_value_t = 3)]
+    pub partitions: i32,
+
+    /// Replication factor of the topic (lesson 4).
+    #[arg(long, global = true, default_value_t = 1)]
+    pub replication_factor: i32,
+
+    /// The consumer group of lesson 5.
+    #[arg(long, global = true, default_value = "workshop-console")]
+    pub group: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CollectAction {
+    /// Send every file of collect/source and every event of collect/events.jsonl to Kafka.
+    Ingest,
+    /// Store what arrives into collect/storage; runs until Ctrl-C.
+    Sink {
+        /// Stop once every partition is read to its end.
+        #[arg(long)]
+        until_caught_up: bool,
+    },
+}

@@ -1,0 +1,84 @@
+//! `lesson doctor`: is this machine ready for the workshop? Each fact with its fix.
+
+use anyhow::Result;
+
+use crate::lesson::Fact;
+use crate::stack::compose::{Compose, ComposeCli};
+use crate::stack::config::StackConfig;
+use crate::stack::engine::Engine;
+use crate::stack::{compose_file, ports, reference};
+
+const MIN_MEMORY: i64 = 2 << 30;
+
+pub async fn facts(config: &StackConfig) -> Result<Vec<Fact>> {
+    let mut facts = Vec::new();
+    let engine = match Engine::connect().await {
+        Ok(engine) => {
+            facts.push(Fact::pass(format!("a container engine answers: {}", engine.version)));
+            Some(engine)
+        }
+        Err(err) => {
+            facts.push(Fact::fail("a container engine answers", err.to_string()));
+            None
+        }
+    };
+    let compose = match ComposeCli::detect().await {
+        Ok(cli) => {
+            let v = if cli == ComposeCli::V2 { "v2" } else { "v1 (v2 is recommended; both work)" };
+            facts.push(Fact::pass(format!("Compose {v} is installed: {}", cli.name())));
+            Compose::for_config(config).await.ok()
+        }
+        Err(err) => {
+            facts.push(Fact::fail("Compose is installed", err.to_string()));
+            None
+        }
+    };
+    let Some(engine) = engine else { return Ok(facts) };
+    let ours = engine.containers(&config.project).await.unwrap_or_default();
+    for (service, var, port) in ports::published(config) {
+        let held_by_us = ours.iter().any(|c| c.service == service && c.running());
+        let free = ports::free(port);
+        facts.push(if held_by_us {
+            Fact::pass(format!("port {port} is held by this workshop's {service} container"))
+        } else if free {
+            Fact::pass(format!("port {port} is free for {service}"))
+        } else {
+            Fact::fail(format!("port {port} is free for {service}"), ports::in_use_message(service, var, port))
+        });
+    }
+    facts.push(match engine.memory_total().await {
+        Some(bytes) if bytes >= MIN_MEMORY => {
+            Fact::pass(format!("the engine has {} GiB of memory (2 needed)", bytes >> 30))
+        }
+        Some(bytes) => Fact::fail(
+            format!("the engine has {:.1} GiB of memory (2 needed)", bytes as f64 / f64::from(1 << 30)),
+            "Give Docker more memory (Docker Desktop: Settings → Resources), or close other containers",
+        ),
+        None => Fact::info("the engine did not say how much memory it has"),
+    });
+    for image in images(compose.as_ref()).await {
+        facts.push(if engine.image_present(&image).await {
+            Fact::pass(format!("image {image} is present"))
+        } else {
+            match engine.image_pullable(&image).await {
+                Ok(()) => Fact::pass(format!("image {image} is not pulled yet, and the registry has it")),
+                Err(err) => Fact::fail(
+                    format!("image {image} is present or can be pulled"),
+                    format!("{err:#}. Check your network, or the image name in KAFKA_IMAGE / ZOOKEEPER_IMAGE"),
+                ),
+            }
+        });
+    }
+    Ok(facts)
+}
+
+/// The images the learner's compose file names, or the reference file's when there is none yet.
+async fn images(compose: Option<&Compose>) -> Vec<String> {
+    let rendered = match compose {
+        Some(compose) if compose.file.exists() => compose.config().await.ok().and_then(|r| r.ok()),
+        _ => None,
+    };
+    let from_reference = || compose_file::parse_rendered(&reference::with_defaults()).ok();
+    let services = rendered.and_then(|r| compose_file::parse_rendered(&r).ok()).or_else(from_reference);
+    services.map(|s| s.values().map(|svc| svc.image.clone()).filter(|i| !i.is_empty()).collect()).unwrap_or_default()
+}

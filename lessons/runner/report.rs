@@ -1,0 +1,76 @@
+//! How lessons print: facts as ✓/✗ lines (colored only on a terminal, never with NO_COLOR) or JSON.
+
+use std::io::IsTerminal;
+
+use crate::lesson::{all_pass, Fact, Info, Status};
+
+pub fn color() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+pub fn paint(text: &str, code: &str, color: bool) -> String {
+    if color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+/// One line per fact; a failed one is followed by its fix.
+pub fn fact_lines(facts: &[Fact], color: bool) -> String {
+    let mut out = String::new();
+    for fact in facts {
+        let mark = match fact.status {
+            Status::Pass => paint("✓", "32", color),
+            Status::Fail => paint("✗", "31", color),
+            Status::Info => paint("ℹ", "34", color),
+        };
+        out += &format!("{mark} {}\n", fact.what);
+        if let Some(fix) = &fact.fix {
+            out += &format!("    fix: {}\n", fix.replace('\n', "\n         "));
+        }
+    }
+    out
+}
+
+pub fn facts(lesson: &Info, facts: &[Fact], next: Option<&Info>, color: bool) -> String {
+    let mut out = format!("Checking lesson {} · {}\n", lesson.id, lesson.title);
+    out += &fact_lines(facts, color);
+    out += "\n";
+    if all_pass(facts) {
+        out += &match next {
+            Some(next) => format!("Lesson {} is done. Next: lesson {} ({})\n", lesson.id, next.id, next.title),
+            None => format!("Lesson {} is done: that was the last lesson. Well done!\n", lesson.id),
+        };
+    } else {
+        let failed = facts.iter().filter(|f| f.status == Status::Fail).count();
+        out += &format!(
+            "Lesson {} is not done yet: {failed} of {} facts failed. Stuck? lesson hint {}\n",
+            lesson.id,
+            facts.len(),
+            lesson.id
+        );
+    }
+    out
+}
+
+pub fn json(lesson: &Info, facts: &[Fact]) -> String {
+    let value =
+        serde_json::json!({ "lesson": lesson.id, "slug": lesson.slug, "done": all_pass(facts), "facts": facts });
+    serde_json::to_string_pretty(&value).unwrap_or_default()
+}
+
+pub fn explanation(lesson: &Info, body: &str, total: usize) -> String {
+    format!(
+        "Lesson {} of {total} · {}\n\n{body}\n\nDO IT\n  yourself as above, or let the lesson do it:   lesson {} --run\n  \
+         then check your work:                        lesson check {}\n  \
+         stuck?                                       lesson hint {}\n  \
+         read more:                                   {}\n",
+        lesson.id,
+        lesson.title,
+        lesson.id,
+        lesson.id,
+        lesson.id,
+        lesson.chapter()
+    )
+}

@@ -1,0 +1,147 @@
+//! The real compose CLI: v2 (`docker compose`) when present, else v1 (`docker-compose`).
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use anyhow::{bail, Context, Result};
+use tokio::process::Command;
+
+use super::guidance;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ComposeCli {
+    V2,
+    V1,
+}
+
+impl ComposeCli {
+    /// The command as a learner types it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ComposeCli::V2 => "docker compose",
+            ComposeCli::V1 => "docker-compose",
+        }
+    }
+
+    fn program_and_args(self) -> (&'static str, &'static [&'static str]) {
+        match self {
+            ComposeCli::V2 => ("docker", &["compose"]),
+            ComposeCli::V1 => ("docker-compose", &[]),
+        }
+    }
+
+    /// Finds the compose CLI on PATH, preferring v2.
+    pub async fn detect() -> Result<ComposeCli> {
+        for cli in [ComposeCli::V2, ComposeCli::V1] {
+            let (program, args) = cli.program_and_args();
+            let answered =
+                Command::new(program).args(args).arg("version").output().await.is_ok_and(|out| out.status.success());
+            if answered {
+                return Ok(cli);
+            }
+        }
+        bail!(guidance::NO_COMPOSE)
+    }
+}
+
+/// One compose project: the learner's directory, its compose file and the project name.
+#[derive(Clone, Debug)]
+pub struct Compose {
+    pub cli: ComposeCli,
+    pub project: String,
+    pub file: PathBuf,
+    pub env: Vec<(String, String)>,
+}
+
+impl Compose {
+    /// The project of a learner's directory, with the compose CLI this machine has.
+    pub async fn for_config(config: &super::config::StackConfig) -> Result<Compose> {
+        Ok(Compose {
+            cli: ComposeCli::detect().await?,
+            project: config.project.clone(),
+            file: config.compose_file(),
+            env: config.compose_env(),
+        })
+    }
+
+    /// `compose config`: the file as compose reads it, variables filled in; Err carries compose's complaint.
+    pub async fn config(&self) -> Result<std::result::Result<String, String>> {
+        let out = self.run(&["config"]).await?;
+        if out.status.success() {
+            Ok(Ok(String::from_utf8_lossy(&out.stdout).into_owned()))
+        } else {
+            Ok(Err(String::from_utf8_lossy(&out.stderr).trim().to_string()))
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.file.parent().unwrap_or(Path::new("."))
+    }
+
+    async fn run(&self, args: &[&str]) -> Result<Output> {
+        let (program, base) = self.cli.program_and_args();
+        Command::new(program)
+            .args(base)
+            .arg("--project-name")
+            .arg(&self.project)
+            .arg("--file")
+            .arg(&self.file)
+            .args(args)
+            .current_dir(self.dir())
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .kill_on_drop(true)
+            .output()
+            .await
+            .with_context(|| format!("Failed to run {} {}", self.cli.name(), args.join(" ")))
+    }
+
+    /// `compose up -d`; a port already taken is reported with the variable that moves it.
+    pub async fn up(&self) -> Result<String> {
+        let out = crate::ui::progress::while_running(
+            "compose up -d (the first run pulls the images)",
+            self.run(&["up", "-d"]),
+        )
+        .await?;
+        let text = combined(&out);
+        if !out.status.success() {
+            if let Some(message) = self.port_in_use(&text) {
+                bail!(message);
+            }
+            bail!("`{} up -d` failed:\n{}", self.cli.name(), text.trim_end());
+        }
+        Ok(text)
+    }
+
+    /// `compose down`, with `-v` when the named volumes (and so all data) should go too.
+    pub async fn down(&self, volumes: bool) -> Result<String> {
+        let args: &[&str] = if volumes { &["down", "-v"] } else { &["down"] };
+        let out = self.run(args).await?;
+        let text = combined(&out);
+        if !out.status.success() {
+            bail!("`{} {}` failed:\n{}", self.cli.name(), args.join(" "), text.trim_end());
+        }
+        Ok(text)
+    }
+
+    fn port_in_use(&self, output: &str) -> Option<String> {
+        let lower = output.to_lowercase();
+        if !lower.contains("address already in use") && !lower.contains("port is already allocated") {
+            return None;
+        }
+        let (service, var, port) = [("kafka", "KAFKA_PORT", 9092u16), ("zookeeper", "ZOOKEEPER_PORT", 2181)]
+            .into_iter()
+            .map(|(service, var, default)| (service, var, self.port(var, default)))
+            .find(|(_, _, port)| lower.contains(&format!(":{port}")))?;
+        Some(super::ports::in_use_message(service, var, port))
+    }
+
+    fn port(&self, var: &str, default: u16) -> u16 {
+        self.env.iter().find(|(k, _)| k == var).and_then(|(_, v)| v.parse().ok()).unwrap_or(default)
+    }
+}
+
+fn combined(out: &Output) -> String {
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    text
+}

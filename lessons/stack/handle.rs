@@ -1,0 +1,224 @@
+//! The one handle on the learner's stack: the Docker API, the compose CLI, ZooKeeper and Kafka.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Result};
+
+use super::compose::Compose;
+use super::config::StackConfig;
+use super::engine::{Container, Engine, ExecOutput, Health};
+use super::guidance;
+use super::zookeeper::{self, Srvr};
+use crate::kafka::admin::{self, Broker};
+use crate::ui::progress::Progress;
+use crate::ui::text::fill;
+
+pub const SERVICES: [&str; 2] = ["zookeeper", "kafka"];
+
+pub struct Stack {
+    pub config: StackConfig,
+    pub engine: Engine,
+    pub compose: Compose,
+}
+
+/// What the services said when they were ready.
+#[derive(Clone, Debug)]
+pub struct Ready {
+    pub zookeeper: Srvr,
+    pub brokers: Vec<Broker>,
+    pub containers: Vec<Container>,
+}
+
+/// What is left of a project after `down`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Leftovers {
+    pub containers: Vec<String>,
+    pub networks: Vec<String>,
+    pub volumes: Vec<String>,
+}
+
+impl Stack {
+    pub async fn connect(config: StackConfig) -> Result<Stack> {
+        let engine = Engine::connect().await?;
+        let compose = Compose::for_config(&config).await?;
+        Ok(Stack { config, engine, compose })
+    }
+
+    pub fn bootstrap(&self) -> String {
+        self.config.bootstrap()
+    }
+
+    pub fn zookeeper_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.config.zookeeper_port)
+    }
+
+    pub async fn containers(&self) -> Result<Vec<Container>> {
+        self.engine.containers(&self.config.project).await
+    }
+
+    /// The running container of `service`, or the message that says to start the stack.
+    pub async fn service(&self, service: &str) -> Result<Container> {
+        let containers = self.containers().await?;
+        match containers.into_iter().find(|c| c.service == service) {
+            Some(c) if c.running() => Ok(c),
+            Some(c) => bail!(self.not_up(&format!("the {service} container is {}", c.state))),
+            None => bail!(self.not_up(&format!("no {service} container exists"))),
+        }
+    }
+
+    /// Why a service whose container runs does not answer, when the container says so: it keeps restarting,
+    /// and its log names a cause the workshop knows.
+    pub async fn restart_loop(&self, service: &str) -> Option<RestartLoop> {
+        let containers = self.containers().await.ok()?;
+        let c = containers.into_iter().find(|c| c.service == service)?;
+        if c.restarts < 2 && c.state != super::engine::State::Restarting {
+            return None;
+        }
+        let logs = self.engine.logs_tail(&c.id, 200).await.unwrap_or_default();
+        let cause = KNOWN_CAUSES.iter().find(|(needle, _, _)| logs.contains(needle));
+        let (line, why, lasting) = match cause {
+            Some((needle, why, lasting)) => {
+                let line = logs.lines().find(|l| l.contains(needle)).unwrap_or(needle).trim();
+                (format!("\nIts log says: {line}\n"), why.to_string(), *lasting)
+            }
+            None => (String::new(), format!(" Read why: docker compose logs {service}"), false),
+        };
+        let message = format!("The {service} container keeps restarting ({} restarts so far).{line}{why}", c.restarts);
+        Some(RestartLoop { message, lasting })
+    }
+
+    pub fn not_up(&self, what: &str) -> String {
+        fill(
+            guidance::STACK_NOT_UP,
+            &[("project", &self.config.project), ("what", &what), ("dir", &self.config.dir.display())],
+        )
+    }
+
+    /// `docker exec <service> cmd...`, through the Docker API.
+    pub async fn exec(&self, service: &str, cmd: &[&str], stdin: Option<&[u8]>) -> Result<ExecOutput> {
+        let container = self.service(service).await?;
+        self.engine.exec(&container.id, cmd, stdin).await
+    }
+
+    /// `compose up -d`, then waits until ZooKeeper and Kafka answer.
+    pub async fn up(&self) -> Result<(String, Ready)> {
+        super::ports::ensure_free(&self.config, &self.containers().await?)?;
+        let output = self.compose.up().await?;
+        let ready = self.wait_ready(ready_timeout()).await?;
+        Ok((output, ready))
+    }
+
+    pub async fn down(&self, volumes: bool) -> Result<String> {
+        self.compose.down(volumes).await
+    }
+
+    // ANCHOR: leftovers
+    pub async fn leftovers(&self) -> Result<Leftovers> {
+        let project = &self.config.project;
+        let sorted = |mut names: Vec<String>| {
+            names.sort();
+            names
+        };
+        Ok(Leftovers {
+            containers: sorted(self.containers().await?.into_iter().map(|c| c.name).collect()),
+            networks: sorted(self.engine.networks(project).await?),
+            volumes: sorted(self.engine.volumes(project).await?),
+        })
+    }
+    // ANCHOR_END: leftovers
+
+    // ANCHOR: wait_ready
+    /// Polls, with growing intervals, until both services run and are healthy, ZooKeeper answers `srvr`
+    /// and Kafka returns metadata naming a broker; fails at once if a container stops.
+    pub async fn wait_ready(&self, timeout: Duration) -> Result<Ready> {
+        let start = Instant::now();
+        let mut progress = Progress::default();
+        let mut interval = Duration::from_millis(250);
+        loop {
+            let waiting_for = match self.probe().await {
+                Ok(ready) => {
+                    progress.finish();
+                    return Ok(ready);
+                }
+                Err(Probe::Broken(err)) => {
+                    progress.finish();
+                    return Err(err);
+                }
+                Err(Probe::Waiting(what)) => what,
+            };
+            if start.elapsed() > timeout {
+                progress.finish();
+                bail!(fill(guidance::NOT_READY, &[("seconds", &timeout.as_secs()), ("waiting", &waiting_for)]));
+            }
+            progress.update(&waiting_for, start.elapsed());
+            tokio::time::sleep(interval).await;
+            interval = (interval * 2).min(Duration::from_secs(2));
+        }
+    }
+    // ANCHOR_END: wait_ready
+
+    // ANCHOR: probe
+    async fn probe(&self) -> Result<Ready, Probe> {
+        let containers = self.containers().await.map_err(Probe::Broken)?;
+        for service in SERVICES {
+            let Some(c) = containers.iter().find(|c| c.service == service) else {
+                return Err(Probe::Waiting(format!("the {service} container to exist")));
+            };
+            if c.state.stopped() {
+                let logs = self.engine.logs_tail(&c.id, 20).await.unwrap_or_default();
+                return Err(Probe::Broken(anyhow::anyhow!(fill(
+                    guidance::SERVICE_EXITED,
+                    &[
+                        ("service", &service),
+                        ("project", &self.config.project),
+                        ("code", &c.exit_code),
+                        ("logs", &logs.trim_end())
+                    ],
+                ))));
+            }
+            if !c.running() {
+                return Err(Probe::Waiting(format!("the {service} container to start ({})", c.state)));
+            }
+        }
+        let zookeeper = zookeeper::srvr(&self.zookeeper_addr())
+            .await
+            .map_err(|_| Probe::Waiting(format!("ZooKeeper to answer on {}", self.zookeeper_addr())))?;
+        let brokers = admin::brokers(&self.bootstrap(), Duration::from_secs(3)).await.ok().filter(|b| !b.is_empty());
+        let Some(brokers) = brokers else {
+            return Err(match self.restart_loop("kafka").await {
+                Some(restarts) if restarts.lasting => Probe::Broken(anyhow::anyhow!(restarts.message)),
+                _ => Probe::Waiting(format!("Kafka to return metadata on {}", self.bootstrap())),
+            });
+        };
+        if let Some(c) = containers.iter().find(|c| !matches!(c.health, Health::Healthy | Health::None)) {
+            return Err(Probe::Waiting(format!("the {} health check ({})", c.service, c.health)));
+        }
+        Ok(Ready { zookeeper, brokers, containers })
+    }
+    // ANCHOR_END: probe
+}
+
+/// A container its engine keeps restarting: what to say, and whether waiting can end it.
+pub struct RestartLoop {
+    pub message: String,
+    /// No restart will fix it: waiting longer is pointless.
+    pub lasting: bool,
+}
+
+/// Log lines that name why a broker cannot start, what to do, and whether it lasts.
+const KNOWN_CAUSES: &[(&str, &str, bool)] = &[
+    ("Invalid cluster.id", guidance::STALE_VOLUMES, true),
+    ("InconsistentClusterIdException", guidance::STALE_VOLUMES, true),
+    ("NodeExists", guidance::OLD_SESSION, false),
+];
+
+enum Probe {
+    Waiting(String),
+    Broken(anyhow::Error),
+}
+
+/// WORKSHOP_READY_TIMEOUT seconds, 180 by default (a first start may pull images).
+pub fn ready_timeout() -> Duration {
+    let seconds = std::env::var("WORKSHOP_READY_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(180);
+    Duration::from_secs(seconds)
+}

@@ -1,0 +1,4 @@
+//! What the program shows while it works, independent of any lesson.
+
+pub mod progress;
+pub mod text;

@@ -1,0 +1,17 @@
+//! Any headers a message can carry: parsing them never panics, and what parses describes a chunk inside its file.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use rdkafka::message::{Header, OwnedHeaders};
+use workshop::capstone::chunk::FileMeta;
+
+fuzz_target!(|pairs: Vec<(String, Option<Vec<u8>>)>| {
+    let headers = pairs
+        .iter()
+        .fold(OwnedHeaders::new(), |h, (key, value)| h.insert(Header { key, value: value.as_deref() }));
+    if let Ok((meta, index)) = FileMeta::from_headers(Some(&headers)) {
+        assert!(index < meta.chunks);
+        let (again, same_index) = FileMeta::from_headers(Some(&meta.headers(index))).expect("own headers parse");
+        assert_eq!((again, same_index), (meta, index));
+    }
+});

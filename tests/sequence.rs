@@ -1,0 +1,58 @@
+//! Every lesson is repeatable and order-independent: one learner's directory, the orders people really take
+//! (the README's tour first, lessons run twice, typed by hand between runs, everything removed and done again),
+//! and every check green at the end.
+
+mod common;
+
+use anyhow::{ensure, Result};
+use common::Learner;
+
+const NOT_DONE: i32 = 1;
+
+#[test]
+fn lessons_repeat_in_any_order() -> Result<()> {
+    let l = Learner::new()?;
+    let _down = l.down_on_drop();
+
+    l.expect(&["tour"], 0)?;
+    l.expect(&["tour"], 0)?;
+
+    l.expect(&["2", "--run"], 0)?;
+    l.expect(&["4", "--run"], 0)?;
+    l.expect(&["5", "--run"], 0)?;
+    l.expect(&["5", "--run"], 0)?;
+    typed_lesson_5(&l)?;
+    l.expect(&["check", "5"], 0)?;
+
+    l.expect(&["tour", "--volumes"], 0)?;
+    l.expect(&["check", "6", "--volumes"], 0)?;
+
+    for lesson in ["1", "2", "3", "4", "5", "7"] {
+        l.expect(&[lesson, "--run"], 0)?;
+    }
+    for lesson in ["1", "2", "3", "4", "5", "7"] {
+        l.expect(&["check", lesson], 0)?;
+    }
+    l.expect(&["6", "--run"], 0)?;
+    l.expect(&["check", "6"], 0)?;
+    l.expect(&["check", "2"], NOT_DONE)?;
+    Ok(())
+}
+
+/// Lesson 5 as a learner types it: the console producer, then the console consumer of the same group, which
+/// after the runs above shows exactly the messages typed now.
+fn typed_lesson_5(l: &Learner) -> Result<()> {
+    let topic = "quickstart-events";
+    let producer = workshop::basics::l05_produce_consume::produce_command(topic);
+    let typed = "carol:typed by hand\ncarol:typed again\n";
+    let out = l.compose_exec(&producer, Some(typed))?;
+    ensure!(out.status.success(), "the typed producer failed: {}", String::from_utf8_lossy(&out.stderr));
+
+    let mut consumer = workshop::basics::l05_produce_consume::consume_command(topic, "workshop-console");
+    consumer.extend(["--max-messages".into(), "2".into(), "--timeout-ms".into(), "30000".into()]);
+    let out = l.compose_exec(&consumer, None)?;
+    let printed = String::from_utf8_lossy(&out.stdout);
+    ensure!(out.status.success(), "the typed consumer failed: {}", String::from_utf8_lossy(&out.stderr));
+    ensure!(printed.matches("typed").count() == 2, "the typed consumer printed: {printed}");
+    Ok(())
+}
