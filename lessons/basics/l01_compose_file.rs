@@ -3,7 +3,7 @@
 use anyhow::{Context as _, Result};
 
 use crate::lesson::Fact;
-use crate::lesson::{Context, Info, Lesson, Needs};
+use crate::lesson::{Context, Info, Lesson, Needs, Undo};
 use crate::stack::compose::Compose;
 use crate::stack::compose_file::{self, Service};
 
@@ -21,14 +21,27 @@ GOAL
   kafka      the broker: it stores topics on disk and serves producers and consumers.
 
 WHAT TO WRITE
-  Two services, each with a pinned image (Kafka 3.9, the last line that still runs with ZooKeeper):
-    zookeeper: image confluentinc/cp-zookeeper:7.9.x, ZOOKEEPER_CLIENT_PORT=2181
-    kafka:     image confluentinc/cp-kafka:7.9.x, and
-      KAFKA_ZOOKEEPER_CONNECT=zookeeper:2181       (the service name is its host name on the compose network)
-      two listeners: INTERNAL://kafka:29092 for containers, EXTERNAL://localhost:9092 for your machine
-      KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR=1     (there is only one broker to hold copies)
-  Ports published on 127.0.0.1 only, so nothing outside your laptop can reach the broker.
-  Named volumes, so your topics survive a restart.
+  Two services, each with a pinned image (Kafka 3.9, the last line that still runs with ZooKeeper).
+    zookeeper: image confluentinc/cp-zookeeper:7.9.x
+      ZOOKEEPER_CLIENT_PORT=2181       the port Kafka (and lesson 3) talk to ZooKeeper on
+    kafka: image confluentinc/cp-kafka:7.9.x
+      KAFKA_ZOOKEEPER_CONNECT=zookeeper:2181
+                                       the service name is its host name on the compose network
+      KAFKA_LISTENERS=INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092
+                                       where the broker listens inside its container: one port per listener
+      KAFKA_ADVERTISED_LISTENERS=INTERNAL://kafka:29092,EXTERNAL://localhost:9092
+                                       where it tells clients to reconnect: kafka:29092 for containers,
+                                       localhost:9092 for programs on your machine
+      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP=INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT
+                                       a listener with a name of your own needs a protocol, or the
+                                       broker refuses to start
+      KAFKA_INTER_BROKER_LISTENER_NAME=INTERNAL
+                                       brokers talk to each other on an advertised listener; the default,
+                                       PLAINTEXT, is not one of these, so the broker refuses to start
+      KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR=1
+                                       with the default 3 and one broker, consumer groups never work
+  Ports published on 127.0.0.1 only (\"127.0.0.1:2181:2181\", \"127.0.0.1:9092:9092\"), so nothing outside your
+  laptop can reach the broker. Named volumes, so your topics survive a restart.
 
   Let the lesson write the reference file, then read it line by line:
     lesson 1 --run
@@ -51,11 +64,13 @@ impl Lesson for ComposeFile {
         title: "Write a compose file for ZooKeeper and Kafka",
         hint: "\
 Run `lesson 1 --run` to write the reference file into this directory, then compare it with yours.
-The three things people get wrong most: the kafka service needs KAFKA_ZOOKEEPER_CONNECT=zookeeper:2181
-(the service name, not localhost); KAFKA_ADVERTISED_LISTENERS must give programs on your machine an
-address they can reach (localhost and the published port); and with one broker,
-KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR must be 1.",
+What people get wrong most: KAFKA_ZOOKEEPER_CONNECT=zookeeper:2181 (the service name, not localhost);
+KAFKA_ADVERTISED_LISTENERS must give programs on your machine an address they can reach (localhost and
+the published port); listeners with names of their own (INTERNAL, EXTERNAL) need
+KAFKA_LISTENER_SECURITY_PROTOCOL_MAP and KAFKA_INTER_BROKER_LISTENER_NAME, or the broker refuses to
+start; and with one broker, KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR must be 1. `lesson check 1` names each.",
         needs: Needs::NOTHING,
+        requires: &[],
     };
 
     fn explain(&self, _ctx: &Context) -> String {
@@ -84,6 +99,24 @@ KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR must be 1.",
                 Ok(format!("Wrote {} ({} lines).", path.display(), REFERENCE.lines().count()))
             }
         }
+    }
+
+    fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
+        let path = ctx.config.compose_file();
+        path.exists()
+            .then(|| Undo { does: format!("moves {} aside (nothing is deleted)", path.display()), loses: None })
+    }
+
+    async fn undo(&self, ctx: &Context) -> Result<String> {
+        let path = ctx.config.compose_file();
+        let aside = (0..)
+            .map(|n| {
+                path.with_extension(if n == 0 { "yml.before-reset".into() } else { format!("yml.before-reset.{n}") })
+            })
+            .find(|p| !p.exists())
+            .unwrap_or_else(|| path.with_extension("yml.before-reset"));
+        std::fs::rename(&path, &aside).with_context(|| format!("Failed to move {} aside", path.display()))?;
+        Ok(format!("moved {} to {}", path.display(), aside.display()))
     }
 
     async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {

@@ -187,24 +187,9 @@ impl Learner {
     /// present, else v1), with `stdin` piped in.
     pub fn compose_exec(&self, cmd: &[String], stdin: Option<&str>) -> Result<std::process::Output> {
         use std::io::Write;
-        let v2 = std::process::Command::new("docker")
-            .args(["compose", "version"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        let mut command = if v2 {
-            let mut c = std::process::Command::new("docker");
-            c.arg("compose");
-            c
-        } else {
-            std::process::Command::new("docker-compose")
-        };
+        let mut command = self.compose_command(&["exec", "-T", "kafka"]);
         command
-            .args(["--project-name", &self.config.project, "--file"])
-            .arg(self.config.compose_file())
-            .args(["exec", "-T", "kafka"])
             .args(cmd)
-            .env("KAFKA_PORT", self.config.kafka_port.to_string())
-            .env("ZOOKEEPER_PORT", self.config.zookeeper_port.to_string())
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
@@ -221,6 +206,28 @@ impl Learner {
             String::from_utf8_lossy(&out.stdout)
         );
         Ok(out)
+    }
+
+    /// `docker compose --project-name P --file F ARGS` (Compose v2 when present, else v1) with the learner's ports.
+    pub fn compose_command(&self, args: &[&str]) -> std::process::Command {
+        let v2 = std::process::Command::new("docker")
+            .args(["compose", "version"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        let mut command = if v2 {
+            let mut c = std::process::Command::new("docker");
+            c.arg("compose");
+            c
+        } else {
+            std::process::Command::new("docker-compose")
+        };
+        command
+            .args(["--project-name", &self.config.project, "--file"])
+            .arg(self.config.compose_file())
+            .args(args)
+            .env("KAFKA_PORT", self.config.kafka_port.to_string())
+            .env("ZOOKEEPER_PORT", self.config.zookeeper_port.to_string());
+        command
     }
 
     /// Writes `text` as the learner's docker-compose.yml.

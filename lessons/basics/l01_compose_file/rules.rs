@@ -112,6 +112,18 @@ fn listener_rules(kafka: &Service) -> Vec<Fact> {
             unbound.join(", ")
         ),
     ));
+    let mut ports: Vec<u16> = bound.iter().map(|(_, _, port)| *port).collect();
+    ports.sort();
+    let shared: Vec<String> = ports.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0].to_string()).collect();
+    facts.push(Fact::check(
+        shared.is_empty(),
+        "each listener binds a port of its own (KAFKA_LISTENERS)",
+        format!(
+            "The broker refuses to start: port {} is bound by two listeners. Give each its own, e.g. \
+             INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092",
+            shared.join(", ")
+        ),
+    ));
     let inter = kafka.env("KAFKA_INTER_BROKER_LISTENER_NAME").unwrap_or("PLAINTEXT");
     let internal_name = advertised.iter().find(|(_, host, _)| host == "kafka").map_or("INTERNAL", |(n, _, _)| n);
     facts.push(Fact::check(
@@ -176,6 +188,18 @@ pub fn safety(services: &[&Service]) -> Vec<Fact> {
             safe.join(", ")
         ))
     }];
+    let mut published: Vec<u16> = services.iter().flat_map(|s| &s.ports).map(|p| p.published).collect();
+    published.sort();
+    let twice: Vec<String> = published.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0].to_string()).collect();
+    facts.push(Fact::check(
+        twice.is_empty(),
+        "each host port is published once",
+        format!(
+            "Host port {} is published twice: the second container cannot start. Publish ZooKeeper on \
+             2181 and Kafka on 9092 (\"127.0.0.1:2181:2181\", \"127.0.0.1:9092:9092\")",
+            twice.join(", ")
+        ),
+    ));
     let socket = services.iter().flat_map(|s| &s.volumes).any(|v| v.contains("docker.sock"));
     facts.push(Fact::check(
         !socket,
@@ -247,6 +271,17 @@ mod tests {
         assert_eq!(failed(&facts), ["kafka advertises an address your machine can reach"]);
         let unpublished = facts_with("      - \"127.0.0.1:9092:9092\"\n", "");
         assert_eq!(failed(&unpublished), ["kafka advertises an address your machine can reach"]);
+    }
+
+    #[test]
+    fn ports_bound_or_published_twice_are_refused() {
+        let facts = facts_with(
+            "INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092",
+            "INTERNAL://0.0.0.0:9092,EXTERNAL://0.0.0.0:9092",
+        );
+        assert_eq!(failed(&facts), ["each listener binds a port of its own (KAFKA_LISTENERS)"]);
+        let facts = facts_with("\"127.0.0.1:2181:2181\"", "\"127.0.0.1:9092:2181\"");
+        assert!(failed(&facts).contains(&"each host port is published once".to_string()), "{facts:?}");
     }
 
     #[test]
