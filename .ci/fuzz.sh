@@ -4,12 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-30}
+# Kept between runs on one machine: the instrumented build of the dependencies takes minutes.
+target_dir=${WORKSHOP_CACHE:-/var/cache/kafka-workshop}/fuzz-target
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --version 0.13.2 --locked
 log=$(mktemp)
 for target in chunk_headers compose_file; do
   echo "fuzz: $target for ${seconds}s"
   rc=0
-  cargo +nightly fuzz run --fuzz-dir tests/fuzz --target-dir target/fuzz --sanitizer none "$target" -- \
+  cargo +nightly fuzz run --fuzz-dir tests/fuzz --target-dir "$target_dir" --sanitizer none "$target" -- \
     -max_total_time="$seconds" -print_final_stats=1 >"$log" 2>&1 || rc=$?
   grep -E '^stat::(number_of_executed_units|new_units_added)' "$log" || true
   if [ "$rc" -ne 0 ]; then

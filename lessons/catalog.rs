@@ -16,10 +16,15 @@ macro_rules! catalog {
         pub static LESSONS: &[&dyn AnyLesson] = &[$(&$lesson),+];
 
         const _: () = {
-            let ids = [$(<$lesson as Lesson>::INFO.id),+];
+            let infos = [$(<$lesson as Lesson>::INFO),+];
             let mut i = 0;
-            while i < ids.len() {
-                assert!(ids[i] as usize == i + 1, "the catalog lists lessons 1, 2, 3, … in order, each once");
+            while i < infos.len() {
+                assert!(infos[i].id as usize == i + 1, "the catalog lists lessons 1, 2, 3, … in order, each once");
+                let mut r = 0;
+                while r < infos[i].requires.len() {
+                    assert!(infos[i].requires[r] < infos[i].id, "a lesson requires only lessons before it");
+                    r += 1;
+                }
                 i += 1;
             }
         };

@@ -38,6 +38,16 @@ pub struct Info {
     pub title: &'static str,
     pub hint: &'static str,
     pub needs: Needs,
+    /// The lessons whose result this one builds on: `lesson reset` undoes a lesson with every lesson that
+    /// requires it.
+    pub requires: &'static [u8],
+}
+
+/// What undoing a lesson does, and what of the learner's it deletes (asked about first).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Undo {
+    pub does: String,
+    pub loses: Option<String>,
 }
 
 impl Info {
@@ -55,6 +65,16 @@ pub trait Lesson: Sync {
     fn explain(&self, ctx: &Context) -> String;
     async fn run(&self, ctx: &Context) -> Result<String>;
     async fn check(&self, ctx: &Context) -> Result<Vec<Fact>>;
+
+    /// What `undo` would do; `None` when there is nothing to undo.
+    fn undo_plan(&self, _ctx: &Context) -> Option<Undo> {
+        None
+    }
+
+    /// Back to before this lesson; says what it did.
+    async fn undo(&self, _ctx: &Context) -> Result<String> {
+        Ok(String::new())
+    }
 }
 
 /// A `Lesson` as the catalog holds it: one list of every lesson, whatever its type.
@@ -63,6 +83,8 @@ pub trait AnyLesson: Sync {
     fn explain(&self, ctx: &Context) -> String;
     fn run<'a>(&'a self, ctx: &'a Context) -> LocalBoxFuture<'a, Result<String>>;
     fn check<'a>(&'a self, ctx: &'a Context) -> LocalBoxFuture<'a, Result<Vec<Fact>>>;
+    fn undo_plan(&self, ctx: &Context) -> Option<Undo>;
+    fn undo<'a>(&'a self, ctx: &'a Context) -> LocalBoxFuture<'a, Result<String>>;
 }
 
 impl<T: Lesson> AnyLesson for T {
@@ -80,5 +102,13 @@ impl<T: Lesson> AnyLesson for T {
 
     fn check<'a>(&'a self, ctx: &'a Context) -> LocalBoxFuture<'a, Result<Vec<Fact>>> {
         Box::pin(Lesson::check(self, ctx))
+    }
+
+    fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
+        Lesson::undo_plan(self, ctx)
+    }
+
+    fn undo<'a>(&'a self, ctx: &'a Context) -> LocalBoxFuture<'a, Result<String>> {
+        Box::pin(Lesson::undo(self, ctx))
     }
 }

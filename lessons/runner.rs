@@ -5,4 +5,6 @@ pub mod cli;
 pub mod doctor;
 pub mod list;
 pub mod report;
+pub mod reset;
 pub mod tour;
+pub mod watch;

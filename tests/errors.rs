@@ -141,5 +141,7 @@ fn error_stale_kafka_volume_restarts_the_broker() -> Result<()> {
     ensure!(started.elapsed() < workshop::stack::ready_timeout(), "it waited out its time limit");
     let check = l.expect(&["check", "2"], NOT_DONE)?;
     ensure!(check.contains("Invalid cluster.id") && check.contains("down -v"), "{check}");
+    let doctor = l.expect(&["doctor"], NOT_DONE)?;
+    ensure!(doctor.contains("keeps restarting") && doctor.contains("Invalid cluster.id"), "{doctor}");
     Ok(())
 }

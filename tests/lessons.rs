@@ -3,7 +3,7 @@
 
 mod common;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use common::Learner;
 
 const NOT_DONE: i32 = 1;
@@ -140,5 +140,43 @@ fn tour_runs_every_step_and_doctor_is_happy_before() -> Result<()> {
     }
     let left = l.expect(&["check", "6", "--volumes"], 0)?;
     anyhow::ensure!(left.contains("no volume of the project remains"), "{left}");
+    Ok(())
+}
+
+/// `lesson watch` shows lesson 1 not done, sees the file appear, says lesson 1 is done and moves on to lesson 2;
+/// Ctrl-C ends it with 130.
+#[test]
+fn watch_moves_on_when_a_lesson_is_done() -> Result<()> {
+    use std::io::Read;
+    let l = Learner::new()?;
+    let mut child = l.command(&["watch"]).stdout(std::process::Stdio::piped()).spawn()?;
+    let mut stdout = child.stdout.take().context("no stdout")?;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut text) = seen.lock() {
+                    text.push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            }
+        })
+    };
+    let shows = |what: &str| seen.lock().map(|t| t.contains(what)).unwrap_or(false);
+    common::wait_for("watch to show lesson 1", || Ok(shows("Lesson 1 is not done yet")))?;
+    l.expect(&["1", "--run"], 0)?;
+    common::wait_for("watch to see lesson 1 done", || Ok(shows("Lesson 1 is done. Next: lesson 2")))?;
+    common::wait_for("watch to move on to lesson 2", || Ok(shows("Checking lesson 2")))?;
+    std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status()?;
+    let status = child.wait()?;
+    let _ = reader.join();
+    let text = seen.lock().map(|t| t.clone()).unwrap_or_default();
+    eprintln!("{text}");
+    anyhow::ensure!(status.code() == Some(130), "watch exited {:?}", status.code());
+    anyhow::ensure!(text.matches("Checking lesson 1").count() == 2, "lesson 1 was redrawn without a change:\n{text}");
     Ok(())
 }

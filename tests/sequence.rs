@@ -8,6 +8,7 @@ use anyhow::{ensure, Result};
 use common::Learner;
 
 const NOT_DONE: i32 = 1;
+const ERROR: i32 = 2;
 
 #[test]
 fn lessons_repeat_in_any_order() -> Result<()> {
@@ -33,9 +34,43 @@ fn lessons_repeat_in_any_order() -> Result<()> {
     for lesson in ["1", "2", "3", "4", "5", "7"] {
         l.expect(&["check", lesson], 0)?;
     }
+    resets(&l)?;
     l.expect(&["6", "--run"], 0)?;
     l.expect(&["check", "6"], 0)?;
     l.expect(&["check", "2"], NOT_DONE)?;
+    Ok(())
+}
+
+/// `lesson reset N` takes the directory back to before lesson N, and asks before deleting (no terminal here,
+/// so it refuses without --yes and changes nothing).
+fn resets(l: &Learner) -> Result<()> {
+    l.expect(&["reset", "5", "--yes"], 0)?;
+    l.expect(&["check", "5"], NOT_DONE)?;
+    l.expect(&["check", "4"], 0)?;
+    l.expect(&["5", "--run"], 0)?;
+    l.expect(&["check", "5"], 0)?;
+
+    let refused = l.fails(&["reset", "4"], ERROR)?;
+    ensure!(refused.stderr.contains("Nothing was changed") && refused.stderr.contains("--yes"), "{}", refused.stderr);
+    l.expect(&["check", "4"], 0)?;
+    l.expect(&["reset", "4", "--yes"], 0)?;
+    l.expect(&["check", "4"], NOT_DONE)?;
+    l.expect(&["check", "3"], 0)?;
+
+    l.expect(&["reset", "7", "--yes"], 0)?;
+    l.expect(&["check", "7"], NOT_DONE)?;
+    ensure!(l.config.dir.join("collect/source").exists(), "reset 7 removed the learner's sources");
+
+    l.expect(&["reset", "all", "--yes"], 0)?;
+    l.expect(&["check", "1"], NOT_DONE)?;
+    l.expect(&["check", "2"], NOT_DONE)?;
+    ensure!(l.config.dir.join("docker-compose.yml.before-reset").exists(), "reset all deleted the compose file");
+    for lesson in ["1", "2", "3", "4", "5", "7"] {
+        l.expect(&[lesson, "--run"], 0)?;
+    }
+    for lesson in ["1", "2", "3", "4", "5", "7"] {
+        l.expect(&["check", lesson], 0)?;
+    }
     Ok(())
 }
 

@@ -59,7 +59,8 @@ pub async fn stack_up(ctx: &Context) -> Result<Result<&Stack, Vec<Fact>>> {
 
 /// Runs a Kafka tool in the kafka container; a tool missing from the image names the image expected.
 pub async fn kafka_tool(stack: &Stack, cmd: &[&str], stdin: Option<&[u8]>) -> Result<ExecOutput> {
-    let out = stack.exec("kafka", cmd, stdin).await?;
+    let what = format!("{} in the kafka container", cmd.first().copied().unwrap_or("a Kafka tool"));
+    let out = crate::ui::progress::while_running(&what, stack.exec("kafka", cmd, stdin)).await?;
     let missing = out.exit_code == 126
         || out.exit_code == 127
         || out.stderr.contains("executable file not found")
@@ -85,4 +86,27 @@ pub async fn kafka_tool_ok(stack: &Stack, cmd: &[String], stdin: Option<&[u8]>) 
         bail!("`{}` failed (exit {}):\n{}", cmd.join(" "), out.exit_code, said);
     }
     Ok(out.stdout)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_commands_break_before_an_option_with_a_backslash() {
+        let command = shell("docker compose exec kafka kafka-topics --bootstrap-server kafka:29092 --create --topic t");
+        assert_eq!(
+            command,
+            "$ docker compose exec kafka kafka-topics --bootstrap-server kafka:29092 \\\n        --create --topic t"
+        );
+        assert_eq!(shell("docker ps"), "$ docker ps");
+    }
+
+    #[test]
+    fn compose_commands_name_the_v1_spelling() {
+        assert_eq!(compose_cmd("up -d"), "$ docker compose up -d\n    (Compose v1: docker-compose up -d)");
+        assert_eq!(compose_hint("down"), "docker compose down (v1: docker-compose down)");
+        let long = compose_cmd("exec kafka kafka-console-consumer --bootstrap-server kafka:29092 --topic t");
+        assert!(long.ends_with("(Compose v1: the same with docker-compose instead of docker compose)"), "{long}");
+    }
 }

@@ -4,7 +4,7 @@ use anyhow::{bail, Result};
 
 use crate::kafka::admin;
 use crate::lesson::Fact;
-use crate::lesson::{Context, Info, Lesson, Needs};
+use crate::lesson::{Context, Info, Lesson, Needs, Undo};
 use crate::stack::zookeeper;
 
 use super::common::{compose_cmd, compose_hint};
@@ -47,6 +47,7 @@ ZooKeeper's volume was removed but Kafka's kept: the two belong to different clu
 restarts over and over. See the troubleshooting chapter before you delete anything: `down -v` fixes it
 by deleting every topic and message.",
         needs: Needs { starts_stack: true, ..Needs::NOTHING },
+        requires: &[1],
     };
 
     fn explain(&self, _ctx: &Context) -> String {
@@ -68,6 +69,21 @@ by deleting every topic and message.",
             ready.zookeeper.version,
             brokers.join(", ")
         ))
+    }
+
+    fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
+        Some(Undo {
+            does: format!(
+                "stops and removes the stack of project `{}` with its volumes (compose down -v)",
+                ctx.config.project
+            ),
+            loses: Some("every topic and message in the stack's volumes".into()),
+        })
+    }
+
+    async fn undo(&self, ctx: &Context) -> Result<String> {
+        ctx.stack().await?.down(true).await?;
+        Ok(format!("removed the stack of project `{}` and its volumes", ctx.config.project))
     }
 
     async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {

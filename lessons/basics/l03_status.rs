@@ -48,6 +48,7 @@ impl Lesson for Status {
 should say Up and (healthy). A health of (starting) needs a few more seconds; (unhealthy) means the
 service runs but does not answer: read `docker compose logs kafka`.",
         needs: Needs::NOTHING,
+        requires: &[2],
     };
 
     fn explain(&self, _ctx: &Context) -> String {

@@ -5,7 +5,7 @@ use anyhow::{bail, Result};
 use crate::kafka::admin::{self, Created};
 use crate::kafka::inspect;
 use crate::lesson::Fact;
-use crate::lesson::{Context, Info, Lesson, Needs};
+use crate::lesson::{Context, Info, Lesson, Needs, Undo};
 
 use super::common::{compose_cmd, kafka_tool_ok, stack_up, IN_NETWORK_BOOTSTRAP};
 
@@ -71,6 +71,7 @@ Since Kafka 3.0, kafka-topics talks to a broker (--bootstrap-server kafka:29092)
 (--zookeeper was removed). Inside the compose network the broker is kafka:29092; from your machine it is
 localhost:9092. With one broker the replication factor can only be 1.",
         needs: Needs { topic: true, ..Needs::NOTHING },
+        requires: &[2],
     };
 
     fn explain(&self, ctx: &Context) -> String {
@@ -118,6 +119,24 @@ localhost:9092. With one broker the replication factor can only be 1.",
         out += &format!("\n$ {}\n", describe.join(" "));
         out += &kafka_tool_ok(stack, &describe, None).await?;
         Ok(out)
+    }
+
+    fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
+        let topic = &ctx.options.topic;
+        Some(Undo {
+            does: format!("deletes topic `{topic}`"),
+            loses: Some(format!("topic `{topic}` and its messages")),
+        })
+    }
+
+    async fn undo(&self, ctx: &Context) -> Result<String> {
+        let topic = &ctx.options.topic;
+        inspect::validate_topic_name(topic)?;
+        let Ok(stack) = stack_up(ctx).await? else { return Ok("the stack is not running: no topic to delete".into()) };
+        Ok(match admin::delete_topic(&stack.bootstrap(), topic).await? {
+            true => format!("deleted topic `{topic}`"),
+            false => format!("there was no topic `{topic}`"),
+        })
     }
 
     async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {

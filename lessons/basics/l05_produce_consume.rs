@@ -2,10 +2,11 @@
 
 use anyhow::Result;
 
+use crate::kafka::admin;
 use crate::kafka::inspect;
 use crate::kafka::records::{self, Record};
 use crate::lesson::Fact;
-use crate::lesson::{Context, Info, Lesson, Needs};
+use crate::lesson::{Context, Info, Lesson, Needs, Undo};
 
 use super::common::{compose_cmd, kafka_tool_ok, stack_up, IN_NETWORK_BOOTSTRAP};
 
@@ -71,6 +72,9 @@ pub fn consume_command(topic: &str, group: &str) -> Vec<String> {
 }
 // ANCHOR_END: console_commands
 
+/// The consumer group of the Rust consumer in `lesson 5 --run`.
+const RUST_GROUP: &str = "workshop-rust";
+
 pub struct ProduceConsume;
 
 impl Lesson for ProduceConsume {
@@ -83,6 +87,7 @@ The console producer sends one message per line you type (Ctrl-D ends it). The c
 shows only new messages unless you add --from-beginning. Give it --group to have Kafka remember how far
 the group has read; run it again with the same group and it continues where it stopped.",
         needs: Needs { topic: true, group: true, ..Needs::NOTHING },
+        requires: &[4],
     };
 
     fn explain(&self, ctx: &Context) -> String {
@@ -122,11 +127,36 @@ the group has read; run it again with the same group and it continues where it s
         out += &format!("\n$ {}\n", consume.join(" "));
         out += &sorted_lines(&printed);
 
-        let group = "workshop-rust";
+        let group = RUST_GROUP;
         let read =
             records::consume(&bootstrap, &o.topic, group, unread(&bootstrap, group, &o.topic, &ids).await?).await?;
         out += &format!("\nrdkafka consumer, group {group}, from where the group stopped:\n{}", table(read));
         Ok(out)
+    }
+
+    fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
+        let o = &ctx.options;
+        Some(Undo {
+            does: format!(
+                "deletes the messages of topic `{}` (the topic stays) and the offsets of groups `{}` and `{RUST_GROUP}`",
+                o.topic, o.group
+            ),
+            loses: Some(format!("the messages in topic `{}`", o.topic)),
+        })
+    }
+
+    async fn undo(&self, ctx: &Context) -> Result<String> {
+        let o = &ctx.options;
+        inspect::validate_topic_name(&o.topic)?;
+        let Ok(stack) = stack_up(ctx).await? else { return Ok("the stack is not running: nothing to delete".into()) };
+        let bootstrap = stack.bootstrap();
+        let Some(partitions) = inspect::topic(&bootstrap, &o.topic).await? else {
+            return Ok(format!("there is no topic `{}`", o.topic));
+        };
+        let ids: Vec<i32> = partitions.iter().map(|p| p.id).collect();
+        admin::empty_topic(&bootstrap, &o.topic, &ids).await?;
+        admin::delete_groups(&bootstrap, &[&o.group, RUST_GROUP]).await?;
+        Ok(format!("deleted the messages of `{}` and the groups `{}` and `{RUST_GROUP}`", o.topic, o.group))
     }
 
     async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
@@ -225,4 +255,30 @@ fn table(mut records: Vec<Record>) -> String {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(partition: i32, offset: i64) -> Record {
+        Record { partition, offset, key: None, value: String::new() }
+    }
+
+    #[test]
+    fn order_is_per_partition() {
+        assert!(in_order_per_partition(&[record(0, 1), record(1, 0), record(0, 2)]));
+        assert!(!in_order_per_partition(&[record(0, 2), record(0, 1)]));
+    }
+
+    #[test]
+    fn console_output_is_sorted_by_partition_then_offset() {
+        let printed = "Partition:1\tOffset:0\tbob\tsigned up\nPartition:0\tOffset:3\talice\tb\n\
+                       Partition:0\tOffset:2\talice\ta\nProcessed a total of 3 messages\n";
+        assert_eq!(
+            sorted_lines(printed),
+            "Partition:0\tOffset:2\talice\ta\nPartition:0\tOffset:3\talice\tb\nPartition:1\tOffset:0\tbob\tsigned up\n"
+        );
+        assert_eq!(field("Partition:7\tOffset:x", "Offset:"), -1);
+    }
 }

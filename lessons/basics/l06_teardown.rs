@@ -3,7 +3,7 @@
 use anyhow::Result;
 
 use crate::lesson::Fact;
-use crate::lesson::{Context, Info, Lesson, Needs};
+use crate::lesson::{Context, Info, Lesson, Needs, Undo};
 use crate::stack::Leftovers;
 
 use super::common::{compose_cmd, compose_hint};
@@ -47,6 +47,7 @@ impl Lesson for Teardown {
 topics survive the next `up`. `docker compose down -v` removes the volumes too: every topic and message
 is gone.",
         needs: Needs { stops_stack: true, volumes: true, ..Needs::NOTHING },
+        requires: &[2],
     };
 
     fn explain(&self, _ctx: &Context) -> String {
@@ -58,6 +59,18 @@ is gone.",
         let flag = if ctx.options.volumes { " -v" } else { "" };
         let output = stack.down(ctx.options.volumes).await?;
         Ok(format!("$ {} down{flag}\n{}", stack.compose.cli.name(), output.trim_end()))
+    }
+
+    fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
+        ctx.config
+            .compose_file()
+            .exists()
+            .then(|| Undo { does: "starts the stack again (compose up -d), as lesson 2 does".into(), loses: None })
+    }
+
+    async fn undo(&self, ctx: &Context) -> Result<String> {
+        ctx.stack().await?.up().await?;
+        Ok(format!("started the stack of project `{}` again", ctx.config.project))
     }
 
     async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {

@@ -13,7 +13,7 @@ use rdkafka::producer::future_producer::OwnedDeliveryResult;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
 use super::chunk::FileMeta;
-use super::storage::{event_id, walk};
+use super::storage::{parse_event, walk};
 use super::{megabytes, CHUNK_SIZE, EVENTS_TOPIC, FILES_TOPIC};
 
 /// Sends in flight at once; librdkafka batches them.
@@ -89,9 +89,12 @@ pub async fn ingest(bootstrap: &str, source: &Path, events: Option<&Path>) -> Re
     }
     bar.finish_and_clear();
     for (n, line) in event_lines.iter().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let Some(id) = event_id(line) else {
-            report.skipped.push((format!("event line {}", n + 1), "not a JSON object with an `id`".into()));
-            continue;
+        let id = match parse_event(line) {
+            Ok(id) => id,
+            Err(problem) => {
+                report.skipped.push((format!("event line {}", n + 1), problem));
+                continue;
+            }
         };
         let record = FutureRecord::to(EVENTS_TOPIC).key(&id).payload(line);
         producer

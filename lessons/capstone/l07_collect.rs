@@ -5,9 +5,12 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use super::storage::LocalDir;
-use super::{ensure_topics, ingest, sample, sink, verify, Paths};
+use super::{ensure_topics, ingest, sample, sink, verify, Paths, EVENTS_TOPIC, FILES_TOPIC, SINK_GROUP};
 use crate::lesson::Fact;
-use crate::lesson::{Context, Info, Lesson, Needs};
+use anyhow::Context as _;
+
+use crate::kafka::admin;
+use crate::lesson::{Context, Info, Lesson, Needs, Undo};
 
 pub const EXPLAIN: &str = "\
 GOAL
@@ -27,6 +30,8 @@ TYPE (with the stack running: lesson 2 --run starts it again after lesson 6)
   lesson 7 --run
     makes a sample set in collect/source (a PDF, a PNG, a 24 MB video, a docx, an xlsx) and
     collect/events.jsonl, unless you put your own there, then runs the collector and the sink.
+    Your own events: one JSON object per line, each with an `id` (a string or a number) that names it;
+    the whole line is kept, once per id. A line that breaks the rule is skipped, with its number and why.
 
   Or run the two halves yourself, in two terminals, and stop the sink whenever you like (even kill -9):
   lesson collect sink
@@ -38,7 +43,8 @@ YOU SHOULD SEE
 
 WHY IT MATTERS
   This is what Kafka is for: a source that produces faster or slower than its consumer, a consumer that
-  may crash, and a guarantee, built from offsets, keys and checksums, that every byte arrives exactly once.";
+  may crash, and a guarantee built from offsets, keys and checksums: Kafka delivers each message at least
+  once (a restarted sink may read some again), and the sink stores each file and event exactly once.";
 
 pub struct Collect;
 
@@ -53,6 +59,7 @@ key, so they land in one partition, in order. The sink spools each chunk to disk
 offset, and stores a file only when its size and SHA-256 match, so a sink killed at any moment and
 started again ends with every file exactly once. Start it again with: lesson collect sink --until-caught-up",
         needs: Needs::NOTHING,
+        requires: &[2],
     };
 
     fn explain(&self, _ctx: &Context) -> String {
@@ -77,6 +84,44 @@ started again ends with every file exactly once. Start it again with: lesson col
         out += &format!("sink: {}", stored.summary());
         out += &format!("storage: {}", paths.storage.display());
         Ok(out)
+    }
+
+    fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
+        let paths = Paths::in_dir(&ctx.config.dir);
+        Some(Undo {
+            does: format!(
+                "removes {} and the capstone's topics ({FILES_TOPIC}, {EVENTS_TOPIC}) and sink group; your sources in {} \
+                 and {} stay",
+                paths.storage.display(),
+                paths.source.display(),
+                paths.events.display()
+            ),
+            loses: Some(format!("the stored copies in {} and the capstone's topics", paths.storage.display())),
+        })
+    }
+
+    async fn undo(&self, ctx: &Context) -> Result<String> {
+        let paths = Paths::in_dir(&ctx.config.dir);
+        let mut done = Vec::new();
+        if paths.storage.exists() {
+            std::fs::remove_dir_all(&paths.storage)
+                .with_context(|| format!("Failed to remove {}", paths.storage.display()))?;
+            done.push(format!("removed {}", paths.storage.display()));
+        }
+        let stack = ctx.stack().await?;
+        if stack.service("kafka").await.is_ok() {
+            for topic in [FILES_TOPIC, EVENTS_TOPIC] {
+                if admin::delete_topic(&stack.bootstrap(), topic).await? {
+                    done.push(format!("deleted topic {topic}"));
+                }
+            }
+            admin::delete_groups(&stack.bootstrap(), &[SINK_GROUP]).await?;
+        } else {
+            done.push(format!(
+                "the stack is not running: topics {FILES_TOPIC} and {EVENTS_TOPIC} are left in its volumes"
+            ));
+        }
+        Ok(done.join("; "))
     }
 
     async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {

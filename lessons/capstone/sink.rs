@@ -153,6 +153,7 @@ fn assemble(storage: &dyn Storage, meta: &FileMeta, spool: &Path, report: &mut S
     }
     storage.put(&meta.name, &assembled)?;
     std::fs::remove_dir_all(spool).with_context(|| format!("Failed to clean {}", spool.display()))?;
+    eprintln!("stored {} ({:.1} MB, SHA-256 verified)", meta.name, megabytes(size));
     report.files += 1;
     report.bytes += size;
     Ok(true)

@@ -122,8 +122,20 @@ impl Storage for LocalDir {
 }
 
 pub fn event_id(line: &str) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(line).ok()?;
-    value.get("id").and_then(|id| id.as_str().map(str::to_string).or_else(|| Some(id.to_string())))
+    parse_event(line).ok()
+}
+
+/// The contract of an event: one JSON object per line, with an `id` (a string or a number) that names it.
+/// Returns the id, or what is wrong with the line.
+pub fn parse_event(line: &str) -> Result<String, String> {
+    let value: serde_json::Value = serde_json::from_str(line).map_err(|err| format!("not valid JSON ({err})"))?;
+    let object = value.as_object().ok_or("valid JSON, but not an object {…}")?;
+    match object.get("id") {
+        Some(serde_json::Value::String(id)) if !id.is_empty() => Ok(id.clone()),
+        Some(serde_json::Value::Number(id)) => Ok(id.to_string()),
+        Some(_) => Err("an object whose `id` is not a string or a number".into()),
+        None => Err("an object without an `id`".into()),
+    }
 }
 
 pub fn sha256_of(path: &Path) -> Result<String> {
@@ -152,4 +164,31 @@ pub fn walk(base: &Path) -> Result<Vec<(String, PathBuf)>> {
     }
     out.sort();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_follow_the_contract() {
+        assert_eq!(parse_event(r#"{"id":"a-1","kind":"click"}"#), Ok("a-1".to_string()));
+        assert_eq!(parse_event(r#"{"id":42}"#), Ok("42".to_string()));
+        assert_eq!(parse_event(r#"{"kind":"click"}"#), Err("an object without an `id`".to_string()));
+        assert_eq!(parse_event(r#"[1,2]"#), Err("valid JSON, but not an object {…}".to_string()));
+        assert_eq!(parse_event(r#"{"id":null}"#), Err("an object whose `id` is not a string or a number".to_string()));
+        assert!(parse_event("{not json").is_err_and(|e| e.starts_with("not valid JSON")));
+    }
+
+    #[test]
+    fn names_stay_inside_the_store() -> Result<()> {
+        let root = std::env::temp_dir().join(format!("workshop-store-{}", std::process::id()));
+        let store = LocalDir::open(&root)?;
+        assert!(store.file_path("office/notes.docx").is_ok());
+        for bad in ["../escape", "/etc/passwd", "a/../../b"] {
+            assert!(store.file_path(bad).is_err(), "{bad}");
+        }
+        std::fs::remove_dir_all(&root)?;
+        Ok(())
+    }
 }

@@ -45,7 +45,11 @@ pub fn facts(paths: &Paths) -> Result<Vec<Fact>> {
     facts.push(Fact::check(
         incomplete.is_empty(),
         "no file is waiting for missing chunks",
-        format!("{}. Produce the file again: lesson 7 --run", incomplete.join("; ")),
+        format!(
+            "{}. The chunks that arrived are kept: start the sink again (lesson collect sink --until-caught-up) and it \
+             reads the rest from Kafka; if the collector was stopped too, run it again (lesson collect ingest)",
+            incomplete.join("; ")
+        ),
     ));
     let wanted: Vec<String> =
         std::fs::read_to_string(&paths.events).map(|t| t.lines().filter_map(event_id).collect()).unwrap_or_default();

@@ -61,3 +61,48 @@ pub async fn create_topic(bootstrap: &str, topic: &str, partitions: i32, replica
     Ok(created)
 }
 // ANCHOR_END: create_topic
+
+fn admin(bootstrap: &str) -> Result<AdminClient<DefaultClientContext>> {
+    config(bootstrap).create().context("Failed to create an admin client")
+}
+
+/// Deletes a topic and every message in it; false when there was no such topic.
+pub async fn delete_topic(bootstrap: &str, topic: &str) -> Result<bool> {
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let results = admin(bootstrap)?.delete_topics(&[topic], &options).await.context("Failed to delete topic")?;
+    for result in results {
+        match result {
+            Ok(_) => {}
+            Err((_, RDKafkaErrorCode::UnknownTopicOrPartition)) => return Ok(false),
+            Err((name, code)) => return Err(anyhow!("Kafka refused to delete topic `{name}`: {code}")),
+        }
+    }
+    Ok(true)
+}
+
+/// Deletes every message of the topic's partitions; the topic, its partitions and its settings stay.
+pub async fn empty_topic(bootstrap: &str, topic: &str, partitions: &[i32]) -> Result<()> {
+    let mut list = rdkafka::TopicPartitionList::new();
+    for &p in partitions {
+        list.add_partition_offset(topic, p, rdkafka::Offset::End)?;
+    }
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let done = admin(bootstrap)?.delete_records(&list, &options).await.context("Failed to delete the messages")?;
+    if let Some(failed) = done.elements().iter().find_map(|e| e.error().err().map(|err| (e.partition(), err))) {
+        return Err(anyhow!("Kafka refused to delete the messages of {topic}/{}: {}", failed.0, failed.1));
+    }
+    Ok(())
+}
+
+/// Deletes consumer groups with their committed offsets; a group that does not exist is fine.
+pub async fn delete_groups(bootstrap: &str, groups: &[&str]) -> Result<()> {
+    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
+    let results = admin(bootstrap)?.delete_groups(groups, &options).await.context("Failed to delete groups")?;
+    for result in results {
+        match result {
+            Ok(_) | Err((_, RDKafkaErrorCode::GroupIdNotFound)) => {}
+            Err((name, code)) => return Err(anyhow!("Kafka refused to delete group `{name}`: {code}")),
+        }
+    }
+    Ok(())
+}

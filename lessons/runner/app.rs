@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use super::cli::{Cli, CollectAction, Command, Workspace};
-use super::{doctor, list, report, tour};
+use super::{doctor, list, report, reset, tour, watch};
 use crate::catalog;
 use crate::lesson::{all_pass, Context, Info, Options};
 use crate::stack::compose::Compose;
@@ -17,10 +17,15 @@ pub const INTERRUPTED: u8 = 130;
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let starts_stack = matches!(cli.command, Some(Command::Tour { .. })) || (cli.run && starts_stack(&cli.lesson));
+    let collecting = matches!(cli.command, Some(Command::Collect { .. }));
     let workspace = cli.workspace.clone();
+    if matches!(cli.command, Some(Command::Watch { .. })) {
+        // Ctrl-C is how watching ends: the watch stops by itself, with nothing to undo.
+        return dispatch(cli).await;
+    }
     tokio::select! {
         outcome = dispatch(cli) => outcome,
-        _ = tokio::signal::ctrl_c() => interrupted(&workspace, starts_stack).await,
+        _ = tokio::signal::ctrl_c() => interrupted(&workspace, starts_stack, collecting).await,
     }
 }
 
@@ -72,6 +77,16 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(done(all_pass(&facts)))
         }
         Some(Command::Collect { action }) => collect(ws, action).await,
+        Some(Command::Reset { lesson, yes }) => {
+            let id = if lesson == "all" { 1 } else { catalog::find(&lesson)?.info().id };
+            println!("{}", reset::reset(&context(ws, false, false)?, id, yes).await?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Watch { lesson }) => {
+            let from = lesson.as_deref().map(catalog::find).transpose()?;
+            let finished = watch::watch(&context(ws, false, false)?, from, color).await?;
+            Ok(if finished { ExitCode::SUCCESS } else { ExitCode::from(INTERRUPTED) })
+        }
         Some(Command::Tour { volumes }) => Ok(done(tour::tour(&context(ws, volumes, false)?, color).await?)),
         None => match &cli.lesson {
             None => {
@@ -116,7 +131,7 @@ async fn collect(ws: &Workspace, action: CollectAction) -> Result<ExitCode> {
     }
 }
 
-async fn interrupted(workspace: &Workspace, starts_stack: bool) -> Result<ExitCode> {
+async fn interrupted(workspace: &Workspace, starts_stack: bool, collecting: bool) -> Result<ExitCode> {
     eprintln!("\nInterrupted.");
     if starts_stack {
         let config = StackConfig::new(workspace.dir.as_deref(), workspace.project.as_deref())?;
@@ -133,6 +148,9 @@ async fn interrupted(workspace: &Workspace, starts_stack: bool) -> Result<ExitCo
         }
         eprintln!("The stack that was starting is stopped and removed; its volumes and your files are kept.");
         eprintln!("Start again with: lesson 2 --run");
+    } else if collecting {
+        eprintln!("Stopped. Every file stored so far is complete and verified (a file is stored only whole), and what");
+        eprintln!("was sent or spooled is kept: run the same command again and it goes on from there.");
     } else {
         eprintln!("Nothing was changed that the lesson had not finished; run the command again when ready.");
     }

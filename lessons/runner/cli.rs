@@ -69,6 +69,21 @@ pub enum Command {
         #[arg(long)]
         volumes: bool,
     },
+    /// Watch your progress: re-checks the lesson every second while you work in another terminal, shows what
+    /// changed, and moves on to the next lesson when one is done. Ctrl-C stops it.
+    Watch {
+        /// The lesson to start with [default: the first one not done yet].
+        lesson: Option<String>,
+    },
+    /// Back to before a lesson: undoes it and every lesson that builds on it (topic, group offsets, stack,
+    /// volumes, stored files, as each requires). Asks before deleting anything, unless --yes.
+    Reset {
+        /// The lesson to go back to before: its number or name, or `all`.
+        lesson: String,
+        /// Go ahead without asking, even where data is deleted.
+        #[arg(long)]
+        yes: bool,
+    },
     /// A hint for a lesson.
     Hint {
         /// The lesson: its number or its name.

@@ -46,6 +46,16 @@ pub async fn facts(config: &StackConfig) -> Result<Vec<Fact>> {
             Fact::fail(format!("port {port} is free for {service}"), ports::in_use_message(service, var, port))
         });
     }
+    if ours.iter().any(|c| c.service == "kafka") {
+        if let Ok(stack) = crate::stack::Stack::connect(config.clone()).await {
+            if let Some(restarts) = stack.restart_loop("kafka").await {
+                facts.push(Fact::fail(
+                    "this directory's kafka container is not restarting over and over",
+                    restarts.message,
+                ));
+            }
+        }
+    }
     facts.push(match engine.memory_total().await {
         Some(bytes) if bytes >= MIN_MEMORY => {
             Fact::pass(format!("the engine has {} GiB of memory (2 needed)", bytes >> 30))

@@ -74,3 +74,29 @@ pub fn explanation(lesson: &Info, body: &str, total: usize) -> String {
         lesson.chapter()
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lesson::Needs;
+
+    const INFO: Info =
+        Info { id: 4, slug: "topic", title: "Create a topic", hint: "h", needs: Needs::NOTHING, requires: &[] };
+
+    #[test]
+    fn facts_show_their_fix_and_the_verdict() {
+        let list = [Fact::pass("a"), Fact::fail("b", "do this\nthen that"), Fact::info("c")];
+        let text = facts(&INFO, &list, None, false);
+        assert_eq!(
+            text,
+            "Checking lesson 4 · Create a topic\n✓ a\n✗ b\n    fix: do this\n         then that\nℹ c\n\n\
+             Lesson 4 is not done yet: 1 of 3 facts failed. Stuck? lesson hint 4\n"
+        );
+        assert!(facts_done_text().ends_with("Lesson 4 is done: that was the last lesson. Well done!\n"));
+        assert_eq!(paint("✓", "32", true), "\u{1b}[32m✓\u{1b}[0m");
+    }
+
+    fn facts_done_text() -> String {
+        facts(&INFO, &[Fact::pass("a")], None, false)
+    }
+}

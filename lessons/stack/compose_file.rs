@@ -120,3 +120,43 @@ pub fn listeners(value: &str) -> Vec<(String, String, u16)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_in_short_and_long_form() {
+        let rendered =
+            "services:\n  s:\n    image: i\n    ports:\n      - \"127.0.0.1:9092:9092/tcp\"\n      - 2181:2181\n      \
+                        - {host_ip: 127.0.0.1, published: \"19092\", target: 9092}\n      - \"not a port\"\n";
+        let services = parse_rendered(rendered).unwrap_or_default();
+        let ports = &services["s"].ports;
+        assert_eq!(ports.len(), 3);
+        assert_eq!(ports[0], Port { host_ip: "127.0.0.1".into(), published: 9092, target: 9092 });
+        assert_eq!(ports[1], Port { host_ip: String::new(), published: 2181, target: 2181 });
+        assert_eq!(services["s"].published(9092).map(|p| p.published), Some(9092));
+    }
+
+    #[test]
+    fn environment_as_map_or_list_and_volumes_in_both_forms() {
+        let rendered = "services:\n  a:\n    environment: {X: 1, Y: \"two\"}\n    volumes: [\"d:/data\"]\n  \
+                        b:\n    environment: [\"X=1\", \"Y=a=b\"]\n    volumes: [{source: d, target: /data}]\n";
+        let services = parse_rendered(rendered).unwrap_or_default();
+        assert_eq!(services["a"].env("X"), Some("1"));
+        assert_eq!(services["a"].env("Y"), Some("two"));
+        assert_eq!(services["b"].env("Y"), Some("a=b"));
+        assert_eq!(services["a"].volumes, services["b"].volumes);
+        assert!(parse_rendered("no services here: 1").is_ok_and(|s| s.is_empty()));
+    }
+
+    #[test]
+    fn listeners_and_yaml_errors() {
+        assert_eq!(
+            listeners("INTERNAL://kafka:29092, EXTERNAL://localhost:9092,broken,X://h:notaport"),
+            [("INTERNAL".into(), "kafka".into(), 29092), ("EXTERNAL".into(), "localhost".into(), 9092)]
+        );
+        let err = check_yaml("services:\n  kafka:\n    image: [unclosed\n").err().unwrap_or_default();
+        assert!(err.contains("line"), "{err}");
+    }
+}

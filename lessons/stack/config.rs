@@ -74,3 +74,25 @@ fn port_from_env(var: &str, default: u16) -> Result<u16> {
         Err(_) => Ok(default),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn project_names_as_compose_derives_them() {
+        assert_eq!(project_name("My Kafka_Lab-2"), "mykafka_lab-2");
+        assert_eq!(project_name("--workshop"), "workshop");
+        assert_eq!(project_name("café"), "caf");
+    }
+
+    #[test]
+    fn ports_from_the_environment() {
+        std::env::set_var("WORKSHOP_TEST_PORT_OK", " 19092 ");
+        std::env::set_var("WORKSHOP_TEST_PORT_BAD", "ninety");
+        assert_eq!(port_from_env("WORKSHOP_TEST_PORT_OK", 9092).ok(), Some(19092));
+        assert_eq!(port_from_env("WORKSHOP_TEST_PORT_UNSET", 9092).ok(), Some(9092));
+        let err = port_from_env("WORKSHOP_TEST_PORT_BAD", 9092).err().map(|e| e.to_string()).unwrap_or_default();
+        assert_eq!(err, "WORKSHOP_TEST_PORT_BAD=ninety is not a port number (1-65535); unset it or pick a free port");
+    }
+}

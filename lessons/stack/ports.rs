@@ -33,3 +33,15 @@ pub fn ensure_free(config: &StackConfig, containers: &[Container]) -> Result<()>
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::in_use_message;
+
+    #[test]
+    fn the_port_message_suggests_another_port_than_the_one_taken() {
+        assert!(in_use_message("kafka", "KAFKA_PORT", 9092).contains("export KAFKA_PORT=19092"));
+        assert!(in_use_message("kafka", "KAFKA_PORT", 19092).contains("export KAFKA_PORT=19093"));
+        assert!(in_use_message("zookeeper", "ZOOKEEPER_PORT", 2181).contains("export ZOOKEEPER_PORT=12181"));
+    }
+}

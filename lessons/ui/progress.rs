@@ -34,11 +34,15 @@ impl Progress {
     }
 }
 
-/// Runs `work`, showing `what` and the seconds spent until it finishes.
+/// Runs `work`; once it has taken a second, shows `what` it waits for and the seconds spent until it finishes.
 pub async fn while_running<T>(what: &str, work: impl std::future::Future<Output = T>) -> T {
     let mut progress = Progress::default();
     let start = std::time::Instant::now();
     tokio::pin!(work);
+    tokio::select! {
+        result = &mut work => return result,
+        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+    }
     loop {
         progress.update(what, start.elapsed());
         tokio::select! {

@@ -1,0 +1,88 @@
+//! `lesson reset N|all`: back to before lesson N, undoing it and every lesson that builds on it; asks before it
+//! deletes anything of the learner's, unless `--yes`.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::{bail, Result};
+
+use crate::catalog::LESSONS;
+use crate::lesson::{AnyLesson, Context, Undo};
+
+/// Lesson `id` and every lesson that requires it (directly or through another), the last first. A lesson that
+/// stops the stack is undone only when it is the one asked for: undoing it starts the stack again.
+pub fn affected(id: u8) -> Vec<&'static dyn AnyLesson> {
+    let mut ids = vec![id];
+    for lesson in LESSONS {
+        let info = lesson.info();
+        if info.requires.iter().any(|r| ids.contains(r)) && !ids.contains(&info.id) {
+            ids.push(info.id);
+        }
+    }
+    let mut lessons: Vec<&'static dyn AnyLesson> = LESSONS
+        .iter()
+        .copied()
+        .filter(|l| ids.contains(&l.info().id) && (l.info().id == id || !l.info().needs.stops_stack))
+        .collect();
+    lessons.reverse();
+    lessons
+}
+
+pub async fn reset(ctx: &Context, id: u8, yes: bool) -> Result<String> {
+    let plans: Vec<(&dyn AnyLesson, Undo)> =
+        affected(id).into_iter().filter_map(|l| l.undo_plan(ctx).map(|plan| (l, plan))).collect();
+    if plans.is_empty() {
+        return Ok(format!("Nothing to undo: this directory is already as it was before lesson {id}."));
+    }
+    let losses: Vec<&str> = plans.iter().filter_map(|(_, plan)| plan.loses.as_deref()).collect();
+    if !losses.is_empty() && !yes {
+        confirm(id, &plans, &losses)?;
+    }
+    let mut out = String::new();
+    for (lesson, _) in &plans {
+        let did = lesson.undo(ctx).await?;
+        out += &format!("✓ lesson {}: {did}\n", lesson.info().id);
+    }
+    out += &format!(
+        "\nBack to before lesson {id}. Start it again: {}",
+        ctx.options.command(&id.to_string(), Default::default())
+    );
+    Ok(out)
+}
+
+fn confirm(id: u8, plans: &[(&dyn AnyLesson, Undo)], losses: &[&str]) -> Result<()> {
+    let mut text = format!("Resetting to before lesson {id}:\n");
+    for (lesson, plan) in plans {
+        text += &format!("  lesson {}: {}\n", lesson.info().id, plan.does);
+    }
+    text += &format!("This deletes {}.\n", losses.join(", and "));
+    if !std::io::stdin().is_terminal() {
+        bail!("{text}Nothing was changed. To go ahead, run it again with --yes: lesson reset {id} --yes");
+    }
+    eprint!("{text}Type yes to go ahead: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim() != "yes" {
+        bail!("Nothing was changed.");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::affected;
+
+    fn ids(id: u8) -> Vec<u8> {
+        affected(id).iter().map(|l| l.info().id).collect()
+    }
+
+    #[test]
+    fn a_lesson_is_undone_with_what_builds_on_it_last_first() {
+        assert_eq!(ids(7), [7]);
+        assert_eq!(ids(6), [6]);
+        assert_eq!(ids(5), [5]);
+        assert_eq!(ids(4), [5, 4]);
+        assert_eq!(ids(2), [7, 5, 4, 3, 2]);
+        assert_eq!(ids(1), [7, 5, 4, 3, 2, 1]);
+    }
+}

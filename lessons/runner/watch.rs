@@ -1,0 +1,67 @@
+//! `lesson watch`: the current lesson re-checked every second while the learner works elsewhere; the screen
+//! changes only when a fact does, and a lesson that is done hands over to the next.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use anyhow::Result;
+
+use crate::catalog::{self, LESSONS};
+use crate::lesson::{all_pass, AnyLesson, Context};
+use crate::runner::{list, report};
+
+const EVERY: Duration = Duration::from_secs(1);
+
+/// Watches from `from` (else the first lesson not done) until every lesson is done (true) or Ctrl-C (false).
+pub async fn watch(ctx: &Context, from: Option<&'static dyn AnyLesson>, color: bool) -> Result<bool> {
+    let tty = std::io::stdout().is_terminal();
+    let mut lesson = match from {
+        Some(lesson) => lesson,
+        None => match first_not_done(ctx).await? {
+            Some(lesson) => lesson,
+            None => {
+                println!("Every lesson is done already. Well done!");
+                return Ok(true);
+            }
+        },
+    };
+    let mut shown = String::new();
+    // The screen of a lesson just done stays above the next one's first screen.
+    let mut keep_screen = false;
+    loop {
+        let info = lesson.info();
+        let (screen, done) = match lesson.check(ctx).await {
+            Ok(facts) => (report::facts(info, &facts, catalog::next(info), color), all_pass(&facts)),
+            Err(err) => (format!("Checking lesson {} · {}\n✗ could not check: {err:#}\n", info.id, info.title), false),
+        };
+        if screen != shown {
+            if tty && !keep_screen {
+                print!("\x1b[2J\x1b[H");
+                println!("lesson watch: lesson {} re-checked every second; Ctrl-C stops.\n", info.id);
+            }
+            println!("{screen}");
+            shown = screen;
+            keep_screen = false;
+        }
+        if done {
+            match catalog::next(info).and_then(|next| catalog::find(&next.id.to_string()).ok()) {
+                Some(next) => {
+                    lesson = next;
+                    shown.clear();
+                    keep_screen = true;
+                    continue;
+                }
+                None => return Ok(true),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(EVERY) => {}
+            _ = tokio::signal::ctrl_c() => return Ok(false),
+        }
+    }
+}
+
+async fn first_not_done(ctx: &Context) -> Result<Option<&'static dyn AnyLesson>> {
+    let rows = list::rows(ctx).await?;
+    Ok(rows.iter().find(|r| !r.done).and_then(|r| LESSONS.iter().copied().find(|l| l.info().id == r.id)))
+}
