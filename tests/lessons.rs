@@ -112,6 +112,10 @@ fn bad_topic_name_is_refused_before_anything_runs() -> Result<()> {
     let outcome = l.lesson(&["check", "4", "--topic", "no spaces allowed"])?;
     assert_eq!(outcome.code, ERROR);
     snapshot!("bad_topic_name", outcome.stderr);
+    let internal = l.fails(&["4", "--run", "--topic", "__consumer_offsets"], ERROR)?;
+    anyhow::ensure!(internal.stderr.contains("one of Kafka's own topics"), "{}", internal.stderr);
+    let no_partitions = l.fails(&["4", "--run", "--partitions", "0"], ERROR)?;
+    anyhow::ensure!(no_partitions.stderr.contains("at least one partition"), "{}", no_partitions.stderr);
     Ok(())
 }
 

@@ -86,15 +86,15 @@ localhost:9092. With one broker the replication factor can only be 1.",
     async fn run(&self, ctx: &Context) -> Result<String> {
         let o = &ctx.options;
         inspect::validate_topic_name(&o.topic)?;
-        let stack = ctx.stack().await?;
-        stack.service("kafka").await?;
-        let brokers = admin::brokers(&stack.bootstrap(), std::time::Duration::from_secs(10)).await?.len() as i32;
         if o.partitions < 1 {
             bail!(
                 "A topic needs at least one partition (--partitions {}): ask for 1 or more, e.g. --partitions 3",
                 o.partitions
             );
         }
+        let stack = ctx.stack().await?;
+        stack.service("kafka").await?;
+        let brokers = admin::brokers(&stack.bootstrap(), std::time::Duration::from_secs(10)).await?.len() as i32;
         if o.replication_factor > brokers || o.replication_factor < 1 {
             let ask = if brokers == 1 { "1".to_string() } else { format!("from 1 to {brokers}") };
             bail!(
