@@ -60,5 +60,9 @@ build() { # build IMAGE ROLE
 build "$zk_image" zookeeper
 build "$kafka_image" kafka
 
+# Stand-ins of earlier build files: removed unless a container still uses them.
+"$engine" images --format '{{.Repository}}:{{.Tag}}' | grep -E '^localhost/standin/cp-(kafka|zookeeper):' |
+  grep -vxF -e "$zk_image" -e "$kafka_image" | xargs -r "$engine" rmi >/dev/null 2>&1 || true
+
 echo "ZOOKEEPER_IMAGE=$zk_image"
 echo "KAFKA_IMAGE=$kafka_image"
