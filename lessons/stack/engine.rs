@@ -167,11 +167,7 @@ impl Engine {
         let mut containers = Vec::new();
         for summary in summaries {
             let Some(id) = summary.id else { continue };
-            let inspect = self
-                .docker
-                .inspect_container(&id, None::<InspectContainerOptions>)
-                .await
-                .with_context(|| format!("Failed to inspect container {id}"))?;
+            let Some(inspect) = self.inspect(&id).await? else { continue };
             let state = inspect.state.clone().unwrap_or_default();
             let mut ports: Vec<String> = summary
                 .ports
@@ -203,6 +199,24 @@ impl Engine {
         Ok(containers)
     }
     // ANCHOR_END: containers
+
+    /// Inspects a container; None when it is gone meanwhile. Podman reports a container between two restarts
+    /// of its restart policy as `stopped`, a state Docker's API (and so bollard) does not know: asked again a
+    /// moment later, it answers with one it does.
+    async fn inspect(&self, id: &str) -> Result<Option<bollard::models::ContainerInspectResponse>> {
+        let mut attempts = 0;
+        loop {
+            match self.docker.inspect_container(id, None::<InspectContainerOptions>).await {
+                Ok(inspect) => return Ok(Some(inspect)),
+                Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => return Ok(None),
+                Err(_) if attempts < 50 => {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(err) => return Err(err).with_context(|| format!("Failed to inspect container {id}")),
+            }
+        }
+    }
 
     pub async fn image_present(&self, image: &str) -> bool {
         self.docker.inspect_image(image).await.is_ok()
