@@ -1,46 +1,91 @@
 //! Lesson 7, the capstone: collect files of any type and size, and a stream of JSON events, through
 //! Kafka into storage, with nothing lost and nothing stored twice, even when a process is killed.
 
+pub mod assembly;
 pub mod chunk;
+pub mod dead_letter;
+pub mod events;
 pub mod ingest;
 pub mod l07_collect;
 pub mod sample;
 pub mod sink;
+pub mod source;
 pub mod storage;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
 
-pub const FILES_TOPIC: &str = "collect-files";
-pub const EVENTS_TOPIC: &str = "collect-events";
-pub const SINK_GROUP: &str = "collect-sink";
 /// Half of Kafka's default 1 MB message limit, leaving room for headers.
 pub const CHUNK_SIZE: usize = 512 * 1024;
 
-/// Where lesson 7 works inside the learner's directory.
+/// The capstone's topics and the sink's group. They carry a short hash of the learner's directory: two
+/// directories against one broker (even two folders of the same name, which compose gives one project)
+/// never read each other's files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Names {
+    pub files: String,
+    pub events: String,
+    /// Where the sink sets aside a message it cannot store, with the reason in its headers.
+    pub dead_letters: String,
+    pub group: String,
+}
+
+impl Names {
+    pub fn for_dir(dir: &Path) -> Names {
+        use sha2::Digest;
+        let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let hash = chunk::hex(&sha2::Sha256::digest(dir.as_os_str().as_encoded_bytes()));
+        let base = format!("collect-{}", &hash[..8]);
+        Names {
+            files: format!("{base}-files"),
+            events: format!("{base}-events"),
+            dead_letters: format!("{base}-dead-letters"),
+            group: format!("{base}-sink"),
+        }
+    }
+
+    pub fn topics(&self) -> [&str; 3] {
+        [&self.files, &self.events, &self.dead_letters]
+    }
+}
+
+/// Where lesson 7 works inside the learner's directory. `scratch` is the sink's own: files being
+/// rebuilt wait there, outside storage, so storage only ever shows complete files.
 #[derive(Clone, Debug)]
 pub struct Paths {
     pub source: PathBuf,
     pub events: PathBuf,
     pub storage: PathBuf,
+    pub scratch: PathBuf,
 }
 
 impl Paths {
     pub fn in_dir(dir: &Path) -> Paths {
         let base = dir.join("collect");
-        Paths { source: base.join("source"), events: base.join("events.jsonl"), storage: base.join("storage") }
+        Paths {
+            source: base.join("source"),
+            events: base.join("events.jsonl"),
+            storage: base.join("storage"),
+            scratch: base.join(".sink"),
+        }
     }
 }
 
-/// The two topics of the capstone, with three partitions each; topics that are there already are kept as
-/// they are (a broker still loading may not list them yet, so creating is the one question to ask).
-pub async fn ensure_topics(bootstrap: &str) -> anyhow::Result<()> {
-    for topic in [FILES_TOPIC, EVENTS_TOPIC] {
-        crate::kafka::admin::create_topic(bootstrap, topic, 3, 1).await?;
+/// The capstone's topics: files and events with three partitions each, dead letters with one; topics
+/// that are there already are kept as they are (a broker still loading may not list them yet, so
+/// creating is the one question to ask).
+pub async fn ensure_topics(bootstrap: &str, names: &Names) -> anyhow::Result<()> {
+    for (topic, partitions) in [(&names.files, 3), (&names.events, 3), (&names.dead_letters, 1)] {
+        crate::kafka::admin::create_topic(bootstrap, topic, partitions, 1).await?;
     }
     Ok(())
 }
 
 pub fn megabytes(bytes: u64) -> f64 {
     bytes as f64 / 1_000_000.0
+}
+
+/// "1 file", "3 files".
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }

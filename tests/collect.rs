@@ -1,6 +1,8 @@
 //! Lesson 7 on a live stack: a mixed set with a 24 MB file through Kafka into storage, with the sink
-//! killed (SIGKILL) mid-file and started again, the broker restarted during an ingest, and corrupt or
-//! missing chunks detected and never stored as complete.
+//! killed (SIGKILL) mid-file and started again, the broker restarted during an ingest, a hostile source
+//! (names that are not UTF-8, link loops and escapes, a FIFO, unreadable files and folders, bad events),
+//! a second folder on the same broker, poison messages set aside as dead letters, and corrupt or missing
+//! chunks never stored as complete.
 
 mod common;
 
@@ -9,9 +11,10 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use common::Learner;
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use workshop::capstone::chunk::FileMeta;
-use workshop::capstone::{ingest, sample, Paths, FILES_TOPIC};
+use workshop::capstone::{ingest, sample, Names, Paths};
 use workshop::kafka::inspect as kafka_inspect;
 use workshop::stack::engine::Engine;
 
@@ -26,10 +29,14 @@ fn l07_collect_on_a_live_stack() -> Result<()> {
     l.expect(&["2", "--run"], 0)?;
     let runtime = tokio::runtime::Runtime::new()?;
     let paths = Paths::in_dir(&l.config.dir);
+    let names = Names::for_dir(&l.config.dir);
     l07_collect_check_before(&l)?;
     l07_collect_sink_killed_mid_file(&l, &paths)?;
-    l07_collect_kafka_restarted_during_ingest(&l, &paths, &runtime)?;
-    l07_collect_corrupt_and_missing_chunks(&l, &paths, &runtime)?;
+    l07_collect_kafka_restarted_during_ingest(&l, &paths, &names, &runtime)?;
+    l07_collect_hostile_source(&l, &paths)?;
+    l07_collect_second_folder(&l, &paths)?;
+    l07_collect_poison_messages(&l, &names, &runtime)?;
+    l07_collect_corrupt_and_missing_chunks(&l, &paths, &names, &runtime)?;
     l07_collect_storage_not_writable(&l, &paths)?;
     Ok(())
 }
@@ -39,6 +46,8 @@ fn l07_collect_check_before(l: &Learner) -> Result<()> {
     snapshot!("l07_collect_check_before", l.expect(&["check", "7"], NOT_DONE)?);
     let empty = l.fails(&["collect", "ingest"], ERROR)?;
     snapshot!("l07_collect_nothing_to_collect", empty.stderr);
+    let flags = l.fails(&["collect", "sink", "--topic", "mine"], ERROR)?;
+    snapshot!("l07_collect_topic_flag", flags.stderr);
     Ok(())
 }
 
@@ -46,27 +55,31 @@ fn l07_collect_sink_killed_mid_file(l: &Learner, paths: &Paths) -> Result<()> {
     sample::write(paths)?;
     let mut sink = l.command(&["collect", "sink"]).stdout(std::process::Stdio::null()).spawn()?;
     let ingest = l.command(&["collect", "ingest"]).spawn()?;
-    let scratch = paths.storage.join(".work");
-    common::wait_for("a chunk spooled by the sink", || Ok(has_part(&scratch)))?;
+    common::wait_for("a file half-rebuilt by the sink", || Ok(has_partial(&paths.scratch)))?;
     sink.kill().context("Failed to kill the sink")?;
     sink.wait()?;
     let sent = ingest.wait_with_output()?;
     ensure!(sent.status.success(), "ingest failed: {}", String::from_utf8_lossy(&sent.stderr));
     l.expect(&["collect", "sink", "--until-caught-up"], 0)?;
     snapshot!("l07_collect_check", l.expect(&["check", "7"], 0)?);
+    let again = l.expect(&["collect", "ingest"], 0)?;
+    ensure!(again.starts_with("sent 0 files (0.0 MB) and 0 events"), "a second ingest sent again: {again}");
     Ok(())
 }
 
 fn l07_collect_kafka_restarted_during_ingest(
     l: &Learner,
     paths: &Paths,
+    names: &Names,
     runtime: &tokio::runtime::Runtime,
 ) -> Result<()> {
     std::fs::write(paths.source.join("second-clip.mp4"), sample::video(40 * 1024 * 1024))?;
     let bootstrap = format!("localhost:{}", l.config.kafka_port);
-    let before = runtime.block_on(files_in_topic(&bootstrap))?;
+    let before = runtime.block_on(messages_in(&bootstrap, &names.files))?;
     let ingest = l.command(&["collect", "ingest"]).spawn()?;
-    common::wait_for("the ingest to start sending", || Ok(runtime.block_on(files_in_topic(&bootstrap))? > before))?;
+    common::wait_for("the ingest to start sending", || {
+        Ok(runtime.block_on(messages_in(&bootstrap, &names.files))? > before)
+    })?;
     runtime.block_on(async {
         let engine = Engine::connect().await?;
         engine.restart(&l.kafka_container(&engine).await?, 60).await
@@ -79,7 +92,128 @@ fn l07_collect_kafka_restarted_during_ingest(
     Ok(())
 }
 
-fn l07_collect_corrupt_and_missing_chunks(l: &Learner, paths: &Paths, runtime: &tokio::runtime::Runtime) -> Result<()> {
+/// Everything a real folder can hold that is not a plain file with a UTF-8 name, and events that break
+/// the contract: each refused or left out with why, nothing else stopped, nothing stored under a name
+/// the source does not have. Run without the capability to bypass file permissions, as a learner is.
+fn l07_collect_hostile_source(l: &Learner, paths: &Paths) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::fs::PermissionsExt;
+    let src = &paths.source;
+    let hostile = src.join("hostile");
+    std::fs::create_dir_all(hostile.join("locked"))?;
+    for name in [&b"latin1-\xe9.txt"[..], b"latin1-\xe8.txt"] {
+        std::fs::write(
+            hostile.join(std::ffi::OsStr::from_bytes(name)),
+            "two names that only differ where they are not UTF-8",
+        )?;
+    }
+    std::os::unix::fs::symlink("..", hostile.join("loop"))?;
+    let outside = paths.source.with_file_name("outside");
+    std::fs::create_dir_all(&outside)?;
+    std::fs::write(outside.join("private.txt"), "not part of the source")?;
+    std::os::unix::fs::symlink(&outside, hostile.join("escape"))?;
+    ensure!(std::process::Command::new("mkfifo").arg(hostile.join("pipe")).status()?.success(), "mkfifo failed");
+    std::fs::write(hostile.join("locked/inside.txt"), "unreachable")?;
+    std::fs::write(hostile.join("secret.txt"), "unreadable")?;
+    std::fs::write(hostile.join("fine.txt"), "the one file here that is collected")?;
+    std::fs::set_permissions(hostile.join("locked"), std::fs::Permissions::from_mode(0o000))?;
+    std::fs::set_permissions(hostile.join("secret.txt"), std::fs::Permissions::from_mode(0o000))?;
+    let events_before = std::fs::read(&paths.events)?;
+    let mut events = events_before.clone();
+    events.extend_from_slice(b"{\"id\":\"ok-1\",\"kind\":\"new\"}\n{\"id\":\"latin1\",\"v\":\"\xe9\"}\n{not json\n");
+    events.extend_from_slice(format!("{{\"id\":\"huge\",\"pad\":\"{}\"}}\n", "x".repeat(2_000_000)).as_bytes());
+    events.extend_from_slice(b"{\"id\":\"ok-1\",\"kind\":\"changed\"}\n");
+    std::fs::write(&paths.events, &events)?;
+
+    let args = ["collect", "ingest"];
+    let sent = l.check_code(&args, l.run(&args, unprivileged(l, &args))?, NOT_DONE)?;
+    snapshot!("l07_collect_hostile_ingest", sent.stdout);
+    l.expect(&["collect", "sink", "--until-caught-up"], 0)?;
+    let args = ["check", "7"];
+    let check = l.check_code(&args, l.run(&args, unprivileged(l, &args))?, NOT_DONE)?;
+    snapshot!("l07_collect_hostile_check", check.stdout);
+    std::fs::set_permissions(&paths.events, std::fs::Permissions::from_mode(0o000))?;
+    let check = l.check_code(&args, l.run(&args, unprivileged(l, &args))?, NOT_DONE)?;
+    ensure!(check.stdout.contains("events.jsonl can be read"), "an unreadable events file passed: {}", check.stdout);
+    std::fs::set_permissions(&paths.events, std::fs::Permissions::from_mode(0o644))?;
+    let stored: Vec<String> =
+        workshop::capstone::source::scan(&paths.storage.join("files")).files.into_iter().map(|(n, _)| n).collect();
+    ensure!(stored.iter().any(|n| n == "hostile/fine.txt"), "fine.txt was not stored: {stored:?}");
+    ensure!(
+        !stored
+            .iter()
+            .any(|n| n.contains('\u{fffd}') || n.contains("loop/") || n.contains("escape/") || n.contains("locked")),
+        "storage holds names the source does not have: {stored:?}"
+    );
+
+    std::fs::set_permissions(hostile.join("locked"), std::fs::Permissions::from_mode(0o755))?;
+    std::fs::remove_dir_all(&hostile)?;
+    std::fs::remove_dir_all(&outside)?;
+    std::fs::write(&paths.events, events_before)?;
+    l.expect(&["collect", "ingest"], 0)?;
+    l.expect(&["collect", "sink", "--until-caught-up"], 0)?;
+    Ok(())
+}
+
+/// `lesson ARGS` as a learner runs it: root here, but without the capabilities that bypass file permissions.
+fn unprivileged(l: &Learner, args: &[&str]) -> std::process::Command {
+    let lesson = l.command(args);
+    let mut command = std::process::Command::new("setpriv");
+    command.args(["--bounding-set", "-dac_override,-dac_read_search", "--"]).arg(lesson.get_program());
+    command.args(lesson.get_args()).envs(lesson.get_envs().filter_map(|(k, v)| Some((k, v?))));
+    command
+}
+
+/// A second folder on the same stack (the same compose project: two folders of one name get one) keeps
+/// its files to itself.
+fn l07_collect_second_folder(l: &Learner, paths: &Paths) -> Result<()> {
+    let mut config = l.config.clone();
+    config.dir = l.config.dir.with_file_name(format!("{}-second", l.config.project));
+    std::fs::create_dir_all(&config.dir)?;
+    std::fs::copy(l.config.compose_file(), config.compose_file())?;
+    let other = Learner { config, topic: l.topic.clone() };
+    let theirs = Paths::in_dir(&other.config.dir);
+    std::fs::create_dir_all(&theirs.source)?;
+    std::fs::write(theirs.source.join("theirs.txt"), "belongs to the second folder")?;
+    other.expect(&["collect", "ingest"], 0)?;
+    l.expect(&["collect", "sink", "--until-caught-up"], 0)?;
+    ensure!(!paths.storage.join("files/theirs.txt").exists(), "the first folder's sink stored the second's file");
+    other.expect(&["collect", "sink", "--until-caught-up"], 0)?;
+    ensure!(theirs.storage.join("files/theirs.txt").exists(), "the second folder's sink did not store its file");
+    std::fs::remove_dir_all(&other.config.dir)?;
+    Ok(())
+}
+
+/// Messages no collector sends: each set aside with why, the sink goes on, and a restart does not stop
+/// on them again.
+fn l07_collect_poison_messages(l: &Learner, names: &Names, runtime: &tokio::runtime::Runtime) -> Result<()> {
+    let bootstrap = format!("localhost:{}", l.config.kafka_port);
+    let producer = ingest::producer(&bootstrap)?;
+    let traversal = [("file-id", "x"), ("name", "../../escape"), ("content-type", "t"), ("size", "1")];
+    let headers =
+        traversal.iter().fold(OwnedHeaders::new(), |h, (key, value)| h.insert(Header { key, value: Some(*value) }));
+    runtime.block_on(async {
+        let poison = FutureRecord::to(&names.files).key("poison").payload(b"x".as_slice()).headers(headers);
+        producer.send(poison, Duration::from_secs(30)).await.map_err(|(e, _)| anyhow::anyhow!("{e}"))?;
+        for line in ["{not json", r#"{"id":"evt-00001","kind":"rewritten"}"#] {
+            let record = FutureRecord::to(&names.events).key("poison").payload(line.as_bytes());
+            producer.send(record, Duration::from_secs(30)).await.map_err(|(e, _)| anyhow::anyhow!("{e}"))?;
+        }
+        anyhow::Ok(())
+    })?;
+    let sink = l.fails(&["collect", "sink", "--until-caught-up"], NOT_DONE)?;
+    snapshot!("l07_collect_poison", sink.stdout);
+    l.expect(&["collect", "sink", "--until-caught-up"], 0)?;
+    snapshot!("l07_collect_check_dead_letters", l.expect(&["check", "7"], 0)?);
+    Ok(())
+}
+
+fn l07_collect_corrupt_and_missing_chunks(
+    l: &Learner,
+    paths: &Paths,
+    names: &Names,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<()> {
     let bootstrap = format!("localhost:{}", l.config.kafka_port);
     let producer = ingest::producer(&bootstrap)?;
     let bytes = sample::video(3 * workshop::capstone::CHUNK_SIZE);
@@ -91,9 +225,9 @@ fn l07_collect_corrupt_and_missing_chunks(l: &Learner, paths: &Paths, runtime: &
             if index == 1 {
                 chunk[100] ^= 0xff;
             }
-            send(&producer, &corrupt, index, &chunk).await?;
+            send(&producer, &names.files, &corrupt, index, &chunk).await?;
             if index != 1 {
-                send(&producer, &missing, index, part(&bytes, index)).await?;
+                send(&producer, &names.files, &missing, index, part(&bytes, index)).await?;
             }
         }
         anyhow::Ok(())
@@ -127,18 +261,20 @@ fn part(bytes: &[u8], index: u32) -> &[u8] {
     &bytes[start..(start + size).min(bytes.len())]
 }
 
-async fn send(producer: &FutureProducer, meta: &FileMeta, index: u32, chunk: &[u8]) -> Result<()> {
-    let record = FutureRecord::to(FILES_TOPIC).key(&meta.id).payload(chunk).headers(meta.headers(index));
+async fn send(producer: &FutureProducer, topic: &str, meta: &FileMeta, index: u32, chunk: &[u8]) -> Result<()> {
+    let record = FutureRecord::to(topic).key(&meta.name).payload(chunk).headers(meta.headers(index));
     producer.send(record, Duration::from_secs(30)).await.map_err(|(e, _)| anyhow::anyhow!("{e}"))?;
     Ok(())
 }
 
-async fn files_in_topic(bootstrap: &str) -> Result<i64> {
-    let partitions = kafka_inspect::topic(bootstrap, FILES_TOPIC).await?.unwrap_or_default();
+async fn messages_in(bootstrap: &str, topic: &str) -> Result<i64> {
+    let partitions = kafka_inspect::topic(bootstrap, topic).await?.unwrap_or_default();
     let ids: Vec<i32> = partitions.iter().map(|p| p.id).collect();
-    Ok(kafka_inspect::watermarks(bootstrap, FILES_TOPIC, &ids).await?.values().map(|(_, high)| high).sum())
+    Ok(kafka_inspect::watermarks(bootstrap, topic, &ids).await?.values().map(|(_, high)| high).sum())
 }
 
-fn has_part(dir: &Path) -> bool {
-    workshop::capstone::storage::walk(dir).unwrap_or_default().iter().any(|(name, _)| name.ends_with(".part"))
+fn has_partial(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|d| d.flatten().any(|e| e.path().extension().is_some_and(|x| x == "partial")))
+        .unwrap_or(false)
 }

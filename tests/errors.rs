@@ -21,6 +21,24 @@ fn error_no_engine() -> Result<()> {
     Ok(())
 }
 
+/// The usual Linux case: the engine runs, but the learner is not in the group its socket belongs to.
+#[test]
+fn error_engine_permission_denied() -> Result<()> {
+    let l = Learner::new()?;
+    let args = ["check", "2"];
+    let lesson = l.command(&args);
+    let mut command = std::process::Command::new("setpriv");
+    command.args(["--reuid", "65534", "--regid", "65534", "--clear-groups", "--"]).arg(lesson.get_program());
+    command.args(lesson.get_args()).envs(lesson.get_envs().filter_map(|(k, v)| Some((k, v?))));
+    let outcome = l.check_code(&args, l.run(&args, command)?, ERROR)?;
+    let socket = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+    ensure!(outcome.stderr.contains("permission denied on its socket"), "{}", outcome.stderr);
+    let shown =
+        outcome.stderr.replace(&socket, "[DOCKER_HOST]").replace(socket.trim_start_matches("unix://"), "[SOCKET]");
+    snapshot!("error_engine_permission_denied", shown);
+    Ok(())
+}
+
 #[test]
 fn error_port_held_by_another_program() -> Result<()> {
     let l = Learner::new()?;

@@ -1,10 +1,10 @@
-//! How a file travels: chunks keyed by the file's id (so one partition keeps them in order), each with
+//! How a file travels: chunks keyed by the file's name (so one partition keeps every version in order), each with
 //! headers that describe the whole file.
 
 use std::io::Read;
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 use sha2::{Digest, Sha256};
 
@@ -39,9 +39,14 @@ impl FileMeta {
             size += n as u64;
         }
         let sha256 = hex(&hasher.finalize());
-        let id = hex(&Sha256::digest(format!("{name}\n{sha256}")))[..32].to_string();
-        let chunks = size.div_ceil(super::CHUNK_SIZE as u64).max(1) as u32;
-        Ok(FileMeta { id, name: name.to_string(), content_type: content_type(&head), size, sha256, chunks })
+        Ok(FileMeta {
+            id: id_of(name, &sha256),
+            name: name.to_string(),
+            content_type: content_type(&head),
+            size,
+            sha256,
+            chunks: chunks_of(size),
+        })
     }
 
     // ANCHOR: headers
@@ -62,16 +67,17 @@ impl FileMeta {
     }
     // ANCHOR_END: headers
 
-    /// The file's description and the chunk's index, from a message's headers.
+    /// The file's description and the chunk's index, from a message's headers. Headers the collector
+    /// could not have written are refused: the sink uses the id and name as paths.
     pub fn from_headers<H: Headers>(headers: Option<&H>) -> Result<(FileMeta, u32)> {
         let Some(headers) = headers else { bail!("a chunk without headers") };
         let get = |key: &str| -> Result<String> {
-            headers
+            let value = headers
                 .iter()
                 .find(|h| h.key == key)
                 .and_then(|h| h.value)
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-                .with_context(|| format!("a chunk without the `{key}` header"))
+                .with_context(|| format!("a chunk without the `{key}` header"))?;
+            String::from_utf8(value.to_vec()).map_err(|_| anyhow!("a `{key}` header that is not UTF-8"))
         };
         let number = |key: &str| -> Result<u64> { get(key)?.parse().with_context(|| format!("a bad `{key}` header")) };
         let meta = FileMeta {
@@ -80,14 +86,41 @@ impl FileMeta {
             content_type: get("content-type")?,
             size: number("size")?,
             sha256: get("sha256")?,
-            chunks: number("chunk-count")? as u32,
+            chunks: u32::try_from(number("chunk-count")?).context("a bad `chunk-count` header")?,
         };
-        let index = number("chunk-index")? as u32;
+        let index = u32::try_from(number("chunk-index")?).context("a bad `chunk-index` header")?;
+        if !super::source::is_clean_name(&meta.name) {
+            bail!("the name `{}` is not a relative path inside the collected folder", meta.name);
+        }
+        if meta.sha256.len() != 64 || !meta.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            bail!("a bad `sha256` header");
+        }
+        if meta.id != id_of(&meta.name, &meta.sha256) {
+            bail!("a `file-id` that is not the one of its name and SHA-256");
+        }
+        if meta.chunks != chunks_of(meta.size) {
+            bail!("{} chunks for {} bytes, where the collector sends {}", meta.chunks, meta.size, chunks_of(meta.size));
+        }
         if index >= meta.chunks {
             bail!("chunk {index} of a file of {} chunks", meta.chunks);
         }
         Ok((meta, index))
     }
+
+    /// How many bytes chunk `index` carries.
+    pub fn chunk_len(&self, index: u32) -> u64 {
+        let start = u64::from(index) * super::CHUNK_SIZE as u64;
+        self.size.saturating_sub(start).min(super::CHUNK_SIZE as u64)
+    }
+}
+
+/// A file's id: the same name and content always give the same id, any change a new one.
+pub fn id_of(name: &str, sha256: &str) -> String {
+    hex(&Sha256::digest(format!("{name}\n{sha256}")))[..32].to_string()
+}
+
+pub fn chunks_of(size: u64) -> u32 {
+    u32::try_from(size.div_ceil(super::CHUNK_SIZE as u64).max(1)).unwrap_or(u32::MAX)
 }
 
 /// The type the bytes say, not the file name: `application/pdf`, `image/png`, … (infer's magic numbers).
@@ -108,12 +141,13 @@ mod tests {
     use super::*;
 
     fn meta() -> FileMeta {
+        let sha256 = "ab".repeat(32);
         FileMeta {
-            id: "0123abcd".into(),
+            id: id_of("office/notes.docx", &sha256),
             name: "office/notes.docx".into(),
             content_type: "application/zip".into(),
             size: 1_200_000,
-            sha256: "ab".repeat(32),
+            sha256,
             chunks: 3,
         }
     }
@@ -152,6 +186,39 @@ mod tests {
         let mut bad = base.to_vec();
         bad.extend([("size", "ten"), ("chunk-count", "1")]);
         assert_eq!(error(&headers(&bad)), "a bad `size` header");
+    }
+
+    #[test]
+    fn headers_the_collector_could_not_write_are_refused() {
+        let meta = meta();
+        let with = |key: &str, value: &str| {
+            let pairs: Vec<(String, String)> = [
+                ("file-id", meta.id.clone()),
+                ("name", meta.name.clone()),
+                ("content-type", meta.content_type.clone()),
+                ("size", meta.size.to_string()),
+                ("sha256", meta.sha256.clone()),
+                ("chunk-index", "0".to_string()),
+                ("chunk-count", meta.chunks.to_string()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), if k == key { value.to_string() } else { v }))
+            .collect();
+            let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            error(&headers(&refs))
+        };
+        assert_eq!(
+            with("name", "../../etc/passwd"),
+            "the name `../../etc/passwd` is not a relative path inside the collected folder"
+        );
+        assert_eq!(with("file-id", "../x"), "a `file-id` that is not the one of its name and SHA-256");
+        assert_eq!(
+            with("chunk-count", "4000000000"),
+            "4000000000 chunks for 1200000 bytes, where the collector sends 3"
+        );
+        assert_eq!(with("sha256", "XYZ"), "a bad `sha256` header");
+        assert_eq!(with("chunk-index", "-1"), "a bad `chunk-index` header");
+        assert_eq!(meta.chunk_len(2), 1_200_000 - 2 * 512 * 1024);
     }
 
     #[test]

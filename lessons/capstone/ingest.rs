@@ -1,5 +1,7 @@
-//! The collector: every file under a directory, in chunks, and every line of an events file, to Kafka.
-//! Idempotent producer, acks=all: a retried send is never stored twice by the broker.
+//! The collector: every file of a source folder, in chunks, and every event of a JSON Lines file, to
+//! Kafka; only what storage lacks, so running it again sends nothing twice. Idempotent producer,
+//! acks=all: a retried send is never stored twice by the broker. A file or line it cannot send is
+//! reported with why, and the others go on.
 
 use std::io::{IsTerminal, Read};
 use std::path::Path;
@@ -10,39 +12,72 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use indicatif::{ProgressBar, ProgressStyle};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::future_producer::OwnedDeliveryResult;
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use sha2::{Digest, Sha256};
 
-use super::chunk::FileMeta;
-use super::storage::{parse_event, walk};
-use super::{megabytes, CHUNK_SIZE, EVENTS_TOPIC, FILES_TOPIC};
+use super::chunk::{hex, FileMeta};
+use super::events::Event;
+use super::storage::Storage;
+use super::{count, megabytes, Names, CHUNK_SIZE};
 
-/// Sends in flight at once; librdkafka batches them.
-const IN_FLIGHT: usize = 64;
+/// File chunks in flight at once; librdkafka batches them.
+const CHUNKS_IN_FLIGHT: usize = 64;
+/// Events in flight at once: small messages, batched by librdkafka into few requests.
+const EVENTS_IN_FLIGHT: usize = 20_000;
 
 #[derive(Debug, Default)]
 pub struct IngestReport {
     pub files: u64,
     pub bytes: u64,
     pub events: u64,
-    /// (what, why) for each file or event line that was not sent.
-    pub skipped: Vec<(String, String)>,
+    /// Already in storage with the same content: not sent again.
+    pub stored_files: u64,
+    pub stored_events: u64,
+    /// (what, why) for each file, folder or event line that was not sent, and needs a fix to be.
+    pub refused: Vec<(String, String)>,
+    /// (what, why) for links and special files: nothing of their own to collect.
+    pub ignored: Vec<(String, String)>,
     pub elapsed: Duration,
+    /// The part of `elapsed` spent sending events.
+    pub events_elapsed: Duration,
 }
 
 impl IngestReport {
     pub fn summary(&self) -> String {
         let secs = self.elapsed.as_secs_f64().max(0.001);
         let mut out = format!(
-            "sent {} files ({:.1} MB) and {} events in {:.1}s: {:.1} files/s, {:.1} MB/s\n",
-            self.files,
+            "sent {} ({:.1} MB) and {} in {secs:.1} s",
+            count(self.files, "file", "files"),
             megabytes(self.bytes),
-            self.events,
-            secs,
-            self.files as f64 / secs,
-            megabytes(self.bytes) / secs
+            count(self.events, "event", "events")
         );
-        for (what, why) in &self.skipped {
-            out += &format!("  skipped {what}: {why}\n");
+        // A rate says something only about enough work: not about one small file or a few events.
+        let mut rates = Vec::new();
+        if self.bytes >= 10_000_000 {
+            rates.push(format!(
+                "{:.1} MB/s",
+                megabytes(self.bytes) / (secs - self.events_elapsed.as_secs_f64()).max(0.001)
+            ));
+        }
+        if self.events >= 1000 {
+            rates.push(format!("{:.0} events/s", self.events as f64 / self.events_elapsed.as_secs_f64().max(0.001)));
+        }
+        if !rates.is_empty() {
+            out += &format!(": {}", rates.join(", "));
+        }
+        out.push('\n');
+        if self.stored_files + self.stored_events > 0 {
+            out += &format!(
+                "  already in storage, not sent again: {} and {}\n",
+                count(self.stored_files, "file", "files"),
+                count(self.stored_events, "event", "events")
+            );
+        }
+        for (what, why) in &self.ignored {
+            out += &format!("  left out: {what}: {why}\n");
+        }
+        for (what, why) in &self.refused {
+            out += &format!("  not sent: {what}: {why}\n");
         }
         out
     }
@@ -56,100 +91,153 @@ pub fn producer(bootstrap: &str) -> Result<FutureProducer> {
         .context("Failed to create the collector's producer")
 }
 
-pub async fn ingest(bootstrap: &str, source: &Path, events: Option<&Path>) -> Result<IngestReport> {
+/// What to collect: a folder of files, and JSON Lines events (already read, from a file or stdin).
+pub struct Source<'a> {
+    pub folder: &'a Path,
+    pub events: super::events::Events,
+}
+
+pub async fn ingest(bootstrap: &str, names: &Names, source: Source<'_>, storage: &dyn Storage) -> Result<IngestReport> {
     let start = Instant::now();
-    let files = if source.exists() {
-        walk(source).with_context(|| format!("Failed to list the files to collect in {}", source.display()))?
-    } else {
-        Vec::new()
-    };
-    let event_lines = match events {
-        Some(path) if path.exists() => std::fs::read_to_string(path)
-            .with_context(|| format!("Failed to read the events in {}", path.display()))?
-            .lines()
-            .map(str::to_string)
-            .collect(),
-        _ => Vec::new(),
-    };
-    if files.is_empty() && event_lines.is_empty() {
-        bail!("There is nothing to collect in {}: no files, no events. Put files there, or run lesson 7 --run to make a sample set.", source.display());
+    let scan = tokio::task::block_in_place(|| super::source::scan(source.folder));
+    let events = source.events;
+    let mut report = IngestReport { refused: scan.refused, ignored: scan.ignored, ..IngestReport::default() };
+    report.refused.extend(events.refused);
+    if scan.files.is_empty() && events.events.is_empty() && report.refused.is_empty() && report.ignored.is_empty() {
+        bail!(
+            "There is nothing to collect in {}: no files, no events. Put files there, or run lesson 7 --run to make \
+             a sample set.",
+            source.folder.display()
+        );
     }
     let producer = producer(bootstrap)?;
-    let mut report = IngestReport::default();
-    let total: u64 = files.iter().filter_map(|(_, p)| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    let total: u64 = scan.files.iter().filter_map(|(_, p)| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
     let bar = progress_bar(total);
-    for (name, path) in &files {
-        match send_file(&producer, path, name, &bar).await {
-            Ok(size) => {
-                report.files += 1;
-                report.bytes += size;
-            }
-            Err(err) => report.skipped.push((name.clone(), format!("{err:#}"))),
-        }
-    }
-    bar.finish_and_clear();
-    for (n, line) in event_lines.iter().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let id = match parse_event(line) {
-            Ok(id) => id,
-            Err(problem) => {
-                report.skipped.push((format!("event line {}", n + 1), problem));
+    for (name, path) in &scan.files {
+        let meta = match tokio::task::block_in_place(|| FileMeta::of(path, name)) {
+            Ok(meta) => meta,
+            Err(err) => {
+                report.refused.push((name.clone(), super::source::unreadable(&err)));
                 continue;
             }
         };
-        let record = FutureRecord::to(EVENTS_TOPIC).key(&id).payload(line);
-        producer
-            .send(record, Duration::from_secs(300))
-            .await
-            .map_err(|(e, _)| anyhow!("Kafka did not accept event {id}: {e}"))?;
-        report.events += 1;
+        if tokio::task::block_in_place(|| storage.stored(name))?.is_some_and(|s| s.sha256 == meta.sha256) {
+            report.stored_files += 1;
+            bar.inc(meta.size);
+            continue;
+        }
+        match send_file(&producer, &names.files, path, &meta, &bar).await {
+            Ok(()) => {
+                report.files += 1;
+                report.bytes += meta.size;
+            }
+            Err(err) => report.refused.push((name.clone(), format!("{err:#}"))),
+        }
     }
+    bar.finish_and_clear();
+    let stored: std::collections::HashMap<String, String> =
+        tokio::task::block_in_place(|| storage.events())?.into_iter().map(|e| (e.id, e.line)).collect();
+    let mut to_send = Vec::new();
+    for event in events.events {
+        match stored.get(&event.id) {
+            Some(line) if *line == event.line => report.stored_events += 1,
+            Some(_) => report.refused.push((
+                format!("event `{}`", event.id),
+                "storage holds another event with this id; one id names one event, give this one its own".into(),
+            )),
+            None => to_send.push(event),
+        }
+    }
+    let sending = Instant::now();
+    report.events = send_events(&producer, &names.events, &to_send).await?;
+    report.events_elapsed = sending.elapsed();
     report.elapsed = start.elapsed();
     Ok(report)
 }
 
-/// Hashes the file, then sends it chunk by chunk; a file that changes or vanishes meanwhile is reported.
-async fn send_file(producer: &FutureProducer, path: &Path, name: &str, bar: &ProgressBar) -> Result<u64> {
-    let (owned_path, owned_name) = (path.to_path_buf(), name.to_string());
-    let meta = tokio::task::spawn_blocking(move || FileMeta::of(&owned_path, &owned_name)).await??;
+/// Sends a file chunk by chunk, hashing what it reads: a file that changes while it is sent is reported,
+/// and the sink will not store it (its chunks do not make the file their headers describe).
+async fn send_file(
+    producer: &FutureProducer,
+    topic: &str,
+    path: &Path,
+    meta: &FileMeta,
+    bar: &ProgressBar,
+) -> Result<()> {
     let mut file = std::fs::File::open(path).with_context(|| format!("Failed to open {}", path.display()))?;
+    let mut hasher = Sha256::new();
     let mut in_flight = FuturesUnordered::new();
     let mut sent = 0u64;
     for index in 0..meta.chunks {
         let mut chunk = Vec::with_capacity(CHUNK_SIZE);
         // A read from disk blocks its thread: let the runtime move its other tasks elsewhere meanwhile.
         tokio::task::block_in_place(|| (&mut file).take(CHUNK_SIZE as u64).read_to_end(&mut chunk))
-            .with_context(|| format!("Failed to read {name}"))?;
+            .with_context(|| format!("Failed to read {}", path.display()))?;
+        hasher.update(&chunk);
         sent += chunk.len() as u64;
-        let delivery = loop {
-            let record = FutureRecord::to(FILES_TOPIC).key(&meta.id).payload(&chunk).headers(meta.headers(index));
-            match producer.send_result(record) {
-                Ok(delivery) => break delivery,
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) if !in_flight.is_empty() => {
-                    settle(in_flight.next().await, name)?;
-                }
-                Err((err, _)) => bail!("Failed to queue a chunk of {name}: {err}"),
-            }
-        };
+        // The key is the name: every chunk of every version of a file lands in one partition, in order.
+        let record =
+            || FutureRecord::to(topic).key(meta.name.as_str()).payload(chunk.as_slice()).headers(meta.headers(index));
+        let delivery = queue(producer, record, &mut in_flight).await?;
         in_flight.push(delivery);
         bar.inc(chunk.len() as u64);
-        while in_flight.len() >= IN_FLIGHT {
-            settle(in_flight.next().await, name)?;
+        while in_flight.len() >= CHUNKS_IN_FLIGHT {
+            settle(in_flight.next().await)?;
         }
     }
     while let Some(result) = in_flight.next().await {
-        settle(Some(result), name)?;
+        settle(Some(result))?;
     }
-    if sent != meta.size {
-        bail!("it changed while it was read ({} bytes, then {sent}); the sink will not store it", meta.size);
+    if sent != meta.size || hex(&hasher.finalize()) != meta.sha256 {
+        bail!("it changed while it was sent; the sink sets the copy aside: collect it again once it stops changing");
     }
-    Ok(meta.size)
+    Ok(())
 }
 
-fn settle<E>(result: Option<std::result::Result<OwnedDeliveryResult, E>>, name: &str) -> Result<()> {
+// ANCHOR: send_events
+/// Sends events without waiting for each: up to EVENTS_IN_FLIGHT at once, then every acknowledgement.
+async fn send_events(producer: &FutureProducer, topic: &str, events: &[Event]) -> Result<u64> {
+    let mut in_flight = FuturesUnordered::new();
+    for event in events {
+        let record = || FutureRecord::to(topic).key(event.id.as_str()).payload(event.line.as_bytes());
+        let delivery = queue(producer, record, &mut in_flight).await?;
+        in_flight.push(delivery);
+        while in_flight.len() >= EVENTS_IN_FLIGHT {
+            settle(in_flight.next().await)?;
+        }
+    }
+    while let Some(result) = in_flight.next().await {
+        settle(Some(result))?;
+    }
+    Ok(events.len() as u64)
+}
+// ANCHOR_END: send_events
+
+/// Queues a record; while librdkafka's queue is full, waits for the oldest sends to be acknowledged.
+async fn queue<'a, F>(
+    producer: &FutureProducer,
+    record: F,
+    in_flight: &mut FuturesUnordered<DeliveryFuture>,
+) -> Result<DeliveryFuture>
+where
+    F: Fn() -> FutureRecord<'a, str, [u8]>,
+{
+    loop {
+        match producer.send_result(record()) {
+            Ok(delivery) => return Ok(delivery),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) if !in_flight.is_empty() => {
+                settle(in_flight.next().await)?;
+            }
+            Err((err, _)) => bail!("Kafka did not take a message: {err}"),
+        }
+    }
+}
+
+fn settle<E>(result: Option<std::result::Result<OwnedDeliveryResult, E>>) -> Result<()> {
     match result {
         Some(Ok(Ok(_))) | None => Ok(()),
-        Some(Ok(Err((err, _)))) => Err(anyhow!("Kafka did not accept a chunk of {name}: {err}")),
-        Some(Err(_)) => Err(anyhow!("the producer stopped while sending {name}")),
+        Some(Ok(Err((err, _)))) => Err(anyhow!("Kafka did not accept a message: {err}")),
+        Some(Err(_)) => Err(anyhow!("the producer stopped before Kafka answered")),
     }
 }
 

@@ -4,10 +4,11 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
+use anyhow::{bail, Context as _};
+
 use super::storage::LocalDir;
-use super::{ensure_topics, ingest, sample, sink, verify, Paths, EVENTS_TOPIC, FILES_TOPIC, SINK_GROUP};
+use super::{ensure_topics, events, ingest, sample, sink, verify, Names, Paths};
 use crate::lesson::Fact;
-use anyhow::Context as _;
 
 use crate::kafka::admin;
 use crate::lesson::{Context, Info, Lesson, Needs, Undo};
@@ -15,31 +16,37 @@ use crate::lesson::{Context, Info, Lesson, Needs, Undo};
 pub const EXPLAIN: &str = "\
 GOAL
   Collect a real data source through Kafka into storage, with nothing lost: a stream of JSON events, and
-  every file under a directory, of any type and size: PDF, images, video, Office documents.
+  every file under a folder, of any type and size: PDF, images, video, Office documents.
 
 HOW IT WORKS
   collector  reads each file, detects its type from its bytes, and sends it in chunks of 512 KiB: Kafka
              refuses messages above 1 MB by default, and a video is far above that. Every chunk has the
-             file's id as key (so all of them land in one partition, in order) and headers: file id, name,
-             content type, size, SHA-256, chunk index and count. Idempotent producer, acks=all.
-  sink       a consumer group that writes each chunk to disk before it commits the chunk's offset, and
-             stores a file only when its size and SHA-256 match the producer's, by writing a temporary
-             file and renaming it. Events are appended to events.jsonl, each id once.
+             file's name as key (so all of them land in one partition, in order) and headers: file id,
+             name, content type, size, SHA-256, chunk index and count. Idempotent producer, acks=all.
+             It sends only what storage lacks: run it again and it sends nothing twice.
+  sink       a consumer group that appends each chunk to the file it rebuilds in collect/.sink before it
+             stores the chunk's offset, and moves the file into storage only when its size and SHA-256
+             match the collector's. Events are appended to storage/events.jsonl, each id once. A message it
+             cannot store is set aside in a dead-letter topic, with why, and the sink goes on.
+  Topics and group are named after your folder (collect-<hash>-files, -events, -dead-letters, -sink):
+  two folders on one broker never mix their files.
 
 TYPE (with the stack running: lesson 2 --run starts it again after lesson 6)
   lesson 7 --run
     makes a sample set in collect/source (a PDF, a PNG, a 24 MB video, a docx, an xlsx) and
     collect/events.jsonl, unless you put your own there, then runs the collector and the sink.
+    Your own files: any regular file under collect/source with a UTF-8 name; links are not followed.
     Your own events: one JSON object per line, each with an `id` (a string or a number) that names it;
-    the whole line is kept, once per id. A line that breaks the rule is skipped, with its number and why.
+    the whole line is kept, once per id. A line that breaks the rule is not sent, with its number and why.
 
   Or run the two halves yourself, in two terminals, and stop the sink whenever you like (even kill -9):
   lesson collect sink
   lesson collect ingest
 
 YOU SHOULD SEE
-  How many files and MB were sent, at how many files/s and MB/s, and what the sink stored. Then
-  collect/storage/files holds every file, byte for byte: `lesson check 7` compares their SHA-256.
+  How many files, MB and events were sent, and what the sink stored. Then collect/storage/files holds
+  every file, byte for byte: `lesson check 7` compares their SHA-256 and asks Kafka whether the sink has
+  read everything, and what it set aside.
 
 WHY IT MATTERS
   This is what Kafka is for: a source that produces faster or slower than its consumer, a consumer that
@@ -54,8 +61,8 @@ impl Lesson for Collect {
         slug: "collect",
         title: "Capstone: collect files and events through Kafka into storage",
         hint: "\
-A file larger than Kafka's message limit (1 MB by default) travels as chunks: all with the file's id as
-key, so they land in one partition, in order. The sink spools each chunk to disk before committing its
+A file larger than Kafka's message limit (1 MB by default) travels as chunks: all with the file's name as
+key, so they land in one partition, in order. The sink appends each chunk to disk before it stores its
 offset, and stores a file only when its size and SHA-256 match, so a sink killed at any moment and
 started again ends with every file exactly once. Start it again with: lesson collect sink --until-caught-up",
         needs: Needs::NOTHING,
@@ -70,29 +77,36 @@ started again ends with every file exactly once. Start it again with: lesson col
         let stack = ctx.stack().await?;
         stack.service("kafka").await?;
         let paths = Paths::in_dir(&ctx.config.dir);
+        let names = Names::for_dir(&ctx.config.dir);
         let mut out = String::new();
         if sample::is_empty(&paths.source) {
-            let names = sample::write(&paths)?;
-            out += &format!("Made a sample set in {}: {}\n", paths.source.display(), names.join(", "));
+            let made = sample::write(&paths)?;
+            out += &format!("Made a sample set in {}: {}\n", paths.source.display(), made.join(", "));
         }
         let bootstrap = stack.bootstrap();
-        ensure_topics(&bootstrap).await?;
-        let sent = ingest::ingest(&bootstrap, &paths.source, Some(&paths.events)).await?;
+        ensure_topics(&bootstrap, &names).await?;
+        let storage = LocalDir::open(&paths.storage)?;
+        let source = ingest::Source { folder: &paths.source, events: events::read(&paths.events) };
+        let sent = ingest::ingest(&bootstrap, &names, source, &storage).await?;
         out += &format!("collector: {}", sent.summary());
-        let storage = Arc::new(LocalDir::open(&paths.storage)?);
-        let stored = sink::run(&bootstrap, storage, true).await?;
-        out += &format!("sink: {}", stored.summary());
+        let stored = sink::run(&bootstrap, &names, &paths.scratch, Arc::new(storage), true).await?;
+        out += &format!("sink: {}", stored.summary(&names));
         out += &format!("storage: {}", paths.storage.display());
+        if !sent.refused.is_empty() || !stored.is_clean() {
+            bail!("{out}\n\nNot everything was collected: fix what is named above, then run lesson 7 --run again.");
+        }
         Ok(out)
     }
 
     fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
         let paths = Paths::in_dir(&ctx.config.dir);
+        let names = Names::for_dir(&ctx.config.dir);
         Some(Undo {
             does: format!(
-                "removes {} and the capstone's topics ({FILES_TOPIC}, {EVENTS_TOPIC}) and sink group; your sources in {} \
-                 and {} stay",
+                "removes {} and {}, the capstone's topics ({}) and its sink group; your sources in {} and {} stay",
                 paths.storage.display(),
+                paths.scratch.display(),
+                names.topics().join(", "),
                 paths.source.display(),
                 paths.events.display()
             ),
@@ -102,23 +116,26 @@ started again ends with every file exactly once. Start it again with: lesson col
 
     async fn undo(&self, ctx: &Context) -> Result<String> {
         let paths = Paths::in_dir(&ctx.config.dir);
+        let names = Names::for_dir(&ctx.config.dir);
         let mut done = Vec::new();
-        if paths.storage.exists() {
-            std::fs::remove_dir_all(&paths.storage)
-                .with_context(|| format!("Failed to remove {}", paths.storage.display()))?;
-            done.push(format!("removed {}", paths.storage.display()));
+        for dir in [&paths.storage, &paths.scratch] {
+            if dir.exists() {
+                std::fs::remove_dir_all(dir).with_context(|| format!("Failed to remove {}", dir.display()))?;
+                done.push(format!("removed {}", dir.display()));
+            }
         }
         let stack = ctx.stack().await?;
         if stack.service("kafka").await.is_ok() {
-            for topic in [FILES_TOPIC, EVENTS_TOPIC] {
+            for topic in names.topics() {
                 if admin::delete_topic(&stack.bootstrap(), topic).await? {
                     done.push(format!("deleted topic {topic}"));
                 }
             }
-            admin::delete_groups(&stack.bootstrap(), &[SINK_GROUP]).await?;
+            admin::delete_groups(&stack.bootstrap(), &[&names.group]).await?;
         } else {
             done.push(format!(
-                "the stack is not running: topics {FILES_TOPIC} and {EVENTS_TOPIC} are left in its volumes"
+                "the stack is not running: topics {} are left in its volumes",
+                names.topics().join(", ")
             ));
         }
         Ok(done.join("; "))
@@ -126,7 +143,6 @@ started again ends with every file exactly once. Start it again with: lesson col
 
     async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
         let paths = Paths::in_dir(&ctx.config.dir);
-        // Hashing every source and stored file is blocking work: off the async runtime.
-        tokio::task::spawn_blocking(move || verify::facts(&paths)).await?
+        verify::facts(ctx, &paths, &Names::for_dir(&ctx.config.dir)).await
     }
 }

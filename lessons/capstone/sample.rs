@@ -171,7 +171,8 @@ pub fn xlsx() -> Result<Vec<u8>> {
 
 /// True when `dir` holds no file yet (or does not exist).
 pub fn is_empty(dir: &Path) -> bool {
-    super::storage::walk(dir).map(|files| files.is_empty()).unwrap_or(true)
+    let scan = super::source::scan(dir);
+    scan.files.is_empty() && scan.refused.is_empty() && scan.ignored.is_empty()
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
-//! The sink: a consumer group that rebuilds files from their chunks and appends events, then commits.
-//! Chunks are spooled to disk before their offset is stored, a file is stored only once its size and
-//! SHA-256 match, and replayed messages are recognised: killed at any moment, a restart ends the same.
+//! The sink: a consumer group that rebuilds files from their chunks and appends events, then stores
+//! each message's offset. A file is stored only once its size and SHA-256 match, replayed messages are
+//! recognised, and a message that cannot be stored is set aside as a dead letter: killed at any moment,
+//! a restart ends the same, and no message can stop it.
 
-use std::path::{Path, PathBuf};
+use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,173 +14,263 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::topic_partition_list::Offset;
 
+use super::assembly::{Scratch, Step};
 use super::chunk::FileMeta;
-use super::storage::{event_id, sha256_of, Storage};
-use super::{megabytes, EVENTS_TOPIC, FILES_TOPIC, SINK_GROUP};
+use super::dead_letter::{DeadLetter, DeadLetters};
+use super::events::{parse_event, Event};
+use super::storage::Storage;
+use super::{count, megabytes, Names};
+
+/// Events are written to storage in batches of up to this many, each batch before its offsets.
+const EVENT_BATCH: usize = 2000;
 
 #[derive(Debug, Default)]
 pub struct SinkReport {
     pub files: u64,
     pub bytes: u64,
     pub events: u64,
-    pub rejected: Vec<String>,
+    /// Why each message set aside by this run was.
+    pub dead_letters: Vec<String>,
+    /// Files whose chunks have not all arrived: "name: 1.0 of 3.1 MB".
     pub incomplete: Vec<String>,
 }
 
 impl SinkReport {
-    pub fn summary(&self) -> String {
-        let mut out =
-            format!("stored {} files ({:.1} MB) and {} events\n", self.files, megabytes(self.bytes), self.events);
-        for line in &self.rejected {
-            out += &format!("  rejected {line}\n");
-        }
+    pub fn summary(&self, names: &Names) -> String {
+        let mut out = format!(
+            "stored {} ({:.1} MB) and {}\n",
+            count(self.files, "file", "files"),
+            megabytes(self.bytes),
+            count(self.events, "event", "events")
+        );
         for line in &self.incomplete {
-            out += &format!("  incomplete {line}\n");
+            out += &format!("  waiting for the rest of {line}\n");
+        }
+        if !self.incomplete.is_empty() {
+            out += "  (the collector sends the rest when run again: lesson collect ingest)\n";
+        }
+        if !self.dead_letters.is_empty() {
+            out += &format!(
+                "  set aside {} in {} (dead letters):\n",
+                count(self.dead_letters.len() as u64, "message", "messages"),
+                names.dead_letters
+            );
+            for line in &self.dead_letters {
+                out += &format!("    {line}\n");
+            }
         }
         out
+    }
+
+    pub fn is_clean(&self) -> bool {
+        self.dead_letters.is_empty() && self.incomplete.is_empty()
     }
 }
 
 /// Consumes until stopped, or, with `until_caught_up`, until every partition is read to its end.
-pub async fn run(bootstrap: &str, storage: Arc<dyn Storage>, until_caught_up: bool) -> Result<SinkReport> {
+pub async fn run(
+    bootstrap: &str,
+    names: &Names,
+    scratch: &Path,
+    storage: Arc<dyn Storage>,
+    until_caught_up: bool,
+) -> Result<SinkReport> {
+    let dead_letters = DeadLetters::new(bootstrap, &names.dead_letters, tokio::runtime::Handle::current())?;
+    let mut sink = Sink {
+        storage,
+        scratch: Scratch::open(scratch)?,
+        dead_letters,
+        names: names.clone(),
+        stored: HashMap::new(),
+        events: HashMap::new(),
+        batch: Vec::new(),
+        batched: HashMap::new(),
+        offsets: Vec::new(),
+        gaps: std::collections::HashSet::new(),
+        report: SinkReport::default(),
+    };
     let bootstrap = bootstrap.to_string();
-    tokio::task::spawn_blocking(move || consume(&bootstrap, storage.as_ref(), until_caught_up)).await?
+    tokio::task::spawn_blocking(move || {
+        sink.events = sink.storage.events()?.into_iter().map(|e| (e.id, e.line)).collect();
+        sink.consume(&bootstrap, until_caught_up)?;
+        sink.report.incomplete = sink
+            .scratch
+            .partials()?
+            .iter()
+            .map(|p| format!("{}: {:.1} of {:.1} MB arrived", p.meta.name, megabytes(p.bytes), megabytes(p.meta.size)))
+            .collect();
+        Ok(sink.report)
+    })
+    .await?
 }
 
-fn consume(bootstrap: &str, storage: &dyn Storage, until_caught_up: bool) -> Result<SinkReport> {
-    // Offsets are stored by hand once a message is safely on disk, and committed in the background.
-    let consumer: BaseConsumer = crate::kafka::config::consumer(bootstrap, SINK_GROUP)
-        .set("enable.auto.commit", "true")
-        .set("enable.auto.offset.store", "false")
-        .set("auto.commit.interval.ms", "500")
-        // A sink that was killed stays in the group until its session times out; restarts wait that long.
-        .set("session.timeout.ms", "10000")
-        .create()
-        .context("Failed to create the sink's consumer")?;
-    consumer.subscribe(&[FILES_TOPIC, EVENTS_TOPIC]).context("Failed to subscribe the sink")?;
-    let mut seen_events = storage.event_ids()?;
-    let mut stored_ids = std::collections::HashSet::new();
-    let mut report = SinkReport::default();
-    loop {
-        match consumer.poll(Duration::from_millis(250)) {
-            Some(message) => {
-                let message = message.context("The sink failed to consume")?;
-                if message.topic() == FILES_TOPIC {
-                    file_chunk(storage, &message, &mut stored_ids, &mut report)?;
-                } else {
-                    let line = message.payload().map(|p| String::from_utf8_lossy(p).into_owned()).unwrap_or_default();
-                    match event_id(&line) {
-                        Some(id) if seen_events.contains(&id) => {}
-                        Some(id) => {
-                            storage.append_events(&[line])?;
-                            seen_events.insert(id);
-                            report.events += 1;
-                        }
-                        None => {
-                            report.rejected.push(format!("event at offset {}: not JSON with an id", message.offset()))
+struct Sink {
+    storage: Arc<dyn Storage>,
+    scratch: Scratch,
+    dead_letters: DeadLetters,
+    names: Names,
+    /// name → SHA-256 of what storage holds, asked once per name: a replayed or updated file costs no
+    /// extra pass over what is stored.
+    stored: HashMap<String, Option<String>>,
+    /// id → line of every event stored.
+    events: HashMap<String, String>,
+    /// Events read but not yet written; their ids → lines; the offsets to store once they are written.
+    batch: Vec<Event>,
+    batched: HashMap<String, String>,
+    offsets: Vec<(String, i32, i64)>,
+    /// Files a missing chunk was reported for in this run.
+    gaps: std::collections::HashSet<String>,
+    report: SinkReport,
+}
+
+impl Sink {
+    fn consume(&mut self, bootstrap: &str, until_caught_up: bool) -> Result<()> {
+        // Offsets are stored by hand once a message is safely handled, and committed in the background.
+        let consumer: BaseConsumer = crate::kafka::config::consumer(bootstrap, &self.names.group)
+            .set("enable.auto.commit", "true")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.commit.interval.ms", "500")
+            // A sink that was killed stays in the group until its session times out; restarts wait that long.
+            .set("session.timeout.ms", "10000")
+            .create()
+            .context("Failed to create the sink's consumer")?;
+        consumer.subscribe(&[&self.names.files, &self.names.events]).context("Failed to subscribe the sink")?;
+        loop {
+            match consumer.poll(Duration::from_millis(250)) {
+                Some(message) => {
+                    let message = message.context("The sink failed to consume")?;
+                    if message.topic() == self.names.files {
+                        self.file_chunk(&message)?;
+                        consumer.store_offset_from_message(&message).context("Failed to store the sink's offset")?;
+                    } else {
+                        self.event(&message)?;
+                        if self.batch.len() >= EVENT_BATCH {
+                            self.flush_events(&consumer)?;
                         }
                     }
                 }
-                consumer.store_offset_from_message(&message).context("Failed to store the sink's offset")?;
+                None => {
+                    self.flush_events(&consumer)?;
+                    if until_caught_up && caught_up(&consumer)? {
+                        break;
+                    }
+                }
             }
-            None if until_caught_up && caught_up(&consumer)? => break,
-            None => {}
+        }
+        match consumer.commit_consumer_state(rdkafka::consumer::CommitMode::Sync) {
+            Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => Ok(()),
+            Err(err) => Err(err).context("Failed to commit the sink's offsets"),
         }
     }
-    match consumer.commit_consumer_state(rdkafka::consumer::CommitMode::Sync) {
-        Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
-        Err(err) => return Err(err).context("Failed to commit the sink's offsets"),
-    }
-    report.incomplete = incomplete(storage.scratch())?;
-    Ok(report)
-}
 
-/// `stored` remembers the files known to be in storage, so a replayed file costs one hash, not one per chunk.
-fn file_chunk(
-    storage: &dyn Storage,
-    message: &BorrowedMessage,
-    stored: &mut std::collections::HashSet<String>,
-    report: &mut SinkReport,
-) -> Result<()> {
-    let (meta, index) = match FileMeta::from_headers(message.headers()) {
-        Ok(parsed) => parsed,
-        Err(err) => {
-            report.rejected.push(format!("chunk at {}/{}: {err}", message.partition(), message.offset()));
+    fn set_aside(&mut self, message: &BorrowedMessage, reason: String, is_event: bool) -> Result<()> {
+        let letter = DeadLetter::of(message, reason, is_event);
+        self.dead_letters.set_aside(&letter)?;
+        self.report.dead_letters.push(format!("{}: {}", letter.from, letter.reason));
+        Ok(())
+    }
+
+    fn file_chunk(&mut self, message: &BorrowedMessage) -> Result<()> {
+        let (meta, index) = match FileMeta::from_headers(message.headers()) {
+            Ok(parsed) => parsed,
+            Err(err) => {
+                return self.set_aside(message, format!("a chunk the collector could not have sent: {err:#}"), false)
+            }
+        };
+        if self.stored_sha(&meta.name)?.as_deref() == Some(meta.sha256.as_str()) {
             return Ok(());
         }
-    };
-    if stored.contains(&meta.id) || storage.contains(&meta.name, &meta.sha256)? {
-        stored.insert(meta.id);
-        return Ok(());
+        let step = self.scratch.add(&meta, index, message.payload().unwrap_or_default())?;
+        match step {
+            Step::Appended | Step::Replayed => Ok(()),
+            Step::Complete(verified) => {
+                self.storage.put(&meta, &verified)?;
+                self.scratch.discard(&meta.id)?;
+                self.scratch.discard_others(&meta.name, &meta.id)?;
+                self.stored.insert(meta.name.clone(), Some(meta.sha256.clone()));
+                eprintln!("stored {} ({:.1} MB, SHA-256 verified)", meta.name, megabytes(meta.size));
+                self.report.files += 1;
+                self.report.bytes += meta.size;
+                Ok(())
+            }
+            Step::Gap { expected } => {
+                if !self.gaps.insert(meta.id.clone()) {
+                    return Ok(());
+                }
+                let reason = format!(
+                    "chunk {index} of {} arrived before chunk {expected}, which is not in the topic (deleted, or never \
+                     sent): the file waits until the collector sends it again (lesson collect ingest)",
+                    meta.name
+                );
+                self.set_aside(message, reason, false)
+            }
+            Step::WrongLength { got, expected } => {
+                let reason = format!("chunk {index} of {} has {got} bytes where it must have {expected}", meta.name);
+                self.set_aside(message, reason, false)
+            }
+            Step::Mismatch { size, sha256 } => {
+                let reason = format!(
+                    "{}: its chunks make {size} bytes with SHA-256 {}…, the collector sent {} bytes with {}…; nothing \
+                     was stored, and it is stored when the collector sends it again (lesson collect ingest)",
+                    meta.name,
+                    &sha256[..12],
+                    meta.size,
+                    &meta.sha256[..12]
+                );
+                self.set_aside(message, reason, false)
+            }
+        }
     }
-    let spool = storage.scratch().join(&meta.id);
-    std::fs::create_dir_all(&spool).with_context(|| format!("Failed to create {}", spool.display()))?;
-    write_atomically(&spool.join("meta.json"), serde_json::to_string(&meta)?.as_bytes())?;
-    write_atomically(&spool.join(format!("{index}.part")), message.payload().unwrap_or_default())?;
-    if (0..meta.chunks).all(|i| spool.join(format!("{i}.part")).exists()) && assemble(storage, &meta, &spool, report)? {
-        stored.insert(meta.id);
-    }
-    Ok(())
-}
 
-// ANCHOR: assemble
-/// Joins the chunks into a temporary file; stores it only if its size and SHA-256 are the producer's.
-/// Returns whether it was stored.
-fn assemble(storage: &dyn Storage, meta: &FileMeta, spool: &Path, report: &mut SinkReport) -> Result<bool> {
-    let assembled = storage.scratch().join(format!("{}.assembling", meta.id));
-    let mut out =
-        std::fs::File::create(&assembled).with_context(|| format!("Failed to create {}", assembled.display()))?;
-    for i in 0..meta.chunks {
-        let mut part = std::fs::File::open(spool.join(format!("{i}.part")))?;
-        std::io::copy(&mut part, &mut out).with_context(|| format!("Failed to assemble {}", meta.name))?;
+    fn stored_sha(&mut self, name: &str) -> Result<Option<String>> {
+        if let Some(known) = self.stored.get(name) {
+            return Ok(known.clone());
+        }
+        let sha = self.storage.stored(name)?.map(|s| s.sha256);
+        self.stored.insert(name.to_string(), sha.clone());
+        Ok(sha)
     }
-    out.sync_all().with_context(|| format!("Failed to write {} (is the disk full?)", meta.name))?;
-    drop(out);
-    let size = std::fs::metadata(&assembled)?.len();
-    let sha256 = sha256_of(&assembled)?;
-    if size != meta.size || sha256 != meta.sha256 {
-        std::fs::remove_file(&assembled)?;
-        let rejected = storage.scratch().join("rejected").join(&meta.id);
-        std::fs::create_dir_all(rejected.parent().unwrap_or(storage.scratch()))?;
-        std::fs::rename(spool, &rejected)?;
-        report.rejected.push(format!(
-            "{}: {size} bytes with SHA-256 {}…, expected {} bytes with {}… (chunks kept in {})",
-            meta.name,
-            &sha256[..12],
-            meta.size,
-            &meta.sha256[..12.min(meta.sha256.len())],
-            rejected.display()
-        ));
-        return Ok(false);
-    }
-    storage.put(&meta.name, &assembled)?;
-    std::fs::remove_dir_all(spool).with_context(|| format!("Failed to clean {}", spool.display()))?;
-    eprintln!("stored {} ({:.1} MB, SHA-256 verified)", meta.name, megabytes(size));
-    report.files += 1;
-    report.bytes += size;
-    Ok(true)
-}
-// ANCHOR_END: assemble
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("Failed to write {} (is the disk full?)", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("Failed to write {}", path.display()))
-}
-
-/// Files whose chunks did not all arrive: "name: k of n chunks".
-pub fn incomplete(scratch: &Path) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(scratch) else { return Ok(out) };
-    for entry in entries {
-        let dir: PathBuf = entry?.path();
-        let Ok(text) = std::fs::read_to_string(dir.join("meta.json")) else { continue };
-        let meta: FileMeta = serde_json::from_str(&text)?;
-        let present = (0..meta.chunks).filter(|i| dir.join(format!("{i}.part")).exists()).count();
-        out.push(format!("{}: {present} of {} chunks arrived", meta.name, meta.chunks));
+    fn event(&mut self, message: &BorrowedMessage) -> Result<()> {
+        let payload = message.payload().unwrap_or_default();
+        let parsed = std::str::from_utf8(payload)
+            .map_err(|_| "not UTF-8".to_string())
+            .and_then(|line| parse_event(line).map(|id| Event { id, line: line.trim_end().to_string() }));
+        let event = match parsed {
+            Ok(event) => event,
+            Err(why) => {
+                self.set_aside(message, format!("not an event: {why}"), true)?;
+                self.offsets.push((message.topic().to_string(), message.partition(), message.offset()));
+                return Ok(());
+            }
+        };
+        let known = self.events.get(&event.id).or_else(|| self.batched.get(&event.id));
+        match known {
+            Some(line) if *line == event.line => {}
+            Some(_) => {
+                let reason = format!("event `{}` is stored with different content; one id names one event", event.id);
+                self.set_aside(message, reason, true)?;
+            }
+            None => {
+                self.batched.insert(event.id.clone(), event.line.clone());
+                self.batch.push(event);
+            }
+        }
+        // Even a message with nothing to write waits for the batch before it: offsets move in order.
+        self.offsets.push((message.topic().to_string(), message.partition(), message.offset()));
+        Ok(())
     }
-    out.sort();
-    Ok(out)
+
+    fn flush_events(&mut self, consumer: &BaseConsumer) -> Result<()> {
+        self.storage.append_events(&self.batch)?;
+        for (topic, partition, offset) in std::mem::take(&mut self.offsets) {
+            consumer.store_offset(&topic, partition, offset).context("Failed to store the sink's offset")?;
+        }
+        self.report.events += self.batch.len() as u64;
+        self.events.extend(self.batched.drain());
+        self.batch.clear();
+        Ok(())
+    }
 }
 
 /// Every assigned partition is read to its current end.

@@ -1,47 +1,60 @@
-//! Where collected data ends up. `Storage` is what the sink needs; `LocalDir` is the default, and an
-//! S3-compatible store can implement the same trait.
+//! Where collected data ends up. `Storage` is what the sink needs; `LocalDir` is the default. The sink
+//! rebuilds and verifies each file in its own scratch folder first, so a store only has to make a
+//! complete local file visible in one step: a rename here, a completed multipart upload in an object store.
 
-use std::collections::HashSet;
 use std::io::Write;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use sha2::{Digest, Sha256};
 
-use super::chunk::hex;
+use super::chunk::{hex, FileMeta};
+use super::events::{parse_event, Event};
+
+/// What a store holds under a name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stored {
+    pub size: u64,
+    pub sha256: String,
+}
 
 // ANCHOR: storage_trait
 pub trait Storage: Send + Sync {
-    /// A local directory on the same filesystem as the store, for spooling chunks and assembling files.
-    fn scratch(&self) -> &Path;
-    /// Is `name` stored with exactly this content?
-    fn contains(&self, name: &str, sha256: &str) -> Result<bool>;
-    /// Moves a complete, verified file into the store under `name`, atomically.
-    fn put(&self, name: &str, verified: &Path) -> Result<()>;
+    /// Where it is, for messages: a folder, or a bucket's URL.
+    fn location(&self) -> String;
+    /// What is stored under `name`, if anything.
+    fn stored(&self, name: &str) -> Result<Option<Stored>>;
+    /// Makes `verified`, a complete local file whose size and SHA-256 are `meta`'s, visible under
+    /// `meta.name`: whole, or not at all. A previous version stays until then.
+    fn put(&self, meta: &FileMeta, verified: &Path) -> Result<()>;
     /// Appends whole event lines; a line is never stored half.
-    fn append_events(&self, lines: &[String]) -> Result<()>;
-    /// The ids of the events stored so far.
-    fn event_ids(&self) -> Result<HashSet<String>>;
-    /// Every stored file: (name, size, sha256).
-    fn files(&self) -> Result<Vec<(String, u64, String)>>;
+    fn append_events(&self, events: &[Event]) -> Result<()>;
+    /// The events stored so far, in the order stored.
+    fn events(&self) -> Result<Vec<Event>>;
+    /// Every stored file, by name.
+    fn files(&self) -> Result<Vec<(String, Stored)>>;
 }
 // ANCHOR_END: storage_trait
 
-/// `root/files/<name>`, `root/events.jsonl`, and `root/.work/` for what is not complete yet.
+/// `root/files/<name>` and `root/events.jsonl`.
 pub struct LocalDir {
     root: PathBuf,
-    scratch: PathBuf,
 }
 
 impl LocalDir {
+    /// The store at `root`, to read: nothing is created.
+    pub fn at(root: &Path) -> LocalDir {
+        LocalDir { root: root.to_path_buf() }
+    }
+
+    /// The store at `root`, to write: its folders are created, and a line half-appended by a killed
+    /// sink is cut off.
     pub fn open(root: &Path) -> Result<LocalDir> {
-        let scratch = root.join(".work");
-        for dir in [root.join("files"), scratch.clone()] {
-            std::fs::create_dir_all(&dir).with_context(|| {
-                format!("Failed to create {}: the storage directory must be writable", dir.display())
-            })?;
-        }
-        let store = LocalDir { root: root.to_path_buf(), scratch };
+        let store = LocalDir::at(root);
+        let files = store.root.join("files");
+        std::fs::create_dir_all(&files).with_context(|| {
+            format!("Failed to create {}: the storage folder must be a writable folder", files.display())
+        })?;
         store.repair_events()?;
         Ok(store)
     }
@@ -50,7 +63,6 @@ impl LocalDir {
         self.root.join("events.jsonl")
     }
 
-    /// A process killed mid-append can leave a last line without its newline: cut it off.
     fn repair_events(&self) -> Result<()> {
         let path = self.events_path();
         let Ok(text) = std::fs::read(&path) else { return Ok(()) };
@@ -63,36 +75,63 @@ impl LocalDir {
     }
 
     fn file_path(&self, name: &str) -> Result<PathBuf> {
-        let relative = Path::new(name);
-        if relative.components().any(|c| !matches!(c, Component::Normal(_))) {
-            bail!("`{name}` is not a relative path inside the collected directory");
+        if !super::source::is_clean_name(name) {
+            bail!("`{name}` is not a relative path inside the collected folder");
         }
-        Ok(self.root.join("files").join(relative))
+        Ok(self.root.join("files").join(name))
+    }
+
+    /// A copy for when `verified` is on another filesystem: written beside storage, then renamed.
+    fn copy_in(&self, meta: &FileMeta, verified: &Path, path: &Path) -> Result<()> {
+        let incoming = self.root.join(".incoming");
+        std::fs::create_dir_all(&incoming).with_context(|| format!("Failed to create {}", incoming.display()))?;
+        let tmp = incoming.join(&meta.id);
+        let copied = std::fs::copy(verified, &tmp)
+            .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
+            .and_then(|()| std::fs::rename(&tmp, path));
+        if let Err(err) = copied {
+            std::fs::remove_file(&tmp).ok();
+            return Err(err)
+                .with_context(|| format!("Failed to copy {} into {} (is the disk full?)", meta.name, self.location()));
+        }
+        Ok(())
     }
 }
 
 impl Storage for LocalDir {
-    fn scratch(&self) -> &Path {
-        &self.scratch
+    fn location(&self) -> String {
+        self.root.display().to_string()
     }
 
-    fn contains(&self, name: &str, sha256: &str) -> Result<bool> {
+    fn stored(&self, name: &str) -> Result<Option<Stored>> {
         let path = self.file_path(name)?;
-        Ok(path.exists() && sha256_of(&path)? == sha256)
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.is_file() => Ok(Some(Stored { size: meta.len(), sha256: sha256_of(&path)? })),
+            Ok(_) => Ok(None),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(err).with_context(|| format!("Failed to look at {}", path.display())),
+        }
     }
 
-    fn put(&self, name: &str, verified: &Path) -> Result<()> {
-        let path = self.file_path(name)?;
+    fn put(&self, meta: &FileMeta, verified: &Path) -> Result<()> {
+        let path = self.file_path(&meta.name)?;
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).with_context(|| format!("Failed to create {}", parent.display()))?;
         }
-        std::fs::rename(verified, &path).with_context(|| format!("Failed to move {name} into storage"))
+        if std::fs::rename(verified, &path).is_err() {
+            self.copy_in(meta, verified, &path)?;
+            std::fs::remove_file(verified).ok();
+        }
+        Ok(())
     }
 
-    fn append_events(&self, lines: &[String]) -> Result<()> {
+    fn append_events(&self, events: &[Event]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
         let mut text = String::new();
-        for line in lines {
-            text.push_str(line.trim_end());
+        for event in events {
+            text.push_str(event.line.trim_end());
             text.push('\n');
         }
         let path = self.events_path();
@@ -101,40 +140,42 @@ impl Storage for LocalDir {
             .append(true)
             .open(&path)
             .with_context(|| format!("Failed to open {}", path.display()))?;
-        file.write_all(text.as_bytes()).with_context(|| format!("Failed to append to {}", path.display()))?;
-        file.sync_data().with_context(|| format!("Failed to flush {}", path.display()))
-    }
-
-    fn event_ids(&self) -> Result<HashSet<String>> {
-        let Ok(text) = std::fs::read_to_string(self.events_path()) else { return Ok(HashSet::new()) };
-        Ok(text.lines().filter_map(event_id).collect())
-    }
-
-    fn files(&self) -> Result<Vec<(String, u64, String)>> {
-        let base = self.root.join("files");
-        let mut out = Vec::new();
-        for (name, path) in walk(&base)? {
-            let size = std::fs::metadata(&path)?.len();
-            out.push((name, size, sha256_of(&path)?));
+        let written = file.write_all(text.as_bytes()).and_then(|()| file.sync_data());
+        if let Err(err) = written {
+            // Whatever part of the batch reached the disk is cut off again: no half line stays.
+            self.repair_events()?;
+            return Err(err).with_context(|| format!("Failed to append to {} (is the disk full?)", path.display()));
         }
-        Ok(out)
+        Ok(())
     }
-}
 
-pub fn event_id(line: &str) -> Option<String> {
-    parse_event(line).ok()
-}
+    fn events(&self) -> Result<Vec<Event>> {
+        let path = self.events_path();
+        let bytes = match std::fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(err).with_context(|| format!("Failed to read {}", path.display())),
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        Ok(text
+            .lines()
+            .filter_map(|line| Some(Event { id: parse_event(line).ok()?, line: line.to_string() }))
+            .collect())
+    }
 
-/// The contract of an event: one JSON object per line, with an `id` (a string or a number) that names it.
-/// Returns the id, or what is wrong with the line.
-pub fn parse_event(line: &str) -> Result<String, String> {
-    let value: serde_json::Value = serde_json::from_str(line).map_err(|err| format!("not valid JSON ({err})"))?;
-    let object = value.as_object().ok_or("valid JSON, but not an object {…}")?;
-    match object.get("id") {
-        Some(serde_json::Value::String(id)) if !id.is_empty() => Ok(id.clone()),
-        Some(serde_json::Value::Number(id)) => Ok(id.to_string()),
-        Some(_) => Err("an object whose `id` is not a string or a number".into()),
-        None => Err("an object without an `id`".into()),
+    fn files(&self) -> Result<Vec<(String, Stored)>> {
+        let scan = super::source::scan(&self.root.join("files"));
+        if let Some((what, why)) = scan.refused.first() {
+            bail!("{} holds {what}, which the sink never writes: {why}", self.location());
+        }
+        scan.files
+            .into_iter()
+            .map(|(name, path)| {
+                let size =
+                    std::fs::metadata(&path).with_context(|| format!("Failed to read {}", path.display()))?.len();
+                Ok((name, Stored { size, sha256: sha256_of(&path)? }))
+            })
+            .collect()
     }
 }
 
@@ -145,40 +186,9 @@ pub fn sha256_of(path: &Path) -> Result<String> {
     Ok(hex(&hasher.finalize()))
 }
 
-/// Every regular file below `base`, as (relative name with `/`, path), sorted by name.
-pub fn walk(base: &Path) -> Result<Vec<(String, PathBuf)>> {
-    let mut out = Vec::new();
-    let mut pending = vec![base.to_path_buf()];
-    while let Some(dir) = pending.pop() {
-        let entries = std::fs::read_dir(&dir).with_context(|| format!("Failed to read {}", dir.display()))?;
-        for entry in entries {
-            let path = entry?.path();
-            if path.is_dir() {
-                pending.push(path);
-            } else if path.is_file() {
-                let relative = path.strip_prefix(base).unwrap_or(&path);
-                let name = relative.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
-                out.push((name, path));
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn events_follow_the_contract() {
-        assert_eq!(parse_event(r#"{"id":"a-1","kind":"click"}"#), Ok("a-1".to_string()));
-        assert_eq!(parse_event(r#"{"id":42}"#), Ok("42".to_string()));
-        assert_eq!(parse_event(r#"{"kind":"click"}"#), Err("an object without an `id`".to_string()));
-        assert_eq!(parse_event(r#"[1,2]"#), Err("valid JSON, but not an object {…}".to_string()));
-        assert_eq!(parse_event(r#"{"id":null}"#), Err("an object whose `id` is not a string or a number".to_string()));
-        assert!(parse_event("{not json").is_err_and(|e| e.starts_with("not valid JSON")));
-    }
 
     #[test]
     fn names_stay_inside_the_store() -> Result<()> {

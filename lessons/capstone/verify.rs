@@ -1,74 +1,205 @@
-//! `lesson check 7`: is every source file in storage with the same SHA-256, every event stored once?
+//! `lesson check 7`: storage against the source (every file with the same SHA-256, every event once,
+//! nothing left half-rebuilt), and Kafka's own word (the sink has read everything, what it set aside).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use anyhow::Result;
 
+use super::assembly::partials;
 use super::chunk::FileMeta;
-use super::storage::{event_id, walk, LocalDir, Storage};
-use super::{megabytes, Paths};
-use crate::lesson::Fact;
+use super::dead_letter;
+use super::storage::{LocalDir, Storage};
+use super::{count, megabytes, Names, Paths};
+use crate::lesson::{Context, Fact, Needs};
 
-pub fn facts(paths: &Paths) -> Result<Vec<Fact>> {
-    let sources = walk(&paths.source).unwrap_or_default();
-    if sources.is_empty() {
+/// How many names a fix lists before "and N more".
+const SHOWN: usize = 5;
+
+pub async fn facts(ctx: &Context, paths: &Paths, names: &Names) -> Result<Vec<Fact>> {
+    let owned = paths.clone();
+    // Hashing every source and stored file is blocking work: off the async runtime.
+    let mut facts = tokio::task::spawn_blocking(move || storage_facts(&owned)).await??;
+    facts.extend(kafka_facts(ctx, names).await?);
+    Ok(facts)
+}
+
+fn listed(items: &[String]) -> String {
+    let mut out = items.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    if items.len() > SHOWN {
+        out += &format!(" and {} more", items.len() - SHOWN);
+    }
+    out
+}
+
+pub fn storage_facts(paths: &Paths) -> Result<Vec<Fact>> {
+    let scan = super::source::scan(&paths.source);
+    let events = super::events::read(&paths.events);
+    if scan.files.is_empty() && scan.refused.is_empty() && events.events.is_empty() && events.refused.is_empty() {
         return Ok(vec![Fact::fail(
             format!("{} holds files to collect", paths.source.display()),
             "Run lesson 7 --run to make a sample set and collect it, or put your own files there",
         )]);
     }
-    let store = LocalDir::open(&paths.storage)?;
-    let stored: BTreeMap<String, (u64, String)> = store.files()?.into_iter().map(|(n, s, h)| (n, (s, h))).collect();
-    let (mut same, mut bytes, mut missing, mut different) = (0, 0u64, Vec::new(), Vec::new());
-    for (name, path) in &sources {
-        let meta = FileMeta::of(path, name)?;
+    let store = LocalDir::at(&paths.storage);
+    let stored: BTreeMap<String, String> = store.files()?.into_iter().map(|(n, s)| (n, s.sha256)).collect();
+    let mut facts = Vec::new();
+    let (mut same, mut bytes, mut missing, mut different, mut unreadable) = (0, 0u64, vec![], vec![], vec![]);
+    let mut wanted = HashSet::new();
+    for (name, path) in &scan.files {
+        let meta = match FileMeta::of(path, name) {
+            Ok(meta) => meta,
+            Err(err) => {
+                unreadable.push(format!("{name}: {}", super::source::unreadable(&err)));
+                continue;
+            }
+        };
+        wanted.insert(meta.id.clone());
         match stored.get(name) {
-            Some((size, sha)) if *sha == meta.sha256 => {
+            Some(sha) if *sha == meta.sha256 => {
                 same += 1;
-                bytes += size;
+                bytes += meta.size;
             }
             Some(_) => different.push(name.clone()),
             None => missing.push(name.clone()),
         }
     }
+    let mut cannot: Vec<String> = scan.refused.iter().map(|(what, why)| format!("{what}: {why}")).collect();
+    cannot.extend(unreadable.iter().cloned());
+    if !cannot.is_empty() {
+        facts.push(Fact::fail(
+            format!(
+                "{} in {} cannot be collected",
+                count(cannot.len() as u64, "thing", "things"),
+                paths.source.display()
+            ),
+            cannot.join("\n"),
+        ));
+    }
+    for (what, why) in &scan.ignored {
+        facts.push(Fact::info(format!("left out: {what}, {why}")));
+    }
+    let total = scan.files.len() - unreadable.len();
+    if !scan.files.is_empty() {
+        facts.push(Fact::check(
+            missing.is_empty() && total > 0,
+            format!(
+                "{same} of {} are in storage ({:.1} MB)",
+                count(total as u64, "source file", "source files"),
+                megabytes(bytes)
+            ),
+            format!("Not stored yet: {}. Collect them: lesson 7 --run", listed(&missing)),
+        ));
+        facts.push(Fact::check(
+            different.is_empty(),
+            "every stored file has its source's SHA-256",
+            format!("Stored with other content: {}. Collect them again: lesson 7 --run", listed(&different)),
+        ));
+    }
+    let waiting: Vec<String> = partials(&paths.scratch)?
+        .into_iter()
+        .filter(|p| wanted.contains(&p.meta.id))
+        .map(|p| format!("{} ({:.1} of {:.1} MB)", p.meta.name, megabytes(p.bytes), megabytes(p.meta.size)))
+        .collect();
+    facts.push(Fact::check(
+        waiting.is_empty(),
+        "no source file is half-rebuilt by the sink",
+        format!(
+            "Waiting for the rest of {}. Start the sink again (lesson collect sink --until-caught-up); if the \
+             collector was stopped too, run it again (lesson collect ingest)",
+            listed(&waiting)
+        ),
+    ));
+    facts.extend(event_facts(paths, &events, &store)?);
+    Ok(facts)
+}
+
+fn event_facts(paths: &Paths, events: &super::events::Events, store: &LocalDir) -> Result<Vec<Fact>> {
+    let mut facts = Vec::new();
+    if let Some((what, why)) = events.refused.iter().find(|(what, _)| *what == paths.events.display().to_string()) {
+        // The whole file could not be read.
+        facts.push(Fact::fail(
+            format!("{what} can be read"),
+            format!("It {}: make it readable (chmod u+r)", why.trim_start_matches("it ")),
+        ));
+        return Ok(facts);
+    }
+    for (what, why) in events.refused.iter().take(SHOWN) {
+        facts.push(Fact::info(format!("not collected: {what}: {why}")));
+    }
+    if events.refused.len() > SHOWN {
+        facts.push(Fact::info(format!(
+            "not collected: {} more lines (lesson collect ingest lists them)",
+            events.refused.len() - SHOWN
+        )));
+    }
+    let stored = store.events()?;
+    let by_id: HashMap<&str, &str> = stored.iter().map(|e| (e.id.as_str(), e.line.as_str())).collect();
+    let present = events.events.iter().filter(|e| by_id.get(e.id.as_str()) == Some(&e.line.as_str())).count();
+    let other: Vec<String> = events
+        .events
+        .iter()
+        .filter(|e| by_id.get(e.id.as_str()).is_some_and(|line| *line != e.line))
+        .map(|e| e.id.clone())
+        .collect();
+    facts.push(Fact::check(
+        present == events.events.len(),
+        format!("{present} of {} are stored", count(events.events.len() as u64, "event", "events")),
+        if other.is_empty() {
+            "Collect them: lesson 7 --run".to_string()
+        } else {
+            format!(
+                "Storage holds other content for the ids {}: one id names one event; give the new ones ids of their own",
+                listed(&other)
+            )
+        },
+    ));
+    facts.push(Fact::check(
+        by_id.len() == stored.len(),
+        "every stored event is stored once",
+        format!(
+            "{} holds {} lines for {} ids: the sink writes each id once, so another program wrote there",
+            store.location(),
+            stored.len(),
+            by_id.len()
+        ),
+    ));
+    Ok(facts)
+}
+
+async fn kafka_facts(ctx: &Context, names: &Names) -> Result<Vec<Fact>> {
+    let stack = match crate::basics::common::stack_up(ctx).await? {
+        Ok(stack) => stack,
+        Err(facts) => return Ok(facts),
+    };
+    let bootstrap = stack.bootstrap();
+    let mut behind = 0i64;
+    for topic in [&names.files, &names.events] {
+        let Some(partitions) = crate::kafka::inspect::topic(&bootstrap, topic).await? else { continue };
+        let ids: Vec<i32> = partitions.iter().map(|p| p.id).collect();
+        let marks = crate::kafka::inspect::watermarks(&bootstrap, topic, &ids).await?;
+        let committed = crate::kafka::inspect::committed(&bootstrap, &names.group, topic, &ids).await?;
+        for (partition, (low, high)) in marks {
+            let at = committed.get(&partition).copied().flatten().unwrap_or(low).max(low);
+            behind += high - at;
+        }
+    }
+    let sink = ctx.options.command("collect sink --until-caught-up", Needs::NOTHING);
     let mut facts = vec![Fact::check(
-        missing.is_empty(),
-        format!("{same} of {} source files are in storage ({:.1} MB)", sources.len(), megabytes(bytes)),
-        format!("Not stored yet: {}. Run the sink: lesson 7 --run", missing.join(", ")),
+        behind == 0,
+        format!("the sink ({}) has read everything sent to Kafka", names.group),
+        format!("{} wait for it: {sink}", count(behind as u64, "message", "messages")),
     )];
-    facts.push(Fact::check(
-        different.is_empty(),
-        "every stored file has its source's SHA-256",
-        format!("Different content: {}. Collect them again: lesson 7 --run", different.join(", ")),
-    ));
-    let incomplete = super::sink::incomplete(store.scratch())?;
-    facts.push(Fact::check(
-        incomplete.is_empty(),
-        "no file is waiting for missing chunks",
-        format!(
-            "{}. The chunks that arrived are kept: start the sink again (lesson collect sink --until-caught-up) and it \
-             reads the rest from Kafka; if the collector was stopped too, run it again (lesson collect ingest)",
-            incomplete.join("; ")
-        ),
-    ));
-    let wanted: Vec<String> =
-        std::fs::read_to_string(&paths.events).map(|t| t.lines().filter_map(event_id).collect()).unwrap_or_default();
-    let stored_lines = std::fs::read_to_string(paths.storage.join("events.jsonl")).unwrap_or_default();
-    let stored_ids: Vec<String> = stored_lines.lines().filter_map(event_id).collect();
-    let unique: std::collections::HashSet<&String> = stored_ids.iter().collect();
-    let all_there = wanted.iter().all(|id| unique.contains(id));
-    facts.push(Fact::check(
-        all_there && unique.len() == stored_ids.len(),
-        format!(
-            "{} of {} events are stored, each once",
-            wanted.iter().filter(|id| unique.contains(id)).count(),
-            wanted.len()
-        ),
-        format!(
-            "{} stored lines for {} distinct events. Run the sink again: lesson 7 --run",
-            stored_ids.len(),
-            unique.len()
-        ),
-    ));
+    let letters = dead_letter::read(&bootstrap, &names.dead_letters).await?.unwrap_or_default();
+    facts.push(match letters.last() {
+        None => Fact::pass("no message was set aside as a dead letter"),
+        Some(last) => Fact::info(format!(
+            "{} set aside in {} (dead letters), the last: {}. Read them all: docker compose exec kafka \
+             kafka-console-consumer --bootstrap-server kafka:29092 --topic {} --from-beginning",
+            count(letters.len() as u64, "message was", "messages were"),
+            names.dead_letters,
+            last.reason,
+            names.dead_letters
+        )),
+    });
     Ok(facts)
 }

@@ -17,7 +17,8 @@ pub const INTERRUPTED: u8 = 130;
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let starts_stack = matches!(cli.command, Some(Command::Tour { .. })) || (cli.run && starts_stack(&cli.lesson));
-    let collecting = matches!(cli.command, Some(Command::Collect { .. }));
+    let collecting = matches!(cli.command, Some(Command::Collect { .. }))
+        || cli.run && cli.lesson.as_deref().and_then(|l| catalog::find(l).ok()).is_some_and(|l| l.info().id == 7);
     let workspace = cli.workspace.clone();
     if matches!(cli.command, Some(Command::Watch { .. })) {
         // Ctrl-C is how watching ends: the watch stops by itself, with nothing to undo.
@@ -110,23 +111,35 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
 }
 
 async fn collect(ws: &Workspace, action: CollectAction) -> Result<ExitCode> {
+    use crate::capstone::{ensure_topics, events, ingest, sink, storage::LocalDir, Names, Paths};
     let ctx = context(ws, false, false)?;
+    let names = Names::for_dir(&ctx.config.dir);
+    let defaults = crate::lesson::Options::default();
+    if ws.topic != defaults.topic || ws.group != defaults.group {
+        anyhow::bail!(
+            "--topic and --group are for lessons 4 and 5. Lesson 7's topics and group are named after your folder, so \
+             that two folders never share them: {}, {} and the group {}. Run the command again without them.",
+            names.files,
+            names.events,
+            names.group
+        );
+    }
     let stack = ctx.stack().await?;
     stack.service("kafka").await?;
-    let paths = crate::capstone::Paths::in_dir(&ctx.config.dir);
-    crate::capstone::ensure_topics(&stack.bootstrap()).await?;
+    let paths = Paths::in_dir(&ctx.config.dir);
+    ensure_topics(&stack.bootstrap(), &names).await?;
     match action {
         CollectAction::Ingest => {
-            let report =
-                crate::capstone::ingest::ingest(&stack.bootstrap(), &paths.source, Some(&paths.events)).await?;
+            let source = ingest::Source { folder: &paths.source, events: events::read(&paths.events) };
+            let report = ingest::ingest(&stack.bootstrap(), &names, source, &LocalDir::at(&paths.storage)).await?;
             print!("{}", report.summary());
-            Ok(done(report.skipped.is_empty()))
+            Ok(done(report.refused.is_empty()))
         }
         CollectAction::Sink { until_caught_up } => {
-            let storage = std::sync::Arc::new(crate::capstone::storage::LocalDir::open(&paths.storage)?);
-            let report = crate::capstone::sink::run(&stack.bootstrap(), storage, until_caught_up).await?;
-            print!("{}", report.summary());
-            Ok(done(report.rejected.is_empty() && report.incomplete.is_empty()))
+            let storage = std::sync::Arc::new(LocalDir::open(&paths.storage)?);
+            let report = sink::run(&stack.bootstrap(), &names, &paths.scratch, storage, until_caught_up).await?;
+            print!("{}", report.summary(&names));
+            Ok(done(report.is_clean()))
         }
     }
 }
@@ -150,7 +163,7 @@ async fn interrupted(workspace: &Workspace, starts_stack: bool, collecting: bool
         eprintln!("Start again with: lesson 2 --run");
     } else if collecting {
         eprintln!("Stopped. Every file stored so far is complete and verified (a file is stored only whole), and what");
-        eprintln!("was sent or spooled is kept: run the same command again and it goes on from there.");
+        eprintln!("was sent or half-rebuilt is kept: run the same command again and it goes on from there.");
     } else {
         eprintln!("Nothing was changed that the lesson had not finished; run the command again when ready.");
     }

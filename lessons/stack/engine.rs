@@ -142,6 +142,9 @@ impl Engine {
         let docker_host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "(unset)".into());
         let no_engine = || {
             let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+            if let Some(path) = denied_socket(&host) {
+                return anyhow!(fill(guidance::ENGINE_DENIED, &[("host", &host), ("path", &path)]));
+            }
             anyhow!(fill(guidance::NO_ENGINE, &[("host", &host), ("docker_host", &docker_host)]))
         };
         let docker = Docker::connect_with_defaults().map_err(|_| no_engine())?;
@@ -317,6 +320,21 @@ impl Engine {
         Ok(ExecOutput { exit_code: inspect.exit_code.unwrap_or(-1), stdout, stderr })
     }
     // ANCHOR_END: exec
+}
+
+/// The socket path of a `unix://` host whose socket exists but refuses this user.
+fn denied_socket(host: &str) -> Option<String> {
+    let path = host.strip_prefix("unix://")?;
+    #[cfg(unix)]
+    {
+        let err = std::os::unix::net::UnixStream::connect(path).err()?;
+        (err.kind() == std::io::ErrorKind::PermissionDenied).then(|| path.to_string())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,14 @@ Start one, then run the command again:
 
 If your engine listens somewhere else, point DOCKER_HOST at it (now: {docker_host}).";
 
+pub const ENGINE_DENIED: &str = "\
+The Docker engine at {host} is running, but refused you: permission denied on its socket ({path}).
+
+On Linux the socket belongs to the `docker` group. Add yourself to it, then log out and back in
+(or run `newgrp docker` in this terminal), and run the command again:
+  sudo usermod -aG docker $USER
+Being in that group is as powerful as root on this machine; rootless Docker or Podman avoid that.";
+
 pub const NO_COMPOSE: &str = "\
 Neither `docker compose` (Compose v2) nor `docker-compose` (Compose v1) was found.
 

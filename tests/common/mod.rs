@@ -16,6 +16,10 @@ pub const FILTERS: &[(&str, &str)] = &[
     (r"[\w./-]*cp-(kafka|zookeeper):\d+\.\d+\.\d+[\w.-]*", "[cp-$1 image]"),
     (r"version \d+\.\d+\.\d+[\w.-]*(, built on \d{4}-\d\d-\d\d \d\d:\d\d UTC)?", "version [VERSION]"),
     (r"TopicId: \S+", "TopicId: [ID]"),
+    // How long the collector took.
+    (r"\bin \d+\.\d s\b", "in [TIME] s"),
+    // Lesson 7's topics and group carry a hash of the learner's folder.
+    (r"collect-[0-9a-f]{8}-", "collect-[DIR]-"),
     (r"\b[0-9a-f]{64}\b", "[ID]"),
 ];
 

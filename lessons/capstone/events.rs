@@ -1,0 +1,139 @@
+//! The events a learner collects: JSON Lines, one object per line, each with an `id` that names it.
+//! A line that breaks the contract is refused with its number and why; the others go on.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Kafka refuses a message above 1 MB by default (the broker's `message.max.bytes`); an event must fit
+/// in one message with room for its key.
+pub const EVENT_LIMIT: usize = 1_000_000 - 10_000;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    pub id: String,
+    /// The whole line as given, without its line ending.
+    pub line: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Events {
+    /// Each id once, in the order of first appearance.
+    pub events: Vec<Event>,
+    /// Lines that repeat an earlier line exactly: sent once.
+    pub repeated: u64,
+    /// (what, why) for each line that is not sent.
+    pub refused: Vec<(String, String)>,
+}
+
+/// The events of `path`; a missing file has none, an unreadable one is refused as a whole.
+pub fn read(path: &Path) -> Events {
+    match std::fs::read(path) {
+        Ok(bytes) => parse(&bytes, &path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Events::default(),
+        Err(err) => Events {
+            refused: vec![(path.display().to_string(), format!("it cannot be read ({err})"))],
+            ..Events::default()
+        },
+    }
+}
+
+/// Splits JSON Lines; `origin` names the file in messages.
+pub fn parse(bytes: &[u8], origin: &str) -> Events {
+    let mut out = Events::default();
+    let mut first_line_of: HashMap<String, (usize, usize)> = HashMap::new();
+    for (index, raw) in bytes.split(|b| *b == b'\n').enumerate() {
+        let number = index + 1;
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let what = format!("{origin} line {number}");
+        let line = match std::str::from_utf8(raw) {
+            Ok(line) => line,
+            Err(err) => {
+                let why = format!(
+                    "not UTF-8 (byte {} is {:#04x}); JSON text is UTF-8",
+                    err.valid_up_to() + 1,
+                    raw[err.valid_up_to()]
+                );
+                out.refused.push((what, why));
+                continue;
+            }
+        };
+        if line.len() > EVENT_LIMIT {
+            let why = format!(
+                "{:.1} MB, above Kafka's 1 MB message limit: keep events small, and collect large content as a file",
+                line.len() as f64 / 1_000_000.0
+            );
+            out.refused.push((what, why));
+            continue;
+        }
+        let id = match parse_event(line) {
+            Ok(id) => id,
+            Err(why) => {
+                out.refused.push((what, why));
+                continue;
+            }
+        };
+        match first_line_of.get(&id) {
+            Some(&(_, at)) if out.events[at].line == line => out.repeated += 1,
+            Some(&(first, _)) => out.refused.push((
+                what,
+                format!("id `{id}` was given on line {first} with different content; one id names one event, give this one its own"),
+            )),
+            None => {
+                first_line_of.insert(id.clone(), (number, out.events.len()));
+                out.events.push(Event { id, line: line.to_string() });
+            }
+        }
+    }
+    out
+}
+
+/// The contract of an event: one JSON object per line, with an `id` (a string or a number) that names it.
+/// Returns the id, or what is wrong with the line.
+pub fn parse_event(line: &str) -> Result<String, String> {
+    let value: serde_json::Value = serde_json::from_str(line).map_err(|err| format!("not valid JSON ({err})"))?;
+    let object = value.as_object().ok_or("valid JSON, but not an object {…}")?;
+    match object.get("id") {
+        Some(serde_json::Value::String(id)) if !id.is_empty() => Ok(id.clone()),
+        Some(serde_json::Value::Number(id)) => Ok(id.to_string()),
+        Some(_) => Err("an object whose `id` is not a string or a number".into()),
+        None => Err("an object without an `id`".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_follow_the_contract() {
+        assert_eq!(parse_event(r#"{"id":"a-1","kind":"click"}"#), Ok("a-1".to_string()));
+        assert_eq!(parse_event(r#"{"id":42}"#), Ok("42".to_string()));
+        assert_eq!(parse_event(r#"{"kind":"click"}"#), Err("an object without an `id`".to_string()));
+        assert_eq!(parse_event(r#"[1,2]"#), Err("valid JSON, but not an object {…}".to_string()));
+        assert_eq!(parse_event(r#"{"id":null}"#), Err("an object whose `id` is not a string or a number".to_string()));
+        assert!(parse_event("{not json").is_err_and(|e| e.starts_with("not valid JSON")));
+    }
+
+    #[test]
+    fn bad_lines_are_refused_by_number_and_the_rest_kept() {
+        let big = format!(r#"{{"id":"big","pad":"{}"}}"#, "x".repeat(EVENT_LIMIT));
+        let text = format!(
+            "{{\"id\":1}}\r\n\n{{\"id\":1}}\n{{\"id\":1,\"v\":2}}\n{{\"id\":\"latin1-é\"}}\n{big}\n{{\"id\":2}}\n"
+        );
+        let mut bytes = text.into_bytes();
+        let at = bytes.windows(2).position(|w| w == "é".as_bytes()).unwrap_or(0);
+        bytes.splice(at..at + 2, [0xe9]);
+        let events = parse(&bytes, "e.jsonl");
+        let ids: Vec<&str> = events.events.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["1", "2"]);
+        assert_eq!(events.repeated, 1);
+        let refused: Vec<&str> = events.refused.iter().map(|(what, _)| what.as_str()).collect();
+        assert_eq!(refused, ["e.jsonl line 4", "e.jsonl line 5", "e.jsonl line 6"]);
+        assert!(events.refused[0].1.starts_with("id `1` was given on line 1 with different content"));
+        assert!(events.refused[1].1.starts_with("not UTF-8 (byte 15 is 0xe9)"), "{}", events.refused[1].1);
+        assert!(events.refused[2].1.contains("above Kafka's 1 MB message limit"));
+    }
+}
