@@ -71,12 +71,23 @@ impl Paths {
     }
 }
 
-/// The capstone's topics: files and events with three partitions each, dead letters with one; topics
-/// that are there already are kept as they are (a broker still loading may not list them yet, so
-/// creating is the one question to ask).
+/// The capstone's topics: files and events with three partitions each, dead letters with one. A topic
+/// the broker lists is kept as it is; one it does not list yet is created, which a broker still loading
+/// answers with "already exists" when it has it: creating is the one question that cannot mislead.
 pub async fn ensure_topics(bootstrap: &str, names: &Names) -> anyhow::Result<()> {
-    for (topic, partitions) in [(&names.files, 3), (&names.events, 3), (&names.dead_letters, 1)] {
-        crate::kafka::admin::create_topic(bootstrap, topic, partitions, 1).await?;
+    let asked = [(names.files.clone(), 3), (names.events.clone(), 3), (names.dead_letters.clone(), 1)];
+    let missing = crate::kafka::inspect::inspect(bootstrap, move |k| {
+        let mut missing = Vec::new();
+        for (topic, partitions) in asked {
+            if k.topic(&topic)?.is_none() {
+                missing.push((topic, partitions));
+            }
+        }
+        Ok(missing)
+    })
+    .await?;
+    for (topic, partitions) in missing {
+        crate::kafka::admin::create_topic(bootstrap, &topic, partitions, 1).await?;
     }
     Ok(())
 }

@@ -167,12 +167,22 @@ the group has read; run it again with the same group and it continues where it s
             Err(facts) => return Ok(facts),
         };
         let bootstrap = stack.bootstrap();
-        let Some(partitions) = inspect::topic(&bootstrap, &o.topic).await? else {
+        // Partitions, offsets and messages over one client: a check answers at once.
+        let topic = o.topic.clone();
+        let found = inspect::inspect_group(&bootstrap, Some(&o.group), move |k| {
+            let Some(partitions) = k.topic(&topic)? else { return Ok(None) };
+            let ids: Vec<i32> = partitions.iter().map(|p| p.id).collect();
+            let marks = k.watermarks(&topic, &ids)?;
+            if marks.values().all(|(low, high)| high <= low) {
+                return Ok(Some((marks, Vec::new(), std::collections::BTreeMap::new())));
+            }
+            Ok(Some((marks, k.read_all(&topic, &ids)?, k.committed(&topic, &ids)?)))
+        })
+        .await?;
+        let Some((marks, records, committed)) = found else {
             let create = o.command("4 --run", Needs { topic: true, ..Needs::NOTHING });
             return Ok(vec![Fact::fail(format!("topic `{}` exists", o.topic), format!("Do lesson 4 first: {create}"))]);
         };
-        let ids: Vec<i32> = partitions.iter().map(|p| p.id).collect();
-        let marks = inspect::watermarks(&bootstrap, &o.topic, &ids).await?;
         let total: i64 = marks.values().map(|(low, high)| high - low).sum();
         let mut facts = vec![Fact::check(
             total > 0,
@@ -182,7 +192,6 @@ the group has read; run it again with the same group and it continues where it s
         if total == 0 {
             return Ok(facts);
         }
-        let records = inspect::read_all(&bootstrap, &o.topic, &ids).await?;
         facts.push(Fact::check(
             records.len() as i64 == total,
             format!("all {} are readable from the beginning", records.len()),
@@ -193,7 +202,6 @@ the group has read; run it again with the same group and it continues where it s
             "each partition reads back in the order it was written",
             "Offsets went backwards in a partition; this should never happen: report it with `lesson check 5` output",
         ));
-        let committed = inspect::committed(&bootstrap, &o.group, &o.topic, &ids).await?;
         let behind: Vec<i32> = marks
             .iter()
             .filter(|(p, (_, high))| committed.get(p).copied().flatten().unwrap_or(0) < *high)

@@ -14,6 +14,9 @@ use super::chunk::{hex, FileMeta};
 use super::storage::sha256_of;
 use super::CHUNK_SIZE;
 
+/// Where the sink keeps `stored_at`.
+const STORED_AT: &str = "stored-at.json";
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum Step {
     /// Appended; more chunks to come.
@@ -41,6 +44,9 @@ pub struct Scratch {
     dir: PathBuf,
     /// The running hash of a partial begun by this process, with how many bytes it has seen.
     hashing: HashMap<String, (Sha256, u64)>,
+    /// name → (partition, offset) of the last chunk of the version last stored: a chunk of that name at
+    /// or before it is a replay of something already handled, or of an older version, and is skipped.
+    stored_at: HashMap<String, (i32, i64)>,
 }
 
 impl Scratch {
@@ -48,7 +54,28 @@ impl Scratch {
         std::fs::create_dir_all(dir).with_context(|| {
             format!("Failed to create {}: the sink's scratch folder must be writable", dir.display())
         })?;
-        Ok(Scratch { dir: dir.to_path_buf(), hashing: HashMap::new() })
+        let stored_at = match std::fs::read_to_string(dir.join(STORED_AT)) {
+            Ok(text) => serde_json::from_str(&text).unwrap_or_default(),
+            Err(_) => HashMap::new(),
+        };
+        Ok(Scratch { dir: dir.to_path_buf(), hashing: HashMap::new(), stored_at })
+    }
+
+    /// Is this chunk of `name` at or before the last chunk of the version stored last?
+    pub fn superseded(&self, name: &str, partition: i32, offset: i64) -> bool {
+        self.stored_at.get(name).is_some_and(|&(p, o)| p == partition && offset <= o)
+    }
+
+    /// Remembers where the version of `name` just stored ended.
+    pub fn stored(&mut self, name: &str, partition: i32, offset: i64) -> Result<()> {
+        self.stored_at.insert(name.to_string(), (partition, offset));
+        write_atomically(&self.dir.join(STORED_AT), serde_json::to_string(&self.stored_at)?.as_bytes())
+    }
+
+    /// Forgets positions a partition no longer reaches (its topic was emptied or made again): `ends` maps
+    /// each partition to its end offset.
+    pub fn forget_positions_past(&mut self, ends: &std::collections::BTreeMap<i32, i64>) {
+        self.stored_at.retain(|_, (p, o)| ends.get(p).is_none_or(|end| *o < *end));
     }
 
     fn partial(&self, id: &str) -> PathBuf {

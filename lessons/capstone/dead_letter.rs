@@ -60,22 +60,17 @@ impl DeadLetters {
     }
 }
 
-/// Every dead letter in `topic`, oldest first; None when the topic does not exist yet.
-pub async fn read(bootstrap: &str, topic: &str) -> Result<Option<Vec<DeadLetter>>> {
-    let Some(partitions) = crate::kafka::inspect::topic(bootstrap, topic).await? else { return Ok(None) };
-    let ids: Vec<i32> = partitions.iter().map(|p| p.id).collect();
-    let records = crate::kafka::inspect::read_all(bootstrap, topic, &ids).await?;
-    Ok(Some(
-        records
-            .iter()
-            .map(|r| {
-                serde_json::from_str(&r.value).unwrap_or_else(|_| DeadLetter {
-                    reason: format!("(not written by the sink) {}", r.value),
-                    from: format!("{topic}/{}@{}", r.partition, r.offset),
-                    key: r.key.clone(),
-                    event: None,
-                })
+/// The dead letters among `records` of `topic`, oldest first.
+pub fn parse(topic: &str, records: &[crate::kafka::records::Record]) -> Vec<DeadLetter> {
+    records
+        .iter()
+        .map(|r| {
+            serde_json::from_str(&r.value).unwrap_or_else(|_| DeadLetter {
+                reason: format!("(not written by the sink) {}", r.value),
+                from: format!("{topic}/{}@{}", r.partition, r.offset),
+                key: r.key.clone(),
+                event: None,
             })
-            .collect(),
-    ))
+        })
+        .collect()
 }

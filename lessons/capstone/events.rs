@@ -11,7 +11,7 @@ pub const EVENT_LIMIT: usize = 1_000_000 - 10_000;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
     pub id: String,
-    /// The whole line as given, without its line ending.
+    /// The whole line as given, without its line ending and trailing blanks.
     pub line: String,
 }
 
@@ -48,8 +48,9 @@ pub fn parse(bytes: &[u8], origin: &str) -> Events {
             continue;
         }
         let what = format!("{origin} line {number}");
+        // Trailing blanks are not part of an event: every side compares and stores lines without them.
         let line = match std::str::from_utf8(raw) {
-            Ok(line) => line,
+            Ok(line) => line.trim_end(),
             Err(err) => {
                 let why = format!(
                     "not UTF-8 (byte {} is {:#04x}); JSON text is UTF-8",

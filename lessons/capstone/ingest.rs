@@ -190,7 +190,10 @@ async fn send_file(
     }
     let after = std::fs::metadata(path).and_then(|m| Ok((m.len(), m.modified()?))).ok();
     if sent != meta.size || before.is_none() || after != before {
-        bail!("it changed while it was sent; the sink sets the copy aside: collect it again once it stops changing");
+        bail!(
+            "it changed while it was sent; a copy that does not match what was hashed is never stored: collect it \
+             again once it stops changing"
+        );
     }
     Ok(())
 }

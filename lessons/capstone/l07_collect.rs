@@ -89,7 +89,8 @@ started again ends with every file exactly once. Start it again with: lesson col
         let source = ingest::Source { folder: &paths.source, events: events::read(&paths.events) };
         let sent = ingest::ingest(&bootstrap, &names, source, &storage).await?;
         out += &format!("collector: {}", sent.summary());
-        let stored = sink::run(&bootstrap, &names, &paths.scratch, Arc::new(storage), true).await?;
+        let mut stored = sink::run(&bootstrap, &names, &paths.scratch, Arc::new(storage), true).await?;
+        stored.forget_orphans(&paths.scratch, &paths.source)?;
         out += &format!("sink: {}", stored.summary(&names));
         out += &format!("storage: {}", paths.storage.display());
         if !sent.refused.is_empty() || !stored.is_clean() {

@@ -18,7 +18,7 @@ use super::assembly::{Scratch, Step};
 use super::chunk::FileMeta;
 use super::dead_letter::{DeadLetter, DeadLetters};
 use super::events::{parse_event, Event};
-use super::storage::Storage;
+use super::storage::{Known, Storage};
 use super::{count, megabytes, Names};
 
 /// Events are written to storage in batches of up to this many, each batch before its offsets.
@@ -33,6 +33,10 @@ pub struct SinkReport {
     pub dead_letters: Vec<String>,
     /// Files whose chunks have not all arrived: "name: 1.0 of 3.1 MB".
     pub incomplete: Vec<String>,
+    /// Time spent on files' chunks (writing, hashing, storing), not waiting for Kafka.
+    pub busy: Duration,
+    /// Unfinished copies removed: of files no longer in the source, as they were, so never sent again.
+    pub forgotten: Vec<String>,
 }
 
 impl SinkReport {
@@ -43,6 +47,9 @@ impl SinkReport {
             megabytes(self.bytes),
             count(self.events, "event", "events")
         );
+        for name in &self.forgotten {
+            out += &format!("  removed the unfinished copy of {name}: the source no longer has it as it was\n");
+        }
         for line in &self.incomplete {
             out += &format!("  waiting for the rest of {line}\n");
         }
@@ -55,11 +62,31 @@ impl SinkReport {
                 count(self.dead_letters.len() as u64, "message", "messages"),
                 names.dead_letters
             );
-            for line in &self.dead_letters {
+            // Sorted: the sink reads its topics' partitions in no fixed order.
+            let mut lines = self.dead_letters.clone();
+            lines.sort();
+            for line in lines {
                 out += &format!("    {line}\n");
             }
         }
         out
+    }
+
+    /// Removes the unfinished copies of files `source` no longer has as they were (gone, or another size:
+    /// a new version is sent under another id), which would otherwise wait forever.
+    pub fn forget_orphans(&mut self, scratch: &Path, source: &Path) -> Result<()> {
+        let mut scratch = Scratch::open(scratch)?;
+        for partial in scratch.partials()? {
+            let path = source.join(&partial.meta.name);
+            let same = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() == partial.meta.size);
+            if !same {
+                scratch.discard(&partial.meta.id)?;
+                let prefix = format!("{}: ", partial.meta.name);
+                self.incomplete.retain(|line| !line.starts_with(&prefix));
+                self.forgotten.push(partial.meta.name);
+            }
+        }
+        Ok(())
     }
 
     pub fn is_clean(&self) -> bool {
@@ -82,16 +109,23 @@ pub async fn run(
         dead_letters,
         names: names.clone(),
         stored: HashMap::new(),
-        events: HashMap::new(),
+        known: Known::default(),
         batch: Vec::new(),
         batched: HashMap::new(),
         offsets: Vec::new(),
         gaps: std::collections::HashSet::new(),
         report: SinkReport::default(),
     };
+    let files = names.files.clone();
+    let ends = crate::kafka::inspect::inspect(bootstrap, move |k| {
+        let ids: Vec<i32> = k.topic(&files)?.unwrap_or_default().iter().map(|p| p.id).collect();
+        Ok(k.watermarks(&files, &ids)?.into_iter().map(|(p, (_, high))| (p, high)).collect())
+    })
+    .await?;
+    sink.scratch.forget_positions_past(&ends);
     let bootstrap = bootstrap.to_string();
     tokio::task::spawn_blocking(move || {
-        sink.events = sink.storage.events()?.into_iter().map(|e| (e.id, e.line)).collect();
+        sink.storage.append_events(&[], &mut sink.known)?;
         sink.consume(&bootstrap, until_caught_up)?;
         sink.report.incomplete = sink
             .scratch
@@ -109,13 +143,14 @@ struct Sink {
     scratch: Scratch,
     dead_letters: DeadLetters,
     names: Names,
-    /// name → SHA-256 of what storage holds, asked once per name: a replayed or updated file costs no
-    /// extra pass over what is stored.
-    stored: HashMap<String, Option<String>>,
-    /// id → line of every event stored.
-    events: HashMap<String, String>,
-    /// Events read but not yet written; their ids → lines; the offsets to store once they are written.
-    batch: Vec<Event>,
+    /// name → (stamp, SHA-256) of what storage holds, hashed once per name and change: a replayed or
+    /// updated file costs no extra pass over what is stored.
+    stored: HashMap<String, (Option<String>, Option<String>)>,
+    /// The events stored, as far as this sink has read them.
+    known: Known,
+    /// Events read but not yet written, with where each came from; their ids → lines; the offsets to store
+    /// once they are written.
+    batch: Vec<(Event, String)>,
     batched: HashMap<String, String>,
     offsets: Vec<(String, i32, i64)>,
     /// Files a missing chunk was reported for in this run.
@@ -140,8 +175,10 @@ impl Sink {
                 Some(message) => {
                     let message = message.context("The sink failed to consume")?;
                     if message.topic() == self.names.files {
+                        let start = std::time::Instant::now();
                         self.file_chunk(&message)?;
-                        consumer.store_offset_from_message(&message).context("Failed to store the sink's offset")?;
+                        self.report.busy += start.elapsed();
+                        store_offset(&consumer, message.topic(), message.partition(), message.offset())?;
                     } else {
                         self.event(&message)?;
                         if self.batch.len() >= EVENT_BATCH {
@@ -177,17 +214,27 @@ impl Sink {
                 return self.set_aside(message, format!("a chunk the collector could not have sent: {err:#}"), false)
             }
         };
-        if self.stored_sha(&meta.name)?.as_deref() == Some(meta.sha256.as_str()) {
+        let (partition, offset) = (message.partition(), message.offset());
+        if self.scratch.superseded(&meta.name, partition, offset)
+            || self.stored_sha(&meta.name)?.as_deref() == Some(meta.sha256.as_str())
+        {
             return Ok(());
         }
         let step = self.scratch.add(&meta, index, message.payload().unwrap_or_default())?;
         match step {
             Step::Appended | Step::Replayed => Ok(()),
             Step::Complete(verified) => {
-                self.storage.put(&meta, &verified)?;
+                if let Err(err) = self.storage.put(&meta, &verified) {
+                    let Some(conflict) = err.downcast_ref::<super::storage::Conflict>() else { return Err(err) };
+                    let reason = format!("{} was not stored: {conflict}", meta.name);
+                    self.scratch.discard(&meta.id)?;
+                    return self.set_aside(message, reason, false);
+                }
                 self.scratch.discard(&meta.id)?;
                 self.scratch.discard_others(&meta.name, &meta.id)?;
-                self.stored.insert(meta.name.clone(), Some(meta.sha256.clone()));
+                self.scratch.stored(&meta.name, partition, offset)?;
+                let stamp = self.storage.stamp(&meta.name)?;
+                self.stored.insert(meta.name.clone(), (stamp, Some(meta.sha256.clone())));
                 eprintln!("stored {} ({:.1} MB, SHA-256 verified)", meta.name, megabytes(meta.size));
                 self.report.files += 1;
                 self.report.bytes += meta.size;
@@ -223,11 +270,14 @@ impl Sink {
     }
 
     fn stored_sha(&mut self, name: &str) -> Result<Option<String>> {
-        if let Some(known) = self.stored.get(name) {
-            return Ok(known.clone());
+        let stamp = self.storage.stamp(name)?;
+        if let Some((known, sha)) = self.stored.get(name) {
+            if *known == stamp {
+                return Ok(sha.clone());
+            }
         }
         let sha = self.storage.stored(name)?.map(|s| s.sha256);
-        self.stored.insert(name.to_string(), sha.clone());
+        self.stored.insert(name.to_string(), (stamp, sha.clone()));
         Ok(sha)
     }
 
@@ -244,7 +294,7 @@ impl Sink {
                 return Ok(());
             }
         };
-        let known = self.events.get(&event.id).or_else(|| self.batched.get(&event.id));
+        let known = self.known.events.get(&event.id).or_else(|| self.batched.get(&event.id));
         match known {
             Some(line) if *line == event.line => {}
             Some(_) => {
@@ -253,7 +303,8 @@ impl Sink {
             }
             None => {
                 self.batched.insert(event.id.clone(), event.line.clone());
-                self.batch.push(event);
+                let from = format!("{}/{}@{}", message.topic(), message.partition(), message.offset());
+                self.batch.push((event, from));
             }
         }
         // Even a message with nothing to write waits for the batch before it: offsets move in order.
@@ -262,14 +313,36 @@ impl Sink {
     }
 
     fn flush_events(&mut self, consumer: &BaseConsumer) -> Result<()> {
-        self.storage.append_events(&self.batch)?;
-        for (topic, partition, offset) in std::mem::take(&mut self.offsets) {
-            consumer.store_offset(&topic, partition, offset).context("Failed to store the sink's offset")?;
+        let events: Vec<Event> = self.batch.iter().map(|(event, _)| event.clone()).collect();
+        let appended = self.storage.append_events(&events, &mut self.known)?;
+        for conflict in appended.conflicts {
+            // Another sink stored this id meanwhile, with another line.
+            let from = self.batch.iter().find(|(e, _)| e.id == conflict.id).map(|(_, from)| from.clone());
+            let letter = DeadLetter {
+                reason: format!("event `{}` is stored with different content; one id names one event", conflict.id),
+                from: from.unwrap_or_default(),
+                key: Some(conflict.id.clone()),
+                event: Some(conflict.line.clone()),
+            };
+            self.dead_letters.set_aside(&letter)?;
+            self.report.dead_letters.push(format!("{}: {}", letter.from, letter.reason));
         }
-        self.report.events += self.batch.len() as u64;
-        self.events.extend(self.batched.drain());
+        for (topic, partition, offset) in std::mem::take(&mut self.offsets) {
+            store_offset(consumer, &topic, partition, offset)?;
+        }
+        self.report.events += appended.stored;
         self.batch.clear();
+        self.batched.clear();
         Ok(())
+    }
+}
+
+/// Stores an offset to be committed; a partition taken away by a rebalance (another sink joined) is
+/// skipped: its new owner reads that message again and recognises what is stored.
+fn store_offset(consumer: &BaseConsumer, topic: &str, partition: i32, offset: i64) -> Result<()> {
+    match consumer.store_offset(topic, partition, offset) {
+        Err(KafkaError::StoreOffset(RDKafkaErrorCode::State)) => Ok(()),
+        other => other.context("Failed to store the sink's offset"),
     }
 }
 

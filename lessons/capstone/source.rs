@@ -46,7 +46,7 @@ pub fn scan(base: &Path) -> Scan {
                 scan.refused.push((
                     shown(base, &path),
                     "its name is not valid UTF-8, and the collector stores names exactly as they are: rename it \
-                     (for example with `convmv -f latin1 -t utf8`)"
+                     (for example: convmv -f latin1 -t utf8 --notest FILE)"
                         .to_string(),
                 ));
                 continue;

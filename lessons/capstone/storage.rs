@@ -11,6 +11,33 @@ use sha2::{Digest, Sha256};
 use super::chunk::{hex, FileMeta};
 use super::events::{parse_event, Event};
 
+/// A name that cannot be stored because of what storage holds already: a file where a folder must go, or
+/// a folder where a file must. The sink sets such a file aside; nothing in storage is removed for it.
+#[derive(Debug)]
+pub struct Conflict(pub String);
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Conflict {}
+
+/// The events a sink knows are stored (id → line), and how far into the store it has read them.
+#[derive(Debug, Default)]
+pub struct Known {
+    pub events: std::collections::HashMap<String, String>,
+    pub cursor: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct Appended {
+    pub stored: u64,
+    /// Events whose id is stored with another line: not stored.
+    pub conflicts: Vec<Event>,
+}
+
 /// What a store holds under a name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Stored {
@@ -24,11 +51,16 @@ pub trait Storage: Send + Sync {
     fn location(&self) -> String;
     /// What is stored under `name`, if anything.
     fn stored(&self, name: &str) -> Result<Option<Stored>>;
+    /// A cheap token that changes whenever what is stored under `name` changes (None: nothing is), so a
+    /// sink can remember `stored` and still notice a file removed or replaced behind its back.
+    fn stamp(&self, name: &str) -> Result<Option<String>>;
     /// Makes `verified`, a complete local file whose size and SHA-256 are `meta`'s, visible under
     /// `meta.name`: whole, or not at all. A previous version stays until then.
     fn put(&self, meta: &FileMeta, verified: &Path) -> Result<()>;
-    /// Appends whole event lines; a line is never stored half.
-    fn append_events(&self, events: &[Event]) -> Result<()>;
+    /// Appends each event whose id is not stored yet, whole lines only, and returns those whose id is
+    /// stored with another line. `known` is brought up to date first, under a lock: two sinks appending
+    /// at once never store an id twice.
+    fn append_events(&self, events: &[Event], known: &mut Known) -> Result<Appended>;
     /// The events stored so far, in the order stored.
     fn events(&self) -> Result<Vec<Event>>;
     /// Every stored file, by name.
@@ -81,6 +113,31 @@ impl LocalDir {
         Ok(self.root.join("files").join(name))
     }
 
+    /// Fails with a `Conflict` when a file of storage stands where `name` needs a folder, or a folder where
+    /// it needs a file.
+    fn conflict(&self, name: &str) -> Result<()> {
+        let mut at = self.root.join("files");
+        let parts: Vec<&str> = name.split('/').collect();
+        for (i, part) in parts.iter().enumerate() {
+            at.push(part);
+            let Ok(found) = std::fs::symlink_metadata(&at) else { return Ok(()) };
+            let shown = format!("{}/files/{}", self.location(), parts[..=i].join("/"));
+            if i + 1 < parts.len() && !found.is_dir() {
+                bail!(Conflict(format!(
+                    "storage holds the file {shown}, where {name} needs a folder: move that file away (or rename \
+                     the source folder), then run the collector again"
+                )));
+            }
+            if i + 1 == parts.len() && found.is_dir() {
+                bail!(Conflict(format!(
+                    "storage holds a folder {shown}, where the file {name} goes: move that folder away (or rename \
+                     the source file), then run the collector again"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// A copy for when `verified` is on another filesystem: written beside storage, then renamed.
     fn copy_in(&self, meta: &FileMeta, verified: &Path, path: &Path) -> Result<()> {
         let incoming = self.root.join(".incoming");
@@ -108,13 +165,27 @@ impl Storage for LocalDir {
         match std::fs::symlink_metadata(&path) {
             Ok(meta) if meta.is_file() => Ok(Some(Stored { size: meta.len(), sha256: sha256_of(&path)? })),
             Ok(_) => Ok(None),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(err) if matches!(err.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {
+                Ok(None)
+            }
             Err(err) => Err(err).with_context(|| format!("Failed to look at {}", path.display())),
+        }
+    }
+
+    fn stamp(&self, name: &str) -> Result<Option<String>> {
+        let path = self.file_path(name)?;
+        match std::fs::symlink_metadata(&path) {
+            Ok(found) if found.is_file() => {
+                let modified = found.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+                Ok(Some(format!("{} {}", found.len(), modified.map_or(0, |d| d.as_nanos()))))
+            }
+            _ => Ok(None),
         }
     }
 
     fn put(&self, meta: &FileMeta, verified: &Path) -> Result<()> {
         let path = self.file_path(&meta.name)?;
+        self.conflict(&meta.name)?;
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).with_context(|| format!("Failed to create {}", parent.display()))?;
         }
@@ -125,28 +196,61 @@ impl Storage for LocalDir {
         Ok(())
     }
 
-    fn append_events(&self, events: &[Event]) -> Result<()> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        let mut text = String::new();
-        for event in events {
-            text.push_str(event.line.trim_end());
-            text.push('\n');
-        }
+    fn append_events(&self, events: &[Event], known: &mut Known) -> Result<Appended> {
+        use std::io::{Read, Seek};
         let path = self.events_path();
         let mut file = std::fs::OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(&path)
             .with_context(|| format!("Failed to open {}", path.display()))?;
+        // Held until `file` is dropped: another sink appending meanwhile waits.
+        file.lock().with_context(|| format!("Failed to lock {}", path.display()))?;
+        let len = file.metadata()?.len();
+        if len < known.cursor {
+            // Cut or removed by someone: read it again from the start.
+            *known = Known::default();
+        }
+        if len > known.cursor {
+            file.seek(std::io::SeekFrom::Start(known.cursor))?;
+            let mut bytes = Vec::new();
+            Read::by_ref(&mut file).take(len - known.cursor).read_to_end(&mut bytes)?;
+            let whole = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            for line in String::from_utf8_lossy(&bytes[..whole]).lines() {
+                if let Ok(id) = parse_event(line) {
+                    known.events.entry(id).or_insert_with(|| line.trim_end().to_string());
+                }
+            }
+            known.cursor += whole as u64;
+        }
+        let mut appended = Appended::default();
+        let mut text = String::new();
+        for event in events {
+            match known.events.get(&event.id) {
+                Some(line) if *line == event.line => {}
+                Some(_) => appended.conflicts.push(event.clone()),
+                None => {
+                    text.push_str(&event.line);
+                    text.push('\n');
+                    known.events.insert(event.id.clone(), event.line.clone());
+                    appended.stored += 1;
+                }
+            }
+        }
+        if text.is_empty() {
+            return Ok(appended);
+        }
         let written = file.write_all(text.as_bytes()).and_then(|()| file.sync_data());
         if let Err(err) = written {
+            drop(file);
             // Whatever part of the batch reached the disk is cut off again: no half line stays.
             self.repair_events()?;
+            *known = Known::default();
             return Err(err).with_context(|| format!("Failed to append to {} (is the disk full?)", path.display()));
         }
-        Ok(())
+        known.cursor = len + text.len() as u64;
+        Ok(appended)
     }
 
     fn events(&self) -> Result<Vec<Event>> {
@@ -159,7 +263,7 @@ impl Storage for LocalDir {
         let text = String::from_utf8_lossy(&bytes);
         Ok(text
             .lines()
-            .filter_map(|line| Some(Event { id: parse_event(line).ok()?, line: line.to_string() }))
+            .filter_map(|line| Some(Event { id: parse_event(line).ok()?, line: line.trim_end().to_string() }))
             .collect())
     }
 

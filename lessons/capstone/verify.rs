@@ -172,34 +172,51 @@ async fn kafka_facts(ctx: &Context, names: &Names) -> Result<Vec<Fact>> {
         Err(facts) => return Ok(facts),
     };
     let bootstrap = stack.bootstrap();
-    let mut behind = 0i64;
-    for topic in [&names.files, &names.events] {
-        let Some(partitions) = crate::kafka::inspect::topic(&bootstrap, topic).await? else { continue };
-        let ids: Vec<i32> = partitions.iter().map(|p| p.id).collect();
-        let marks = crate::kafka::inspect::watermarks(&bootstrap, topic, &ids).await?;
-        let committed = crate::kafka::inspect::committed(&bootstrap, &names.group, topic, &ids).await?;
-        for (partition, (low, high)) in marks {
-            let at = committed.get(&partition).copied().flatten().unwrap_or(low).max(low);
-            behind += high - at;
+    // Offsets, the sink's committed offsets and the dead letters, over one inspector.
+    let (topics, dead_letters) = (vec![names.files.clone(), names.events.clone()], names.dead_letters.clone());
+    let (behind, letters) = crate::kafka::inspect::inspect_group(&bootstrap, Some(&names.group), move |k| {
+        let mut behind = 0i64;
+        for topic in topics {
+            let Some(partitions) = k.topic(&topic)? else { continue };
+            let ids: Vec<i32> = partitions.iter().map(|p| p.id).collect();
+            let committed = k.committed(&topic, &ids)?;
+            for (partition, (low, high)) in k.watermarks(&topic, &ids)? {
+                let at = committed.get(&partition).copied().flatten().unwrap_or(low).max(low);
+                behind += high - at;
+            }
         }
-    }
+        let letters = match k.topic(&dead_letters)? {
+            Some(partitions) => {
+                let ids: Vec<i32> = partitions.iter().map(|p| p.id).collect();
+                dead_letter::parse(&dead_letters, &k.read_all(&dead_letters, &ids)?)
+            }
+            None => Vec::new(),
+        };
+        Ok((behind, letters))
+    })
+    .await?;
     let sink = ctx.options.command("collect sink --until-caught-up", Needs::NOTHING);
     let mut facts = vec![Fact::check(
         behind == 0,
         format!("the sink ({}) has read everything sent to Kafka", names.group),
         format!("{} wait for it: {sink}", count(behind as u64, "message", "messages")),
     )];
-    let letters = dead_letter::read(&bootstrap, &names.dead_letters).await?.unwrap_or_default();
-    facts.push(match letters.last() {
-        None => Fact::pass("no message was set aside as a dead letter"),
-        Some(last) => Fact::info(format!(
-            "{} set aside in {} (dead letters), the last: {}. Read them all: docker compose exec kafka \
-             kafka-console-consumer --bootstrap-server kafka:29092 --topic {} --from-beginning",
+    if letters.is_empty() {
+        facts.push(Fact::pass("no message was set aside as a dead letter"));
+    } else {
+        facts.push(Fact::info(format!(
+            "{} set aside in {} (dead letters). Read them all: docker compose exec kafka kafka-console-consumer \
+             --bootstrap-server kafka:29092 --topic {} --from-beginning",
             count(letters.len() as u64, "message was", "messages were"),
             names.dead_letters,
-            last.reason,
             names.dead_letters
-        )),
-    });
+        )));
+        // Sorted: the sink sets messages of different partitions aside in no fixed order.
+        let mut reasons: Vec<String> = letters.iter().map(|l| format!("{}: {}", l.from, l.reason)).collect();
+        reasons.sort();
+        for reason in reasons.iter().take(SHOWN) {
+            facts.push(Fact::info(format!("  set aside {reason}")));
+        }
+    }
     Ok(facts)
 }

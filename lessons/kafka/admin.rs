@@ -6,7 +6,7 @@ use anyhow::{anyhow, Context, Result};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::RDKafkaErrorCode;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::util::Timeout;
 
 use super::config;
@@ -42,23 +42,44 @@ pub enum Created {
     AlreadyThere,
 }
 
-/// Creates a topic the way `kafka-topics --create --if-not-exists` does, through the Admin API.
+/// Creates a topic the way `kafka-topics --create --if-not-exists` does, through the Admin API. A broker
+/// that has just (re)started may answer before its controller can create topics: that is waited for.
 // ANCHOR: create_topic
 pub async fn create_topic(bootstrap: &str, topic: &str, partitions: i32, replication: i32) -> Result<Created> {
     let admin: AdminClient<DefaultClientContext> =
         config(bootstrap).create().context("Failed to create an admin client")?;
     let new_topic = NewTopic::new(topic, partitions, TopicReplication::Fixed(replication));
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = admin.create_topics([&new_topic], &options).await.context("Failed to create topic")?;
-    let mut created = Created::Now;
-    for result in results {
-        match result {
-            Ok(_) => {}
-            Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => created = Created::AlreadyThere,
-            Err((name, code)) => return Err(anyhow!("Kafka refused to create topic `{name}`: {code}")),
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let attempts = async {
+        'attempt: loop {
+            let results = match admin.create_topics([&new_topic], &options).await {
+                Err(KafkaError::AdminOp(code)) if not_ready(code) && std::time::Instant::now() < deadline => {
+                    continue 'attempt;
+                }
+                other => other.context("Failed to create topic")?,
+            };
+            let mut created = Created::Now;
+            for result in results {
+                match result {
+                    Ok(_) => {}
+                    Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => created = Created::AlreadyThere,
+                    Err((_, code)) if not_ready(code) && std::time::Instant::now() < deadline => continue 'attempt,
+                    Err((name, code)) => return Err(anyhow!("Kafka refused to create topic `{name}`: {code}")),
+                }
+            }
+            return Ok(created);
         }
-    }
-    Ok(created)
+    };
+    crate::ui::progress::while_running(&format!("Kafka's controller to create topic {topic}"), attempts).await
+}
+
+/// Answers of a broker whose controller is not ready yet.
+fn not_ready(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::OperationTimedOut | RDKafkaErrorCode::RequestTimedOut | RDKafkaErrorCode::NotController
+    )
 }
 // ANCHOR_END: create_topic
 

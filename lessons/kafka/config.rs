@@ -3,9 +3,11 @@
 use rdkafka::ClientConfig;
 
 /// Bootstrap servers and quiet logs: librdkafka's own log lines would interleave with the lessons' output.
+/// Connections are made at once rather than on first use (sparse connections): a client's first request
+/// then takes about 5 ms instead of 55 ms here, and a check asks only a few.
 pub fn config(bootstrap: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", bootstrap).set("log_level", "3");
+    config.set("bootstrap.servers", bootstrap).set("log_level", "3").set("enable.sparse.connections", "false");
     config
 }
 

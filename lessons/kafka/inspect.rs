@@ -20,11 +20,18 @@ pub struct PartitionInfo {
     pub isr: Vec<i32>,
 }
 
-/// A client that never joins a group: it only asks, so looking changes nothing the learner did.
-fn client(bootstrap: &str, group: Option<&str>) -> Result<BaseConsumer> {
-    config::consumer(bootstrap, group.unwrap_or("workshop-inspector"))
-        .create()
-        .context("Failed to create a Kafka client")
+/// A client with no group: it asks for metadata and offsets, needs no group coordinator, and closes at once.
+fn plain_client(bootstrap: &str) -> Result<BaseConsumer> {
+    let mut config = config::config(bootstrap);
+    config.set("enable.auto.commit", "false");
+    config.create().context("Failed to create a Kafka client")
+}
+
+/// A client in `group` that never joins it (no subscribe, no commit): it reads messages by assignment,
+/// which librdkafka allows only with a group id, and the offsets the group committed. Looking changes
+/// nothing the learner did.
+fn group_client(bootstrap: &str, group: &str) -> Result<BaseConsumer> {
+    config::consumer(bootstrap, group).create().context("Failed to create a Kafka client")
 }
 
 /// Kafka's rule for topic names: 1 to 249 of `a-z A-Z 0-9 . _ -`, and not `.` or `..`.
@@ -46,14 +53,67 @@ pub fn validate_topic_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// The topic's partitions, or None when the cluster has no such topic.
-pub async fn topic(bootstrap: &str, topic: &str) -> Result<Option<Vec<PartitionInfo>>> {
-    let (bootstrap, topic) = (bootstrap.to_string(), topic.to_string());
-    tokio::task::spawn_blocking(move || {
-        let consumer = client(&bootstrap, None)?;
-        let metadata = consumer
-            .fetch_metadata(Some(&topic), Timeout::After(Duration::from_secs(10)))
-            .with_context(|| format!("Kafka at {bootstrap} did not return metadata"))?;
+/// The clients for the questions a check asks about one cluster: a plain one, made at once, and one in
+/// a group, made when a question needs it.
+pub struct Inspector {
+    bootstrap: String,
+    group: String,
+    client: BaseConsumer,
+    grouped: std::sync::OnceLock<BaseConsumer>,
+}
+
+impl Drop for Inspector {
+    /// A consumer with a group takes about 100 ms to close, even one that never joined: nobody waits for
+    /// that. (One that joined nothing and committed nothing loses nothing if the process ends first.)
+    fn drop(&mut self) {
+        if let Some(grouped) = self.grouped.take() {
+            std::thread::spawn(move || drop(grouped));
+        }
+    }
+}
+
+impl Inspector {
+    /// `group` is the one whose committed offsets are asked for, if any.
+    pub fn connect(bootstrap: &str, group: Option<&str>) -> Result<Inspector> {
+        Ok(Inspector {
+            bootstrap: bootstrap.to_string(),
+            group: group.unwrap_or("workshop-inspector").to_string(),
+            client: plain_client(bootstrap)?,
+            grouped: std::sync::OnceLock::new(),
+        })
+    }
+
+    fn grouped(&self) -> Result<&BaseConsumer> {
+        if let Some(client) = self.grouped.get() {
+            return Ok(client);
+        }
+        let client = group_client(&self.bootstrap, &self.group)?;
+        Ok(self.grouped.get_or_init(|| client))
+    }
+
+    /// The offsets the group committed on each partition of `topic` (None where it committed nothing).
+    pub fn committed(&self, topic: &str, partitions: &[i32]) -> Result<BTreeMap<i32, Option<i64>>> {
+        let mut list = TopicPartitionList::new();
+        for &p in partitions {
+            list.add_partition(topic, p);
+        }
+        let committed = self
+            .grouped()?
+            .committed_offsets(list, Duration::from_secs(10))
+            .with_context(|| format!("Failed to read the offsets group `{}` committed", self.group))?;
+        Ok(committed
+            .elements()
+            .iter()
+            .map(|e| (e.partition(), if let Offset::Offset(o) = e.offset() { Some(o) } else { None }))
+            .collect())
+    }
+
+    /// The topic's partitions, or None when the cluster has no such topic.
+    pub fn topic(&self, topic: &str) -> Result<Option<Vec<PartitionInfo>>> {
+        let metadata = self
+            .client
+            .fetch_metadata(Some(topic), Timeout::After(Duration::from_secs(10)))
+            .with_context(|| format!("Kafka at {} did not return metadata", self.bootstrap))?;
         let Some(t) = metadata.topics().iter().find(|t| t.name() == topic) else { return Ok(None) };
         if t.error().is_some() || t.partitions().is_empty() {
             return Ok(None);
@@ -70,39 +130,31 @@ pub async fn topic(bootstrap: &str, topic: &str) -> Result<Option<Vec<PartitionI
             .collect();
         partitions.sort_by_key(|p| p.id);
         Ok(Some(partitions))
-    })
-    .await?
-}
+    }
 
-/// (low, high) offsets of each partition: high - low messages are there to read.
-pub async fn watermarks(bootstrap: &str, topic: &str, partitions: &[i32]) -> Result<BTreeMap<i32, (i64, i64)>> {
-    let (bootstrap, topic, partitions) = (bootstrap.to_string(), topic.to_string(), partitions.to_vec());
-    tokio::task::spawn_blocking(move || {
-        let consumer = client(&bootstrap, None)?;
+    /// (low, high) offsets of each partition: high - low messages are there to read.
+    pub fn watermarks(&self, topic: &str, partitions: &[i32]) -> Result<BTreeMap<i32, (i64, i64)>> {
         partitions
             .iter()
             .map(|&p| {
-                let marks = consumer
-                    .fetch_watermarks(&topic, p, Duration::from_secs(10))
+                let marks = self
+                    .client
+                    .fetch_watermarks(topic, p, Duration::from_secs(10))
                     .with_context(|| format!("Failed to read the offsets of {topic}/{p}"))?;
                 Ok((p, marks))
             })
             .collect()
-    })
-    .await?
-}
+    }
 
-/// Every message of `topic` from the beginning to its current end, without joining or committing a group.
-pub async fn read_all(bootstrap: &str, topic: &str, partitions: &[i32]) -> Result<Vec<Record>> {
-    let marks = watermarks(bootstrap, topic, partitions).await?;
-    let (bootstrap, topic) = (bootstrap.to_string(), topic.to_string());
-    tokio::task::spawn_blocking(move || {
-        let consumer = client(&bootstrap, None)?;
+    /// Every message of `topic` from the beginning to its current end, without joining or committing a group.
+    pub fn read_all(&self, topic: &str, partitions: &[i32]) -> Result<Vec<Record>> {
+        let marks = self.watermarks(topic, partitions)?;
         let mut assignment = TopicPartitionList::new();
         for (&p, &(low, _)) in &marks {
-            assignment.add_partition_offset(&topic, p, Offset::Offset(low))?;
+            assignment.add_partition_offset(topic, p, Offset::Offset(low))?;
         }
-        consumer.assign(&assignment).context("Failed to assign partitions")?;
+        let client = self.grouped()?;
+        client.assign(&assignment).context("Failed to assign partitions")?;
         let expected: i64 = marks.values().map(|(low, high)| high - low).sum();
         let mut records = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -110,13 +162,50 @@ pub async fn read_all(bootstrap: &str, topic: &str, partitions: &[i32]) -> Resul
             if Instant::now() > deadline {
                 bail!("read {} of {expected} messages of `{topic}` within 60s", records.len());
             }
-            let Some(message) = consumer.poll(Duration::from_millis(500)) else { continue };
+            let Some(message) = client.poll(Duration::from_millis(500)) else { continue };
             let message = message.with_context(|| format!("Failed to read `{topic}`"))?;
             records.push(Record::from_message(&message));
         }
+        client.unassign().context("Failed to unassign partitions")?;
         Ok(records)
-    })
-    .await?
+    }
+}
+
+/// Asks with one inspector, off the async runtime (librdkafka's calls block).
+pub async fn inspect<T, F>(bootstrap: &str, ask: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Inspector) -> Result<T> + Send + 'static,
+{
+    inspect_group(bootstrap, None, ask).await
+}
+
+/// The same, with `group` as the group whose committed offsets are asked for.
+pub async fn inspect_group<T, F>(bootstrap: &str, group: Option<&str>, ask: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Inspector) -> Result<T> + Send + 'static,
+{
+    let (bootstrap, group) = (bootstrap.to_string(), group.map(str::to_string));
+    tokio::task::spawn_blocking(move || ask(&Inspector::connect(&bootstrap, group.as_deref())?)).await?
+}
+
+/// The topic's partitions, or None when the cluster has no such topic.
+pub async fn topic(bootstrap: &str, topic: &str) -> Result<Option<Vec<PartitionInfo>>> {
+    let topic = topic.to_string();
+    inspect(bootstrap, move |k| k.topic(&topic)).await
+}
+
+/// (low, high) offsets of each partition: high - low messages are there to read.
+pub async fn watermarks(bootstrap: &str, topic: &str, partitions: &[i32]) -> Result<BTreeMap<i32, (i64, i64)>> {
+    let (topic, partitions) = (topic.to_string(), partitions.to_vec());
+    inspect(bootstrap, move |k| k.watermarks(&topic, &partitions)).await
+}
+
+/// Every message of `topic` from the beginning to its current end, without joining or committing a group.
+pub async fn read_all(bootstrap: &str, topic: &str, partitions: &[i32]) -> Result<Vec<Record>> {
+    let (topic, partitions) = (topic.to_string(), partitions.to_vec());
+    inspect(bootstrap, move |k| k.read_all(&topic, &partitions)).await
 }
 
 /// The offsets `group` committed on each partition of `topic` (None where it committed nothing).
@@ -126,24 +215,8 @@ pub async fn committed(
     topic: &str,
     partitions: &[i32],
 ) -> Result<BTreeMap<i32, Option<i64>>> {
-    let (bootstrap, group, topic, partitions) =
-        (bootstrap.to_string(), group.to_string(), topic.to_string(), partitions.to_vec());
-    tokio::task::spawn_blocking(move || {
-        let consumer = client(&bootstrap, Some(&group))?;
-        let mut list = TopicPartitionList::new();
-        for &p in &partitions {
-            list.add_partition(&topic, p);
-        }
-        let committed = consumer
-            .committed_offsets(list, Duration::from_secs(10))
-            .with_context(|| format!("Failed to read the offsets group `{group}` committed"))?;
-        Ok(committed
-            .elements()
-            .iter()
-            .map(|e| (e.partition(), if let Offset::Offset(o) = e.offset() { Some(o) } else { None }))
-            .collect())
-    })
-    .await?
+    let (topic, partitions) = (topic.to_string(), partitions.to_vec());
+    inspect_group(bootstrap, Some(group), move |k| k.committed(&topic, &partitions)).await
 }
 
 #[cfg(test)]

@@ -137,7 +137,8 @@ async fn collect(ws: &Workspace, action: CollectAction) -> Result<ExitCode> {
         }
         CollectAction::Sink { until_caught_up } => {
             let storage = std::sync::Arc::new(LocalDir::open(&paths.storage)?);
-            let report = sink::run(&stack.bootstrap(), &names, &paths.scratch, storage, until_caught_up).await?;
+            let mut report = sink::run(&stack.bootstrap(), &names, &paths.scratch, storage, until_caught_up).await?;
+            report.forget_orphans(&paths.scratch, &paths.source)?;
             print!("{}", report.summary(&names));
             Ok(done(report.is_clean()))
         }
@@ -163,7 +164,8 @@ async fn interrupted(workspace: &Workspace, starts_stack: bool, collecting: bool
         eprintln!("Start again with: lesson 2 --run");
     } else if collecting {
         eprintln!("Stopped. Every file stored so far is complete and verified (a file is stored only whole), and what");
-        eprintln!("was sent or half-rebuilt is kept: run the same command again and it goes on from there.");
+        eprintln!("was sent or half-rebuilt is kept: run the same command again. The collector sends what storage");
+        eprintln!("still lacks, and the sink goes on where it stopped.");
     } else {
         eprintln!("Nothing was changed that the lesson had not finished; run the command again when ready.");
     }

@@ -167,10 +167,16 @@ impl Engine {
         let filters = HashMap::from([("label", vec![format!("{PROJECT_LABEL}={project}")])]);
         let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
         let summaries = self.docker.list_containers(Some(options)).await.context("Failed to list containers")?;
+        let summaries: Vec<_> = summaries.into_iter().filter(|s| s.id.is_some()).collect();
+        // Inspected all at once: a check waits for one round trip, not one per container.
+        let inspected = futures_util::future::try_join_all(
+            summaries.iter().map(|s| self.inspect(s.id.as_deref().unwrap_or_default())),
+        )
+        .await?;
         let mut containers = Vec::new();
-        for summary in summaries {
+        for (summary, inspect) in summaries.into_iter().zip(inspected) {
             let Some(id) = summary.id else { continue };
-            let Some(inspect) = self.inspect(&id).await? else { continue };
+            let Some(inspect) = inspect else { continue };
             let state = inspect.state.clone().unwrap_or_default();
             let mut ports: Vec<String> = summary
                 .ports

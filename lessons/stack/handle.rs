@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 use super::compose::Compose;
 use super::config::StackConfig;
@@ -58,12 +58,20 @@ impl Stack {
 
     /// The running container of `service`, or the message that says to start the stack.
     pub async fn service(&self, service: &str) -> Result<Container> {
+        self.services(&[service]).await?.into_iter().next().context("no service was asked for")
+    }
+
+    /// The running containers of `services`, from one listing, or the message that says to start the stack.
+    pub async fn services(&self, services: &[&str]) -> Result<Vec<Container>> {
         let containers = self.containers().await?;
-        match containers.into_iter().find(|c| c.service == service) {
-            Some(c) if c.running() => Ok(c),
-            Some(c) => bail!(self.not_up(&format!("the {service} container is {}", c.state))),
-            None => bail!(self.not_up(&format!("no {service} container exists"))),
-        }
+        services
+            .iter()
+            .map(|service| match containers.iter().find(|c| c.service == *service) {
+                Some(c) if c.running() => Ok(c.clone()),
+                Some(c) => bail!(self.not_up(&format!("the {service} container is {}", c.state))),
+                None => bail!(self.not_up(&format!("no {service} container exists"))),
+            })
+            .collect()
     }
 
     /// Why a service whose container runs does not answer, when the container says so: it keeps restarting,
