@@ -105,6 +105,8 @@ the group has read; run it again with the same group and it continues where it s
         let o = &ctx.options;
         inspect::validate_topic_name(&o.topic)?;
         let stack = ctx.stack().await?;
+        // Not running says which lesson starts it, at once, instead of a client timing out.
+        stack.service("kafka").await?;
         let bootstrap = stack.bootstrap();
         let Some(partitions) = inspect::topic(&bootstrap, &o.topic).await? else {
             let create = o.command("4 --run", Needs { topic: true, ..Needs::NOTHING });
@@ -212,8 +214,8 @@ the group has read; run it again with the same group and it continues where it s
             format!("consumer group `{}` committed offsets up to the end of every partition", o.group),
             format!(
                 "Partitions {behind:?} are not read to the end by the group: run the console consumer of lesson 5 \
-                 with --group {} --from-beginning, then stop it with Ctrl-C",
-                o.group
+                 with --topic {} --group {} --from-beginning, then stop it with Ctrl-C",
+                o.topic, o.group
             ),
         ));
         Ok(facts)

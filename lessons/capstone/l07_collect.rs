@@ -76,6 +76,8 @@ started again ends with every file exactly once. Start it again with: lesson col
     async fn run(&self, ctx: &Context) -> Result<String> {
         let stack = ctx.stack().await?;
         stack.service("kafka").await?;
+        // Running is not answering: a broker just restarted may still be loading, or restarting again.
+        stack.wait_ready(crate::stack::ready_timeout()).await?;
         let paths = Paths::in_dir(&ctx.config.dir);
         let names = Names::for_dir(&ctx.config.dir);
         let mut out = String::new();

@@ -126,6 +126,8 @@ async fn collect(ws: &Workspace, action: CollectAction) -> Result<ExitCode> {
     }
     let stack = ctx.stack().await?;
     stack.service("kafka").await?;
+    // Running is not answering: a broker just restarted may still be loading, or restarting again.
+    stack.wait_ready(crate::stack::ready_timeout()).await?;
     let paths = Paths::in_dir(&ctx.config.dir);
     ensure_topics(&stack.bootstrap(), &names).await?;
     match action {
