@@ -17,6 +17,18 @@ use super::CHUNK_SIZE;
 /// Where the sink keeps `stored_at`.
 const STORED_AT: &str = "stored-at.json";
 
+/// Where a chunk was in its topic, and when it was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Position {
+    pub partition: i32,
+    pub offset: i64,
+    pub millis: i64,
+}
+
+fn read_stored_at(dir: &Path) -> HashMap<String, Position> {
+    std::fs::read_to_string(dir.join(STORED_AT)).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum Step {
     /// Appended; more chunks to come.
@@ -44,9 +56,9 @@ pub struct Scratch {
     dir: PathBuf,
     /// The running hash of a partial begun by this process, with how many bytes it has seen.
     hashing: HashMap<String, (Sha256, u64)>,
-    /// name → (partition, offset) of the last chunk of the version last stored: a chunk of that name at
-    /// or before it is a replay of something already handled, or of an older version, and is skipped.
-    stored_at: HashMap<String, (i32, i64)>,
+    /// name → where the last chunk of the version last stored was: a chunk of that name at or before it
+    /// is a replay of something already handled, or of an older version, and is skipped.
+    stored_at: HashMap<String, Position>,
 }
 
 impl Scratch {
@@ -54,28 +66,30 @@ impl Scratch {
         std::fs::create_dir_all(dir).with_context(|| {
             format!("Failed to create {}: the sink's scratch folder must be writable", dir.display())
         })?;
-        let stored_at = match std::fs::read_to_string(dir.join(STORED_AT)) {
-            Ok(text) => serde_json::from_str(&text).unwrap_or_default(),
-            Err(_) => HashMap::new(),
-        };
-        Ok(Scratch { dir: dir.to_path_buf(), hashing: HashMap::new(), stored_at })
+        Ok(Scratch { dir: dir.to_path_buf(), hashing: HashMap::new(), stored_at: read_stored_at(dir) })
     }
 
-    /// Is this chunk of `name` at or before the last chunk of the version stored last?
-    pub fn superseded(&self, name: &str, partition: i32, offset: i64) -> bool {
-        self.stored_at.get(name).is_some_and(|&(p, o)| p == partition && offset <= o)
+    /// Is this chunk of `name` at or before the last chunk of the version stored last? Both its offset and
+    /// its time must say so: a topic made again (its volume removed) starts its offsets over, not its time.
+    pub fn superseded(&self, name: &str, at: Position) -> bool {
+        self.stored_at
+            .get(name)
+            .is_some_and(|last| last.partition == at.partition && at.offset <= last.offset && at.millis <= last.millis)
     }
 
-    /// Remembers where the version of `name` just stored ended.
-    pub fn stored(&mut self, name: &str, partition: i32, offset: i64) -> Result<()> {
-        self.stored_at.insert(name.to_string(), (partition, offset));
-        write_atomically(&self.dir.join(STORED_AT), serde_json::to_string(&self.stored_at)?.as_bytes())
-    }
-
-    /// Forgets positions a partition no longer reaches (its topic was emptied or made again): `ends` maps
-    /// each partition to its end offset.
-    pub fn forget_positions_past(&mut self, ends: &std::collections::BTreeMap<i32, i64>) {
-        self.stored_at.retain(|_, (p, o)| ends.get(p).is_none_or(|end| *o < *end));
+    /// Remembers where the version of `name` just stored ended. Another sink of the same folder may have
+    /// stored other files meanwhile: the file is read again and merged, under a lock.
+    pub fn stored(&mut self, name: &str, at: Position) -> Result<()> {
+        let lock = std::fs::File::create(self.dir.join(format!("{STORED_AT}.lock")))?;
+        lock.lock().context("Failed to lock the sink's record of stored files")?;
+        let mut merged = read_stored_at(&self.dir);
+        for (other, position) in &self.stored_at {
+            merged.entry(other.clone()).or_insert(*position);
+        }
+        merged.insert(name.to_string(), at);
+        write_atomically(&self.dir.join(STORED_AT), serde_json::to_string(&merged)?.as_bytes())?;
+        self.stored_at = merged;
+        Ok(())
     }
 
     fn partial(&self, id: &str) -> PathBuf {

@@ -44,6 +44,8 @@ pub fn parse(bytes: &[u8], origin: &str) -> Events {
     for (index, raw) in bytes.split(|b| *b == b'\n').enumerate() {
         let number = index + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        // A byte-order mark some editors put first is no part of the JSON.
+        let raw = if index == 0 { raw.strip_prefix("\u{feff}".as_bytes()).unwrap_or(raw) } else { raw };
         if raw.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
@@ -76,6 +78,15 @@ pub fn parse(bytes: &[u8], origin: &str) -> Events {
                 continue;
             }
         };
+        if line.len() + id.len() > EVENT_LIMIT {
+            // The id travels twice: as the message's key, and in its value.
+            let why = format!(
+                "its id and line make {:.1} MB, above Kafka's 1 MB message limit: use a short id",
+                (line.len() + id.len()) as f64 / 1_000_000.0
+            );
+            out.refused.push((what, why));
+            continue;
+        }
         match first_line_of.get(&id) {
             Some(&(_, at)) if out.events[at].line == line => out.repeated += 1,
             Some(&(first, _)) => out.refused.push((
@@ -136,5 +147,15 @@ mod tests {
         assert!(events.refused[0].1.starts_with("id `1` was given on line 1 with different content"));
         assert!(events.refused[1].1.starts_with("not UTF-8 (byte 15 is 0xe9)"), "{}", events.refused[1].1);
         assert!(events.refused[2].1.contains("above Kafka's 1 MB message limit"));
+    }
+
+    #[test]
+    fn a_long_id_counts_twice_and_a_byte_order_mark_is_not_json() {
+        let long = format!("{{\"id\":\"{}\",\"pad\":\"{}\"}}\n", "k".repeat(500_000), "z".repeat(480_000));
+        let text = format!("\u{feff}{{\"id\":1}}\n{long}{{\"id\":2}}\n");
+        let events = parse(text.as_bytes(), "e.jsonl");
+        assert_eq!(events.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["1", "2"]);
+        assert_eq!(events.refused.len(), 1);
+        assert!(events.refused[0].1.starts_with("its id and line make 1.5 MB"), "{}", events.refused[0].1);
     }
 }

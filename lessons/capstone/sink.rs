@@ -14,7 +14,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::topic_partition_list::Offset;
 
-use super::assembly::{Scratch, Step};
+use super::assembly::{Position, Scratch, Step};
 use super::chunk::FileMeta;
 use super::dead_letter::{DeadLetter, DeadLetters};
 use super::events::{parse_event, Event};
@@ -78,7 +78,10 @@ impl SinkReport {
         let mut scratch = Scratch::open(scratch)?;
         for partial in scratch.partials()? {
             let path = source.join(&partial.meta.name);
-            let same = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() == partial.meta.size);
+            let same_size = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() == partial.meta.size);
+            // Only a file of the same size can be the same version: then its hash decides.
+            let same = same_size
+                && FileMeta::of(&path, &partial.meta.name).is_ok_and(|meta| meta.sha256 == partial.meta.sha256);
             if !same {
                 scratch.discard(&partial.meta.id)?;
                 let prefix = format!("{}: ", partial.meta.name);
@@ -116,13 +119,6 @@ pub async fn run(
         gaps: std::collections::HashSet::new(),
         report: SinkReport::default(),
     };
-    let files = names.files.clone();
-    let ends = crate::kafka::inspect::inspect(bootstrap, move |k| {
-        let ids: Vec<i32> = k.topic(&files)?.unwrap_or_default().iter().map(|p| p.id).collect();
-        Ok(k.watermarks(&files, &ids)?.into_iter().map(|(p, (_, high))| (p, high)).collect())
-    })
-    .await?;
-    sink.scratch.forget_positions_past(&ends);
     let bootstrap = bootstrap.to_string();
     tokio::task::spawn_blocking(move || {
         sink.storage.append_events(&[], &mut sink.known)?;
@@ -215,7 +211,8 @@ impl Sink {
             }
         };
         let (partition, offset) = (message.partition(), message.offset());
-        if self.scratch.superseded(&meta.name, partition, offset)
+        let at = Position { partition, offset, millis: message.timestamp().to_millis().unwrap_or(0) };
+        if self.scratch.superseded(&meta.name, at)
             || self.stored_sha(&meta.name)?.as_deref() == Some(meta.sha256.as_str())
         {
             return Ok(());
@@ -232,7 +229,7 @@ impl Sink {
                 }
                 self.scratch.discard(&meta.id)?;
                 self.scratch.discard_others(&meta.name, &meta.id)?;
-                self.scratch.stored(&meta.name, partition, offset)?;
+                self.scratch.stored(&meta.name, at)?;
                 let stamp = self.storage.stamp(&meta.name)?;
                 self.stored.insert(meta.name.clone(), (stamp, Some(meta.sha256.clone())));
                 eprintln!("stored {} ({:.1} MB, SHA-256 verified)", meta.name, megabytes(meta.size));
@@ -283,9 +280,12 @@ impl Sink {
 
     fn event(&mut self, message: &BorrowedMessage) -> Result<()> {
         let payload = message.payload().unwrap_or_default();
-        let parsed = std::str::from_utf8(payload)
-            .map_err(|_| "not UTF-8".to_string())
-            .and_then(|line| parse_event(line).map(|id| Event { id, line: line.trim_end().to_string() }));
+        let parsed = std::str::from_utf8(payload).map_err(|_| "not UTF-8".to_string()).and_then(|line| {
+            match line.trim_end().contains('\n') {
+                true => Err("it holds a line break, and an event is one line of JSON Lines".to_string()),
+                false => parse_event(line).map(|id| Event { id, line: line.trim_end().to_string() }),
+            }
+        });
         let event = match parsed {
             Ok(event) => event,
             Err(why) => {

@@ -51,6 +51,12 @@ pub fn scan(base: &Path) -> Scan {
                 ));
                 continue;
             };
+            if name.len() > NAME_LIMIT {
+                let why =
+                    format!("its name is {} bytes long, above the {NAME_LIMIT} a store takes: shorten it", name.len());
+                scan.refused.push((format!("{}…", name.chars().take(60).collect::<String>()), why));
+                continue;
+            }
             match entry.file_type() {
                 Ok(kind) if kind.is_dir() => pending.push(path),
                 Ok(kind) if kind.is_file() => scan.files.push((name, path)),
@@ -117,10 +123,18 @@ fn special_kind(_: FileType) -> &'static str {
     "not a regular file"
 }
 
-/// A name the collector would have produced: relative, `/`-separated, no empty, `.` or `..` parts.
+/// Longest part of a name, and longest name, that every store takes (filesystems allow 255 bytes a part).
+pub const PART_LIMIT: usize = 255;
+pub const NAME_LIMIT: usize = 1024;
+
+/// A name the collector would have produced: relative, `/`-separated, no empty, `.` or `..` parts, and
+/// short enough for every store.
 pub fn is_clean_name(name: &str) -> bool {
     !name.is_empty()
-        && name.split('/').all(|part| !part.is_empty() && part != "." && part != ".." && !part.contains('\0'))
+        && name.len() <= NAME_LIMIT
+        && name.split('/').all(|part| {
+            !part.is_empty() && part != "." && part != ".." && !part.contains('\0') && part.len() <= PART_LIMIT
+        })
 }
 
 #[cfg(all(test, unix))]
@@ -151,7 +165,8 @@ mod tests {
         for ok in ["a.txt", "office/notes.docx", "é/ü.txt"] {
             assert!(is_clean_name(ok), "{ok}");
         }
-        for bad in ["", "/etc/passwd", "../x", "a/../../b", "a//b", "./a", "a/"] {
+        let (long_part, long_name) = ("n".repeat(PART_LIMIT + 1), vec!["n"; NAME_LIMIT / 2 + 1].join("/"));
+        for bad in ["", "/etc/passwd", "../x", "a/../../b", "a//b", "./a", "a/", &long_part, &long_name] {
             assert!(!is_clean_name(bad), "{bad}");
         }
     }

@@ -198,6 +198,8 @@ impl Storage for LocalDir {
 
     fn append_events(&self, events: &[Event], known: &mut Known) -> Result<Appended> {
         use std::io::{Read, Seek};
+        // Storage may have been removed while the sink ran: it is made again, and read from the start.
+        std::fs::create_dir_all(&self.root).with_context(|| format!("Failed to create {}", self.location()))?;
         let path = self.events_path();
         let mut file = std::fs::OpenOptions::new()
             .create(true)

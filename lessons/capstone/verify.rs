@@ -123,14 +123,21 @@ fn event_facts(paths: &Paths, events: &super::events::Events, store: &LocalDir) 
         ));
         return Ok(facts);
     }
-    for (what, why) in events.refused.iter().take(SHOWN) {
-        facts.push(Fact::info(format!("not collected: {what}: {why}")));
-    }
-    if events.refused.len() > SHOWN {
-        facts.push(Fact::info(format!(
-            "not collected: {} more lines (lesson collect ingest lists them)",
-            events.refused.len() - SHOWN
-        )));
+    if !events.refused.is_empty() {
+        let mut lines: Vec<String> =
+            events.refused.iter().take(SHOWN).map(|(what, why)| format!("{what}: {why}")).collect();
+        if events.refused.len() > SHOWN {
+            lines.push(format!("and {} more (lesson collect ingest lists them all)", events.refused.len() - SHOWN));
+        }
+        lines.push("Repair or remove those lines, then collect again: lesson 7 --run".to_string());
+        facts.push(Fact::fail(
+            format!(
+                "{} of {} cannot be collected",
+                count(events.refused.len() as u64, "line", "lines"),
+                paths.events.display()
+            ),
+            lines.join("\n"),
+        ));
     }
     let stored = store.events()?;
     let by_id: HashMap<&str, &str> = stored.iter().map(|e| (e.id.as_str(), e.line.as_str())).collect();
@@ -199,7 +206,7 @@ async fn kafka_facts(ctx: &Context, names: &Names) -> Result<Vec<Fact>> {
     let mut facts = vec![Fact::check(
         behind == 0,
         format!("the sink ({}) has read everything sent to Kafka", names.group),
-        format!("{} wait for it: {sink}", count(behind as u64, "message", "messages")),
+        format!("{} for it: {sink}", count(behind as u64, "message waits", "messages wait")),
     )];
     if letters.is_empty() {
         facts.push(Fact::pass("no message was set aside as a dead letter"));
