@@ -35,6 +35,8 @@ fn checks_before_the_stack_is_up(l: &Learner) -> Result<()> {
     snapshot!("l02_start_check_before", l.expect(&["check", "2"], NOT_DONE)?);
     snapshot!("l03_status_check_before", l.expect(&["check", "3"], NOT_DONE)?);
     snapshot!("l04_topic_check_before_stack", l.expect(&["check", "4", "--topic", &l.topic], NOT_DONE)?);
+    // Nothing of the project exists yet, as after `down -v`: only a stack seen running makes step 6 done.
+    snapshot!("l06_teardown_check_never_started", l.expect(&["check", "6"], NOT_DONE)?);
     Ok(())
 }
 

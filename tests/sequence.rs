@@ -23,6 +23,7 @@ fn lessons_repeat_in_any_order() -> Result<()> {
     l.expect(&["5", "--run"], 0)?;
     l.expect(&["5", "--run"], 0)?;
     typed_lesson_5(&l)?;
+    console_consumer_left_in_the_group(&l)?;
     l.expect(&["check", "5"], 0)?;
 
     l.expect(&["tour", "--volumes"], 0)?;
@@ -89,5 +90,38 @@ fn typed_lesson_5(l: &Learner) -> Result<()> {
     let printed = String::from_utf8_lossy(&out.stdout);
     ensure!(out.status.success(), "the typed consumer failed: {}", String::from_utf8_lossy(&out.stderr));
     ensure!(printed.matches("typed").count() == 2, "the typed consumer printed: {printed}");
+    Ok(())
+}
+
+/// A console consumer still in the group (its terminal gone, or started without one) would take the messages
+/// lesson 5's own consumer waits for: `lesson 5 --run` says so at once and names the way out.
+fn console_consumer_left_in_the_group(l: &Learner) -> Result<()> {
+    let topic = "quickstart-events";
+    let group = "workshop-console";
+    let mut consumer = workshop::basics::l05_produce_consume::consume_command(topic, group);
+    consumer.extend(["--max-messages".into(), "1".into()]);
+    let mut left_running = l
+        .compose_command(&["exec", "-T", "kafka"])
+        .args(&consumer)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    let bootstrap = format!("localhost:{}", l.config.kafka_port);
+    let runtime = tokio::runtime::Runtime::new()?;
+    let members = || {
+        let bootstrap = bootstrap.clone();
+        runtime.block_on(workshop::kafka::inspect::inspect(&bootstrap, move |k| Ok(k.members(group)?.len())))
+    };
+    common::wait_for("the console consumer to join its group", || Ok(members()? == 1))?;
+
+    let refused = l.fails(&["5", "--run"], ERROR)?;
+    ensure!(refused.stderr.contains("has 1 member(s) reading now"), "{}", refused.stderr);
+    ensure!(refused.stderr.contains("restart kafka") && refused.stderr.contains("--group"), "{}", refused.stderr);
+
+    let producer = workshop::basics::l05_produce_consume::produce_command(topic);
+    l.compose_exec(&producer, Some("dave:read by the consumer left running\n"))?;
+    ensure!(left_running.wait()?.success(), "the console consumer left running failed");
+    common::wait_for("the console consumer to leave its group", || Ok(members()? == 0))?;
+    l.expect(&["5", "--run"], 0)?;
     Ok(())
 }

@@ -43,11 +43,17 @@ pub fn compose_hint(args: &str) -> String {
     format!("docker compose {args} (v1: docker-compose {args})")
 }
 
-/// The stack when both services run, or the failed fact that says which lesson starts it.
+/// The stack when both services run, or the failed fact that says why a service keeps restarting, or which
+/// lesson starts it.
 pub async fn stack_up(ctx: &Context) -> Result<Result<&Stack, Vec<Fact>>> {
     let stack = ctx.stack().await?;
     if let Err(err) = stack.services(&crate::stack::SERVICES).await {
         let what = format!("the stack of project `{}` is up", stack.config.project);
+        for service in crate::stack::SERVICES {
+            if let Some(restarts) = stack.restart_loop(service).await {
+                return Ok(Err(vec![Fact::fail(what, restarts.message)]));
+            }
+        }
         let first_line = err.to_string().lines().next().unwrap_or_default().to_string();
         let start = ctx.options.command("2 --run", Needs::NOTHING);
         return Ok(Err(vec![Fact::fail(what, format!("{first_line} Do lesson 2 first: {start}"))]));

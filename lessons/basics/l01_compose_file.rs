@@ -6,6 +6,7 @@ use crate::lesson::Fact;
 use crate::lesson::{Context, Info, Lesson, Needs, Undo};
 use crate::stack::compose::Compose;
 use crate::stack::compose_file::{self, Service};
+use crate::stack::config::HostPorts;
 
 mod rules;
 
@@ -25,6 +26,7 @@ WHAT TO WRITE
     zookeeper: image confluentinc/cp-zookeeper:7.9.x
       ZOOKEEPER_CLIENT_PORT=2181       the port Kafka (and lesson 3) talk to ZooKeeper on
     kafka: image confluentinc/cp-kafka:7.9.x
+      KAFKA_BROKER_ID=1                the broker's identity in ZooKeeper (lesson 3 shows it)
       KAFKA_ZOOKEEPER_CONNECT=zookeeper:2181
                                        the service name is its host name on the compose network
       KAFKA_LISTENERS=INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092
@@ -41,7 +43,11 @@ WHAT TO WRITE
       KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR=1
                                        with the default 3 and one broker, consumer groups never work
   Ports published on 127.0.0.1 only (\"127.0.0.1:2181:2181\", \"127.0.0.1:9092:9092\"), so nothing outside your
-  laptop can reach the broker. Named volumes, so your topics survive a restart.
+  laptop can reach the broker. If 9092 or 2181 is taken on your machine, the lessons follow KAFKA_PORT and
+  ZOOKEEPER_PORT: write the host side as ${KAFKA_PORT:-9092} and ${ZOOKEEPER_PORT:-2181}, in the ports and in
+  the EXTERNAL advertised listener. A healthcheck on each service, so Docker can tell that it answers
+  (lesson 3's `(healthy)`) and kafka can wait for a healthy ZooKeeper (depends_on: condition:
+  service_healthy). Named volumes, so your topics survive a restart.
 
   Let the lesson write the reference file, then read it line by line:
     lesson 1 --run
@@ -142,13 +148,14 @@ start; and with one broker, KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR must be 1. `l
             }
         };
         facts.push(Fact::pass("compose accepts it (compose config)"));
-        facts.extend(facts_of_rendered(&rendered)?);
+        facts.extend(facts_of_rendered(&rendered, ctx.config.host_ports())?);
         Ok(facts)
     }
 }
 
 /// Lesson 1's rules applied to a compose file as `compose config` renders it (variables filled in).
-pub fn facts_of_rendered(rendered: &str) -> Result<Vec<Fact>> {
+/// `ports` are the host ports the lessons connect to (KAFKA_PORT, ZOOKEEPER_PORT).
+pub fn facts_of_rendered(rendered: &str, ports: HostPorts) -> Result<Vec<Fact>> {
     let services = compose_file::parse_rendered(rendered)?;
     let (Some(zookeeper), Some(kafka)) = (services.get("zookeeper"), services.get("kafka")) else {
         return Ok(vec![Fact::fail(
@@ -158,7 +165,8 @@ pub fn facts_of_rendered(rendered: &str) -> Result<Vec<Fact>> {
     };
     let mut facts = vec![Fact::pass("services `zookeeper` and `kafka` are defined")];
     facts.extend(rules::images(zookeeper, kafka));
-    facts.extend(rules::wiring(zookeeper, kafka));
+    facts.extend(rules::wiring(zookeeper, kafka, ports));
+    facts.extend(rules::health(zookeeper, kafka));
     facts.extend(rules::safety(&services.values().collect::<Vec<&Service>>()));
     Ok(facts)
 }

@@ -82,7 +82,9 @@ by deleting every topic and message.",
     }
 
     async fn undo(&self, ctx: &Context) -> Result<String> {
-        ctx.stack().await?.down(true).await?;
+        let stack = ctx.stack().await?;
+        stack.down(true).await?;
+        stack.forget_seen_running()?;
         Ok(format!("removed the stack of project `{}` and its volumes", ctx.config.project))
     }
 
@@ -96,7 +98,10 @@ by deleting every topic and message.",
                 Some(c) if c.running() => Fact::pass(what),
                 Some(c) => Fact::fail(
                     what,
-                    format!("It is {}; read why: {}", c.state, compose_hint(&format!("logs {service}"))),
+                    match stack.restart_loop(service).await {
+                        Some(restarts) => restarts.message,
+                        None => format!("It is {}; read why: {}", c.state, compose_hint(&format!("logs {service}"))),
+                    },
                 ),
                 None => Fact::fail(what, format!("Start the stack: lesson 2 --run, or {}", compose_hint("up -d"))),
             });

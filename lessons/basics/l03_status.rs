@@ -27,7 +27,7 @@ YOU SHOULD SEE
 
   Then look where the broker registered. Kafka writes one znode per live broker under /brokers/ids:
     {zk}
-  prints [1]: broker 1 is alive. `get /brokers/ids/1` shows the addresses it advertises.
+  prints [1]: broker 1 (your KAFKA_BROKER_ID) is alive. `get /brokers/ids/1` shows the addresses it advertises.
 
 WHY IT MATTERS
   A container that is Up is not yet a working broker. Health checks and the ZooKeeper registration tell you
@@ -95,9 +95,21 @@ service runs but does not answer: read `docker compose logs kafka`.",
                         None => "Its health check has not passed yet; wait a few seconds and check again".into(),
                     },
                 ),
+                Health::None => Fact::fail(
+                    format!("{} is healthy (now: no health check)", c.service),
+                    format!(
+                        "Docker cannot tell whether {} answers: give it a healthcheck as lesson 1 shows \
+                         (`lesson check 1` prints the lines), then `{}`",
+                        c.service,
+                        compose_cmd("up -d")
+                    ),
+                ),
                 other => Fact::fail(
                     format!("{} is healthy (now: {other})", c.service),
-                    format!("Read what it says: {}", compose_hint(&format!("logs {}", c.service))),
+                    match stack.restart_loop(&c.service).await {
+                        Some(restarts) => restarts.message,
+                        None => format!("Read what it says: {}", compose_hint(&format!("logs {}", c.service))),
+                    },
                 ),
             });
             let open: Vec<&String> = c.ports.iter().filter(|p| !p.starts_with("127.0.0.1:")).collect();

@@ -7,8 +7,9 @@ use crate::kafka::inspect;
 use crate::kafka::records::{self, Record};
 use crate::lesson::Fact;
 use crate::lesson::{Context, Info, Lesson, Needs, Undo};
+use crate::ui::progress::while_running;
 
-use super::common::{compose_cmd, kafka_tool_ok, stack_up, IN_NETWORK_BOOTSTRAP};
+use super::common::{compose_cmd, compose_hint, kafka_tool_ok, stack_up, IN_NETWORK_BOOTSTRAP};
 
 /// What the console producer sends: `key:value`, one message per line.
 pub const MESSAGES: &str = "alice:signed up\nbob:signed up\nalice:added a book to the cart\nalice:checked out\n";
@@ -108,21 +109,36 @@ the group has read; run it again with the same group and it continues where it s
         // Not running says which lesson starts it, at once, instead of a client timing out.
         stack.service("kafka").await?;
         let bootstrap = stack.bootstrap();
-        let Some(partitions) = inspect::topic(&bootstrap, &o.topic).await? else {
+        let (topic, group) = (o.topic.clone(), o.group.clone());
+        let found = inspect::inspect(&bootstrap, move |k| match k.partition_ids(&topic)? {
+            Some(ids) => Ok(Some((ids, k.members(&group)?))),
+            None => Ok(None),
+        })
+        .await?;
+        let Some((ids, members)) = found else {
             let create = o.command("4 --run", Needs { topic: true, ..Needs::NOTHING });
             anyhow::bail!("There is no topic `{}` yet. Do lesson 4 first: {create}", o.topic);
         };
-        let ids: Vec<i32> = partitions.iter().map(|p| p.id).collect();
+        if !members.is_empty() {
+            anyhow::bail!(members_reading(
+                &o.group,
+                &members,
+                &o.command("5 --run --group other-group", Needs::NOTHING)
+            ));
+        }
         let produce = produce_command(&o.topic);
         let mut out = format!("$ {} <<EOF\n{MESSAGES}EOF\n", produce.join(" "));
         kafka_tool_ok(stack, &produce, Some(MESSAGES.as_bytes())).await?;
 
-        let placed = records::produce(&bootstrap, &o.topic, &[(Some("rust"), "hello from rdkafka")]).await?;
+        let one = [(Some("rust"), "hello from rdkafka")];
+        let placed =
+            while_running("Kafka to acknowledge rdkafka's message", records::produce(&bootstrap, &o.topic, &one))
+                .await?;
         out += &format!("\nrdkafka FutureProducer: key rust -> partition {} offset {}\n", placed[0].0, placed[0].1);
 
         // A group that read the topic before continues where it stopped (--from-beginning applies only to a
         // group without offsets), so each consumer is asked for exactly what its group has not read yet.
-        let unread_by_console = unread(&bootstrap, &o.group, &o.topic, &ids).await?;
+        let unread_by_console = inspect::unread(&bootstrap, &o.group, &o.topic, &ids).await?;
         let mut consume = consume_command(&o.topic, &o.group);
         consume.extend(["--max-messages".into(), unread_by_console.to_string(), "--timeout-ms".into(), "30000".into()]);
         let printed = kafka_tool_ok(stack, &consume, None).await?;
@@ -130,8 +146,10 @@ the group has read; run it again with the same group and it continues where it s
         out += &sorted_lines(&printed);
 
         let group = RUST_GROUP;
+        let unread_by_rust = inspect::unread(&bootstrap, group, &o.topic, &ids).await?;
+        let reading = format!("rdkafka's consumer to join group {group} and read {unread_by_rust} message(s)");
         let read =
-            records::consume(&bootstrap, &o.topic, group, unread(&bootstrap, group, &o.topic, &ids).await?).await?;
+            while_running(&reading, records::consume(&bootstrap, &o.topic, group, unread_by_rust as usize)).await?;
         out += &format!("\nrdkafka consumer, group {group}, from where the group stopped:\n{}", table(read));
         Ok(out)
     }
@@ -152,10 +170,9 @@ the group has read; run it again with the same group and it continues where it s
         inspect::validate_topic_name(&o.topic)?;
         let Ok(stack) = stack_up(ctx).await? else { return Ok("the stack is not running: nothing to delete".into()) };
         let bootstrap = stack.bootstrap();
-        let Some(partitions) = inspect::topic(&bootstrap, &o.topic).await? else {
+        let Some(ids) = inspect::partition_ids(&bootstrap, &o.topic).await? else {
             return Ok(format!("there is no topic `{}`", o.topic));
         };
-        let ids: Vec<i32> = partitions.iter().map(|p| p.id).collect();
         admin::empty_topic(&bootstrap, &o.topic, &ids).await?;
         admin::delete_groups(&bootstrap, &[&o.group, RUST_GROUP]).await?;
         Ok(format!("deleted the messages of `{}` and the groups `{}` and `{RUST_GROUP}`", o.topic, o.group))
@@ -172,16 +189,15 @@ the group has read; run it again with the same group and it continues where it s
         // Partitions, offsets and messages over one client: a check answers at once.
         let topic = o.topic.clone();
         let found = inspect::inspect_group(&bootstrap, Some(&o.group), move |k| {
-            let Some(partitions) = k.topic(&topic)? else { return Ok(None) };
-            let ids: Vec<i32> = partitions.iter().map(|p| p.id).collect();
+            let Some(ids) = k.partition_ids(&topic)? else { return Ok(None) };
             let marks = k.watermarks(&topic, &ids)?;
             if marks.values().all(|(low, high)| high <= low) {
                 return Ok(Some((marks, Vec::new(), std::collections::BTreeMap::new())));
             }
-            Ok(Some((marks, k.read_all(&topic, &ids)?, k.committed(&topic, &ids)?)))
+            Ok(Some((marks, k.read_all(&topic, &ids)?, k.lag(&topic, &ids)?)))
         })
         .await?;
-        let Some((marks, records, committed)) = found else {
+        let Some((marks, records, lag)) = found else {
             let create = o.command("4 --run", Needs { topic: true, ..Needs::NOTHING });
             return Ok(vec![Fact::fail(format!("topic `{}` exists", o.topic), format!("Do lesson 4 first: {create}"))]);
         };
@@ -204,11 +220,7 @@ the group has read; run it again with the same group and it continues where it s
             "each partition reads back in the order it was written",
             "Offsets went backwards in a partition; this should never happen: report it with `lesson check 5` output",
         ));
-        let behind: Vec<i32> = marks
-            .iter()
-            .filter(|(p, (_, high))| committed.get(p).copied().flatten().unwrap_or(0) < *high)
-            .map(|(p, _)| *p)
-            .collect();
+        let behind: Vec<i32> = lag.iter().filter(|(_, lag)| **lag > 0).map(|(p, _)| *p).collect();
         facts.push(Fact::check(
             behind.is_empty(),
             format!("consumer group `{}` committed offsets up to the end of every partition", o.group),
@@ -222,17 +234,20 @@ the group has read; run it again with the same group and it continues where it s
     }
 }
 
-/// How many messages of `topic` the group has not read: from its committed offset (or the start) to the end.
-async fn unread(bootstrap: &str, group: &str, topic: &str, partitions: &[i32]) -> Result<usize> {
-    let marks = inspect::watermarks(bootstrap, topic, partitions).await?;
-    let committed = inspect::committed(bootstrap, group, topic, partitions).await?;
-    Ok(marks
-        .iter()
-        .map(|(p, &(low, high))| {
-            let from = committed.get(p).copied().flatten().unwrap_or(low).max(low);
-            (high - from).max(0) as usize
-        })
-        .sum())
+/// Another consumer in the group shares its partitions: the lesson's consumer would wait for messages it takes.
+fn members_reading(group: &str, members: &[inspect::Member], other_group: &str) -> String {
+    let who: Vec<String> = members.iter().map(|m| format!("{} from {}", m.client_id, m.host)).collect();
+    format!(
+        "Consumer group `{group}` has {} member(s) reading now ({}): the lesson's consumer would share the \
+         partitions with them and wait for messages they take.\n\
+         Stop them first: Ctrl-C in the terminal that runs them. One started without a terminal (exec -T, a \
+         script) or whose terminal is gone runs on inside the kafka container; {} stops it (your topics and \
+         messages are kept).\n\
+         Or read with a group of your own: {other_group}",
+        members.len(),
+        who.join(", "),
+        compose_hint("restart kafka")
+    )
 }
 
 fn in_order_per_partition(records: &[Record]) -> bool {

@@ -76,12 +76,15 @@ is gone.",
     async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
         let stack = ctx.stack().await?;
         let left = stack.leftovers().await?;
-        if left == Leftovers::default() && !ctx.config.compose_file().exists() {
+        if left == Leftovers::default() && !stack.was_seen_running() {
+            let first = if ctx.config.compose_file().exists() { 2 } else { 1 };
             return Ok(vec![Fact::fail(
                 format!("a stack was started in {} and is gone now", ctx.config.dir.display()),
                 format!(
-                    "There is nothing to stop yet: no compose file, no container, no volume. Start with lesson 1: {}",
-                    ctx.options.command("1", Needs::NOTHING)
+                    "There is nothing to stop yet: no lesson saw a stack of project `{}` running here, and no \
+                     container or volume of it exists. Start with lesson {first}: {}",
+                    stack.config.project,
+                    ctx.options.command(&first.to_string(), Needs::NOTHING)
                 ),
             )]);
         }

@@ -9,6 +9,7 @@ use anyhow::{bail, Context as _};
 use super::storage::LocalDir;
 use super::{ensure_topics, events, ingest, sample, sink, verify, Names, Paths};
 use crate::lesson::Fact;
+use crate::ui::progress::while_running;
 
 use crate::kafka::admin;
 use crate::lesson::{Context, Info, Lesson, Needs, Undo};
@@ -89,9 +90,12 @@ started again ends with every file exactly once. Start it again with: lesson col
         ensure_topics(&bootstrap, &names).await?;
         let storage = LocalDir::open(&paths.storage)?;
         let source = ingest::Source { folder: &paths.source, events: events::read(&paths.events) };
-        let sent = ingest::ingest(&bootstrap, &names, source, &storage).await?;
+        let sending = "the collector to send what storage lacks";
+        let sent = while_running(sending, ingest::ingest(&bootstrap, &names, source, &storage)).await?;
         out += &format!("collector: {}", sent.summary());
-        let mut stored = sink::run(&bootstrap, &names, &paths.scratch, Arc::new(storage), true).await?;
+        let storing = "the sink to store every message sent (it stops when it has read them all)";
+        let sink = sink::run(&bootstrap, &names, &paths.scratch, Arc::new(storage), true);
+        let mut stored = while_running(storing, sink).await?;
         stored.forget_orphans(&paths.scratch, &paths.source)?;
         out += &format!("sink: {}", stored.summary(&names));
         out += &format!("storage: {}", paths.storage.display());

@@ -232,7 +232,11 @@ impl Sink {
                 self.scratch.stored(&meta.name, at)?;
                 let stamp = self.storage.stamp(&meta.name)?;
                 self.stored.insert(meta.name.clone(), (stamp, Some(meta.sha256.clone())));
-                eprintln!("stored {} ({:.1} MB, SHA-256 verified)", meta.name, megabytes(meta.size));
+                crate::ui::progress::say(&format!(
+                    "stored {} ({:.1} MB, SHA-256 verified)",
+                    meta.name,
+                    megabytes(meta.size)
+                ));
                 self.report.files += 1;
                 self.report.bytes += meta.size;
                 Ok(())

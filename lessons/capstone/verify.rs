@@ -10,6 +10,7 @@ use super::chunk::FileMeta;
 use super::dead_letter;
 use super::storage::{LocalDir, Storage};
 use super::{count, megabytes, Names, Paths};
+use crate::basics::common::{compose_hint, IN_NETWORK_BOOTSTRAP};
 use crate::lesson::{Context, Fact, Needs};
 
 /// How many names a fix lists before "and N more".
@@ -184,19 +185,11 @@ async fn kafka_facts(ctx: &Context, names: &Names) -> Result<Vec<Fact>> {
     let (behind, letters) = crate::kafka::inspect::inspect_group(&bootstrap, Some(&names.group), move |k| {
         let mut behind = 0i64;
         for topic in topics {
-            let Some(partitions) = k.topic(&topic)? else { continue };
-            let ids: Vec<i32> = partitions.iter().map(|p| p.id).collect();
-            let committed = k.committed(&topic, &ids)?;
-            for (partition, (low, high)) in k.watermarks(&topic, &ids)? {
-                let at = committed.get(&partition).copied().flatten().unwrap_or(low).max(low);
-                behind += high - at;
-            }
+            let Some(ids) = k.partition_ids(&topic)? else { continue };
+            behind += k.lag(&topic, &ids)?.values().sum::<i64>();
         }
-        let letters = match k.topic(&dead_letters)? {
-            Some(partitions) => {
-                let ids: Vec<i32> = partitions.iter().map(|p| p.id).collect();
-                dead_letter::parse(&dead_letters, &k.read_all(&dead_letters, &ids)?)
-            }
+        let letters = match k.partition_ids(&dead_letters)? {
+            Some(ids) => dead_letter::parse(&dead_letters, &k.read_all(&dead_letters, &ids)?),
             None => Vec::new(),
         };
         Ok((behind, letters))
@@ -211,12 +204,12 @@ async fn kafka_facts(ctx: &Context, names: &Names) -> Result<Vec<Fact>> {
     if letters.is_empty() {
         facts.push(Fact::pass("no message was set aside as a dead letter"));
     } else {
+        let read = ["kafka-console-consumer", "--bootstrap-server", IN_NETWORK_BOOTSTRAP, "--topic"];
         facts.push(Fact::info(format!(
-            "{} set aside in {} (dead letters). Read them all: docker compose exec kafka kafka-console-consumer \
-             --bootstrap-server kafka:29092 --topic {} --from-beginning",
+            "{} set aside in {} (dead letters). Read them all: {}",
             count(letters.len() as u64, "message was", "messages were"),
             names.dead_letters,
-            names.dead_letters
+            compose_hint(&format!("exec kafka {} {} --from-beginning", read.join(" "), names.dead_letters))
         )));
         // Sorted: the sink sets messages of different partitions aside in no fixed order.
         let mut reasons: Vec<String> = letters.iter().map(|l| format!("{}: {}", l.from, l.reason)).collect();

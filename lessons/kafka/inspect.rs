@@ -20,6 +20,14 @@ pub struct PartitionInfo {
     pub isr: Vec<i32>,
 }
 
+/// A consumer in a group, as the group coordinator describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub client_id: String,
+    /// The address it connected from, e.g. `/172.18.0.3`.
+    pub host: String,
+}
+
 /// A client with no group: it asks for metadata and offsets, needs no group coordinator, and closes at once.
 fn plain_client(bootstrap: &str) -> Result<BaseConsumer> {
     let mut config = config::config(bootstrap);
@@ -106,6 +114,40 @@ impl Inspector {
             .iter()
             .map(|e| (e.partition(), if let Offset::Offset(o) = e.offset() { Some(o) } else { None }))
             .collect())
+    }
+
+    /// How many messages the group has not read on each partition: from its committed offset (or the
+    /// start, where it committed nothing or its offset fell out of retention) to the end.
+    pub fn lag(&self, topic: &str, partitions: &[i32]) -> Result<BTreeMap<i32, i64>> {
+        let marks = self.watermarks(topic, partitions)?;
+        let committed = self.committed(topic, partitions)?;
+        Ok(marks
+            .iter()
+            .map(|(p, &(low, high))| {
+                let from = committed.get(p).copied().flatten().unwrap_or(low).max(low);
+                (*p, (high - from).max(0))
+            })
+            .collect())
+    }
+
+    /// The members of `group` now: each a consumer that joined it and has not left.
+    pub fn members(&self, group: &str) -> Result<Vec<Member>> {
+        let groups = self
+            .client
+            .fetch_group_list(Some(group), Duration::from_secs(10))
+            .with_context(|| format!("Failed to describe consumer group `{group}`"))?;
+        Ok(groups
+            .groups()
+            .iter()
+            .filter(|g| g.name() == group)
+            .flat_map(|g| g.members())
+            .map(|m| Member { client_id: m.client_id().to_string(), host: m.client_host().to_string() })
+            .collect())
+    }
+
+    /// The ids of the topic's partitions, or None when the cluster has no such topic.
+    pub fn partition_ids(&self, topic: &str) -> Result<Option<Vec<i32>>> {
+        Ok(self.topic(topic)?.map(|partitions| partitions.iter().map(|p| p.id).collect()))
     }
 
     /// The topic's partitions, or None when the cluster has no such topic.
@@ -206,6 +248,20 @@ pub async fn watermarks(bootstrap: &str, topic: &str, partitions: &[i32]) -> Res
 pub async fn read_all(bootstrap: &str, topic: &str, partitions: &[i32]) -> Result<Vec<Record>> {
     let (topic, partitions) = (topic.to_string(), partitions.to_vec());
     inspect(bootstrap, move |k| k.read_all(&topic, &partitions)).await
+}
+
+/// The ids of the topic's partitions, or None when the cluster has no such topic.
+pub async fn partition_ids(bootstrap: &str, topic: &str) -> Result<Option<Vec<i32>>> {
+    let topic = topic.to_string();
+    inspect(bootstrap, move |k| k.partition_ids(&topic)).await
+}
+
+/// How many messages of `topic` the group has not read, on all partitions together.
+pub async fn unread(bootstrap: &str, group: &str, topic: &str, partitions: &[i32]) -> Result<i64> {
+    let (what, topic, partitions) =
+        (format!("the offsets group {group} committed"), topic.to_string(), partitions.to_vec());
+    let asked = inspect_group(bootstrap, Some(group), move |k| Ok(k.lag(&topic, &partitions)?.values().sum()));
+    crate::ui::progress::while_running(&what, asked).await
 }
 
 /// The offsets `group` committed on each partition of `topic` (None where it committed nothing).

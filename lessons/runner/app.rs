@@ -12,6 +12,7 @@ use crate::lesson::{all_pass, Context, Info, Options};
 use crate::stack::compose::Compose;
 use crate::stack::config::StackConfig;
 use crate::stack::engine::Engine;
+use crate::ui::progress::reporting;
 
 pub const INTERRUPTED: u8 = 130;
 
@@ -98,7 +99,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 let lesson = catalog::find(lesson)?;
                 let ctx = context(ws, cli.volumes, cli.native)?;
                 if cli.run {
-                    println!("{}", lesson.run(&ctx).await?.trim_end());
+                    let info = lesson.info();
+                    let general = format!("lesson {} ({}) to finish", info.id, info.title);
+                    println!("{}", reporting(&general, lesson.run(&ctx)).await?.trim_end());
                     println!("\nNow check it: {}", check_command(lesson.info(), &ctx.options));
                 } else {
                     let body = lesson.explain(&ctx);

@@ -19,7 +19,8 @@ pub async fn tour(ctx: &Context, color: bool) -> Result<bool> {
         let info = lesson.info();
         println!("━━ Lesson {} · {}", info.id, info.title);
         let t = Instant::now();
-        let output = lesson.run(ctx).await?;
+        let general = format!("lesson {} ({}) to finish", info.id, info.title);
+        let output = crate::ui::progress::reporting(&general, lesson.run(ctx)).await?;
         let ran = t.elapsed();
         println!("{}", indent(output.trim_end()));
         let t = Instant::now();

@@ -115,7 +115,8 @@ impl Compose {
     /// `compose down`, with `-v` when the named volumes (and so all data) should go too.
     pub async fn down(&self, volumes: bool) -> Result<String> {
         let args: &[&str] = if volumes { &["down", "-v"] } else { &["down"] };
-        let out = self.run(args).await?;
+        let what = format!("{} {} to stop and remove the containers", self.cli.name(), args.join(" "));
+        let out = crate::ui::progress::while_running(&what, self.run(args)).await?;
         let text = combined(&out);
         if !out.status.success() {
             bail!("`{} {}` failed:\n{}", self.cli.name(), args.join(" "), text.trim_end());

@@ -19,6 +19,8 @@ pub struct Service {
     pub environment: BTreeMap<String, String>,
     pub ports: Vec<Port>,
     pub volumes: Vec<String>,
+    /// A health check that runs: defined, not `disable: true`, not `test: [NONE]`.
+    pub healthcheck: bool,
 }
 
 impl Service {
@@ -57,10 +59,20 @@ pub fn parse_rendered(text: &str) -> Result<BTreeMap<String, Service>> {
                     None => scalar(v),
                 })
                 .collect(),
+            healthcheck: body.get("healthcheck").is_some_and(healthcheck_runs),
         };
         services.insert(name, service);
     }
     Ok(services)
+}
+
+fn healthcheck_runs(check: &Value) -> bool {
+    let disabled = check.get("disable").is_some_and(|d| scalar(d) == "true");
+    let test = check.get("test").map(|t| match t.as_sequence() {
+        Some(items) => items.first().map(scalar).unwrap_or_default(),
+        None => scalar(t),
+    });
+    !disabled && test.is_some_and(|t| !t.is_empty() && t != "NONE")
 }
 
 fn scalar(value: &Value) -> String {
@@ -148,6 +160,16 @@ mod tests {
         assert_eq!(services["b"].env("Y"), Some("a=b"));
         assert_eq!(services["a"].volumes, services["b"].volumes);
         assert!(parse_rendered("no services here: 1").is_ok_and(|s| s.is_empty()));
+    }
+
+    #[test]
+    fn a_health_check_counts_only_when_it_runs() {
+        let rendered = "services:\n  a:\n    healthcheck: {test: [CMD-SHELL, \"true\"]}\n  b:\n    image: i\n  \
+                        c:\n    healthcheck: {disable: true}\n  d:\n    healthcheck: {test: [NONE]}\n  \
+                        e:\n    healthcheck: {test: \"exit 0\", interval: 5s}\n";
+        let services = parse_rendered(rendered).unwrap_or_default();
+        let runs: Vec<bool> = services.values().map(|s| s.healthcheck).collect();
+        assert_eq!(runs, [true, false, false, false, true]);
     }
 
     #[test]

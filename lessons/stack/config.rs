@@ -15,6 +15,19 @@ pub struct StackConfig {
     pub zookeeper_port: u16,
 }
 
+/// The host ports the lessons connect to, which the learner's compose file must publish.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HostPorts {
+    pub kafka: u16,
+    pub zookeeper: u16,
+}
+
+impl Default for HostPorts {
+    fn default() -> Self {
+        HostPorts { kafka: 9092, zookeeper: 2181 }
+    }
+}
+
 impl StackConfig {
     /// `dir` defaults to the current directory, `project` to its name as compose derives it.
     pub fn new(dir: Option<&Path>, project: Option<&str>) -> Result<Self> {
@@ -33,6 +46,10 @@ impl StackConfig {
             kafka_port: port_from_env("KAFKA_PORT", 9092)?,
             zookeeper_port: port_from_env("ZOOKEEPER_PORT", 2181)?,
         })
+    }
+
+    pub fn host_ports(&self) -> HostPorts {
+        HostPorts { kafka: self.kafka_port, zookeeper: self.zookeeper_port }
     }
 
     pub fn compose_file(&self) -> PathBuf {

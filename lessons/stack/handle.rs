@@ -1,5 +1,6 @@
 //! The one handle on the learner's stack: the Docker API, the compose CLI, ZooKeeper and Kafka.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
@@ -19,6 +20,7 @@ pub struct Stack {
     pub config: StackConfig,
     pub engine: Engine,
     pub compose: Compose,
+    noted_running: AtomicBool,
 }
 
 /// What the services said when they were ready.
@@ -41,7 +43,7 @@ impl Stack {
     pub async fn connect(config: StackConfig) -> Result<Stack> {
         let engine = Engine::connect().await?;
         let compose = Compose::for_config(&config).await?;
-        Ok(Stack { config, engine, compose })
+        Ok(Stack { config, engine, compose, noted_running: AtomicBool::new(false) })
     }
 
     pub fn bootstrap(&self) -> String {
@@ -53,7 +55,34 @@ impl Stack {
     }
 
     pub async fn containers(&self) -> Result<Vec<Container>> {
-        self.engine.containers(&self.config.project).await
+        let containers = self.engine.containers(&self.config.project).await?;
+        if containers.iter().any(Container::running) && !self.noted_running.swap(true, Ordering::Relaxed) {
+            // A note, not a state: a folder the learner cannot write to only loses check 6's evidence.
+            let note = self.seen_running_note();
+            let _ = note.parent().map(std::fs::create_dir_all).transpose().and_then(|_| std::fs::write(&note, ""));
+        }
+        Ok(containers)
+    }
+
+    /// Whether any lesson saw this project's stack running in the learner's folder. After `down -v` nothing in
+    /// the engine says a stack was ever started there; check 6 asks this.
+    pub fn was_seen_running(&self) -> bool {
+        self.seen_running_note().exists()
+    }
+
+    /// Lesson 2's undo: the stack never ran, as far as the lessons know.
+    pub fn forget_seen_running(&self) -> Result<()> {
+        let note = self.seen_running_note();
+        match std::fs::remove_file(&note) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                Err(err).with_context(|| format!("Failed to remove {}", note.display()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn seen_running_note(&self) -> std::path::PathBuf {
+        self.config.dir.join(".lesson").join(format!("{}.seen-running", self.config.project))
     }
 
     /// The running container of `service`, or the message that says to start the stack.
@@ -112,8 +141,14 @@ impl Stack {
     pub async fn up(&self) -> Result<(String, Ready)> {
         super::ports::ensure_free(&self.config, &self.containers().await?)?;
         let output = self.compose.up().await?;
-        let ready = self.wait_ready(ready_timeout()).await?;
-        Ok((output, ready))
+        match self.wait_ready(ready_timeout()).await {
+            Ok(ready) => Ok((output, ready)),
+            // What compose said comes first: it started the containers that then failed.
+            Err(err) => {
+                let why: Vec<String> = err.chain().map(ToString::to_string).collect();
+                bail!("$ {} up -d\n{}\n\n{}", self.compose.cli.name(), output.trim_end(), why.join("\n  because: "))
+            }
+        }
     }
 
     pub async fn down(&self, volumes: bool) -> Result<String> {
@@ -141,6 +176,7 @@ impl Stack {
     pub async fn wait_ready(&self, timeout: Duration) -> Result<Ready> {
         let start = Instant::now();
         let mut progress = Progress::default();
+        progress.label("ZooKeeper and Kafka to answer");
         let mut interval = Duration::from_millis(250);
         loop {
             let waiting_for = match self.probe().await {

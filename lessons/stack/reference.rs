@@ -13,6 +13,20 @@ pub fn as_published() -> String {
     interpolate_defaults(REFERENCE, |_| None)
 }
 
+/// The `healthcheck:` block of `service` in the reference file, unindented to the service's level.
+pub fn healthcheck_of(service: &str) -> String {
+    let mut lines = REFERENCE.lines().skip_while(|l| *l != format!("  {service}:")).skip(1);
+    let block: Vec<&str> = lines
+        .by_ref()
+        .take_while(|l| l.starts_with("    ") || l.is_empty())
+        .skip_while(|l| l.trim() != "healthcheck:")
+        .enumerate()
+        .take_while(|(i, l)| *i == 0 || l.starts_with("      "))
+        .map(|(_, l)| &l[4..])
+        .collect();
+    block.join("\n")
+}
+
 /// `${NAME:-default}` → the variable's value, else its default (enough for the reference file's images).
 fn interpolate_defaults(text: &str, var: impl Fn(&str) -> Option<String>) -> String {
     let mut out = String::new();
@@ -39,6 +53,16 @@ mod tests {
         assert_eq!(interpolate_defaults("a ${SET:-x} b ${UNSET:-y} ${UNSET}", var), "a value b y ");
         assert_eq!(interpolate_defaults("no variables", var), "no variables");
         assert_eq!(interpolate_defaults("kept ${OPEN", var), "kept ${OPEN");
+    }
+
+    #[test]
+    fn health_checks_of_both_services() {
+        let kafka = healthcheck_of("kafka");
+        assert!(kafka.starts_with("healthcheck:\n  test: [\"CMD-SHELL\", \"kafka-broker-api-versions"), "{kafka}");
+        assert!(kafka.ends_with("start_period: 20s"), "{kafka}");
+        let zookeeper = healthcheck_of("zookeeper");
+        assert!(zookeeper.contains("srvr") && !zookeeper.contains("kafka"), "{zookeeper}");
+        assert_eq!(healthcheck_of("nothing"), "");
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub const FILTERS: &[(&str, &str)] = &[
     // Lesson 7's topics and group carry a hash of the learner's folder.
     (r"collect-[0-9a-f]{8}-", "collect-[DIR]-"),
     (r"\b[0-9a-f]{64}\b", "[ID]"),
+    // What a command waits for is shown after a second of waiting: how many such lines depends on the machine.
+    (r"(?m)^waiting for .*\n", ""),
 ];
 
 static PICKED_PORTS: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());

@@ -2,6 +2,8 @@
 
 use crate::lesson::Fact;
 use crate::stack::compose_file::{listeners, Service};
+use crate::stack::config::HostPorts;
+use crate::stack::reference::healthcheck_of;
 
 /// Images: Kafka 3.x with ZooKeeper support, from maintained images.
 pub fn images(zookeeper: &Service, kafka: &Service) -> Vec<Fact> {
@@ -35,21 +37,33 @@ fn tag(image: &str) -> &str {
 
 /// ZooKeeper connection, listeners and published ports: what makes the broker start, and reachable from both
 /// sides. Each rule is one the broker itself enforces at start, or one without which a client cannot connect.
-pub fn wiring(zookeeper: &Service, kafka: &Service) -> Vec<Fact> {
+pub fn wiring(zookeeper: &Service, kafka: &Service, ports: HostPorts) -> Vec<Fact> {
     let mut facts = Vec::new();
     let zk_port = zookeeper.env("ZOOKEEPER_CLIENT_PORT").unwrap_or("");
-    facts.push(Fact::check(
-        zk_port == "2181" && zookeeper.published(2181).is_some(),
-        "zookeeper listens on 2181 and publishes it to your machine",
-        "Set ZOOKEEPER_CLIENT_PORT: 2181 and ports: [\"127.0.0.1:2181:2181\"] on the zookeeper service",
-    ));
+    let what = "zookeeper listens on 2181 and publishes it to your machine";
+    facts.push(match zookeeper.published(2181).map(|p| p.published) {
+        Some(published) if zk_port == "2181" && published == ports.zookeeper => Fact::pass(what),
+        Some(published) if zk_port == "2181" => {
+            Fact::fail(what, moved_port("ZooKeeper", "ZOOKEEPER_PORT", 2181, published, ports.zookeeper))
+        }
+        _ => Fact::fail(
+            what,
+            "Set ZOOKEEPER_CLIENT_PORT: 2181 and ports: [\"127.0.0.1:${ZOOKEEPER_PORT:-2181}:2181\"] on the zookeeper service",
+        ),
+    });
     let connect = kafka.env("KAFKA_ZOOKEEPER_CONNECT").unwrap_or("");
     facts.push(Fact::check(
         connect.split(',').any(|c| c.trim().starts_with("zookeeper:2181")),
         format!("kafka finds ZooKeeper by its service name (KAFKA_ZOOKEEPER_CONNECT={connect})"),
         "Set KAFKA_ZOOKEEPER_CONNECT: zookeeper:2181 (inside the compose network, localhost is the kafka container itself)",
     ));
-    facts.extend(listener_rules(kafka));
+    facts.push(match kafka.env("KAFKA_BROKER_ID") {
+        Some(id) => Fact::pass(format!("kafka has a fixed broker id (KAFKA_BROKER_ID={id})")),
+        None => Fact::info(
+            "kafka has no KAFKA_BROKER_ID, so the broker takes a generated id (1001) and lesson 3 shows [1001], not [1]",
+        ),
+    });
+    facts.extend(listener_rules(kafka, ports));
     let rf = kafka.env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR").unwrap_or("3 (the default)");
     facts.push(Fact::check(
         rf == "1",
@@ -68,7 +82,7 @@ const REFERENCE_LISTENERS: &str = "KAFKA_LISTENERS: INTERNAL://0.0.0.0:29092,EXT
 /// The four listener settings, as the broker reads them: each listener needs a security protocol, each
 /// advertised listener a bound one, brokers talk on a listener they advertise, and there must be an address
 /// for your machine (localhost and a published port) and one for containers (kafka:<port>).
-fn listener_rules(kafka: &Service) -> Vec<Fact> {
+fn listener_rules(kafka: &Service, ports: HostPorts) -> Vec<Fact> {
     let mut facts = Vec::new();
     let advertised = listeners(kafka.env("KAFKA_ADVERTISED_LISTENERS").unwrap_or(""));
     if advertised.is_empty() {
@@ -112,9 +126,9 @@ fn listener_rules(kafka: &Service) -> Vec<Fact> {
             unbound.join(", ")
         ),
     ));
-    let mut ports: Vec<u16> = bound.iter().map(|(_, _, port)| *port).collect();
-    ports.sort();
-    let shared: Vec<String> = ports.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0].to_string()).collect();
+    let mut bound_ports: Vec<u16> = bound.iter().map(|(_, _, port)| *port).collect();
+    bound_ports.sort();
+    let shared: Vec<String> = bound_ports.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0].to_string()).collect();
     facts.push(Fact::check(
         shared.is_empty(),
         "each listener binds a port of its own (KAFKA_LISTENERS)",
@@ -140,9 +154,16 @@ fn listener_rules(kafka: &Service) -> Vec<Fact> {
             && container_port.and_then(|p| kafka.published(p)).is_some_and(|published| published.published == *port)
     });
     facts.push(match for_host {
-        Some((name, host, port)) => {
+        Some((name, host, port)) if *port == ports.kafka => {
             Fact::pass(format!("kafka advertises {name}://{host}:{port} to your machine, and publishes that port"))
         }
+        Some((_, _, port)) => Fact::fail(
+            "kafka advertises an address your machine can reach",
+            format!(
+                "{}\nAdvertise the same port: EXTERNAL://localhost:${{KAFKA_PORT:-9092}}",
+                moved_port("Kafka", "KAFKA_PORT", 9092, *port, ports.kafka)
+            ),
+        ),
         None => Fact::fail(
             "kafka advertises an address your machine can reach",
             format!(
@@ -158,6 +179,40 @@ fn listener_rules(kafka: &Service) -> Vec<Fact> {
          run in containers",
     ));
     facts
+}
+
+/// The file publishes `service` on another host port than the one the lessons connect to.
+fn moved_port(service: &str, var: &str, default: u16, published: u16, expected: u16) -> String {
+    let write = format!("\"127.0.0.1:${{{var}:-{default}}}:{default}\"");
+    if expected == default {
+        format!(
+            "The lessons reach {service} on 127.0.0.1:{expected}, but this file publishes {published}. Publish {write} \
+             as the reference file does, or `export {var}={published}` so the lessons follow your file."
+        )
+    } else {
+        format!(
+            "{var}={expected} is set, so the lessons reach {service} on 127.0.0.1:{expected}, but this file publishes \
+             {published}. Publish {write} as the reference file does, or `unset {var}`."
+        )
+    }
+}
+
+/// Health checks: lesson 3's `(healthy)` and `depends_on: condition: service_healthy` need one on each service.
+pub fn health(zookeeper: &Service, kafka: &Service) -> Vec<Fact> {
+    [("zookeeper", zookeeper), ("kafka", kafka)]
+        .into_iter()
+        .map(|(name, service)| {
+            Fact::check(
+                service.healthcheck,
+                format!("{name} has a health check"),
+                format!(
+                    "Without one, Docker cannot tell whether {name} answers: lesson 3 never sees it (healthy). Add \
+                     to the {name} service, as in the reference file:\n{}",
+                    healthcheck_of(name)
+                ),
+            )
+        })
+        .collect()
 }
 
 /// `INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT` → pairs; unset, Kafka's default map.
@@ -213,13 +268,14 @@ pub fn safety(services: &[&Service]) -> Vec<Fact> {
 mod tests {
     use crate::basics::l01_compose_file::facts_of_rendered;
     use crate::lesson::{Fact, Status};
+    use crate::stack::config::HostPorts;
     use crate::stack::reference::as_published;
 
     /// The reference file with `from` replaced by `to` (which must be there), checked.
     fn facts_with(from: &str, to: &str) -> Vec<Fact> {
         let reference = as_published();
         assert!(reference.contains(from), "the reference has no `{from}`");
-        facts_of_rendered(&reference.replace(from, to)).unwrap_or_default()
+        facts_of_rendered(&reference.replace(from, to), HostPorts::default()).unwrap_or_default()
     }
 
     fn failed(facts: &[Fact]) -> Vec<String> {
@@ -228,7 +284,7 @@ mod tests {
 
     #[test]
     fn the_reference_file_passes_every_rule() {
-        let facts = facts_of_rendered(&as_published()).unwrap_or_default();
+        let facts = facts_of_rendered(&as_published(), HostPorts::default()).unwrap_or_default();
         assert!(facts.len() > 10, "{facts:?}");
         assert_eq!(failed(&facts), Vec::<String>::new());
     }
@@ -311,6 +367,46 @@ mod tests {
     }
 
     #[test]
+    fn ports_the_lessons_do_not_connect_to_are_named_with_their_variable() {
+        let moved = HostPorts { kafka: 19092, zookeeper: 12181 };
+        let facts = facts_of_rendered(&as_published(), moved).unwrap_or_default();
+        assert_eq!(
+            failed(&facts),
+            [
+                "zookeeper listens on 2181 and publishes it to your machine",
+                "kafka advertises an address your machine can reach"
+            ]
+        );
+        let fixes: Vec<String> = facts.iter().filter_map(|f| f.fix.clone()).collect();
+        assert!(fixes[0].starts_with("ZOOKEEPER_PORT=12181 is set") && fixes[0].contains("`unset ZOOKEEPER_PORT`"));
+        assert!(
+            fixes[1].contains("\"127.0.0.1:${KAFKA_PORT:-9092}:9092\"")
+                && fixes[1].contains("localhost:${KAFKA_PORT:-9092}")
+        );
+        let hard_coded = as_published()
+            .replace("127.0.0.1:9092:9092", "127.0.0.1:19092:9092")
+            .replace("localhost:9092", "localhost:19092");
+        let facts = facts_of_rendered(&hard_coded, HostPorts::default()).unwrap_or_default();
+        assert_eq!(failed(&facts), ["kafka advertises an address your machine can reach"]);
+        assert!(facts.iter().any(|f| f.fix.as_deref().is_some_and(|x| x.contains("`export KAFKA_PORT=19092`"))));
+    }
+
+    #[test]
+    fn health_checks_and_broker_id_are_asked_for_as_lesson_1_says() {
+        let reference = as_published();
+        let start = reference.find("    healthcheck:\n      test: [\"CMD-SHELL\", \"kafka").unwrap_or_default();
+        let end =
+            reference[start..].find("start_period: 20s\n").map_or(start, |e| start + e + "start_period: 20s\n".len());
+        let facts = facts_of_rendered(&format!("{}{}", &reference[..start], &reference[end..]), HostPorts::default())
+            .unwrap_or_default();
+        assert_eq!(failed(&facts), ["kafka has a health check"]);
+        assert!(facts.iter().any(|f| f.fix.as_deref().is_some_and(|x| x.contains("kafka-broker-api-versions"))));
+        let facts = facts_with("      KAFKA_BROKER_ID: 1\n", "");
+        assert_eq!(failed(&facts), Vec::<String>::new());
+        assert!(facts.iter().any(|f| f.status == Status::Info && f.what.contains("1001")));
+    }
+
+    #[test]
     fn open_ports_are_shown_as_they_should_be_written() {
         let facts = facts_with("\"127.0.0.1:2181:2181\"", "\"2181:2181\"");
         let info = facts.iter().find(|f| f.status == Status::Info).map(|f| f.what.clone()).unwrap_or_default();
@@ -327,7 +423,7 @@ mod tests {
             "      - /var/run/docker.sock:/var/run/docker.sock\n",
         );
         assert_eq!(failed(&facts), ["no container mounts the Docker socket"]);
-        let facts = facts_of_rendered("services:\n  broker:\n    image: x\n").unwrap_or_default();
+        let facts = facts_of_rendered("services:\n  broker:\n    image: x\n", HostPorts::default()).unwrap_or_default();
         assert_eq!(failed(&facts), ["services `zookeeper` and `kafka` are defined"]);
     }
 }
