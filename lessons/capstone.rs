@@ -14,6 +14,13 @@ pub mod storage;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Result;
+
+use crate::lesson::Context;
+use crate::stack::Stack;
+use storage::StorageUrl;
 
 /// Half of Kafka's default 1 MB message limit, leaving room for headers.
 pub const CHUNK_SIZE: usize = 512 * 1024;
@@ -68,6 +75,54 @@ impl Paths {
             storage: base.join("storage"),
             scratch: base.join(".sink"),
         }
+    }
+}
+
+/// Lesson 7 for one learner: its topics and group, its folders, and where the sink stores (`--storage`).
+pub struct Capstone {
+    pub names: Names,
+    pub paths: Paths,
+    pub storage: StorageUrl,
+}
+
+impl Capstone {
+    pub fn of(ctx: &Context) -> Result<Capstone> {
+        let paths = Paths::in_dir(&ctx.config.dir);
+        let storage = match &ctx.options.storage {
+            Some(text) => StorageUrl::parse(text, &ctx.config.dir)?,
+            None => StorageUrl::Local(paths.storage.clone()),
+        };
+        Ok(Capstone { names: Names::for_dir(&ctx.config.dir), paths, storage })
+    }
+
+    /// The stack, once Kafka answers (a broker just restarted may still be loading, or restarting again),
+    /// with the capstone's topics there.
+    pub async fn ready<'a>(&self, ctx: &'a Context) -> Result<&'a Stack> {
+        let stack = ctx.stack().await?;
+        stack.service("kafka").await?;
+        stack.wait_ready(crate::stack::ready_timeout()).await?;
+        ensure_topics(&stack.bootstrap(), &self.names).await?;
+        Ok(stack)
+    }
+
+    /// Sends what storage lacks of the source folder and the events file.
+    pub async fn ingest(&self, bootstrap: &str) -> Result<ingest::IngestReport> {
+        let storage = storage::open(&self.storage, false)?;
+        let source = ingest::Source { folder: &self.paths.source, events: events::read(&self.paths.events) };
+        let sending = "the collector to send what storage lacks";
+        crate::ui::progress::while_running(sending, ingest::ingest(bootstrap, &self.names, source, storage.as_ref()))
+            .await
+    }
+
+    /// Stores what arrives, until stopped or, with `until_caught_up`, until every partition is read.
+    pub async fn sink(&self, bootstrap: &str, until_caught_up: bool) -> Result<sink::SinkReport> {
+        let storage: Arc<dyn storage::Storage> = storage::open(&self.storage, true)?;
+        let sink = sink::run(bootstrap, &self.names, &self.paths.scratch, storage, until_caught_up);
+        let storing = "the sink to store every message sent (it stops when it has read them all)";
+        let mut report =
+            if until_caught_up { crate::ui::progress::while_running(storing, sink).await? } else { sink.await? };
+        report.forget_orphans(&self.paths.scratch, &self.paths.source)?;
+        Ok(report)
     }
 }
 

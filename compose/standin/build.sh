@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds the stand-in images that replace confluentinc/cp-zookeeper and confluentinc/cp-kafka on machines with no
-# image registry: a Debian rootfs with Java, real Apache Kafka and ZooKeeper jars from Maven Central, and the same
-# entrypoint, environment variables and tool names as the public images. Skips every part that already exists.
-# Prints the two image names as shell assignments for eval.
+# Builds the stand-in images that replace confluentinc/cp-zookeeper, confluentinc/cp-kafka and andrewgaul/s3proxy on
+# machines with no image registry: a Debian rootfs with Java, real Apache Kafka, ZooKeeper and S3Proxy jars from Maven
+# Central, and the same entrypoint, environment variables and tool names as the public images. Skips every part that
+# already exists. Prints the image names as shell assignments for eval.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/versions.env"
@@ -13,6 +13,7 @@ base="localhost/standin/base:bookworm-jre17"
 content_hash() { (cd "$here" && find versions.env pom.xml common "$@" -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-8; }
 zk_image="localhost/standin/cp-zookeeper:$KAFKA_VERSION-$(content_hash zookeeper)"
 kafka_image="localhost/standin/cp-kafka:$KAFKA_VERSION-$(content_hash kafka)"
+s3proxy_image="localhost/standin/s3proxy:$S3PROXY_VERSION-$(content_hash s3proxy)"
 mkdir -p "$work"
 
 log() { echo "standin: $*" >&2; }
@@ -37,6 +38,14 @@ if [ ! -f "$libs/kafka_2.13-$KAFKA_VERSION.jar" ]; then
     -DincludeScope=runtime -DoutputDirectory="$libs" >&2
 fi
 
+s3proxy_libs="$work/libs-s3proxy-$S3PROXY_VERSION"
+if [ ! -f "$s3proxy_libs/s3proxy-$S3PROXY_VERSION.jar" ]; then
+  log "resolving S3Proxy $S3PROXY_VERSION and its dependencies from Maven Central"
+  rm -rf "$s3proxy_libs"
+  mvn -q -B -f "$here/s3proxy/pom.xml" -Ds3proxy.version="$S3PROXY_VERSION" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$s3proxy_libs" >&2
+fi
+
 write_tools() { # one wrapper per line of tools.tsv, as the Kafka distribution's bin/*.sh
   mkdir -p "$1"
   cp "$here/common/kafka-run-class" "$here/common/wait-for-tcp" "$1/"
@@ -59,10 +68,20 @@ build() { # build IMAGE ROLE
 }
 build "$zk_image" zookeeper
 build "$kafka_image" kafka
+if ! "$engine" image exists "$s3proxy_image" || [ "${STANDIN_REBUILD:-0}" = 1 ]; then
+  log "building $s3proxy_image"
+  ctx="$work/context-s3proxy"
+  rm -rf "$ctx" && mkdir -p "$ctx"
+  cp -r "$s3proxy_libs" "$ctx/libs"
+  cp -r "$here/s3proxy/." "$ctx/"
+  "$engine" build -q -f "$ctx/Containerfile" --build-arg BASE="$base" --build-arg S3PROXY_VERSION="$S3PROXY_VERSION" \
+    -t "$s3proxy_image" "$ctx" >/dev/null
+fi
 
 # Stand-ins of earlier build files: removed unless a container still uses them.
-"$engine" images --format '{{.Repository}}:{{.Tag}}' | grep -E '^localhost/standin/cp-(kafka|zookeeper):' |
-  grep -vxF -e "$zk_image" -e "$kafka_image" | xargs -r "$engine" rmi >/dev/null 2>&1 || true
+"$engine" images --format '{{.Repository}}:{{.Tag}}' | grep -E '^localhost/standin/(cp-kafka|cp-zookeeper|s3proxy):' |
+  grep -vxF -e "$zk_image" -e "$kafka_image" -e "$s3proxy_image" | xargs -r "$engine" rmi >/dev/null 2>&1 || true
 
 echo "ZOOKEEPER_IMAGE=$zk_image"
 echo "KAFKA_IMAGE=$kafka_image"
+echo "S3PROXY_IMAGE=$s3proxy_image"

@@ -40,7 +40,11 @@ pub fn shell(command: &str) -> String {
 
 /// The same, short, for a fix line.
 pub fn compose_hint(args: &str) -> String {
-    format!("docker compose {args} (v1: docker-compose {args})")
+    if args.len() <= 40 {
+        format!("docker compose {args} (v1: docker-compose {args})")
+    } else {
+        format!("docker compose {args} (v1: docker-compose instead of docker compose)")
+    }
 }
 
 /// The stack when both services run, or the failed fact that says why a service keeps restarting, or which

@@ -1,15 +1,11 @@
 //! Lesson 7, the capstone: files and events through Kafka into storage, nothing lost, nothing twice.
 
-use std::sync::Arc;
-
 use anyhow::Result;
 
 use anyhow::{bail, Context as _};
 
-use super::storage::LocalDir;
-use super::{ensure_topics, events, ingest, sample, sink, verify, Names, Paths};
+use super::{sample, verify, Capstone, Names, Paths};
 use crate::lesson::Fact;
-use crate::ui::progress::while_running;
 
 use crate::kafka::admin;
 use crate::lesson::{Context, Info, Lesson, Needs, Undo};
@@ -75,30 +71,20 @@ started again ends with every file exactly once. Start it again with: lesson col
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {
-        let stack = ctx.stack().await?;
-        stack.service("kafka").await?;
-        // Running is not answering: a broker just restarted may still be loading, or restarting again.
-        stack.wait_ready(crate::stack::ready_timeout()).await?;
-        let paths = Paths::in_dir(&ctx.config.dir);
-        let names = Names::for_dir(&ctx.config.dir);
+        let capstone = Capstone::of(ctx)?;
+        let stack = capstone.ready(ctx).await?;
+        let paths = &capstone.paths;
         let mut out = String::new();
         if sample::is_empty(&paths.source) {
-            let made = sample::write(&paths)?;
+            let made = sample::write(paths)?;
             out += &format!("Made a sample set in {}: {}\n", paths.source.display(), made.join(", "));
         }
         let bootstrap = stack.bootstrap();
-        ensure_topics(&bootstrap, &names).await?;
-        let storage = LocalDir::open(&paths.storage)?;
-        let source = ingest::Source { folder: &paths.source, events: events::read(&paths.events) };
-        let sending = "the collector to send what storage lacks";
-        let sent = while_running(sending, ingest::ingest(&bootstrap, &names, source, &storage)).await?;
+        let sent = capstone.ingest(&bootstrap).await?;
         out += &format!("collector: {}", sent.summary());
-        let storing = "the sink to store every message sent (it stops when it has read them all)";
-        let sink = sink::run(&bootstrap, &names, &paths.scratch, Arc::new(storage), true);
-        let mut stored = while_running(storing, sink).await?;
-        stored.forget_orphans(&paths.scratch, &paths.source)?;
-        out += &format!("sink: {}", stored.summary(&names));
-        out += &format!("storage: {}", paths.storage.display());
+        let stored = capstone.sink(&bootstrap, true).await?;
+        out += &format!("sink: {}", stored.summary(&capstone.names));
+        out += &format!("storage: {}", capstone.storage);
         if !sent.refused.is_empty() || !stored.is_clean() {
             bail!("{out}\n\nNot everything was collected: fix what is named above, then run lesson 7 --run again.");
         }
@@ -149,7 +135,6 @@ started again ends with every file exactly once. Start it again with: lesson col
     }
 
     async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
-        let paths = Paths::in_dir(&ctx.config.dir);
-        verify::facts(ctx, &paths, &Names::for_dir(&ctx.config.dir)).await
+        verify::facts(ctx, &Capstone::of(ctx)?).await
     }
 }

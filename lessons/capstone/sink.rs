@@ -20,6 +20,7 @@ use super::dead_letter::{DeadLetter, DeadLetters};
 use super::events::{parse_event, Event};
 use super::storage::{Known, Storage};
 use super::{count, megabytes, Names};
+use crate::kafka::inspect::Inspector;
 
 /// Events are written to storage in batches of up to this many, each batch before its offsets.
 const EVENT_BATCH: usize = 2000;
@@ -166,6 +167,7 @@ impl Sink {
             .create()
             .context("Failed to create the sink's consumer")?;
         consumer.subscribe(&[&self.names.files, &self.names.events]).context("Failed to subscribe the sink")?;
+        let offsets = Inspector::connect(bootstrap, None)?;
         loop {
             match consumer.poll(Duration::from_millis(250)) {
                 Some(message) => {
@@ -184,7 +186,7 @@ impl Sink {
                 }
                 None => {
                     self.flush_events(&consumer)?;
-                    if until_caught_up && caught_up(&consumer)? {
+                    if until_caught_up && caught_up(&consumer, &offsets)? {
                         break;
                     }
                 }
@@ -350,8 +352,9 @@ fn store_offset(consumer: &BaseConsumer, topic: &str, partition: i32, offset: i6
     }
 }
 
-/// Every assigned partition is read to its current end.
-fn caught_up(consumer: &BaseConsumer) -> Result<bool> {
+/// Every assigned partition is read to its current end. `offsets` asks for the ends: on the consumer's own
+/// connection that request waits behind its fetch in flight (fetch.wait.max.ms, 500 ms a partition).
+fn caught_up(consumer: &BaseConsumer, offsets: &Inspector) -> Result<bool> {
     let assignment = consumer.assignment().context("Failed to read the sink's assignment")?;
     if assignment.count() == 0 {
         return Ok(false);
@@ -360,7 +363,7 @@ fn caught_up(consumer: &BaseConsumer) -> Result<bool> {
     let committed = consumer.committed(Duration::from_secs(10)).context("Failed to read the sink's offsets")?;
     for element in assignment.elements() {
         let (topic, partition) = (element.topic(), element.partition());
-        let (low, high) = consumer.fetch_watermarks(topic, partition, Duration::from_secs(10))?;
+        let (low, high) = offsets.watermarks(topic, &[partition])?.get(&partition).copied().unwrap_or((0, 0));
         let offset_of =
             |list: &rdkafka::TopicPartitionList| match list.find_partition(topic, partition).map(|e| e.offset()) {
                 Some(Offset::Offset(o)) => Some(o),

@@ -8,19 +8,19 @@ use anyhow::Result;
 use super::assembly::partials;
 use super::chunk::FileMeta;
 use super::dead_letter;
-use super::storage::{LocalDir, Storage};
-use super::{count, megabytes, Names, Paths};
+use super::storage::{Storage, StorageUrl};
+use super::{count, megabytes, Capstone, Names, Paths};
 use crate::basics::common::{compose_hint, IN_NETWORK_BOOTSTRAP};
 use crate::lesson::{Context, Fact, Needs};
 
 /// How many names a fix lists before "and N more".
 const SHOWN: usize = 5;
 
-pub async fn facts(ctx: &Context, paths: &Paths, names: &Names) -> Result<Vec<Fact>> {
-    let owned = paths.clone();
+pub async fn facts(ctx: &Context, capstone: &Capstone) -> Result<Vec<Fact>> {
+    let (paths, storage) = (capstone.paths.clone(), capstone.storage.clone());
     // Hashing every source and stored file is blocking work: off the async runtime.
-    let mut facts = tokio::task::spawn_blocking(move || storage_facts(&owned)).await??;
-    facts.extend(kafka_facts(ctx, names).await?);
+    let mut facts = tokio::task::spawn_blocking(move || storage_facts(&paths, &storage)).await??;
+    facts.extend(kafka_facts(ctx, &capstone.names).await?);
     Ok(facts)
 }
 
@@ -32,7 +32,7 @@ fn listed(items: &[String]) -> String {
     out
 }
 
-pub fn storage_facts(paths: &Paths) -> Result<Vec<Fact>> {
+pub fn storage_facts(paths: &Paths, storage: &StorageUrl) -> Result<Vec<Fact>> {
     let scan = super::source::scan(&paths.source);
     let events = super::events::read(&paths.events);
     if scan.files.is_empty() && scan.refused.is_empty() && events.events.is_empty() && events.refused.is_empty() {
@@ -41,7 +41,7 @@ pub fn storage_facts(paths: &Paths) -> Result<Vec<Fact>> {
             "Run lesson 7 --run to make a sample set and collect it, or put your own files there",
         )]);
     }
-    let store = LocalDir::at(&paths.storage);
+    let store = super::storage::open(storage, false)?;
     let stored: BTreeMap<String, String> = store.files()?.into_iter().map(|(n, s)| (n, s.sha256)).collect();
     let mut facts = Vec::new();
     let (mut same, mut bytes, mut missing, mut different, mut unreadable) = (0, 0u64, vec![], vec![], vec![]);
@@ -110,11 +110,11 @@ pub fn storage_facts(paths: &Paths) -> Result<Vec<Fact>> {
             listed(&waiting)
         ),
     ));
-    facts.extend(event_facts(paths, &events, &store)?);
+    facts.extend(event_facts(paths, &events, store.as_ref())?);
     Ok(facts)
 }
 
-fn event_facts(paths: &Paths, events: &super::events::Events, store: &LocalDir) -> Result<Vec<Fact>> {
+fn event_facts(paths: &Paths, events: &super::events::Events, store: &dyn Storage) -> Result<Vec<Fact>> {
     let mut facts = Vec::new();
     if let Some((what, why)) = events.refused.iter().find(|(what, _)| *what == paths.events.display().to_string()) {
         // The whole file could not be read.

@@ -21,6 +21,8 @@ pub struct Options {
     /// `--dir D --project P` as the learner gave them (empty when they gave neither), repeated in every
     /// command the program tells them to run, so that it acts on the same stack.
     pub workspace_flags: String,
+    /// Where lesson 7 stores (`--storage`): its folder when None.
+    pub storage: Option<String>,
 }
 
 impl Options {
@@ -57,6 +59,7 @@ impl Default for Options {
             volumes: false,
             native: false,
             workspace_flags: String::new(),
+            storage: None,
         }
     }
 }

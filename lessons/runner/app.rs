@@ -114,9 +114,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
 }
 
 async fn collect(ws: &Workspace, action: CollectAction) -> Result<ExitCode> {
-    use crate::capstone::{ensure_topics, events, ingest, sink, storage::LocalDir, Names, Paths};
     let ctx = context(ws, false, false)?;
-    let names = Names::for_dir(&ctx.config.dir);
+    let capstone = crate::capstone::Capstone::of(&ctx)?;
+    let names = &capstone.names;
     let defaults = crate::lesson::Options::default();
     if ws.topic != defaults.topic || ws.group != defaults.group {
         anyhow::bail!(
@@ -127,24 +127,16 @@ async fn collect(ws: &Workspace, action: CollectAction) -> Result<ExitCode> {
             names.group
         );
     }
-    let stack = ctx.stack().await?;
-    stack.service("kafka").await?;
-    // Running is not answering: a broker just restarted may still be loading, or restarting again.
-    stack.wait_ready(crate::stack::ready_timeout()).await?;
-    let paths = Paths::in_dir(&ctx.config.dir);
-    ensure_topics(&stack.bootstrap(), &names).await?;
+    let stack = capstone.ready(&ctx).await?;
     match action {
         CollectAction::Ingest => {
-            let source = ingest::Source { folder: &paths.source, events: events::read(&paths.events) };
-            let report = ingest::ingest(&stack.bootstrap(), &names, source, &LocalDir::at(&paths.storage)).await?;
+            let report = capstone.ingest(&stack.bootstrap()).await?;
             print!("{}", report.summary());
             Ok(done(report.refused.is_empty()))
         }
         CollectAction::Sink { until_caught_up } => {
-            let storage = std::sync::Arc::new(LocalDir::open(&paths.storage)?);
-            let mut report = sink::run(&stack.bootstrap(), &names, &paths.scratch, storage, until_caught_up).await?;
-            report.forget_orphans(&paths.scratch, &paths.source)?;
-            print!("{}", report.summary(&names));
+            let report = capstone.sink(&stack.bootstrap(), until_caught_up).await?;
+            print!("{}", report.summary(names));
             Ok(done(report.is_clean()))
         }
     }
@@ -199,6 +191,7 @@ fn context(workspace: &Workspace, volumes: bool, native: bool) -> Result<Context
         volumes,
         native,
         workspace_flags: workspace_flags(workspace),
+        storage: workspace.storage.clone(),
     };
     Ok(Context::new(config, options))
 }
@@ -216,6 +209,9 @@ fn workspace_flags(workspace: &Workspace) -> String {
     }
     if let Some(project) = &workspace.project {
         flags += &format!(" --project {}", shell_word(project));
+    }
+    if let Some(storage) = &workspace.storage {
+        flags += &format!(" --storage {}", shell_word(storage));
     }
     flags
 }
@@ -269,8 +265,11 @@ mod tests {
             partitions: 1,
             replication_factor: 1,
             group: String::new(),
+            storage: None,
         };
         assert_eq!(workspace_flags(&workspace("/home/ana/kafka")), " --dir /home/ana/kafka");
+        let to_s3 = Workspace { storage: Some("s3://collect/run 1".into()), ..workspace("/w") };
+        assert_eq!(workspace_flags(&to_s3), " --dir /w --storage 's3://collect/run 1'");
         assert_eq!(workspace_flags(&workspace("/home/ana/meu kafka")), " --dir '/home/ana/meu kafka'");
         assert_eq!(workspace_flags(&workspace("it's")), " --dir 'it'\\''s'");
     }

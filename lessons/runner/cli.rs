@@ -117,6 +117,10 @@ pub struct Workspace {
     /// The consumer group of lesson 5.
     #[arg(long, global = true, default_value = "workshop-console")]
     pub group: String,
+
+    /// Where lesson 7 stores: a folder, s3://BUCKET/PREFIX or az://CONTAINER/PREFIX [default: collect/storage]
+    #[arg(long, global = true, value_name = "URL")]
+    pub storage: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

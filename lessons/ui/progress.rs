@@ -106,12 +106,16 @@ pub async fn reporting<T>(what: &str, work: impl std::future::Future<Output = T>
         result = &mut work => return finish_reporting(result),
         _ = tokio::time::sleep(SILENCE) => {}
     }
+    let mut shown_at = Instant::now();
     loop {
         let now = waiting_for().unwrap_or_else(|| what.to_string());
-        let said_at = SAID_AT.lock().unwrap_or_else(PoisonError::into_inner).take_if(|at| at.elapsed() > SILENCE);
-        if said_at.is_some() {
-            // The status line was printed before the program's own lines: say again what is waited for.
+        let said_at = *SAID_AT.lock().unwrap_or_else(PoisonError::into_inner);
+        if said_at.is_some_and(|at| at > shown_at && at.elapsed() > SILENCE) {
+            // The program printed lines of its own since, and has been silent for a second: say again what for.
             progress.last.clear();
+        }
+        if progress.last != now {
+            shown_at = Instant::now();
         }
         progress.show(&now, start.elapsed());
         tokio::select! {
