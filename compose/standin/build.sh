@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the stand-in images that replace confluentinc/cp-zookeeper, confluentinc/cp-kafka and andrewgaul/s3proxy on
-# machines with no image registry: a Debian rootfs with Java, real Apache Kafka, ZooKeeper and S3Proxy jars from Maven
-# Central, and the same entrypoint, environment variables and tool names as the public images. Skips every part that
+# Builds the stand-in images that replace confluentinc/cp-zookeeper, confluentinc/cp-kafka, andrewgaul/s3proxy and
+# Microsoft's azurite on machines with no image registry: Debian rootfs with Java or Node.js, real Apache Kafka,
+# ZooKeeper and S3Proxy jars from Maven Central, Azurite from npm, and the same entrypoint, environment variables
+# and tool names as the public images. Skips every part that
 # already exists. Prints the image names as shell assignments for eval.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,6 +15,8 @@ content_hash() { (cd "$here" && find versions.env pom.xml common "$@" -type f -p
 zk_image="localhost/standin/cp-zookeeper:$KAFKA_VERSION-$(content_hash zookeeper)"
 kafka_image="localhost/standin/cp-kafka:$KAFKA_VERSION-$(content_hash kafka)"
 s3proxy_image="localhost/standin/s3proxy:$S3PROXY_VERSION-$(content_hash s3proxy)"
+azurite_image="localhost/standin/azurite:$AZURITE_VERSION-$(content_hash azurite)"
+node_base="localhost/standin/base:bookworm-node"
 mkdir -p "$work"
 
 log() { echo "standin: $*" >&2; }
@@ -44,6 +47,24 @@ if [ ! -f "$s3proxy_libs/s3proxy-$S3PROXY_VERSION.jar" ]; then
   rm -rf "$s3proxy_libs"
   mvn -q -B -f "$here/s3proxy/pom.xml" -Ds3proxy.version="$S3PROXY_VERSION" dependency:copy-dependencies \
     -DincludeScope=runtime -DoutputDirectory="$s3proxy_libs" >&2
+fi
+
+if ! "$engine" image exists "$node_base"; then
+  rootfs="$work/rootfs-node"
+  rm -rf "$rootfs"
+  log "debootstrap bookworm with nodejs (about a minute)"
+  debootstrap --variant=minbase --include=nodejs bookworm "$rootfs" >"$work/debootstrap-node.log" 2>&1 ||
+    { tail -20 "$work/debootstrap-node.log" >&2; exit 1; }
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  tar -C "$rootfs" -c . | "$engine" import --change 'CMD ["/bin/bash"]' - "$node_base" >/dev/null
+  rm -rf "$rootfs"
+fi
+
+azurite_modules="$work/azurite-$AZURITE_VERSION"
+if [ ! -f "$azurite_modules/node_modules/azurite/package.json" ]; then
+  log "installing Azurite $AZURITE_VERSION from npm"
+  rm -rf "$azurite_modules"
+  npm install --omit=dev --no-audit --no-fund --loglevel=error --prefix "$azurite_modules" "azurite@$AZURITE_VERSION" >&2
 fi
 
 write_tools() { # one wrapper per line of tools.tsv, as the Kafka distribution's bin/*.sh
@@ -78,10 +99,26 @@ if ! "$engine" image exists "$s3proxy_image" || [ "${STANDIN_REBUILD:-0}" = 1 ];
     -t "$s3proxy_image" "$ctx" >/dev/null
 fi
 
+if ! "$engine" image exists "$azurite_image" || [ "${STANDIN_REBUILD:-0}" = 1 ]; then
+  log "building $azurite_image"
+  ctx="$work/context-azurite"
+  rm -rf "$ctx" && mkdir -p "$ctx/bin"
+  cp -r "$azurite_modules/node_modules" "$ctx/node_modules"
+  cp -r "$here/azurite/." "$ctx/"
+  for command in azurite azurite-blob azurite-queue azurite-table; do # the package's own bin entries
+    script=$(cd "$azurite_modules/node_modules/azurite" && node -p "require('./package.json').bin['$command']")
+    printf '#!/bin/sh\nexec node /opt/azurite/node_modules/azurite/%s "$@"\n' "${script#./}" >"$ctx/bin/$command"
+    chmod +x "$ctx/bin/$command"
+  done
+  "$engine" build -q -f "$ctx/Containerfile" --build-arg BASE="$node_base" --build-arg AZURITE_VERSION="$AZURITE_VERSION" \
+    -t "$azurite_image" "$ctx" >/dev/null
+fi
+
 # Stand-ins of earlier build files: removed unless a container still uses them.
-"$engine" images --format '{{.Repository}}:{{.Tag}}' | grep -E '^localhost/standin/(cp-kafka|cp-zookeeper|s3proxy):' |
-  grep -vxF -e "$zk_image" -e "$kafka_image" -e "$s3proxy_image" | xargs -r "$engine" rmi >/dev/null 2>&1 || true
+"$engine" images --format '{{.Repository}}:{{.Tag}}' | grep -E '^localhost/standin/(cp-kafka|cp-zookeeper|s3proxy|azurite):' |
+  grep -vxF -e "$zk_image" -e "$kafka_image" -e "$s3proxy_image" -e "$azurite_image" | xargs -r "$engine" rmi >/dev/null 2>&1 || true
 
 echo "ZOOKEEPER_IMAGE=$zk_image"
 echo "KAFKA_IMAGE=$kafka_image"
 echo "S3PROXY_IMAGE=$s3proxy_image"
+echo "AZURITE_IMAGE=$azurite_image"

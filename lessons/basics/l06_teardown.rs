@@ -4,6 +4,7 @@ use anyhow::Result;
 
 use crate::lesson::Fact;
 use crate::lesson::{Context, Info, Lesson, Needs, Undo};
+use crate::stack::compose::CLOUD_PROFILE;
 use crate::stack::Leftovers;
 
 use super::common::{compose_cmd, compose_hint};
@@ -27,6 +28,8 @@ WHAT EACH ONE KEEPS
             topics and messages are still there.
   down -v   removes the volumes too: the next `up -d` starts an empty cluster.
   stop      only stops the containers; `start` resumes them.
+  Lesson 7's storage servers (started with --profile cloud) stop only with it: docker compose --profile
+  cloud down. `lesson 6 --run` always adds it.
   Delete ZooKeeper's volume but keep Kafka's and the broker refuses to start (Kafka 3.9 logs
   `Invalid cluster.id`, older ones InconsistentClusterIdException) and restarts over and over:
   remove both or neither.
@@ -58,7 +61,7 @@ is gone.",
         let stack = ctx.stack().await?;
         let flag = if ctx.options.volumes { " -v" } else { "" };
         let output = stack.down(ctx.options.volumes).await?;
-        Ok(format!("$ {} down{flag}\n{}", stack.compose.cli.name(), output.trim_end()))
+        Ok(format!("$ {} --profile {CLOUD_PROFILE} down{flag}\n{}", stack.compose.cli.name(), output.trim_end()))
     }
 
     fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
@@ -89,6 +92,9 @@ is gone.",
             )]);
         }
 
+        // Lesson 7's storage servers run only with their profile, and `down` leaves them without it.
+        let cloud = left.containers.iter().any(|c| !crate::stack::SERVICES.iter().any(|s| c.contains(s)));
+        let down = if cloud { "--profile cloud down" } else { "down" };
         let mut facts = vec![
             Fact::check(
                 left.containers.is_empty(),
@@ -96,7 +102,7 @@ is gone.",
                 format!(
                     "Still there: {}. Remove them: lesson 6 --run, or {}",
                     left.containers.join(", "),
-                    compose_hint("down")
+                    compose_hint(down)
                 ),
             ),
             Fact::check(

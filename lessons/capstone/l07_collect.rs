@@ -40,6 +40,13 @@ TYPE (with the stack running: lesson 2 --run starts it again after lesson 6)
   lesson collect sink
   lesson collect ingest
 
+  Into the cloud instead of collect/storage: add --storage s3://BUCKET/PREFIX (AWS S3, or any S3 server:
+  credentials and address from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL).
+  An S3 server on your laptop: docker compose --profile cloud up -d, then
+    export AWS_ACCESS_KEY_ID=workshop AWS_SECRET_ACCESS_KEY=workshop-secret
+    export AWS_ENDPOINT_URL=http://127.0.0.1:9000 AWS_REGION=us-east-1
+    lesson 7 --run --storage s3://collect/my-first-run
+
 YOU SHOULD SEE
   How many files, MB and events were sent, and what the sink stored. Then collect/storage/files holds
   every file, byte for byte: `lesson check 7` compares their SHA-256 and asks Kafka whether the sink has

@@ -11,6 +11,7 @@ use super::chunk::{hex, FileMeta};
 use super::events::Event;
 
 mod connect;
+mod emulator;
 mod local;
 mod object;
 mod url;

@@ -8,6 +8,9 @@ use tokio::process::Command;
 
 use super::guidance;
 
+/// The profile of the reference file's optional services: lesson 7's storage servers.
+pub const CLOUD_PROFILE: &str = "cloud";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ComposeCli {
     V2,
@@ -112,9 +115,11 @@ impl Compose {
         Ok(text)
     }
 
-    /// `compose down`, with `-v` when the named volumes (and so all data) should go too.
+    /// `compose down`, with `-v` when the named volumes (and so all data) should go too. With the `cloud`
+    /// profile, so lesson 7's storage servers go too when they were started (a file without it is unaffected).
     pub async fn down(&self, volumes: bool) -> Result<String> {
-        let args: &[&str] = if volumes { &["down", "-v"] } else { &["down"] };
+        let args: &[&str] =
+            if volumes { &["--profile", CLOUD_PROFILE, "down", "-v"] } else { &["--profile", CLOUD_PROFILE, "down"] };
         let what = format!("{} {} to stop and remove the containers", self.cli.name(), args.join(" "));
         let out = crate::ui::progress::while_running(&what, self.run(args)).await?;
         let text = combined(&out);

@@ -111,7 +111,7 @@ impl DownOnDrop {
         let mut program: Vec<String> = stack.compose.cli.name().split(' ').map(str::to_string).collect();
         program.extend(["--project-name".into(), stack.config.project.clone()]);
         program.extend(["--file".into(), stack.config.compose_file().display().to_string()]);
-        program.extend(["down".into(), "-v".into()]);
+        program.extend(["--profile".into(), "cloud".into(), "down".into(), "-v".into()]);
         DownOnDrop { program }
     }
 }

@@ -127,11 +127,7 @@ pub fn explain(err: object_store::Error, url: &StorageUrl) -> anyhow::Error {
             "{server} refused the credentials for {what} `{root}`: check {keys} (the key and its secret belong \
              together), then run the command again."
         ),
-        object_store::Error::NotFound { .. } => format!(
-            "There is no {what} `{root}` at {server}: create it first (the cloud's console, `aws s3 mb s3://{root}` or \
-             `az storage container create --name {root}`), or name one that exists. The workshop's local servers \
-             start with `collect`."
-        ),
+        _ if is_missing(&err) => missing(what, root, &server),
         _ if ["onnect", "dns error", "error sending request", "timed out"].iter().any(|n| text.contains(n)) => format!(
             "{server} does not answer: is the server running? For the workshop's local servers: docker compose \
              --profile cloud up -d. Check the address in the environment, then run the command again."
@@ -142,11 +138,26 @@ pub fn explain(err: object_store::Error, url: &StorageUrl) -> anyhow::Error {
         {
             format!("{server} refused the credentials for {what} `{root}`: check {keys}, then run the command again.")
         }
-        _ if text.contains("NoSuchBucket") || text.contains("ContainerNotFound") || text.contains("404") => format!(
-            "There is no {what} `{root}` at {server}: create it first, or name one that exists. The workshop's local \
-             servers start with `collect`."
-        ),
         _ => format!("{server} failed for {url}: {text}"),
     };
     anyhow::anyhow!(message)
+}
+
+/// The bucket or container is not there: the store says so by a status, or in words.
+pub fn is_missing(err: &object_store::Error) -> bool {
+    let text = err.to_string();
+    matches!(err, object_store::Error::NotFound { .. })
+        || ["NoSuchBucket", "ContainerNotFound", "404 Not Found"].iter().any(|n| text.contains(n))
+}
+
+fn missing(what: &str, root: &str, server: &str) -> String {
+    let create = if what == "bucket" {
+        format!("aws s3 mb s3://{root}")
+    } else {
+        format!("az storage container create --name {root}")
+    };
+    format!(
+        "There is no {what} `{root}` at {server}: create it first (in the cloud's console, or `{create}`), or name \
+         one that exists. The workshop's local servers start with `collect`."
+    )
 }

@@ -57,9 +57,15 @@ impl ObjectStorage {
             .context("Failed to start the storage client")?;
         let storage = ObjectStorage { store, prefix: Key::from(prefix), url: url.clone(), runtime: Some(runtime) };
         let (store, prefix) = (storage.store.clone(), storage.prefix.clone());
-        storage
-            .wait(async move { store.list_with_delimiter(Some(&prefix)).await })?
-            .map_err(|err| connect::explain(err, url))?;
+        let listed = storage.wait(async move { store.list_with_delimiter(Some(&prefix)).await })?;
+        match (listed, url, super::emulator::address()) {
+            (Ok(_), _, _) => {}
+            (Err(err), StorageUrl::Azure { container, .. }, Some(address)) if connect::is_missing(&err) => {
+                let container = container.clone();
+                storage.wait(async move { super::emulator::create_container(&address, &container).await })??;
+            }
+            (Err(err), _, _) => return Err(connect::explain(err, url)),
+        }
         Ok(storage)
     }
 
