@@ -18,6 +18,11 @@ install_packages() {
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
   fi
+  # npm installs Azurite for its stand-in image; a machine with Node.js from elsewhere has it already.
+  if ! command -v npm >/dev/null; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
+  fi
 }
 
 # crun fails on these hosts' hybrid cgroups, and podman's default ulimits exceed the hard limits here.

@@ -1,7 +1,8 @@
-//! Lesson 7 into object storage on a real server: the reference file's S3 server (profile `cloud`) next to the
-//! learner's Kafka. The sink is killed mid-file and started again; what is in the bucket is read back and compared
-//! with the source byte for byte (no object ever half-written); wrong credentials, a missing bucket and a server
-//! that does not answer each get a clear message, with no secret in it.
+//! Lesson 7 into object storage on real servers: the reference file's S3 server and Azurite (profile `cloud`)
+//! next to the learner's Kafka, one stack for both. On each, the sink is killed mid-file and started again (the
+//! store never shows a partial object), everything stored is read back and compared with the source byte for
+//! byte, and wrong credentials, a missing bucket and a server that does not answer each get a clear message,
+//! with no secret in it.
 
 mod common;
 
@@ -15,132 +16,160 @@ use sha2::{Digest, Sha256};
 use workshop::capstone::{sample, Paths};
 
 const ERROR: i32 = 2;
-const SECRET: &str = "workshop-secret";
+const S3_SECRET: &str = "workshop-secret";
 
-/// The learner with the S3 server of the reference file running on a port of its own.
-struct WithS3 {
-    learner: Learner,
-    port: u16,
+#[derive(Clone, Copy)]
+enum Backend {
+    S3,
+    Azure,
 }
 
-impl WithS3 {
-    fn start() -> Result<WithS3> {
+/// The learner with the reference file's storage servers running on ports of their own.
+struct Cloud {
+    learner: Learner,
+    s3_port: u16,
+    azurite_port: u16,
+}
+
+impl Cloud {
+    fn start() -> Result<Cloud> {
         let learner = Learner::new()?;
-        let port = common::free_port()?;
+        let (s3_port, azurite_port) = (common::free_port()?, common::free_port()?);
         learner.expect(&["1", "--run"], 0)?;
         learner.expect(&["2", "--run"], 0)?;
         let up = learner
-            .compose_command(&["--profile", "cloud", "up", "-d", "s3"])
-            .env("S3_PORT", port.to_string())
+            .compose_command(&["--profile", "cloud", "up", "-d", "s3", "azurite"])
+            .env("S3_PORT", s3_port.to_string())
+            .env("AZURITE_PORT", azurite_port.to_string())
             .output()?;
-        ensure!(up.status.success(), "compose up s3 failed: {}", String::from_utf8_lossy(&up.stderr));
-        common::wait_for("the S3 server to answer", || Ok(healthz(port)))?;
-        Ok(WithS3 { learner, port })
+        ensure!(up.status.success(), "compose up failed: {}", String::from_utf8_lossy(&up.stderr));
+        common::wait_for("the S3 server to answer", || Ok(answers(s3_port, b"GET /healthz HTTP/1.0\r\n\r\n")))?;
+        common::wait_for("Azurite to answer", || Ok(answers(azurite_port, b"GET / HTTP/1.0\r\n\r\n")))?;
+        Ok(Cloud { learner, s3_port, azurite_port })
     }
 
-    /// `lesson ARGS` with the workshop server's credentials in the environment, and `changes` on top.
-    fn lesson(&self, args: &[&str], changes: &[(&str, &str)]) -> std::process::Command {
+    fn env(&self, backend: Backend) -> Vec<(&'static str, String)> {
+        match backend {
+            Backend::S3 => vec![
+                ("AWS_ACCESS_KEY_ID", "workshop".into()),
+                ("AWS_SECRET_ACCESS_KEY", S3_SECRET.into()),
+                ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", self.s3_port)),
+                ("AWS_REGION", "us-east-1".into()),
+            ],
+            Backend::Azure => vec![
+                ("AZURE_STORAGE_USE_EMULATOR", "true".into()),
+                ("AZURITE_BLOB_STORAGE_URL", format!("http://127.0.0.1:{}", self.azurite_port)),
+            ],
+        }
+    }
+
+    /// `lesson ARGS` with `backend`'s credentials in the environment, and `changes` on top.
+    fn lesson(&self, backend: Backend, args: &[&str], changes: &[(&str, &str)]) -> std::process::Command {
         let mut command = self.learner.command(args);
-        command.envs(self.env()).envs(changes.iter().copied());
+        command.envs(self.env(backend)).envs(changes.iter().copied());
         command
     }
 
-    fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("AWS_ACCESS_KEY_ID", "workshop".into()),
-            ("AWS_SECRET_ACCESS_KEY", SECRET.into()),
-            ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", self.port)),
-            ("AWS_REGION", "us-east-1".into()),
-        ]
-    }
-
-    fn expect(&self, args: &[&str], code: i32, changes: &[(&str, &str)]) -> Result<common::Outcome> {
-        let outcome = self.learner.run(args, self.lesson(args, changes))?;
+    fn expect(&self, backend: Backend, args: &[&str], code: i32, changes: &[(&str, &str)]) -> Result<common::Outcome> {
+        let outcome = self.learner.run(args, self.lesson(backend, args, changes))?;
         ensure!(outcome.code == code, "`lesson {}` exited {} (wanted {code})", args.join(" "), outcome.code);
         Ok(outcome)
     }
 
-    fn bucket(&self) -> Result<Arc<dyn ObjectStore>> {
-        let store = object_store::aws::AmazonS3Builder::new()
-            .with_endpoint(format!("http://127.0.0.1:{}", self.port))
-            .with_allow_http(true)
-            .with_region("us-east-1")
-            .with_bucket_name("collect")
-            .with_access_key_id("workshop")
-            .with_secret_access_key(SECRET)
-            .build()?;
-        Ok(Arc::new(store))
+    /// The bucket or container `collect`, as the test reads it back.
+    fn store(&self, backend: Backend) -> Result<Arc<dyn ObjectStore>> {
+        Ok(match backend {
+            Backend::S3 => Arc::new(
+                object_store::aws::AmazonS3Builder::new()
+                    .with_endpoint(format!("http://127.0.0.1:{}", self.s3_port))
+                    .with_allow_http(true)
+                    .with_region("us-east-1")
+                    .with_bucket_name("collect")
+                    .with_access_key_id("workshop")
+                    .with_secret_access_key(S3_SECRET)
+                    .build()?,
+            ),
+            // Emulator mode reads its address from the environment only; this test alone runs in this binary.
+            Backend::Azure => Arc::new(
+                object_store::azure::MicrosoftAzureBuilder::new()
+                    .with_use_emulator(true)
+                    .with_container_name("collect")
+                    .build()?,
+            ),
+        })
     }
 }
 
-/// GET /healthz answers 200.
-fn healthz(port: u16) -> bool {
+/// The port answers an HTTP request with a status line.
+fn answers(port: u16, request: &[u8]) -> bool {
     use std::io::{Read, Write};
     let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
     let mut answer = String::new();
-    stream.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").is_ok()
-        && stream.read_to_string(&mut answer).is_ok()
-        && answer.starts_with("HTTP/1.1 200")
+    stream.write_all(request).is_ok() && stream.read_to_string(&mut answer).is_ok() && answer.starts_with("HTTP/1.1 ")
 }
 
 #[test]
-fn l07_cloud_s3_on_a_live_server() -> Result<()> {
-    let s3 = WithS3::start()?;
-    let _down = s3.learner.down_on_drop();
-    let paths = Paths::in_dir(&s3.learner.config.dir);
+fn l07_cloud_on_live_servers() -> Result<()> {
+    let cloud = Cloud::start()?;
+    let _down = cloud.learner.down_on_drop();
+    std::env::set_var("AZURITE_BLOB_STORAGE_URL", format!("http://127.0.0.1:{}", cloud.azurite_port));
+    let paths = Paths::in_dir(&cloud.learner.config.dir);
     sample::write(&paths)?;
-    let storage = format!("--storage=s3://collect/{}", common::random_name("run"));
-    sink_killed_mid_file(&s3, &paths, &storage)?;
-    read_back(&s3, &paths, storage.trim_start_matches("--storage=s3://collect/"))?;
-    refusals(&s3, &storage)?;
+    for (backend, scheme, name) in [(Backend::S3, "s3", "s3"), (Backend::Azure, "az", "azure")] {
+        let run = common::random_name("run");
+        let storage = format!("--storage={scheme}://collect/{run}");
+        sink_killed_mid_file(&cloud, backend, &paths, &storage, &run)?;
+        let check = cloud.expect(backend, &["check", "7", &storage], 0, &[])?;
+        let name = format!("l07_cloud_check_{name}");
+        snapshot!(name.as_str(), check.stdout.replace(&run, "[RUN]"));
+        let again = cloud.expect(backend, &["collect", "ingest", &storage], 0, &[])?;
+        ensure!(again.stdout.starts_with("sent 0 files (0.0 MB) and 0 events"), "sent again: {}", again.stdout);
+        read_back(&cloud, backend, &paths, &run)?;
+    }
+    s3_refusals(&cloud)?;
+    azure_refusals(&cloud)?;
     Ok(())
 }
 
-fn sink_killed_mid_file(s3: &WithS3, paths: &Paths, storage: &str) -> Result<()> {
-    let mut sink = s3.lesson(&["collect", "sink", storage], &[]).stdout(std::process::Stdio::null()).spawn()?;
-    let ingest = s3.lesson(&["collect", "ingest", storage], &[]).spawn()?;
+fn sink_killed_mid_file(cloud: &Cloud, backend: Backend, paths: &Paths, storage: &str, run: &str) -> Result<()> {
+    let mut sink =
+        cloud.lesson(backend, &["collect", "sink", storage], &[]).stdout(std::process::Stdio::null()).spawn()?;
+    let ingest = cloud.lesson(backend, &["collect", "ingest", storage], &[]).spawn()?;
     common::wait_for("a file half-rebuilt by the sink", || Ok(has_partial(&paths.scratch)))?;
     sink.kill().context("Failed to kill the sink")?;
     sink.wait()?;
-    // Killed mid-file: whatever the bucket shows is whole.
-    let store = s3.bucket()?;
-    let runtime = tokio::runtime::Runtime::new()?;
-    let run = storage.trim_start_matches("--storage=s3://collect/");
-    let prefix = object_store::path::Path::from(format!("{run}/files/"));
-    let shown: Vec<object_store::ObjectMeta> =
-        runtime.block_on(futures_util::TryStreamExt::try_collect(store.list(Some(&prefix))))?;
-    for object in shown {
-        let name = object.location.as_ref().trim_start_matches(&format!("{run}/files/")).to_string();
-        let size = std::fs::metadata(paths.source.join(&name))?.len();
-        ensure!(object.size == size, "{name} is visible with {} of {size} bytes", object.size);
+    // Killed mid-file: whatever the store shows is whole.
+    for (name, size) in listed(cloud, backend, &format!("{run}/files"))? {
+        let source = std::fs::metadata(paths.source.join(&name))?.len();
+        ensure!(size == source, "{name} is visible with {size} of {source} bytes");
     }
     let sent = ingest.wait_with_output()?;
     ensure!(sent.status.success(), "ingest failed: {}", String::from_utf8_lossy(&sent.stderr));
-    s3.expect(&["collect", "sink", "--until-caught-up", storage], 0, &[])?;
-    let check = s3.expect(&["check", "7", storage], 0, &[])?;
-    snapshot!(
-        "l07_cloud_check_s3",
-        check.stdout.replace(storage.trim_start_matches("--storage="), "s3://collect/[RUN]")
-    );
-    let again = s3.expect(&["collect", "ingest", storage], 0, &[])?;
-    ensure!(
-        again.stdout.starts_with("sent 0 files (0.0 MB) and 0 events"),
-        "a second ingest sent again: {}",
-        again.stdout
-    );
+    cloud.expect(backend, &["collect", "sink", "--until-caught-up", storage], 0, &[])?;
     Ok(())
+}
+
+/// (name under `prefix`, size) of every object there.
+fn listed(cloud: &Cloud, backend: Backend, prefix: &str) -> Result<Vec<(String, u64)>> {
+    let store = cloud.store(backend)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let at = object_store::path::Path::from(prefix);
+    let found: Vec<object_store::ObjectMeta> =
+        runtime.block_on(futures_util::TryStreamExt::try_collect(store.list(Some(&at))))?;
+    Ok(found
+        .into_iter()
+        .map(|o| (o.location.as_ref().trim_start_matches(&format!("{prefix}/")).to_string(), o.size))
+        .collect())
 }
 
 /// Every object under the run's prefix is a source file, whole, with its SHA-256 and content type as metadata;
 /// every event is one object.
-fn read_back(s3: &WithS3, paths: &Paths, run: &str) -> Result<()> {
-    let store = s3.bucket()?;
+fn read_back(cloud: &Cloud, backend: Backend, paths: &Paths, run: &str) -> Result<()> {
+    let store = cloud.store(backend)?;
     let runtime = tokio::runtime::Runtime::new()?;
-    let files = object_store::path::Path::from(format!("{run}/files"));
-    let listed: Vec<object_store::ObjectMeta> =
-        runtime.block_on(futures_util::TryStreamExt::try_collect(store.list(Some(&files))))?;
     let source = workshop::capstone::source::scan(&paths.source).files;
-    ensure!(listed.len() == source.len(), "{} objects for {} source files", listed.len(), source.len());
+    let objects = listed(cloud, backend, &format!("{run}/files"))?;
+    ensure!(objects.len() == source.len(), "{} objects for {} source files", objects.len(), source.len());
     for (name, path) in &source {
         let key = object_store::path::Path::from(format!("{run}/files/{name}"));
         let got = runtime.block_on(async { store.get(&key).await?.bytes().await })?;
@@ -154,32 +183,56 @@ fn read_back(s3: &WithS3, paths: &Paths, run: &str) -> Result<()> {
         let kind = head.attributes.get(&object_store::Attribute::ContentType).map(|v| v.to_string());
         ensure!(kind.is_some(), "{name} has no content type");
     }
-    let events = object_store::path::Path::from(format!("{run}/events"));
-    let stored: Vec<object_store::ObjectMeta> =
-        runtime.block_on(futures_util::TryStreamExt::try_collect(store.list(Some(&events))))?;
+    let events = listed(cloud, backend, &format!("{run}/events"))?;
     let lines = std::fs::read_to_string(&paths.events)?.lines().filter(|l| !l.trim().is_empty()).count();
-    ensure!(stored.len() == lines, "{} event objects for {lines} events", stored.len());
+    ensure!(events.len() == lines, "{} event objects for {lines} events", events.len());
     Ok(())
 }
 
-/// Wrong secret, missing bucket, nothing listening: refused at once, with the fix, and never the secret.
-fn refusals(s3: &WithS3, storage: &str) -> Result<()> {
-    let wrong = s3.expect(&["collect", "ingest", storage], ERROR, &[("AWS_SECRET_ACCESS_KEY", "not-the-secret")])?;
-    ensure!(
-        !wrong.stderr.contains("not-the-secret") && !wrong.stderr.contains(SECRET),
-        "a secret in: {}",
-        wrong.stderr
-    );
+/// Wrong secret, missing bucket, nothing listening, no key at all: refused at once, with the fix, no secret.
+fn s3_refusals(cloud: &Cloud) -> Result<()> {
+    let storage = "--storage=s3://collect/refused";
+    let wrong =
+        cloud.expect(Backend::S3, &["collect", "ingest", storage], ERROR, &[("AWS_SECRET_ACCESS_KEY", "not-it")])?;
+    ensure!(!wrong.stderr.contains("not-it") && !wrong.stderr.contains(S3_SECRET), "a secret in: {}", wrong.stderr);
     snapshot!("error_s3_wrong_secret", wrong.stderr);
-    let missing =
-        s3.expect(&["collect", "sink", "--until-caught-up", "--storage=s3://no-such-bucket/x"], ERROR, &[])?;
+    let missing = cloud.expect(
+        Backend::S3,
+        &["collect", "sink", "--until-caught-up", "--storage=s3://no-such-bucket/x"],
+        ERROR,
+        &[],
+    )?;
     snapshot!("error_s3_missing_bucket", missing.stderr);
-    let closed = common::free_port()?.to_string();
-    let endpoint = format!("http://127.0.0.1:{closed}");
-    let down = s3.expect(&["collect", "ingest", storage], ERROR, &[("AWS_ENDPOINT_URL", &endpoint)])?;
+    let endpoint = format!("http://127.0.0.1:{}", common::free_port()?);
+    let down = cloud.expect(Backend::S3, &["collect", "ingest", storage], ERROR, &[("AWS_ENDPOINT_URL", &endpoint)])?;
     snapshot!("error_s3_server_down", down.stderr);
-    let unset = s3.expect(&["collect", "ingest", storage], ERROR, &[("AWS_ACCESS_KEY_ID", "")])?;
+    let unset = cloud.expect(Backend::S3, &["collect", "ingest", storage], ERROR, &[("AWS_ACCESS_KEY_ID", "")])?;
     ensure!(unset.stderr.contains("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"), "{}", unset.stderr);
+    Ok(())
+}
+
+fn azure_refusals(cloud: &Cloud) -> Result<()> {
+    let storage = "--storage=az://collect/refused";
+    let wrong_key = "bm90IHRoZSBrZXk=";
+    let wrong = cloud.expect(
+        Backend::Azure,
+        &["collect", "ingest", storage],
+        ERROR,
+        &[("AZURE_STORAGE_ACCOUNT_KEY", wrong_key)],
+    )?;
+    ensure!(!wrong.stderr.contains(wrong_key), "a key in: {}", wrong.stderr);
+    snapshot!("error_azure_wrong_key", wrong.stderr);
+    let address = format!("http://127.0.0.1:{}", common::free_port()?);
+    let down = cloud.expect(
+        Backend::Azure,
+        &["collect", "ingest", storage],
+        ERROR,
+        &[("AZURITE_BLOB_STORAGE_URL", &address)],
+    )?;
+    snapshot!("error_azure_server_down", down.stderr);
+    let unset =
+        cloud.expect(Backend::Azure, &["collect", "ingest", storage], ERROR, &[("AZURE_STORAGE_USE_EMULATOR", "")])?;
+    ensure!(unset.stderr.contains("AZURE_STORAGE_CONNECTION_STRING"), "{}", unset.stderr);
     Ok(())
 }
 

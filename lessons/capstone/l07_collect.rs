@@ -46,6 +46,9 @@ TYPE (with the stack running: lesson 2 --run starts it again after lesson 6)
     export AWS_ACCESS_KEY_ID=workshop AWS_SECRET_ACCESS_KEY=workshop-secret
     export AWS_ENDPOINT_URL=http://127.0.0.1:9000 AWS_REGION=us-east-1
     lesson 7 --run --storage s3://collect/my-first-run
+  Azure Blob Storage: --storage az://CONTAINER/PREFIX, with AZURE_STORAGE_CONNECTION_STRING (or
+  AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY). Azurite, Microsoft's emulator, is in the same
+  profile: export AZURE_STORAGE_USE_EMULATOR=true, then lesson 7 --run --storage az://collect/my-first-run
 
 YOU SHOULD SEE
   How many files, MB and events were sent, and what the sink stored. Then collect/storage/files holds

@@ -166,7 +166,18 @@ impl Engine {
     pub async fn containers(&self, project: &str) -> Result<Vec<Container>> {
         let filters = HashMap::from([("label", vec![format!("{PROJECT_LABEL}={project}")])]);
         let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-        let summaries = self.docker.list_containers(Some(options)).await.context("Failed to list containers")?;
+        let mut attempts = 0;
+        let summaries = loop {
+            match self.docker.list_containers(Some(options.clone())).await {
+                Ok(summaries) => break summaries,
+                // Podman's `stopped` between two restarts (see `inspect`): a moment later it is a state Docker knows.
+                Err(err) if attempts < 50 && err.to_string().contains("unknown variant `stopped`") => {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(err) => return Err(err).context("Failed to list containers"),
+            }
+        };
         let summaries: Vec<_> = summaries.into_iter().filter(|s| s.id.is_some()).collect();
         // Inspected all at once: a check waits for one round trip, not one per container.
         let inspected = futures_util::future::try_join_all(
