@@ -21,44 +21,34 @@ mkdir -p "$work"
 
 log() { echo "standin: $*" >&2; }
 
-if ! "$engine" image exists "$base"; then
-  rootfs="$work/rootfs"
+base_image() { # IMAGE PACKAGE: a Debian bookworm rootfs with PACKAGE, imported once
+  local image=$1 package=$2 rootfs="$work/rootfs-$2"
+  "$engine" image exists "$image" && return 0
   rm -rf "$rootfs"
-  log "debootstrap bookworm with openjdk-17-jre-headless (about a minute)"
-  debootstrap --variant=minbase --include=openjdk-17-jre-headless bookworm "$rootfs" >"$work/debootstrap.log" 2>&1 ||
-    { tail -20 "$work/debootstrap.log" >&2; exit 1; }
+  log "debootstrap bookworm with $package (about a minute)"
+  debootstrap --variant=minbase --include="$package" bookworm "$rootfs" >"$work/debootstrap-$package.log" 2>&1 ||
+    { tail -20 "$work/debootstrap-$package.log" >&2; exit 1; }
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-  log "importing rootfs as $base"
-  tar -C "$rootfs" -c . | "$engine" import --change 'CMD ["/bin/bash"]' - "$base" >/dev/null
+  log "importing rootfs as $image"
+  tar -C "$rootfs" -c . | "$engine" import --change 'CMD ["/bin/bash"]' - "$image" >/dev/null
   rm -rf "$rootfs"
-fi
+}
+base_image "$base" openjdk-17-jre-headless
+base_image "$node_base" nodejs
 
+maven_libs() { # DIR POM JAR WHAT PROPERTY: the jars of POM in DIR, resolved once (JAR marks a complete copy)
+  local dir=$1 pom=$2 jar=$3 what=$4 property=$5
+  [ -f "$dir/$jar" ] && return 0
+  log "resolving $what and its dependencies from Maven Central"
+  rm -rf "$dir"
+  mvn -q -B -f "$pom" "$property" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$dir" >&2
+}
 libs="$work/libs-$KAFKA_VERSION"
-if [ ! -f "$libs/kafka_2.13-$KAFKA_VERSION.jar" ]; then
-  log "resolving Apache Kafka $KAFKA_VERSION and its dependencies from Maven Central"
-  rm -rf "$libs"
-  mvn -q -B -f "$here/pom.xml" -Dkafka.version="$KAFKA_VERSION" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$libs" >&2
-fi
-
+maven_libs "$libs" "$here/pom.xml" "kafka_2.13-$KAFKA_VERSION.jar" "Apache Kafka $KAFKA_VERSION" \
+  -Dkafka.version="$KAFKA_VERSION"
 s3proxy_libs="$work/libs-s3proxy-$S3PROXY_VERSION"
-if [ ! -f "$s3proxy_libs/s3proxy-$S3PROXY_VERSION.jar" ]; then
-  log "resolving S3Proxy $S3PROXY_VERSION and its dependencies from Maven Central"
-  rm -rf "$s3proxy_libs"
-  mvn -q -B -f "$here/s3proxy/pom.xml" -Ds3proxy.version="$S3PROXY_VERSION" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$s3proxy_libs" >&2
-fi
-
-if ! "$engine" image exists "$node_base"; then
-  rootfs="$work/rootfs-node"
-  rm -rf "$rootfs"
-  log "debootstrap bookworm with nodejs (about a minute)"
-  debootstrap --variant=minbase --include=nodejs bookworm "$rootfs" >"$work/debootstrap-node.log" 2>&1 ||
-    { tail -20 "$work/debootstrap-node.log" >&2; exit 1; }
-  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-  tar -C "$rootfs" -c . | "$engine" import --change 'CMD ["/bin/bash"]' - "$node_base" >/dev/null
-  rm -rf "$rootfs"
-fi
+maven_libs "$s3proxy_libs" "$here/s3proxy/pom.xml" "s3proxy-$S3PROXY_VERSION.jar" "S3Proxy $S3PROXY_VERSION" \
+  -Ds3proxy.version="$S3PROXY_VERSION"
 
 azurite_modules="$work/azurite-$AZURITE_VERSION"
 if [ ! -f "$azurite_modules/node_modules/azurite/package.json" ]; then

@@ -82,7 +82,8 @@ pub async fn facts(config: &StackConfig) -> Result<Vec<Fact>> {
     Ok(facts)
 }
 
-/// The images the learner's compose file names, or the reference file's when there is none yet.
+/// The images of zookeeper and kafka in the learner's compose file, or the reference file's when there is none
+/// yet. Lesson 7's storage servers (profile `cloud`) are optional, and pulled when started.
 async fn images(compose: Option<&Compose>) -> Vec<String> {
     let rendered = match compose {
         Some(compose) if compose.file.exists() => compose.config().await.ok().and_then(|r| r.ok()),
@@ -90,5 +91,8 @@ async fn images(compose: Option<&Compose>) -> Vec<String> {
     };
     let from_reference = || compose_file::parse_rendered(&reference::with_defaults()).ok();
     let services = rendered.and_then(|r| compose_file::parse_rendered(&r).ok()).or_else(from_reference);
-    services.map(|s| s.values().map(|svc| svc.image.clone()).filter(|i| !i.is_empty()).collect()).unwrap_or_default()
+    let core = |(name, service): (&String, &compose_file::Service)| {
+        crate::stack::SERVICES.contains(&name.as_str()).then(|| service.image.clone())
+    };
+    services.map(|s| s.iter().filter_map(core).filter(|i| !i.is_empty()).collect()).unwrap_or_default()
 }

@@ -66,9 +66,17 @@ mod tests {
     }
 
     #[test]
-    fn the_reference_names_both_images() {
+    fn the_reference_names_its_pinned_images() {
         let services = crate::stack::compose_file::parse_rendered(&as_published());
         let images: Vec<String> = services.map(|s| s.values().map(|s| s.image.clone()).collect()).unwrap_or_default();
-        assert_eq!(images, ["confluentinc/cp-kafka:7.9.5", "confluentinc/cp-zookeeper:7.9.5"]);
+        assert_eq!(
+            images,
+            [
+                "mcr.microsoft.com/azure-storage/azurite:3.35.0",
+                "confluentinc/cp-kafka:7.9.5",
+                "andrewgaul/s3proxy:s3proxy-3.3.0",
+                "confluentinc/cp-zookeeper:7.9.5"
+            ]
+        );
     }
 }
