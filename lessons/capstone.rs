@@ -105,9 +105,16 @@ impl Capstone {
         Ok(stack)
     }
 
+    /// The storage, reached off the async runtime: a cloud store answers over the network, and meanwhile the
+    /// status line and Ctrl-C keep working.
+    async fn open_storage(&self, write: bool) -> Result<Arc<dyn storage::Storage>> {
+        let url = self.storage.clone();
+        tokio::task::spawn_blocking(move || storage::open(&url, write)).await?
+    }
+
     /// Sends what storage lacks of the source folder and the events file.
     pub async fn ingest(&self, bootstrap: &str) -> Result<ingest::IngestReport> {
-        let storage = storage::open(&self.storage, false)?;
+        let storage = self.open_storage(false).await?;
         let source = ingest::Source { folder: &self.paths.source, events: events::read(&self.paths.events) };
         let sending = "the collector to send what storage lacks";
         crate::ui::progress::while_running(sending, ingest::ingest(bootstrap, &self.names, source, storage.as_ref()))
@@ -116,7 +123,7 @@ impl Capstone {
 
     /// Stores what arrives, until stopped or, with `until_caught_up`, until every partition is read.
     pub async fn sink(&self, bootstrap: &str, until_caught_up: bool) -> Result<sink::SinkReport> {
-        let storage: Arc<dyn storage::Storage> = storage::open(&self.storage, true)?;
+        let storage = self.open_storage(true).await?;
         let sink = sink::run(bootstrap, &self.names, &self.paths.scratch, storage, until_caught_up);
         let storing = "the sink to store every message sent (it stops when it has read them all)";
         let mut report =

@@ -104,6 +104,7 @@ impl Cloud {
 fn answers(port: u16, request: &[u8]) -> bool {
     use std::io::{Read, Write};
     let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
     let mut answer = String::new();
     stream.write_all(request).is_ok() && stream.read_to_string(&mut answer).is_ok() && answer.starts_with("HTTP/1.1 ")
 }
@@ -181,7 +182,8 @@ fn read_back(cloud: &Cloud, backend: Backend, paths: &Paths, run: &str) -> Resul
         let hex: String = Sha256::digest(&want).iter().map(|b| format!("{b:02x}")).collect();
         ensure!(sha.as_deref() == Some(hex.as_str()), "{name}: metadata sha256 {sha:?}, source {hex}");
         let kind = head.attributes.get(&object_store::Attribute::ContentType).map(|v| v.to_string());
-        ensure!(kind.is_some(), "{name} has no content type");
+        let detected = infer::get(&want).map_or("application/octet-stream", |t| t.mime_type());
+        ensure!(kind.as_deref() == Some(detected), "{name}: content type {kind:?}, its bytes say {detected}");
     }
     let events = listed(cloud, backend, &format!("{run}/events"))?;
     let lines = std::fs::read_to_string(&paths.events)?.lines().filter(|l| !l.trim().is_empty()).count();

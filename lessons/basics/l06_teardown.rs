@@ -93,7 +93,8 @@ is gone.",
         }
 
         // Lesson 7's storage servers run only with their profile, and `down` leaves them without it.
-        let cloud = left.containers.iter().any(|c| !crate::stack::SERVICES.iter().any(|s| c.contains(s)));
+        let services = stack.containers().await?;
+        let cloud = services.iter().any(|c| !crate::stack::SERVICES.contains(&c.service.as_str()));
         let down = if cloud { "--profile cloud down" } else { "down" };
         let mut facts = vec![
             Fact::check(

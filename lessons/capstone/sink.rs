@@ -164,6 +164,8 @@ impl Sink {
             .set("auto.commit.interval.ms", "500")
             // A sink that was killed stays in the group until its session times out; restarts wait that long.
             .set("session.timeout.ms", "10000")
+            // Storing a large file into a cloud store over a slow uplink takes minutes between two polls.
+            .set("max.poll.interval.ms", "3600000")
             .create()
             .context("Failed to create the sink's consumer")?;
         consumer.subscribe(&[&self.names.files, &self.names.events]).context("Failed to subscribe the sink")?;

@@ -72,6 +72,7 @@ impl Stack {
 
     /// Lesson 2's undo: the stack never ran, as far as the lessons know.
     pub fn forget_seen_running(&self) -> Result<()> {
+        self.noted_running.store(false, Ordering::Relaxed);
         let note = self.seen_running_note();
         match std::fs::remove_file(&note) {
             Err(err) if err.kind() != std::io::ErrorKind::NotFound => {

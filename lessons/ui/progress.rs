@@ -99,11 +99,13 @@ pub fn say(line: &str) {
 /// `while_running` or progress, else `what`. No wait is silent, however short each of its steps.
 pub async fn reporting<T>(what: &str, work: impl std::future::Future<Output = T>) -> T {
     REPORTING.store(true, Ordering::Relaxed);
+    // Dropped unfinished too (Ctrl-C): what runs next reports for itself again.
+    let _reported = Reported;
     let mut progress = Progress::default();
     let start = std::time::Instant::now();
     tokio::pin!(work);
     tokio::select! {
-        result = &mut work => return finish_reporting(result),
+        result = &mut work => return result,
         _ = tokio::time::sleep(SILENCE) => {}
     }
     let mut shown_at = Instant::now();
@@ -121,17 +123,20 @@ pub async fn reporting<T>(what: &str, work: impl std::future::Future<Output = T>
         tokio::select! {
             result = &mut work => {
                 progress.finish();
-                return finish_reporting(result);
+                return result;
             }
             _ = tokio::time::sleep(Duration::from_millis(250)) => {}
         }
     }
 }
 
-fn finish_reporting<T>(result: T) -> T {
-    REPORTING.store(false, Ordering::Relaxed);
-    labels().clear();
-    result
+struct Reported;
+
+impl Drop for Reported {
+    fn drop(&mut self) {
+        REPORTING.store(false, Ordering::Relaxed);
+        labels().clear();
+    }
 }
 
 /// Runs `work`; once it has taken a second, shows `what` it waits for and the seconds spent until it finishes.

@@ -13,6 +13,9 @@ pub const FILTERS: &[(&str, &str)] = &[
     (r"wks-[a-z]+-[0-9a-f]{8}", "[NAME]"),
     // Compose v1 names containers `project_service_1`, v2 `project-service-1`: snapshots show v2's.
     (r"(\[NAME\])_([a-z]+)_1\b", "$1-$2-1"),
+    // Compose v1 creates every named volume of the file at `up`, v2 only those of the services it starts: the
+    // storage servers' volumes (profile cloud) appear on v1 alone.
+    (r"\[NAME\]_(azurite|s3)-data, ", ""),
     (r"[\w./-]*cp-(kafka|zookeeper):\d+\.\d+\.\d+[\w.-]*", "[cp-$1 image]"),
     (r"version \d+\.\d+\.\d+[\w.-]*(, built on \d{4}-\d\d-\d\d \d\d:\d\d UTC)?", "version [VERSION]"),
     (r"TopicId: \S+", "TopicId: [ID]"),

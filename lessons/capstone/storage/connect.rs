@@ -82,8 +82,11 @@ export.";
 
 /// A server that does not answer is said within seconds, not after minutes of retries.
 fn limits() -> (ClientOptions, RetryConfig) {
-    let options =
-        ClientOptions::new().with_connect_timeout(Duration::from_secs(5)).with_timeout(Duration::from_secs(300));
+    // No limit on a whole request (a large download may take long), but on each silence within it.
+    let options = ClientOptions::new()
+        .with_connect_timeout(Duration::from_secs(5))
+        .with_read_timeout(Duration::from_secs(30))
+        .with_timeout_disabled();
     let retry = RetryConfig { max_retries: 3, retry_timeout: Duration::from_secs(20), ..Default::default() };
     (options, retry)
 }

@@ -36,7 +36,8 @@ pub async fn create_container(address: &str, container: &str) -> Result<bool> {
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).context("the development key")?;
     mac.update(to_sign.as_bytes());
     let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
-    let answer = reqwest::Client::new()
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build()?;
+    let answer = client
         .put(format!("{address}{path}?restype=container"))
         .header("x-ms-date", &date)
         .header("x-ms-version", API_VERSION)
