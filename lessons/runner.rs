@@ -1,6 +1,7 @@
 //! The `lesson` program: its command line and what each command does.
 
 pub mod app;
+pub mod book;
 pub mod cli;
 pub mod doctor;
 pub mod list;

@@ -12,54 +12,8 @@ mod rules;
 
 use crate::stack::reference::REFERENCE;
 
-pub const EXPLAIN: &str = "\
-GOAL
-  Describe the two services of a Kafka installation in one file, docker-compose.yml, in your own working
-  directory (the current one, or the one you give with --dir). Compose reads it to start, list and stop
-  the whole stack with one command.
-
-  zookeeper  keeps the cluster's shared state: which brokers are alive, which broker leads each partition.
-  kafka      the broker: it stores topics on disk and serves producers and consumers.
-
-WHAT TO WRITE
-  Two services, each with a pinned image (Kafka 3.9, the last line that still runs with ZooKeeper).
-    zookeeper: image confluentinc/cp-zookeeper:7.9.x
-      ZOOKEEPER_CLIENT_PORT=2181       the port Kafka (and lesson 3) talk to ZooKeeper on
-    kafka: image confluentinc/cp-kafka:7.9.x
-      KAFKA_BROKER_ID=1                the broker's identity in ZooKeeper (lesson 3 shows it)
-      KAFKA_ZOOKEEPER_CONNECT=zookeeper:2181
-                                       the service name is its host name on the compose network
-      KAFKA_LISTENERS=INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092
-                                       where the broker listens inside its container: one port per listener
-      KAFKA_ADVERTISED_LISTENERS=INTERNAL://kafka:29092,EXTERNAL://localhost:9092
-                                       where it tells clients to reconnect: kafka:29092 for containers,
-                                       localhost:9092 for programs on your machine
-      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP=INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT
-                                       a listener with a name of your own needs a protocol, or the
-                                       broker refuses to start
-      KAFKA_INTER_BROKER_LISTENER_NAME=INTERNAL
-                                       brokers talk to each other on an advertised listener; the default,
-                                       PLAINTEXT, is not one of these, so the broker refuses to start
-      KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR=1
-                                       with the default 3 and one broker, consumer groups never work
-  Ports published on 127.0.0.1 only (\"127.0.0.1:2181:2181\", \"127.0.0.1:9092:9092\"), so nothing outside your
-  laptop can reach the broker. If 9092 or 2181 is taken on your machine, the lessons follow KAFKA_PORT and
-  ZOOKEEPER_PORT: write the host side as ${KAFKA_PORT:-9092} and ${ZOOKEEPER_PORT:-2181}, in the ports and in
-  the EXTERNAL advertised listener. A healthcheck on each service, so Docker can tell that it answers
-  (lesson 3's `(healthy)`) and kafka can wait for a healthy ZooKeeper (depends_on: condition:
-  service_healthy). Named volumes, so your topics survive a restart.
-
-  Let the lesson write the reference file, then read it line by line:
-    lesson 1 --run
-    cat docker-compose.yml
-
-YOU SHOULD SEE
-  A file with `services:` zookeeper and kafka, and `volumes:`. Older tutorials start with `version: \"3\"`;
-  Compose no longer needs it. They also use wurstmeister or bitnami images, which are no longer maintained.
-
-WHY IT MATTERS
-  A broker tells clients where to reconnect: the advertised listener. Advertise an address the client
-  cannot reach and everything after the first connection fails. Two listeners solve it for both sides.";
+/// What `lesson N` says and the chapter includes: written once, in markdown.
+pub const TEXT: &str = include_str!("l01_compose_file.md");
 
 pub struct ComposeFile;
 
@@ -80,7 +34,7 @@ start; and with one broker, KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR must be 1. `l
     };
 
     fn explain(&self, _ctx: &Context) -> String {
-        EXPLAIN.to_string()
+        crate::ui::markdown::terminal(TEXT)
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {

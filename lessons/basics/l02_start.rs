@@ -7,29 +7,10 @@ use crate::lesson::Fact;
 use crate::lesson::{Context, Info, Lesson, Needs, Undo};
 use crate::stack::zookeeper;
 
-use super::common::{compose_cmd, compose_hint};
+use super::common::compose_hint;
 
-pub const EXPLAIN: &str = "\
-GOAL
-  Start ZooKeeper and Kafka in the background, from the directory that holds your docker-compose.yml.
-
-TYPE
-  {up}
-
-  -d (detached) gives you your prompt back while the containers keep running. The first time, Docker
-  pulls the two images (about 1 GB together), which takes a few minutes; later starts take seconds.
-  Compose starts zookeeper first and kafka once zookeeper is healthy (depends_on in the file).
-
-YOU SHOULD SEE
-  A network, three volumes and two containers created, each line ending in Started or done.
-
-  Kafka needs a few more seconds after its container starts: it registers with ZooKeeper, elects
-  itself controller and opens its listeners. `lesson 2 --run` waits for exactly that: ZooKeeper
-  answering and Kafka returning metadata about itself.
-
-WHY IT MATTERS
-  One command brings the same stack up on every machine: the same versions, the same settings, the same
-  ports. Nothing is installed on your laptop besides Docker, and one command removes it all (lesson 6).";
+/// What `lesson N` says and the chapter includes: written once, in markdown.
+pub const TEXT: &str = include_str!("l02_start.md");
 
 pub struct Start;
 
@@ -51,7 +32,7 @@ by deleting every topic and message.",
     };
 
     fn explain(&self, _ctx: &Context) -> String {
-        EXPLAIN.replace("{up}", &compose_cmd("up -d"))
+        crate::ui::markdown::terminal(TEXT)
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {

@@ -9,29 +9,8 @@ use crate::stack::zookeeper;
 
 use super::common::{compose_cmd, compose_hint, kafka_tool_ok, stack_up};
 
-pub const EXPLAIN: &str = "\
-GOAL
-  See with your own eyes that both containers run and are healthy, and that Kafka registered itself in
-  ZooKeeper.
-
-TYPE
-  docker ps
-  {ps}
-
-  docker ps lists every running container on your machine; compose ps only those of this project.
-
-YOU SHOULD SEE
-  Two containers, zookeeper and kafka, with STATUS `Up ... (healthy)` and PORTS `127.0.0.1:2181->2181/tcp`
-  and `127.0.0.1:9092->9092/tcp`. (starting) turns into (healthy) once the health check passes; the
-  check runs `kafka-broker-api-versions` inside the kafka container, a real request to the broker.
-
-  Then look where the broker registered. Kafka writes one znode per live broker under /brokers/ids:
-    {zk}
-  prints [1]: broker 1 (your KAFKA_BROKER_ID) is alive. `get /brokers/ids/1` shows the addresses it advertises.
-
-WHY IT MATTERS
-  A container that is Up is not yet a working broker. Health checks and the ZooKeeper registration tell you
-  the service itself answers, which is what producers and consumers need.";
+/// What `lesson N` says and the chapter includes: written once, in markdown.
+pub const TEXT: &str = include_str!("l03_status.md");
 
 /// What the learner types to see the registration, run in the kafka container (it ships zookeeper-shell).
 const ZOOKEEPER_LS: [&str; 4] = ["zookeeper-shell", "zookeeper:2181", "ls", "/brokers/ids"];
@@ -52,9 +31,7 @@ service runs but does not answer: read `docker compose logs kafka`.",
     };
 
     fn explain(&self, _ctx: &Context) -> String {
-        EXPLAIN
-            .replace("{ps}", &compose_cmd("ps"))
-            .replace("{zk}", &compose_cmd(&format!("exec kafka {}", ZOOKEEPER_LS.join(" "))))
+        crate::ui::markdown::terminal(TEXT)
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {
@@ -132,5 +109,16 @@ service runs but does not answer: read `docker compose logs kafka`.",
             Err(err) => Fact::fail("ZooKeeper lists the broker under /brokers/ids", format!("{err:#}")),
         });
         Ok(facts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_shows_the_command_the_check_runs() {
+        let typed = format!("docker compose exec kafka {}", ZOOKEEPER_LS.join(" "));
+        assert!(crate::ui::markdown::commands(TEXT).contains(&typed), "{typed} is not in the text");
     }
 }

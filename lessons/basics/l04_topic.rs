@@ -7,39 +7,12 @@ use crate::kafka::inspect;
 use crate::lesson::Fact;
 use crate::lesson::{Context, Info, Lesson, Needs, Undo};
 
-use super::common::{compose_cmd, kafka_tool_ok, stack_up, IN_NETWORK_BOOTSTRAP};
+use super::common::{kafka_tool_ok, stack_up, IN_NETWORK_BOOTSTRAP};
+use crate::lesson::Options;
+use crate::ui::markdown;
 
-pub const EXPLAIN: &str = "\
-GOAL
-  Create a topic: a named, append-only log of messages, split into partitions that Kafka spreads over
-  its brokers. Producers write to a topic; consumers read from it.
-
-TYPE
-  {create}
-
-  then look at what Kafka made:
-  {describe}
-
-  (`docker exec -it <kafka container> kafka-topics ...` does the same as `compose exec kafka ...`.)
-
-YOU SHOULD SEE
-  Created topic {topic}.
-  and, from --describe, one line per partition: Partition: 0  Leader: 1  Replicas: 1  Isr: 1
-  --if-not-exists makes the command safe to repeat: a topic that is there already is left as it is
-  (without it, kafka-topics says the topic already exists and exits with an error).
-
-WHY THE COMMAND CHANGED
-  Older guides write `kafka-topics --zookeeper zookeeper:2181 ...`. Kafka 3.0 removed that option: tools
-  talk to a broker (--bootstrap-server), and the broker updates ZooKeeper. Inside the compose network the
-  broker is kafka:29092; from your machine it is localhost:9092.
-
-WHY IT MATTERS
-  Partitions are Kafka's unit of parallelism and of order: messages with the same key go to the same
-  partition and are read back in the order they were written. The replication factor is how many brokers
-  keep a copy; with one broker it can only be 1.
-
-THE RUST WAY
-  `lesson 4 --run --native` creates the topic through Kafka's Admin API with rdkafka instead.";
+/// What `lesson N` says and the chapter includes: written once, in markdown.
+pub const TEXT: &str = include_str!("l04_topic.md");
 
 /// `kafka-topics --create` as the lesson runs it and the book shows it.
 // ANCHOR: create_command
@@ -75,12 +48,16 @@ localhost:9092. With one broker the replication factor can only be 1.",
     };
 
     fn explain(&self, ctx: &Context) -> String {
-        let o = &ctx.options;
-        let create = create_command(&o.topic, o.partitions, o.replication_factor).join(" ");
-        EXPLAIN
-            .replace("{create}", &compose_cmd(&format!("exec kafka {create}")))
-            .replace("{describe}", &compose_cmd(&format!("exec kafka {}", describe_command(&o.topic).join(" "))))
-            .replace("{topic}", &o.topic)
+        let (o, written) = (&ctx.options, Options::default());
+        let values = [
+            (written.topic, o.topic.clone()),
+            (format!("--partitions {}", written.partitions), format!("--partitions {}", o.partitions)),
+            (
+                format!("--replication-factor {}", written.replication_factor),
+                format!("--replication-factor {}", o.replication_factor),
+            ),
+        ];
+        markdown::terminal(&markdown::personal(TEXT, &values))
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {
@@ -176,5 +153,19 @@ localhost:9092. With one broker the replication factor can only be 1.",
             ),
         ));
         Ok(facts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_shows_the_commands_the_lesson_runs() {
+        let (o, commands) = (Options::default(), markdown::commands(TEXT));
+        for command in [create_command(&o.topic, o.partitions, o.replication_factor), describe_command(&o.topic)] {
+            let typed = format!("docker compose exec kafka {}", command.join(" "));
+            assert!(commands.contains(&typed), "{typed}\nis not among the commands of the text: {commands:#?}");
+        }
     }
 }

@@ -9,43 +9,16 @@ use crate::lesson::Fact;
 use crate::lesson::{Context, Info, Lesson, Needs, Undo};
 use crate::ui::progress::while_running;
 
-use super::common::{compose_cmd, compose_hint, kafka_tool_ok, stack_up, IN_NETWORK_BOOTSTRAP};
+use crate::lesson::Options;
+use crate::ui::markdown;
+
+use super::common::{compose_hint, kafka_tool_ok, stack_up, IN_NETWORK_BOOTSTRAP};
 
 /// What the console producer sends: `key:value`, one message per line.
 pub const MESSAGES: &str = "alice:signed up\nbob:signed up\nalice:added a book to the cart\nalice:checked out\n";
 
-pub const EXPLAIN: &str = "\
-GOAL
-  Write messages to your topic and read them back: the whole point of Kafka.
-
-TYPE (two terminals side by side)
-  Terminal 1, the producer: every line you type is one message; `key:value` sets a key. Ctrl-D ends it.
-  {produce}
-    alice:signed up
-    bob:signed up
-    alice:added a book to the cart
-    alice:checked out
-
-  Terminal 2, the consumer, as consumer group {group}:
-  {consume}
-  --from-beginning applies to a group that has never read the topic: it starts at the first message.
-  A group that has read before continues where it stopped, and shows only what came since.
-
-YOU SHOULD SEE
-  Every message, with its partition and offset. All of alice's messages are in one partition, in the
-  order you typed them; bob's may be in another. Type more lines in terminal 1 and they appear in
-  terminal 2 at once. Stop the consumer (Ctrl-C) and start it again: with the same --group it
-  continues where it stopped, because Kafka kept the group's committed offsets. To read everything
-  again, give another --group name.
-
-WHY IT MATTERS
-  Producers and consumers never talk to each other: the topic keeps the messages (for 7 days by default),
-  and any number of consumer groups read them, each at its own pace. Order is kept per partition, and
-  the key chooses the partition.
-
-THE RUST WAY
-  `lesson 5 --run` also produces one message with rdkafka's FutureProducer and reads the topic with
-  a rdkafka consumer in group workshop-rust: the same protocol, from your own program.";
+/// What `lesson N` says and the chapter includes: written once, in markdown.
+pub const TEXT: &str = include_str!("l05_produce_consume.md");
 
 // ANCHOR: console_commands
 pub fn produce_command(topic: &str) -> Vec<String> {
@@ -92,14 +65,9 @@ the group has read; run it again with the same group and it continues where it s
     };
 
     fn explain(&self, ctx: &Context) -> String {
-        let o = &ctx.options;
-        EXPLAIN
-            .replace("{produce}", &compose_cmd(&format!("exec kafka {}", produce_command(&o.topic).join(" "))))
-            .replace(
-                "{consume}",
-                &compose_cmd(&format!("exec kafka {}", consume_command(&o.topic, &o.group).join(" "))),
-            )
-            .replace("{group}", &o.group)
+        let (o, written) = (&ctx.options, Options::default());
+        let values = [(written.topic, o.topic.clone()), (written.group, o.group.clone())];
+        markdown::terminal(&markdown::personal(TEXT, &values))
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {
@@ -288,6 +256,16 @@ mod tests {
 
     fn record(partition: i32, offset: i64) -> Record {
         Record { partition, offset, key: None, value: String::new() }
+    }
+
+    #[test]
+    fn the_text_shows_the_commands_the_lesson_runs() {
+        let (o, commands) = (Options::default(), markdown::commands(TEXT));
+        for command in [produce_command(&o.topic), consume_command(&o.topic, &o.group)] {
+            let typed = format!("docker compose exec kafka {}", command.join(" "));
+            assert!(commands.contains(&typed), "{typed}\nis not among the commands of the text: {commands:#?}");
+        }
+        assert!(TEXT.contains(&format!("```text\n{MESSAGES}```")), "the text shows other messages than MESSAGES");
     }
 
     #[test]

@@ -7,36 +7,10 @@ use crate::lesson::{Context, Info, Lesson, Needs, Undo};
 use crate::stack::compose::CLOUD_PROFILE;
 use crate::stack::Leftovers;
 
-use super::common::{compose_cmd, compose_hint};
+use super::common::compose_hint;
 
-pub const EXPLAIN: &str = "\
-GOAL
-  Stop everything and leave your machine as it was.
-
-TYPE
-  {down}
-
-  or, to delete every topic and message as well:
-  {down_v}
-
-YOU SHOULD SEE
-  The two containers stopped and removed, then the network removed. With -v, the three volumes too.
-  `docker ps -a` no longer lists them.
-
-WHAT EACH ONE KEEPS
-  down      removes containers and the network, keeps the named volumes: run `up -d` again and your
-            topics and messages are still there.
-  down -v   removes the volumes too: the next `up -d` starts an empty cluster.
-  stop      only stops the containers; `start` resumes them.
-  Lesson 7's storage servers (started with --profile cloud) stop only with it: docker compose --profile
-  cloud down. `lesson 6 --run` always adds it.
-  Delete ZooKeeper's volume but keep Kafka's and the broker refuses to start (Kafka 3.9 logs
-  `Invalid cluster.id`, older ones InconsistentClusterIdException) and restarts over and over:
-  remove both or neither.
-
-WHY IT MATTERS
-  Containers are disposable, data is not. Knowing which command loses what is how you clean up without
-  losing work you meant to keep.";
+/// What `lesson N` says and the chapter includes: written once, in markdown.
+pub const TEXT: &str = include_str!("l06_teardown.md");
 
 pub struct Teardown;
 
@@ -54,7 +28,7 @@ is gone.",
     };
 
     fn explain(&self, _ctx: &Context) -> String {
-        EXPLAIN.replace("{down}", &compose_cmd("down")).replace("{down_v}", &compose_cmd("down -v"))
+        crate::ui::markdown::terminal(TEXT)
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {

@@ -10,55 +10,8 @@ use crate::lesson::Fact;
 use crate::kafka::admin;
 use crate::lesson::{Context, Info, Lesson, Needs, Undo};
 
-pub const EXPLAIN: &str = "\
-GOAL
-  Collect a real data source through Kafka into storage, with nothing lost: a stream of JSON events, and
-  every file under a folder, of any type and size: PDF, images, video, Office documents.
-
-HOW IT WORKS
-  collector  reads each file, detects its type from its bytes, and sends it in chunks of 512 KiB: Kafka
-             refuses messages above 1 MB by default, and a video is far above that. Every chunk has the
-             file's name as key (so all of them land in one partition, in order) and headers: file id,
-             name, content type, size, SHA-256, chunk index and count. Idempotent producer, acks=all.
-             It sends only what storage lacks: run it again and it sends nothing twice.
-  sink       a consumer group that appends each chunk to the file it rebuilds in collect/.sink before it
-             stores the chunk's offset, and moves the file into storage only when its size and SHA-256
-             match the collector's. Events are appended to storage/events.jsonl, each id once. A message it
-             cannot store is set aside in a dead-letter topic, with why, and the sink goes on.
-  Topics and group are named after your folder (collect-<hash>-files, -events, -dead-letters, -sink):
-  two folders on one broker never mix their files.
-
-TYPE (with the stack running: lesson 2 --run starts it again after lesson 6)
-  lesson 7 --run
-    makes a sample set in collect/source (a PDF, a PNG, a 24 MB video, a docx, an xlsx) and
-    collect/events.jsonl, unless you put your own there, then runs the collector and the sink.
-    Your own files: any regular file under collect/source with a UTF-8 name; links are not followed.
-    Your own events: one JSON object per line, each with an `id` (a string or a number) that names it;
-    the whole line is kept, once per id. A line that breaks the rule is not sent, with its number and why.
-
-  Or run the two halves yourself, in two terminals, and stop the sink whenever you like (even kill -9):
-  lesson collect sink
-  lesson collect ingest
-
-  Into the cloud instead of collect/storage: add --storage s3://BUCKET/PREFIX (AWS S3, or any S3 server:
-  credentials and address from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL).
-  An S3 server on your laptop: docker compose --profile cloud up -d, then
-    export AWS_ACCESS_KEY_ID=workshop AWS_SECRET_ACCESS_KEY=workshop-secret
-    export AWS_ENDPOINT_URL=http://127.0.0.1:9000 AWS_REGION=us-east-1
-    lesson 7 --run --storage s3://collect/my-first-run
-  Azure Blob Storage: --storage az://CONTAINER/PREFIX, with AZURE_STORAGE_CONNECTION_STRING (or
-  AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY). Azurite, Microsoft's emulator, is in the same
-  profile: export AZURE_STORAGE_USE_EMULATOR=true, then lesson 7 --run --storage az://collect/my-first-run
-
-YOU SHOULD SEE
-  How many files, MB and events were sent, and what the sink stored. Then collect/storage/files holds
-  every file, byte for byte: `lesson check 7` compares their SHA-256 and asks Kafka whether the sink has
-  read everything, and what it set aside.
-
-WHY IT MATTERS
-  This is what Kafka is for: a source that produces faster or slower than its consumer, a consumer that
-  may crash, and a guarantee built from offsets, keys and checksums: Kafka delivers each message at least
-  once (a restarted sink may read some again), and the sink stores each file and event exactly once.";
+/// What `lesson N` says and the chapter includes: written once, in markdown.
+pub const TEXT: &str = include_str!("l07_collect.md");
 
 pub struct Collect;
 
@@ -77,7 +30,7 @@ started again ends with every file exactly once. Start it again with: lesson col
     };
 
     fn explain(&self, _ctx: &Context) -> String {
-        EXPLAIN.to_string()
+        crate::ui::markdown::terminal(TEXT)
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {
@@ -146,5 +99,27 @@ started again ends with every file exactly once. Start it again with: lesson col
 
     async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
         verify::facts(ctx, &Capstone::of(ctx)?).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TEXT;
+    use crate::stack::reference::REFERENCE;
+
+    /// The text's local S3 and Azurite settings are those the reference compose file gives the servers.
+    #[test]
+    fn the_cloud_commands_match_the_reference_file() {
+        let commands = crate::ui::markdown::commands(TEXT);
+        let has = |part: &str| commands.iter().any(|c| c.contains(part));
+        for (text, file) in [
+            ("AWS_ACCESS_KEY_ID=workshop ", "S3PROXY_IDENTITY: workshop\n"),
+            ("AWS_SECRET_ACCESS_KEY=workshop-secret", "S3PROXY_CREDENTIAL: workshop-secret\n"),
+            ("AWS_ENDPOINT_URL=http://127.0.0.1:9000 ", "\"127.0.0.1:${S3_PORT:-9000}:80\""),
+            ("docker compose --profile cloud up -d", "profiles: [\"cloud\"]"),
+        ] {
+            assert!(has(text), "the text has no command with {text}");
+            assert!(REFERENCE.contains(file), "the reference file has no {file}");
+        }
     }
 }

@@ -46,6 +46,11 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             Ok(done(all_pass(&facts)))
         }
+        Some(Command::Book { lesson }) => {
+            let info = lesson.as_deref().map(catalog::find).transpose()?.map(|l| l.info());
+            println!("{}", super::book::page(info));
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Hint { lesson }) => {
             let info = catalog::find(&lesson)?.info();
             println!("Hint for lesson {} · {}\n{}", info.id, info.title, info.hint.trim_start());

@@ -84,6 +84,11 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Where the manual's chapter of a lesson is (the built page), or how to build the manual.
+    Book {
+        /// The lesson: its number or its name [default: the manual's first page].
+        lesson: Option<String>,
+    },
     /// A hint for a lesson.
     Hint {
         /// The lesson: its number or its name.

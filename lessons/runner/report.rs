@@ -65,13 +65,13 @@ pub fn explanation(lesson: &Info, body: &str, total: usize) -> String {
         "Lesson {} of {total} · {}\n\n{body}\n\nDO IT\n  yourself as above, or let the lesson do it:   lesson {} --run\n  \
          then check your work:                        lesson check {}\n  \
          stuck?                                       lesson hint {}\n  \
-         read more:                                   {}\n",
+         the chapter in the manual:                   lesson book {}\n",
         lesson.id,
         lesson.title,
         lesson.id,
         lesson.id,
         lesson.id,
-        lesson.chapter()
+        lesson.id
     )
 }
 
