@@ -6,11 +6,10 @@
 
 mod common;
 
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{ensure, Context, Result};
-use common::Learner;
+use common::{has_partial, Learner};
 use object_store::{ObjectStore, ObjectStoreExt};
 use sha2::{Digest, Sha256};
 use workshop::capstone::{sample, Paths};
@@ -238,8 +237,3 @@ fn azure_refusals(cloud: &Cloud) -> Result<()> {
     Ok(())
 }
 
-fn has_partial(dir: &Path) -> bool {
-    std::fs::read_dir(dir)
-        .map(|d| d.flatten().any(|e| e.path().extension().is_some_and(|x| x == "partial")))
-        .unwrap_or(false)
-}

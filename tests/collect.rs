@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
-use common::Learner;
+use common::{has_partial, Learner};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use workshop::capstone::chunk::FileMeta;
@@ -324,8 +324,3 @@ async fn messages_in(bootstrap: &str, topic: &str) -> Result<i64> {
     Ok(kafka_inspect::watermarks(bootstrap, topic, &ids).await?.values().map(|(_, high)| high).sum())
 }
 
-fn has_partial(dir: &Path) -> bool {
-    std::fs::read_dir(dir)
-        .map(|d| d.flatten().any(|e| e.path().extension().is_some_and(|x| x == "partial")))
-        .unwrap_or(false)
-}

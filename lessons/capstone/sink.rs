@@ -113,6 +113,7 @@ pub async fn run(
         dead_letters,
         names: names.clone(),
         stored: HashMap::new(),
+        versions: HashMap::new(),
         known: Known::default(),
         batch: Vec::new(),
         batched: HashMap::new(),
@@ -143,6 +144,9 @@ struct Sink {
     /// name → (stamp, SHA-256) of what storage holds, hashed once per name and change: a replayed or
     /// updated file costs no extra pass over what is stored.
     stored: HashMap<String, (Option<String>, Option<String>)>,
+    /// file id → whether storage holds that version already: asked at each sending's first chunk, not at
+    /// every chunk (a round trip each, with a cloud store).
+    versions: HashMap<String, bool>,
     /// The events stored, as far as this sink has read them.
     known: Known,
     /// Events read but not yet written, with where each came from; their ids → lines; the offsets to store
@@ -216,9 +220,7 @@ impl Sink {
         };
         let (partition, offset) = (message.partition(), message.offset());
         let at = Position { partition, offset, millis: message.timestamp().to_millis().unwrap_or(0) };
-        if self.scratch.superseded(&meta.name, at)
-            || self.stored_sha(&meta.name)?.as_deref() == Some(meta.sha256.as_str())
-        {
+        if self.scratch.superseded(&meta.name, at) || self.already_stored(&meta, index)? {
             return Ok(());
         }
         let step = self.scratch.add(&meta, index, message.payload().unwrap_or_default())?;
@@ -236,6 +238,7 @@ impl Sink {
                 self.scratch.stored(&meta.name, at)?;
                 let stamp = self.storage.stamp(&meta.name)?;
                 self.stored.insert(meta.name.clone(), (stamp, Some(meta.sha256.clone())));
+                self.versions.insert(meta.id.clone(), true);
                 crate::ui::progress::say(&format!(
                     "stored {} ({:.1} MB, SHA-256 verified)",
                     meta.name,
@@ -272,6 +275,16 @@ impl Sink {
                 self.set_aside(message, reason, false)
             }
         }
+    }
+
+    fn already_stored(&mut self, meta: &FileMeta, index: u32) -> Result<bool> {
+        // A collector sending the file again (storage lost it) starts at chunk 0: asked anew.
+        if let Some(stored) = self.versions.get(&meta.id).filter(|_| index > 0) {
+            return Ok(*stored);
+        }
+        let stored = self.stored_sha(&meta.name)?.as_deref() == Some(meta.sha256.as_str());
+        self.versions.insert(meta.id.clone(), stored);
+        Ok(stored)
     }
 
     fn stored_sha(&mut self, name: &str) -> Result<Option<String>> {

@@ -166,18 +166,9 @@ impl Engine {
     pub async fn containers(&self, project: &str) -> Result<Vec<Container>> {
         let filters = HashMap::from([("label", vec![format!("{PROJECT_LABEL}={project}")])]);
         let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
-        let mut attempts = 0;
-        let summaries = loop {
-            match self.docker.list_containers(Some(options.clone())).await {
-                Ok(summaries) => break summaries,
-                // Podman's `stopped` between two restarts (see `inspect`): a moment later it is a state Docker knows.
-                Err(err) if attempts < 50 && err.to_string().contains("unknown variant `stopped`") => {
-                    attempts += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-                Err(err) => return Err(err).context("Failed to list containers"),
-            }
-        };
+        let summaries = past_podman_stopped(|| self.docker.list_containers(Some(options.clone())))
+            .await
+            .context("Failed to list containers")?;
         let summaries: Vec<_> = summaries.into_iter().filter(|s| s.id.is_some()).collect();
         // Inspected all at once: a check waits for one round trip, not one per container.
         let inspected = futures_util::future::try_join_all(
@@ -220,21 +211,12 @@ impl Engine {
     }
     // ANCHOR_END: containers
 
-    /// Inspects a container; None when it is gone meanwhile. Podman reports a container between two restarts
-    /// of its restart policy as `stopped`, a state Docker's API (and so bollard) does not know: asked again a
-    /// moment later, it answers with one it does.
+    /// Inspects a container; None when it is gone meanwhile.
     async fn inspect(&self, id: &str) -> Result<Option<bollard::models::ContainerInspectResponse>> {
-        let mut attempts = 0;
-        loop {
-            match self.docker.inspect_container(id, None::<InspectContainerOptions>).await {
-                Ok(inspect) => return Ok(Some(inspect)),
-                Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => return Ok(None),
-                Err(_) if attempts < 50 => {
-                    attempts += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                }
-                Err(err) => return Err(err).with_context(|| format!("Failed to inspect container {id}")),
-            }
+        match past_podman_stopped(|| self.docker.inspect_container(id, None::<InspectContainerOptions>)).await {
+            Ok(inspect) => Ok(Some(inspect)),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(None),
+            Err(err) => Err(err).with_context(|| format!("Failed to inspect container {id}")),
         }
     }
 
@@ -352,6 +334,24 @@ fn denied_socket(host: &str) -> Option<String> {
         let _ = path;
         None
     }
+}
+
+/// Podman reports a container between two restarts of its restart policy as `stopped`, a state Docker's API
+/// (and so bollard) does not know: asked again a moment later, it answers with one it does.
+async fn past_podman_stopped<T, Ask, Answer>(mut ask: Ask) -> Result<T, bollard::errors::Error>
+where
+    Ask: FnMut() -> Answer,
+    Answer: std::future::Future<Output = Result<T, bollard::errors::Error>>,
+{
+    for _ in 0..50 {
+        match ask().await {
+            Err(err) if err.to_string().contains("unknown variant `stopped`") => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await
+            }
+            answer => return answer,
+        }
+    }
+    ask().await
 }
 
 #[cfg(test)]

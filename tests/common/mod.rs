@@ -74,12 +74,17 @@ pub fn random_name(what: &str) -> String {
 
 /// A free host port, remembered so that snapshots show it as [PORT].
 pub fn free_port() -> Result<u16> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").context("Failed to find a free port")?;
-    let port = listener.local_addr()?.port();
-    if let Ok(mut picked) = PICKED_PORTS.lock() {
-        picked.push(port);
+    // The system may hand out a port again once its listener is closed: never one this process picked before.
+    for _ in 0..100 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").context("Failed to find a free port")?;
+        let port = listener.local_addr()?.port();
+        let Ok(mut picked) = PICKED_PORTS.lock() else { return Ok(port) };
+        if !picked.contains(&port) {
+            picked.push(port);
+            return Ok(port);
+        }
     }
-    Ok(port)
+    anyhow::bail!("the system kept handing out ports this test already uses")
 }
 
 pub fn repo_compose_file() -> PathBuf {
@@ -92,6 +97,13 @@ pub fn learner_config(what: &str) -> Result<StackConfig> {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(&name);
     std::fs::create_dir_all(&dir).with_context(|| format!("Failed to create {}", dir.display()))?;
     Ok(StackConfig { dir, project: name, kafka_port: free_port()?, zookeeper_port: free_port()? })
+}
+
+/// Whether the sink's scratch folder `dir` holds a file it is still rebuilding (`<id>.partial`).
+pub fn has_partial(dir: &std::path::Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|d| d.flatten().any(|e| e.path().extension().is_some_and(|x| x == "partial")))
+        .unwrap_or(false)
 }
 
 /// Polls `ready` every 50 ms for up to two minutes.
