@@ -38,7 +38,12 @@ impl Learner {
 
     fn run(&self, args: &[&str]) -> Result<()> {
         let out = self.lesson(args).output().context("Failed to run lesson")?;
-        ensure!(out.status.success(), "lesson {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        ensure!(
+            out.status.success(),
+            "lesson {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
         Ok(())
     }
 }
@@ -58,7 +63,12 @@ fn main() -> Result<()> {
     let project = format!("wks-bench-{:08x}", std::process::id());
     let dir = std::env::temp_dir().join(&project);
     std::fs::create_dir_all(&dir)?;
-    let learner = Learner { dir: dir.clone(), project, kafka_port: free_port()?, zookeeper_port: free_port()? };
+    let learner = Learner {
+        dir: dir.clone(),
+        project,
+        kafka_port: free_port()?,
+        zookeeper_port: free_port()?,
+    };
     let result = measure(&learner);
     let _ = learner.lesson(&["6", "--run", "--volumes"]).output();
     std::fs::remove_dir_all(&dir).ok();
@@ -71,7 +81,11 @@ fn measure(learner: &Learner) -> Result<()> {
     }
     let docker_ps = || {
         let mut command = Command::new("docker");
-        command.args(["ps", "--filter", &format!("label=com.docker.compose.project={}", learner.project)]);
+        command.args([
+            "ps",
+            "--filter",
+            &format!("label=com.docker.compose.project={}", learner.project),
+        ]);
         command
     };
     let mut names = vec!["docker ps".to_string()];
@@ -91,7 +105,10 @@ fn measure(learner: &Learner) -> Result<()> {
             samples[at].push(timed(commands[at]())?);
         }
     }
-    println!("Median of {ROUNDS} alternating rounds, on a running single-broker stack ({}):", stack_dir(learner));
+    println!(
+        "Median of {ROUNDS} alternating rounds, on a running single-broker stack ({}):",
+        stack_dir(learner)
+    );
     for (name, samples) in names.iter().zip(samples) {
         println!("  {name:<16} {:>7.3} s", median(samples).as_secs_f64());
     }
@@ -99,5 +116,8 @@ fn measure(learner: &Learner) -> Result<()> {
 }
 
 fn stack_dir(learner: &Learner) -> String {
-    Path::new(&learner.dir).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    Path::new(&learner.dir)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

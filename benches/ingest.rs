@@ -43,8 +43,16 @@ async fn bench() -> Result<()> {
     let project = format!("wks-bench-{:08x}", std::process::id());
     let dir = std::env::temp_dir().join(&project);
     std::fs::create_dir_all(&dir)?;
-    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/compose/docker-compose.yml"), dir.join("docker-compose.yml"))?;
-    let config = StackConfig { dir: dir.clone(), project, kafka_port: free_port()?, zookeeper_port: free_port()? };
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/compose/docker-compose.yml"),
+        dir.join("docker-compose.yml"),
+    )?;
+    let config = StackConfig {
+        dir: dir.clone(),
+        project,
+        kafka_port: free_port()?,
+        zookeeper_port: free_port()?,
+    };
     let stack = Stack::connect(config).await?;
     let result = measure(&stack, &dir).await;
     stack.down(true).await?;
@@ -58,7 +66,10 @@ async fn measure(stack: &Stack, dir: &std::path::Path) -> Result<()> {
     let paths = Paths::in_dir(dir);
     std::fs::create_dir_all(&paths.source)?;
     for i in 0..VIDEOS {
-        std::fs::write(paths.source.join(format!("clip-{i}.mp4")), sample::video(sample::VIDEO_BYTES + i))?;
+        std::fs::write(
+            paths.source.join(format!("clip-{i}.mp4")),
+            sample::video(sample::VIDEO_BYTES + i),
+        )?;
     }
     let lines: Vec<Event> = (0..EVENTS)
         .map(|i| Event {
@@ -81,7 +92,8 @@ async fn measure(stack: &Stack, dir: &std::path::Path) -> Result<()> {
         let report = ingest::ingest(&bootstrap, &names, source, &empty).await?;
         total = report.bytes;
         files.push(megabytes(report.bytes) / report.elapsed.as_secs_f64());
-        raw_files.push(raw_chunks(&producer, report.bytes.div_ceil(CHUNK_SIZE as u64) as usize).await?);
+        raw_files
+            .push(raw_chunks(&producer, report.bytes.div_ceil(CHUNK_SIZE as u64) as usize).await?);
 
         let source = Source {
             folder: &dir.join("no-files"),
@@ -93,7 +105,8 @@ async fn measure(stack: &Stack, dir: &std::path::Path) -> Result<()> {
     }
     let update = sink_update(&bootstrap, &names, &paths).await?;
 
-    let (files, raw_files, evs, raw_evs) = (median(files), median(raw_files), median(evs), median(raw_evs));
+    let (files, raw_files, evs, raw_evs) =
+        (median(files), median(raw_files), median(evs), median(raw_evs));
     println!("medians of {ROUNDS} alternating rounds, one broker:");
     println!("  files, {:.1} MB in chunks of {} KiB:", megabytes(total), CHUNK_SIZE / 1024);
     println!("    lesson 7 collector (read, SHA-256, chunk, send)  {files:>9.1} MB/s");
@@ -102,7 +115,10 @@ async fn measure(stack: &Stack, dir: &std::path::Path) -> Result<()> {
     println!("  events, {EVENTS} JSON lines:");
     println!("    lesson 7 collector                                {evs:>9.0} events/s (target >= 5000)");
     println!("    rdkafka, same lines                               {raw_evs:>9.0} events/s");
-    println!("  sink, a stored {} MB file updated, stored and verified again:", UPDATED_BYTES / (1024 * 1024));
+    println!(
+        "  sink, a stored {} MB file updated, stored and verified again:",
+        UPDATED_BYTES / (1024 * 1024)
+    );
     println!("    local folder                                      {update:>9.1} MB/s");
     Ok(())
 }
@@ -113,8 +129,10 @@ async fn raw_chunks(producer: &FutureProducer, chunks: usize) -> Result<f64> {
     let start = Instant::now();
     let mut in_flight = FuturesUnordered::new();
     for key in &keys {
-        in_flight
-            .push(producer.send(FutureRecord::to("bench-raw").key(key).payload(&payload), Duration::from_secs(60)));
+        in_flight.push(producer.send(
+            FutureRecord::to("bench-raw").key(key).payload(&payload),
+            Duration::from_secs(60),
+        ));
         while in_flight.len() >= 64 {
             in_flight.next().await;
         }

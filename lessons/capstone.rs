@@ -115,10 +115,14 @@ impl Capstone {
     /// Sends what storage lacks of the source folder and the events file.
     pub async fn ingest(&self, bootstrap: &str) -> Result<ingest::IngestReport> {
         let storage = self.open_storage(false).await?;
-        let source = ingest::Source { folder: &self.paths.source, events: events::read(&self.paths.events) };
+        let source =
+            ingest::Source { folder: &self.paths.source, events: events::read(&self.paths.events) };
         let sending = "the collector to send what storage lacks";
-        crate::ui::progress::while_running(sending, ingest::ingest(bootstrap, &self.names, source, storage.as_ref()))
-            .await
+        crate::ui::progress::while_running(
+            sending,
+            ingest::ingest(bootstrap, &self.names, source, storage.as_ref()),
+        )
+        .await
     }
 
     /// Stores what arrives, until stopped or, with `until_caught_up`, until every partition is read.
@@ -126,8 +130,11 @@ impl Capstone {
         let storage = self.open_storage(true).await?;
         let sink = sink::run(bootstrap, &self.names, &self.paths.scratch, storage, until_caught_up);
         let storing = "the sink to store every message sent (it stops when it has read them all)";
-        let mut report =
-            if until_caught_up { crate::ui::progress::while_running(storing, sink).await? } else { sink.await? };
+        let mut report = if until_caught_up {
+            crate::ui::progress::while_running(storing, sink).await?
+        } else {
+            sink.await?
+        };
         report.forget_orphans(&self.paths.scratch, &self.paths.source)?;
         Ok(report)
     }
@@ -137,7 +144,8 @@ impl Capstone {
 /// the broker lists is kept as it is; one it does not list yet is created, which a broker still loading
 /// answers with "already exists" when it has it: creating is the one question that cannot mislead.
 pub async fn ensure_topics(bootstrap: &str, names: &Names) -> anyhow::Result<()> {
-    let asked = [(names.files.clone(), 3), (names.events.clone(), 3), (names.dead_letters.clone(), 1)];
+    let asked =
+        [(names.files.clone(), 3), (names.events.clone(), 3), (names.dead_letters.clone(), 1)];
     let missing = crate::kafka::inspect::inspect(bootstrap, move |k| {
         let mut missing = Vec::new();
         for (topic, partitions) in asked {

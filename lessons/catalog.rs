@@ -38,7 +38,10 @@ pub fn find(name: &str) -> Result<&'static dyn AnyLesson> {
     let number = name.trim().parse::<u8>().ok();
     match LESSONS.iter().find(|l| l.info().slug == name || number == Some(l.info().id)) {
         Some(lesson) => Ok(*lesson),
-        None => bail!("There is no lesson `{name}`. The lessons are:\n{}\n\nFor example: lesson 1", table()),
+        None => bail!(
+            "There is no lesson `{name}`. The lessons are:\n{}\n\nFor example: lesson 1",
+            table()
+        ),
     }
 }
 
@@ -53,7 +56,10 @@ pub fn infos() -> impl Iterator<Item = &'static Info> {
 
 /// `  4  topic            Create a topic`, one line per lesson.
 pub fn table() -> String {
-    infos().map(|i| format!("  {}  {:<16} {}", i.id, i.slug, i.title)).collect::<Vec<_>>().join("\n")
+    infos()
+        .map(|i| format!("  {}  {:<16} {}", i.id, i.slug, i.title))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]

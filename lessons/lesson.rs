@@ -25,8 +25,13 @@ pub struct Needs {
 }
 
 impl Needs {
-    pub const NOTHING: Needs =
-        Needs { starts_stack: false, stops_stack: false, topic: false, group: false, volumes: false };
+    pub const NOTHING: Needs = Needs {
+        starts_stack: false,
+        stops_stack: false,
+        topic: false,
+        group: false,
+        volumes: false,
+    };
 }
 
 /// One lesson's identity: its id and slug name its module (`l04_topic.rs`), chapter (`04-topic.md`),

@@ -37,7 +37,11 @@ fn check_include(chapter: &Path, include: &str) -> Result<()> {
         return Ok(());
     }
     if let Some(first) = selector.split(':').next().and_then(|n| n.parse::<usize>().ok()) {
-        ensure!(first <= text.lines().count(), "{}: {include} starts past the end", chapter.display());
+        ensure!(
+            first <= text.lines().count(),
+            "{}: {include} starts past the end",
+            chapter.display()
+        );
         if path.ends_with(".snap") {
             let header: Vec<&str> = text.lines().take(first - 1).collect();
             ensure!(
@@ -53,7 +57,9 @@ fn check_include(chapter: &Path, include: &str) -> Result<()> {
     let marks = |marker: &str| {
         text.lines().any(|l| {
             l.split(marker).nth(1).is_some_and(|rest| {
-                rest.trim_start().split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-')).next()
+                rest.trim_start()
+                    .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+                    .next()
                     == Some(selector)
             })
         })
@@ -74,7 +80,10 @@ fn every_include_exists() -> Result<()> {
             count += 1;
         }
     }
-    ensure!(count > 30, "only {count} includes found: the chapters should include code and outputs");
+    ensure!(
+        count > 30,
+        "only {count} includes found: the chapters should include code and outputs"
+    );
     Ok(())
 }
 
@@ -82,7 +91,10 @@ fn every_include_exists() -> Result<()> {
 fn summary_names_existing_chapters_and_every_lesson_has_one() -> Result<()> {
     let summary = std::fs::read_to_string(root().join("book/src/SUMMARY.md"))?;
     for link in summary.split("](").skip(1).filter_map(|r| r.split_once(')').map(|(l, _)| l)) {
-        ensure!(root().join("book/src").join(link).exists(), "SUMMARY.md names {link}, which does not exist");
+        ensure!(
+            root().join("book/src").join(link).exists(),
+            "SUMMARY.md names {link}, which does not exist"
+        );
     }
     for info in workshop::catalog::infos() {
         let chapter = info.chapter();
@@ -102,7 +114,11 @@ fn lesson_texts() -> Result<Vec<PathBuf>> {
             .filter_map(|e| e.ok().map(|e| e.path().join(&name)))
             .filter(|p| p.is_file())
             .collect();
-        ensure!(hits.len() == 1, "lesson {} should have one text {name} under lessons/, found {hits:?}", info.id);
+        ensure!(
+            hits.len() == 1,
+            "lesson {} should have one text {name} under lessons/, found {hits:?}",
+            info.id
+        );
         found.append(&mut hits);
     }
     Ok(found)
@@ -150,7 +166,9 @@ fn local_links_and_their_anchors_resolve() -> Result<()> {
                 let mut ids = heading_ids(&target_text);
                 // A chapter's headings include those of the lesson text it includes.
                 for include in includes(&target_text).iter().filter(|i| i.ends_with(".md")) {
-                    ids.extend(heading_ids(&std::fs::read_to_string(src.join(include)).unwrap_or_default()));
+                    ids.extend(heading_ids(
+                        &std::fs::read_to_string(src.join(include)).unwrap_or_default(),
+                    ));
                 }
                 ensure!(
                     ids.iter().any(|id| id == anchor),

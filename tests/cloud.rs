@@ -42,8 +42,12 @@ impl Cloud {
             .env("AZURITE_PORT", azurite_port.to_string())
             .output()?;
         ensure!(up.status.success(), "compose up failed: {}", String::from_utf8_lossy(&up.stderr));
-        common::wait_for("the S3 server to answer", || Ok(answers(s3_port, b"GET /healthz HTTP/1.0\r\n\r\n")))?;
-        common::wait_for("Azurite to answer", || Ok(answers(azurite_port, b"GET / HTTP/1.0\r\n\r\n")))?;
+        common::wait_for("the S3 server to answer", || {
+            Ok(answers(s3_port, b"GET /healthz HTTP/1.0\r\n\r\n"))
+        })?;
+        common::wait_for("Azurite to answer", || {
+            Ok(answers(azurite_port, b"GET / HTTP/1.0\r\n\r\n"))
+        })?;
         Ok(Cloud { learner, s3_port, azurite_port })
     }
 
@@ -63,15 +67,31 @@ impl Cloud {
     }
 
     /// `lesson ARGS` with `backend`'s credentials in the environment, and `changes` on top.
-    fn lesson(&self, backend: Backend, args: &[&str], changes: &[(&str, &str)]) -> std::process::Command {
+    fn lesson(
+        &self,
+        backend: Backend,
+        args: &[&str],
+        changes: &[(&str, &str)],
+    ) -> std::process::Command {
         let mut command = self.learner.command(args);
         command.envs(self.env(backend)).envs(changes.iter().copied());
         command
     }
 
-    fn expect(&self, backend: Backend, args: &[&str], code: i32, changes: &[(&str, &str)]) -> Result<common::Outcome> {
+    fn expect(
+        &self,
+        backend: Backend,
+        args: &[&str],
+        code: i32,
+        changes: &[(&str, &str)],
+    ) -> Result<common::Outcome> {
         let outcome = self.learner.run(args, self.lesson(backend, args, changes))?;
-        ensure!(outcome.code == code, "`lesson {}` exited {} (wanted {code})", args.join(" "), outcome.code);
+        ensure!(
+            outcome.code == code,
+            "`lesson {}` exited {} (wanted {code})",
+            args.join(" "),
+            outcome.code
+        );
         Ok(outcome)
     }
 
@@ -105,14 +125,19 @@ fn answers(port: u16, request: &[u8]) -> bool {
     let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
     let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
     let mut answer = String::new();
-    stream.write_all(request).is_ok() && stream.read_to_string(&mut answer).is_ok() && answer.starts_with("HTTP/1.1 ")
+    stream.write_all(request).is_ok()
+        && stream.read_to_string(&mut answer).is_ok()
+        && answer.starts_with("HTTP/1.1 ")
 }
 
 #[test]
 fn l07_cloud_on_live_servers() -> Result<()> {
     let cloud = Cloud::start()?;
     let _down = cloud.learner.down_on_drop();
-    std::env::set_var("AZURITE_BLOB_STORAGE_URL", format!("http://127.0.0.1:{}", cloud.azurite_port));
+    std::env::set_var(
+        "AZURITE_BLOB_STORAGE_URL",
+        format!("http://127.0.0.1:{}", cloud.azurite_port),
+    );
     let paths = Paths::in_dir(&cloud.learner.config.dir);
     sample::write(&paths)?;
     for (backend, scheme, name) in [(Backend::S3, "s3", "s3"), (Backend::Azure, "az", "azure")] {
@@ -123,7 +148,11 @@ fn l07_cloud_on_live_servers() -> Result<()> {
         let name = format!("l07_cloud_check_{name}");
         snapshot!(name.as_str(), check.stdout.replace(&run, "[RUN]"));
         let again = cloud.expect(backend, &["collect", "ingest", &storage], 0, &[])?;
-        ensure!(again.stdout.starts_with("sent 0 files (0.0 MB) and 0 events"), "sent again: {}", again.stdout);
+        ensure!(
+            again.stdout.starts_with("sent 0 files (0.0 MB) and 0 events"),
+            "sent again: {}",
+            again.stdout
+        );
         read_back(&cloud, backend, &paths, &run)?;
     }
     s3_refusals(&cloud)?;
@@ -131,9 +160,17 @@ fn l07_cloud_on_live_servers() -> Result<()> {
     Ok(())
 }
 
-fn sink_killed_mid_file(cloud: &Cloud, backend: Backend, paths: &Paths, storage: &str, run: &str) -> Result<()> {
-    let mut sink =
-        cloud.lesson(backend, &["collect", "sink", storage], &[]).stdout(std::process::Stdio::null()).spawn()?;
+fn sink_killed_mid_file(
+    cloud: &Cloud,
+    backend: Backend,
+    paths: &Paths,
+    storage: &str,
+    run: &str,
+) -> Result<()> {
+    let mut sink = cloud
+        .lesson(backend, &["collect", "sink", storage], &[])
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
     let ingest = cloud.lesson(backend, &["collect", "ingest", storage], &[]).spawn()?;
     common::wait_for("a file half-rebuilt by the sink", || Ok(has_partial(&paths.scratch)))?;
     sink.kill().context("Failed to kill the sink")?;
@@ -158,7 +195,9 @@ fn listed(cloud: &Cloud, backend: Backend, prefix: &str) -> Result<Vec<(String, 
         runtime.block_on(futures_util::TryStreamExt::try_collect(store.list(Some(&at))))?;
     Ok(found
         .into_iter()
-        .map(|o| (o.location.as_ref().trim_start_matches(&format!("{prefix}/")).to_string(), o.size))
+        .map(|o| {
+            (o.location.as_ref().trim_start_matches(&format!("{prefix}/")).to_string(), o.size)
+        })
         .collect())
 }
 
@@ -169,23 +208,40 @@ fn read_back(cloud: &Cloud, backend: Backend, paths: &Paths, run: &str) -> Resul
     let runtime = tokio::runtime::Runtime::new()?;
     let source = workshop::capstone::source::scan(&paths.source).files;
     let objects = listed(cloud, backend, &format!("{run}/files"))?;
-    ensure!(objects.len() == source.len(), "{} objects for {} source files", objects.len(), source.len());
+    ensure!(
+        objects.len() == source.len(),
+        "{} objects for {} source files",
+        objects.len(),
+        source.len()
+    );
     for (name, path) in &source {
         let key = object_store::path::Path::from(format!("{run}/files/{name}"));
         let got = runtime.block_on(async { store.get(&key).await?.bytes().await })?;
         let want = std::fs::read(path)?;
         ensure!(got.as_ref() == want.as_slice(), "{name} reads back different from its source");
-        let head =
-            runtime.block_on(store.get_opts(&key, object_store::GetOptions { head: true, ..Default::default() }))?;
-        let sha = head.attributes.get(&object_store::Attribute::Metadata("sha256".into())).map(|v| v.to_string());
+        let head = runtime.block_on(
+            store.get_opts(&key, object_store::GetOptions { head: true, ..Default::default() }),
+        )?;
+        let sha = head
+            .attributes
+            .get(&object_store::Attribute::Metadata("sha256".into()))
+            .map(|v| v.to_string());
         let hex: String = Sha256::digest(&want).iter().map(|b| format!("{b:02x}")).collect();
-        ensure!(sha.as_deref() == Some(hex.as_str()), "{name}: metadata sha256 {sha:?}, source {hex}");
-        let kind = head.attributes.get(&object_store::Attribute::ContentType).map(|v| v.to_string());
+        ensure!(
+            sha.as_deref() == Some(hex.as_str()),
+            "{name}: metadata sha256 {sha:?}, source {hex}"
+        );
+        let kind =
+            head.attributes.get(&object_store::Attribute::ContentType).map(|v| v.to_string());
         let detected = infer::get(&want).map_or("application/octet-stream", |t| t.mime_type());
-        ensure!(kind.as_deref() == Some(detected), "{name}: content type {kind:?}, its bytes say {detected}");
+        ensure!(
+            kind.as_deref() == Some(detected),
+            "{name}: content type {kind:?}, its bytes say {detected}"
+        );
     }
     let events = listed(cloud, backend, &format!("{run}/events"))?;
-    let lines = std::fs::read_to_string(&paths.events)?.lines().filter(|l| !l.trim().is_empty()).count();
+    let lines =
+        std::fs::read_to_string(&paths.events)?.lines().filter(|l| !l.trim().is_empty()).count();
     ensure!(events.len() == lines, "{} event objects for {lines} events", events.len());
     Ok(())
 }
@@ -193,9 +249,17 @@ fn read_back(cloud: &Cloud, backend: Backend, paths: &Paths, run: &str) -> Resul
 /// Wrong secret, missing bucket, nothing listening, no key at all: refused at once, with the fix, no secret.
 fn s3_refusals(cloud: &Cloud) -> Result<()> {
     let storage = "--storage=s3://collect/refused";
-    let wrong =
-        cloud.expect(Backend::S3, &["collect", "ingest", storage], ERROR, &[("AWS_SECRET_ACCESS_KEY", "not-it")])?;
-    ensure!(!wrong.stderr.contains("not-it") && !wrong.stderr.contains(S3_SECRET), "a secret in: {}", wrong.stderr);
+    let wrong = cloud.expect(
+        Backend::S3,
+        &["collect", "ingest", storage],
+        ERROR,
+        &[("AWS_SECRET_ACCESS_KEY", "not-it")],
+    )?;
+    ensure!(
+        !wrong.stderr.contains("not-it") && !wrong.stderr.contains(S3_SECRET),
+        "a secret in: {}",
+        wrong.stderr
+    );
     snapshot!("error_s3_wrong_secret", wrong.stderr);
     let missing = cloud.expect(
         Backend::S3,
@@ -205,10 +269,24 @@ fn s3_refusals(cloud: &Cloud) -> Result<()> {
     )?;
     snapshot!("error_s3_missing_bucket", missing.stderr);
     let endpoint = format!("http://127.0.0.1:{}", common::free_port()?);
-    let down = cloud.expect(Backend::S3, &["collect", "ingest", storage], ERROR, &[("AWS_ENDPOINT_URL", &endpoint)])?;
+    let down = cloud.expect(
+        Backend::S3,
+        &["collect", "ingest", storage],
+        ERROR,
+        &[("AWS_ENDPOINT_URL", &endpoint)],
+    )?;
     snapshot!("error_s3_server_down", down.stderr);
-    let unset = cloud.expect(Backend::S3, &["collect", "ingest", storage], ERROR, &[("AWS_ACCESS_KEY_ID", "")])?;
-    ensure!(unset.stderr.contains("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"), "{}", unset.stderr);
+    let unset = cloud.expect(
+        Backend::S3,
+        &["collect", "ingest", storage],
+        ERROR,
+        &[("AWS_ACCESS_KEY_ID", "")],
+    )?;
+    ensure!(
+        unset.stderr.contains("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
+        "{}",
+        unset.stderr
+    );
     Ok(())
 }
 
@@ -231,9 +309,12 @@ fn azure_refusals(cloud: &Cloud) -> Result<()> {
         &[("AZURITE_BLOB_STORAGE_URL", &address)],
     )?;
     snapshot!("error_azure_server_down", down.stderr);
-    let unset =
-        cloud.expect(Backend::Azure, &["collect", "ingest", storage], ERROR, &[("AZURE_STORAGE_USE_EMULATOR", "")])?;
+    let unset = cloud.expect(
+        Backend::Azure,
+        &["collect", "ingest", storage],
+        ERROR,
+        &[("AZURE_STORAGE_USE_EMULATOR", "")],
+    )?;
     ensure!(unset.stderr.contains("AZURE_STORAGE_CONNECTION_STRING"), "{}", unset.stderr);
     Ok(())
 }
-

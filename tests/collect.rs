@@ -68,7 +68,10 @@ fn l07_collect_sink_killed_mid_file(l: &Learner, paths: &Paths) -> Result<()> {
     l.expect(&["collect", "sink", "--until-caught-up"], 0)?;
     snapshot!("l07_collect_check", l.expect(&["check", "7"], 0)?);
     let again = l.expect(&["collect", "ingest"], 0)?;
-    ensure!(again.starts_with("sent 0 files (0.0 MB) and 0 events"), "a second ingest sent again: {again}");
+    ensure!(
+        again.starts_with("sent 0 files (0.0 MB) and 0 events"),
+        "a second ingest sent again: {again}"
+    );
     Ok(())
 }
 
@@ -90,7 +93,11 @@ fn l07_collect_kafka_restarted_during_ingest(
         engine.restart(&l.kafka_container(&engine).await?, 60).await
     })?;
     let sent = ingest.wait_with_output()?;
-    ensure!(sent.status.success(), "ingest failed across the restart: {}", String::from_utf8_lossy(&sent.stderr));
+    ensure!(
+        sent.status.success(),
+        "ingest failed across the restart: {}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
     l.expect(&["collect", "sink", "--until-caught-up"], 0)?;
     let check = l.expect(&["check", "7"], 0)?;
     ensure!(check.contains("7 of 7 source files"), "{check}");
@@ -117,7 +124,10 @@ fn l07_collect_hostile_source(l: &Learner, paths: &Paths) -> Result<()> {
     std::fs::create_dir_all(&outside)?;
     std::fs::write(outside.join("private.txt"), "not part of the source")?;
     std::os::unix::fs::symlink(&outside, hostile.join("escape"))?;
-    ensure!(std::process::Command::new("mkfifo").arg(hostile.join("pipe")).status()?.success(), "mkfifo failed");
+    ensure!(
+        std::process::Command::new("mkfifo").arg(hostile.join("pipe")).status()?.success(),
+        "mkfifo failed"
+    );
     std::fs::write(hostile.join("locked/inside.txt"), "unreachable")?;
     std::fs::write(hostile.join("secret.txt"), "unreadable")?;
     std::fs::write(hostile.join("fine.txt"), "the one file here that is collected")?;
@@ -125,8 +135,12 @@ fn l07_collect_hostile_source(l: &Learner, paths: &Paths) -> Result<()> {
     std::fs::set_permissions(hostile.join("secret.txt"), std::fs::Permissions::from_mode(0o000))?;
     let events_before = std::fs::read(&paths.events)?;
     let mut events = events_before.clone();
-    events.extend_from_slice(b"{\"id\":\"ok-1\",\"kind\":\"new\"}\n{\"id\":\"latin1\",\"v\":\"\xe9\"}\n{not json\n");
-    events.extend_from_slice(format!("{{\"id\":\"huge\",\"pad\":\"{}\"}}\n", "x".repeat(2_000_000)).as_bytes());
+    events.extend_from_slice(
+        b"{\"id\":\"ok-1\",\"kind\":\"new\"}\n{\"id\":\"latin1\",\"v\":\"\xe9\"}\n{not json\n",
+    );
+    events.extend_from_slice(
+        format!("{{\"id\":\"huge\",\"pad\":\"{}\"}}\n", "x".repeat(2_000_000)).as_bytes(),
+    );
     events.extend_from_slice(b"{\"id\":\"ok-1\",\"kind\":\"changed\"}\n");
     std::fs::write(&paths.events, &events)?;
 
@@ -139,15 +153,23 @@ fn l07_collect_hostile_source(l: &Learner, paths: &Paths) -> Result<()> {
     snapshot!("l07_collect_hostile_check", check.stdout);
     std::fs::set_permissions(&paths.events, std::fs::Permissions::from_mode(0o000))?;
     let check = l.check_code(&args, l.run(&args, unprivileged(l, &args))?, NOT_DONE)?;
-    ensure!(check.stdout.contains("events.jsonl can be read"), "an unreadable events file passed: {}", check.stdout);
+    ensure!(
+        check.stdout.contains("events.jsonl can be read"),
+        "an unreadable events file passed: {}",
+        check.stdout
+    );
     std::fs::set_permissions(&paths.events, std::fs::Permissions::from_mode(0o644))?;
-    let stored: Vec<String> =
-        workshop::capstone::source::scan(&paths.storage.join("files")).files.into_iter().map(|(n, _)| n).collect();
+    let stored: Vec<String> = workshop::capstone::source::scan(&paths.storage.join("files"))
+        .files
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
     ensure!(stored.iter().any(|n| n == "hostile/fine.txt"), "fine.txt was not stored: {stored:?}");
     ensure!(
-        !stored
-            .iter()
-            .any(|n| n.contains('\u{fffd}') || n.contains("loop/") || n.contains("escape/") || n.contains("locked")),
+        !stored.iter().any(|n| n.contains('\u{fffd}')
+            || n.contains("loop/")
+            || n.contains("escape/")
+            || n.contains("locked")),
         "storage holds names the source does not have: {stored:?}"
     );
 
@@ -164,7 +186,9 @@ fn l07_collect_hostile_source(l: &Learner, paths: &Paths) -> Result<()> {
 fn unprivileged(l: &Learner, args: &[&str]) -> std::process::Command {
     let lesson = l.command(args);
     let mut command = std::process::Command::new("setpriv");
-    command.args(["--bounding-set", "-dac_override,-dac_read_search", "--"]).arg(lesson.get_program());
+    command
+        .args(["--bounding-set", "-dac_override,-dac_read_search", "--"])
+        .arg(lesson.get_program());
     command.args(lesson.get_args()).envs(lesson.get_envs().filter_map(|(k, v)| Some((k, v?))));
     command
 }
@@ -182,27 +206,46 @@ fn l07_collect_second_folder(l: &Learner, paths: &Paths) -> Result<()> {
     std::fs::write(theirs.source.join("theirs.txt"), "belongs to the second folder")?;
     other.expect(&["collect", "ingest"], 0)?;
     l.expect(&["collect", "sink", "--until-caught-up"], 0)?;
-    ensure!(!paths.storage.join("files/theirs.txt").exists(), "the first folder's sink stored the second's file");
+    ensure!(
+        !paths.storage.join("files/theirs.txt").exists(),
+        "the first folder's sink stored the second's file"
+    );
     other.expect(&["collect", "sink", "--until-caught-up"], 0)?;
-    ensure!(theirs.storage.join("files/theirs.txt").exists(), "the second folder's sink did not store its file");
+    ensure!(
+        theirs.storage.join("files/theirs.txt").exists(),
+        "the second folder's sink did not store its file"
+    );
     std::fs::remove_dir_all(&other.config.dir)?;
     Ok(())
 }
 
 /// Messages no collector sends: each set aside with why, the sink goes on, and a restart does not stop
 /// on them again.
-fn l07_collect_poison_messages(l: &Learner, names: &Names, runtime: &tokio::runtime::Runtime) -> Result<()> {
+fn l07_collect_poison_messages(
+    l: &Learner,
+    names: &Names,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<()> {
     let bootstrap = format!("localhost:{}", l.config.kafka_port);
     let producer = ingest::producer(&bootstrap)?;
-    let traversal = [("file-id", "x"), ("name", "../../escape"), ("content-type", "t"), ("size", "1")];
-    let headers =
-        traversal.iter().fold(OwnedHeaders::new(), |h, (key, value)| h.insert(Header { key, value: Some(*value) }));
+    let traversal =
+        [("file-id", "x"), ("name", "../../escape"), ("content-type", "t"), ("size", "1")];
+    let headers = traversal
+        .iter()
+        .fold(OwnedHeaders::new(), |h, (key, value)| h.insert(Header { key, value: Some(*value) }));
     runtime.block_on(async {
-        let poison = FutureRecord::to(&names.files).key("poison").payload(b"x".as_slice()).headers(headers);
-        producer.send(poison, Duration::from_secs(30)).await.map_err(|(e, _)| anyhow::anyhow!("{e}"))?;
+        let poison =
+            FutureRecord::to(&names.files).key("poison").payload(b"x".as_slice()).headers(headers);
+        producer
+            .send(poison, Duration::from_secs(30))
+            .await
+            .map_err(|(e, _)| anyhow::anyhow!("{e}"))?;
         for line in ["{not json", r#"{"id":"evt-00001","kind":"rewritten"}"#] {
             let record = FutureRecord::to(&names.events).key("poison").payload(line.as_bytes());
-            producer.send(record, Duration::from_secs(30)).await.map_err(|(e, _)| anyhow::anyhow!("{e}"))?;
+            producer
+                .send(record, Duration::from_secs(30))
+                .await
+                .map_err(|(e, _)| anyhow::anyhow!("{e}"))?;
         }
         anyhow::Ok(())
     })?;
@@ -230,7 +273,10 @@ fn l07_collect_file_becomes_folder(l: &Learner, paths: &Paths) -> Result<()> {
     std::fs::rename(paths.storage.join("files/renamed"), &moved)?;
     l.expect(&["collect", "ingest"], 0)?;
     l.expect(&["collect", "sink", "--until-caught-up"], 0)?;
-    ensure!(paths.storage.join("files/renamed/inside.txt").exists(), "the file inside the new folder was not stored");
+    ensure!(
+        paths.storage.join("files/renamed/inside.txt").exists(),
+        "the file inside the new folder was not stored"
+    );
     std::fs::remove_dir_all(&was_file)?;
     std::fs::remove_file(&moved)?;
     Ok(())
@@ -246,11 +292,19 @@ fn l07_collect_two_sinks_at_once(l: &Learner, paths: &Paths) -> Result<()> {
     std::fs::write(&paths.events, events)?;
     l.expect(&["collect", "ingest"], 0)?;
     let sinks: Vec<_> = (0..2)
-        .map(|_| l.command(&["collect", "sink", "--until-caught-up"]).stdout(std::process::Stdio::piped()).spawn())
+        .map(|_| {
+            l.command(&["collect", "sink", "--until-caught-up"])
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+        })
         .collect::<std::io::Result<_>>()?;
     for sink in sinks {
         let out = sink.wait_with_output()?;
-        ensure!(out.status.success(), "a sink failed beside another: {}", String::from_utf8_lossy(&out.stderr));
+        ensure!(
+            out.status.success(),
+            "a sink failed beside another: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let check = l.expect(&["check", "7"], 0)?;
     ensure!(check.contains("50201 of 50201 events are stored"), "{check}");
@@ -286,7 +340,10 @@ fn l07_collect_corrupt_and_missing_chunks(
     let sink = l.fails(&["collect", "sink", "--until-caught-up"], NOT_DONE)?;
     snapshot!("l07_collect_sink_rejects", sink.stdout);
     let stored = paths.storage.join("files");
-    ensure!(!stored.join("corrupt.mp4").exists() && !stored.join("missing.mp4").exists(), "a bad file was stored");
+    ensure!(
+        !stored.join("corrupt.mp4").exists() && !stored.join("missing.mp4").exists(),
+        "a bad file was stored"
+    );
     Ok(())
 }
 
@@ -312,15 +369,28 @@ fn part(bytes: &[u8], index: u32) -> &[u8] {
     &bytes[start..(start + size).min(bytes.len())]
 }
 
-async fn send(producer: &FutureProducer, topic: &str, meta: &FileMeta, index: u32, chunk: &[u8]) -> Result<()> {
-    let record = FutureRecord::to(topic).key(&meta.name).payload(chunk).headers(meta.headers(index));
-    producer.send(record, Duration::from_secs(30)).await.map_err(|(e, _)| anyhow::anyhow!("{e}"))?;
+async fn send(
+    producer: &FutureProducer,
+    topic: &str,
+    meta: &FileMeta,
+    index: u32,
+    chunk: &[u8],
+) -> Result<()> {
+    let record =
+        FutureRecord::to(topic).key(&meta.name).payload(chunk).headers(meta.headers(index));
+    producer
+        .send(record, Duration::from_secs(30))
+        .await
+        .map_err(|(e, _)| anyhow::anyhow!("{e}"))?;
     Ok(())
 }
 
 async fn messages_in(bootstrap: &str, topic: &str) -> Result<i64> {
     let partitions = kafka_inspect::topic(bootstrap, topic).await?.unwrap_or_default();
     let ids: Vec<i32> = partitions.iter().map(|p| p.id).collect();
-    Ok(kafka_inspect::watermarks(bootstrap, topic, &ids).await?.values().map(|(_, high)| high).sum())
+    Ok(kafka_inspect::watermarks(bootstrap, topic, &ids)
+        .await?
+        .values()
+        .map(|(_, high)| high)
+        .sum())
 }
-

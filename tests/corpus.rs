@@ -35,13 +35,17 @@ struct Case {
 
 fn corpus() -> Result<Vec<Case>> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(&dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
     files.sort();
     let mut cases = Vec::new();
     for path in files.into_iter().filter(|p| p.extension().is_some_and(|e| e == "yml")) {
         let text = std::fs::read_to_string(&path)?;
-        let header = |key: &str| text.lines().find_map(|l| l.strip_prefix(&format!("# {key}: "))).map(str::trim);
-        let expect = header("expect").with_context(|| format!("{} has no `# expect:` line", path.display()))?;
+        let header = |key: &str| {
+            text.lines().find_map(|l| l.strip_prefix(&format!("# {key}: "))).map(str::trim)
+        };
+        let expect = header("expect")
+            .with_context(|| format!("{} has no `# expect:` line", path.display()))?;
         ensure!(matches!(expect, "works" | "refused"), "{}: expect is {expect}", path.display());
         cases.push(Case {
             name: path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
@@ -61,7 +65,8 @@ fn check_1_agrees_with_the_broker_on_every_file_of_the_corpus() -> Result<()> {
     let mut verdicts = Vec::new();
     for batch in cases.chunks(AT_ONCE) {
         let found: Vec<Result<String>> = std::thread::scope(|scope| {
-            let running: Vec<_> = batch.iter().map(|case| scope.spawn(move || judge(case))).collect();
+            let running: Vec<_> =
+                batch.iter().map(|case| scope.spawn(move || judge(case))).collect();
             running
                 .into_iter()
                 .map(|t| t.join().unwrap_or_else(|_| Err(anyhow::anyhow!("the case panicked"))))
@@ -73,7 +78,10 @@ fn check_1_agrees_with_the_broker_on_every_file_of_the_corpus() -> Result<()> {
     }
     eprintln!("{}", verdicts.join("\n"));
     let wrong: Vec<&String> = verdicts.iter().filter(|v| v.starts_with("WRONG")).collect();
-    ensure!(wrong.is_empty(), "check 1 and the broker disagree where the corpus says they agree:\n{wrong:#?}");
+    ensure!(
+        wrong.is_empty(),
+        "check 1 and the broker disagree where the corpus says they agree:\n{wrong:#?}"
+    );
     Ok(())
 }
 
@@ -123,9 +131,12 @@ fn broker_works(l: &Learner) -> Result<bool> {
         let broker = containers.iter().find(|c| c.image.contains("kafka"));
         match broker {
             None => return Ok(false),
-            Some(c) if c.restarts > 0 || c.state.stopped() || c.state == State::Restarting => return Ok(false),
+            Some(c) if c.restarts > 0 || c.state.stopped() || c.state == State::Restarting => {
+                return Ok(false)
+            }
             Some(c) if c.state == State::Running => {
-                let metadata = runtime.block_on(workshop::kafka::admin::brokers(&bootstrap, Duration::from_secs(2)));
+                let metadata = runtime
+                    .block_on(workshop::kafka::admin::brokers(&bootstrap, Duration::from_secs(2)));
                 let Some(brokers) = metadata.ok().filter(|b| !b.is_empty()) else {
                     // Its own health check reaches it inside the container, and the host still cannot.
                     healthy_but_unreachable += u32::from(c.health == Health::Healthy);
@@ -138,10 +149,15 @@ fn broker_works(l: &Learner) -> Result<bool> {
                 {
                     // A client next connects to the address each broker advertises: unreachable, nothing works.
                     for b in &brokers {
-                        let connect = std::net::ToSocketAddrs::to_socket_addrs(&(b.host.as_str(), b.port as u16))
-                            .ok()
-                            .and_then(|mut addrs| addrs.next())
-                            .map(|addr| std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3)));
+                        let connect = std::net::ToSocketAddrs::to_socket_addrs(&(
+                            b.host.as_str(),
+                            b.port as u16,
+                        ))
+                        .ok()
+                        .and_then(|mut addrs| addrs.next())
+                        .map(|addr| {
+                            std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))
+                        });
                         if !matches!(connect, Some(Ok(_))) {
                             return Ok(false);
                         }
@@ -160,19 +176,24 @@ async fn round_trip(bootstrap: &str) -> Result<bool> {
     let topic = "corpus-round-trip";
     let admin: AdminClient<DefaultClientContext> = workshop::kafka::config(bootstrap).create()?;
     let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
-    let created = admin.create_topics([&NewTopic::new(topic, 1, TopicReplication::Fixed(1))], &options).await;
+    let created =
+        admin.create_topics([&NewTopic::new(topic, 1, TopicReplication::Fixed(1))], &options).await;
     if !created.is_ok_and(|results| results.iter().all(Result::is_ok)) {
         return Ok(false);
     }
     let producer: FutureProducer =
         workshop::kafka::config::producer(bootstrap).set("message.timeout.ms", "10000").create()?;
-    let sent = producer.send(FutureRecord::<str, str>::to(topic).key("k").payload("hello"), Duration::from_secs(10));
+    let sent = producer.send(
+        FutureRecord::<str, str>::to(topic).key("k").payload("hello"),
+        Duration::from_secs(10),
+    );
     if sent.await.is_err() {
         return Ok(false);
     }
     let bootstrap = bootstrap.to_string();
     tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = workshop::kafka::config::consumer(&bootstrap, "corpus").create()?;
+        let consumer: BaseConsumer =
+            workshop::kafka::config::consumer(&bootstrap, "corpus").create()?;
         consumer.subscribe(&[topic])?;
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {

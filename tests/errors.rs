@@ -28,13 +28,18 @@ fn error_engine_permission_denied() -> Result<()> {
     let args = ["check", "2"];
     let lesson = l.command(&args);
     let mut command = std::process::Command::new("setpriv");
-    command.args(["--reuid", "65534", "--regid", "65534", "--clear-groups", "--"]).arg(lesson.get_program());
+    command
+        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups", "--"])
+        .arg(lesson.get_program());
     command.args(lesson.get_args()).envs(lesson.get_envs().filter_map(|(k, v)| Some((k, v?))));
     let outcome = l.check_code(&args, l.run(&args, command)?, ERROR)?;
-    let socket = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+    let socket =
+        std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
     ensure!(outcome.stderr.contains("permission denied on its socket"), "{}", outcome.stderr);
-    let shown =
-        outcome.stderr.replace(&socket, "[DOCKER_HOST]").replace(socket.trim_start_matches("unix://"), "[SOCKET]");
+    let shown = outcome
+        .stderr
+        .replace(&socket, "[DOCKER_HOST]")
+        .replace(socket.trim_start_matches("unix://"), "[SOCKET]");
     snapshot!("error_engine_permission_denied", shown);
     Ok(())
 }
@@ -44,7 +49,8 @@ fn error_port_held_by_another_program() -> Result<()> {
     let l = Learner::new()?;
     let _down = l.down_on_drop();
     l.expect(&["1", "--run"], 0)?;
-    let _holder = std::net::TcpListener::bind(("127.0.0.1", l.config.kafka_port)).context("Failed to hold the port")?;
+    let _holder = std::net::TcpListener::bind(("127.0.0.1", l.config.kafka_port))
+        .context("Failed to hold the port")?;
     let outcome = l.fails(&["2", "--run"], ERROR)?;
     snapshot!("error_port_held", outcome.stderr);
     Ok(())
@@ -56,7 +62,10 @@ fn error_malformed_yaml() -> Result<()> {
     l.write_compose("services:\n  kafka:\n    image: [unclosed\n")?;
     snapshot!("error_malformed_yaml", l.expect(&["check", "1"], NOT_DONE)?);
     l.fails(&["2", "--run"], ERROR)?;
-    ensure!(std::fs::read_to_string(l.config.compose_file())?.contains("[unclosed"), "the learner's file changed");
+    ensure!(
+        std::fs::read_to_string(l.config.compose_file())?.contains("[unclosed"),
+        "the learner's file changed"
+    );
     Ok(())
 }
 
@@ -72,8 +81,10 @@ fn error_compose_without_kafka() -> Result<()> {
 fn error_advertised_listener_unreachable_from_host() -> Result<()> {
     let l = Learner::new()?;
     let reference = std::fs::read_to_string(common::repo_compose_file())?;
-    let broken =
-        reference.replace("INTERNAL://kafka:29092,EXTERNAL://localhost:", "INTERNAL://kafka:29092,EXTERNAL://kafka:");
+    let broken = reference.replace(
+        "INTERNAL://kafka:29092,EXTERNAL://localhost:",
+        "INTERNAL://kafka:29092,EXTERNAL://kafka:",
+    );
     ensure!(broken != reference, "the reference file no longer has the listener this test changes");
     l.write_compose(&broken)?;
     snapshot!("error_advertised_listener", l.expect(&["check", "1"], NOT_DONE)?);
@@ -90,7 +101,8 @@ fn error_rows_with_a_live_stack() -> Result<()> {
     let missing = l.fails(&["5", "--run", "--topic", &common::random_name("missing")], ERROR)?;
     snapshot!("error_consume_missing_topic", missing.stderr);
 
-    let replicas = l.fails(&["4", "--run", "--topic", &l.topic, "--replication-factor", "3"], ERROR)?;
+    let replicas =
+        l.fails(&["4", "--run", "--topic", &l.topic, "--replication-factor", "3"], ERROR)?;
     snapshot!("error_more_replicas_than_brokers", replicas.stderr);
 
     l.expect(&["4", "--run", "--native", "--topic", &l.topic], 0)?;
@@ -113,8 +125,11 @@ fn error_ctrl_c_while_starting_leaves_no_container() -> Result<()> {
     let l = Learner::new()?;
     let _down = l.down_on_drop();
     l.expect(&["1", "--run"], 0)?;
-    let child =
-        l.command(&["2", "--run"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn()?;
+    let child = l
+        .command(&["2", "--run"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
     let runtime = tokio::runtime::Runtime::new()?;
     let engine = runtime.block_on(Engine::connect())?;
     common::wait_for("a container of the stack", || {
@@ -167,6 +182,9 @@ fn error_stale_kafka_volume_restarts_the_broker() -> Result<()> {
     let check = l.expect(&["check", "3"], NOT_DONE)?;
     ensure!(check.contains("Invalid cluster.id") && !check.contains("lesson 2 first"), "{check}");
     let doctor = l.expect(&["doctor"], NOT_DONE)?;
-    ensure!(doctor.contains("keeps restarting") && doctor.contains("Invalid cluster.id"), "{doctor}");
+    ensure!(
+        doctor.contains("keeps restarting") && doctor.contains("Invalid cluster.id"),
+        "{doctor}"
+    );
     Ok(())
 }

@@ -34,7 +34,10 @@ fn l01_compose_file(l: &Learner) -> Result<()> {
 fn checks_before_the_stack_is_up(l: &Learner) -> Result<()> {
     snapshot!("l02_start_check_before", l.expect(&["check", "2"], NOT_DONE)?);
     snapshot!("l03_status_check_before", l.expect(&["check", "3"], NOT_DONE)?);
-    snapshot!("l04_topic_check_before_stack", l.expect(&["check", "4", "--topic", &l.topic], NOT_DONE)?);
+    snapshot!(
+        "l04_topic_check_before_stack",
+        l.expect(&["check", "4", "--topic", &l.topic], NOT_DONE)?
+    );
     // Nothing of the project exists yet, as after `down -v`: only a stack seen running makes step 6 done.
     snapshot!("l06_teardown_check_never_started", l.expect(&["check", "6"], NOT_DONE)?);
     Ok(())
@@ -64,7 +67,10 @@ fn l04_topic(l: &Learner) -> Result<()> {
     snapshot!("l04_topic_check_wrong_partitions", wrong);
 
     let native = common::random_name("topic");
-    snapshot!("l04_topic_run_native", l.expect(&["4", "--run", "--native", "--topic", &native], 0)?);
+    snapshot!(
+        "l04_topic_run_native",
+        l.expect(&["4", "--run", "--native", "--topic", &native], 0)?
+    );
     l.expect(&["check", "4", "--topic", &native], 0)?;
     Ok(())
 }
@@ -72,10 +78,14 @@ fn l04_topic(l: &Learner) -> Result<()> {
 fn l05_produce_consume(l: &Learner) -> Result<()> {
     let topic = &l.topic;
     snapshot!("l05_produce_consume_explain", l.expect(&["5"], 0)?);
-    snapshot!("l05_produce_consume_check_before", l.expect(&["check", "5", "--topic", topic], NOT_DONE)?);
+    snapshot!(
+        "l05_produce_consume_check_before",
+        l.expect(&["check", "5", "--topic", topic], NOT_DONE)?
+    );
     snapshot!("l05_produce_consume_run", l.expect(&["5", "--run", "--topic", topic], 0)?);
     snapshot!("l05_produce_consume_check", l.expect(&["check", "5", "--topic", topic], 0)?);
-    let other_group = l.expect(&["check", "5", "--topic", topic, "--group", "nobody-read-this"], NOT_DONE)?;
+    let other_group =
+        l.expect(&["check", "5", "--topic", topic, "--group", "nobody-read-this"], NOT_DONE)?;
     snapshot!("l05_produce_consume_check_other_group", other_group);
     Ok(())
 }
@@ -83,7 +93,8 @@ fn l05_produce_consume(l: &Learner) -> Result<()> {
 fn lesson_list(l: &Learner) -> Result<()> {
     let list = l.expect(&["list", "--topic", &l.topic], 0)?;
     snapshot!("lesson_list_after_lesson_5", list);
-    let json: serde_json::Value = serde_json::from_str(&l.expect(&["list", "--json", "--topic", &l.topic], 0)?)?;
+    let json: serde_json::Value =
+        serde_json::from_str(&l.expect(&["list", "--json", "--topic", &l.topic], 0)?)?;
     anyhow::ensure!(json["next"] == 6 && json["done"] == 5, "list --json says {json}");
     Ok(())
 }
@@ -93,7 +104,10 @@ fn l06_teardown(l: &Learner) -> Result<()> {
     snapshot!("l06_teardown_check_before", l.expect(&["check", "6"], NOT_DONE)?);
     l.expect(&["6", "--run"], 0)?;
     snapshot!("l06_teardown_check", l.expect(&["check", "6"], 0)?);
-    snapshot!("l06_teardown_check_volumes_before", l.expect(&["check", "6", "--volumes"], NOT_DONE)?);
+    snapshot!(
+        "l06_teardown_check_volumes_before",
+        l.expect(&["check", "6", "--volumes"], NOT_DONE)?
+    );
     l.expect(&["6", "--run", "--volumes"], 0)?;
     snapshot!("l06_teardown_check_volumes", l.expect(&["check", "6", "--volumes"], 0)?);
     Ok(())
@@ -117,15 +131,20 @@ fn bad_topic_name_is_refused_before_anything_runs() -> Result<()> {
     let internal = l.fails(&["4", "--run", "--topic", "__consumer_offsets"], ERROR)?;
     anyhow::ensure!(internal.stderr.contains("one of Kafka's own topics"), "{}", internal.stderr);
     let no_partitions = l.fails(&["4", "--run", "--partitions", "0"], ERROR)?;
-    anyhow::ensure!(no_partitions.stderr.contains("at least one partition"), "{}", no_partitions.stderr);
+    anyhow::ensure!(
+        no_partitions.stderr.contains("at least one partition"),
+        "{}",
+        no_partitions.stderr
+    );
     Ok(())
 }
 
 #[test]
 fn every_lesson_has_a_hint() -> Result<()> {
     let l = Learner::new()?;
-    let hints: Vec<String> =
-        workshop::catalog::infos().map(|i| l.expect(&["hint", &i.id.to_string()], 0)).collect::<Result<_>>()?;
+    let hints: Vec<String> = workshop::catalog::infos()
+        .map(|i| l.expect(&["hint", &i.id.to_string()], 0))
+        .collect::<Result<_>>()?;
     snapshot!("hints", hints.join("\n"));
     Ok(())
 }
@@ -175,7 +194,9 @@ fn watch_moves_on_when_a_lesson_is_done() -> Result<()> {
     let shows = |what: &str| seen.lock().map(|t| t.contains(what)).unwrap_or(false);
     common::wait_for("watch to show lesson 1", || Ok(shows("Lesson 1 is not done yet")))?;
     l.expect(&["1", "--run"], 0)?;
-    common::wait_for("watch to see lesson 1 done", || Ok(shows("Lesson 1 is done. Next: lesson 2")))?;
+    common::wait_for("watch to see lesson 1 done", || {
+        Ok(shows("Lesson 1 is done. Next: lesson 2"))
+    })?;
     common::wait_for("watch to move on to lesson 2", || Ok(shows("Checking lesson 2")))?;
     std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status()?;
     let status = child.wait()?;
@@ -183,6 +204,9 @@ fn watch_moves_on_when_a_lesson_is_done() -> Result<()> {
     let text = seen.lock().map(|t| t.clone()).unwrap_or_default();
     eprintln!("{text}");
     anyhow::ensure!(status.code() == Some(130), "watch exited {:?}", status.code());
-    anyhow::ensure!(text.matches("Checking lesson 1").count() == 2, "lesson 1 was redrawn without a change:\n{text}");
+    anyhow::ensure!(
+        text.matches("Checking lesson 1").count() == 2,
+        "lesson 1 was redrawn without a change:\n{text}"
+    );
     Ok(())
 }

@@ -14,7 +14,8 @@ use workshop::stack::Stack;
 #[tokio::test(flavor = "multi_thread")]
 async fn stack_up_registered_roundtrip_down() -> Result<()> {
     let config = common::learner_config("stack")?;
-    std::fs::copy(common::repo_compose_file(), config.compose_file()).context("Failed to copy the compose file")?;
+    std::fs::copy(common::repo_compose_file(), config.compose_file())
+        .context("Failed to copy the compose file")?;
     let stack = Stack::connect(config).await?;
     let _down = common::DownOnDrop::new(&stack);
     let mut facts = String::new();
@@ -23,14 +24,25 @@ async fn stack_up_registered_roundtrip_down() -> Result<()> {
     eprintln!("engine: {}; zookeeper version: {}", stack.engine.version, ready.zookeeper.version);
     for c in &ready.containers {
         writeln!(facts, "service {}: running={} health={}", c.service, c.running(), c.health)?;
-        ensure!(c.running() && c.health == Health::Healthy, "{} is not running and healthy: {c:?}", c.service);
+        ensure!(
+            c.running() && c.health == Health::Healthy,
+            "{} is not running and healthy: {c:?}",
+            c.service
+        );
     }
-    writeln!(facts, "zookeeper srvr: version {} mode {}", ready.zookeeper.version, ready.zookeeper.mode)?;
+    writeln!(
+        facts,
+        "zookeeper srvr: version {} mode {}",
+        ready.zookeeper.version, ready.zookeeper.mode
+    )?;
     for b in &ready.brokers {
         writeln!(facts, "kafka metadata: broker {} at {}:{}", b.id, b.host, b.port)?;
     }
     ensure!(ready.brokers.len() == 1, "expected one broker, got {:?}", ready.brokers);
-    ensure!(ready.brokers[0].port == i32::from(stack.config.kafka_port), "advertised port differs from published port");
+    ensure!(
+        ready.brokers[0].port == i32::from(stack.config.kafka_port),
+        "advertised port differs from published port"
+    );
 
     let ids = zookeeper::broker_ids(&stack.zookeeper_addr()).await?;
     writeln!(facts, "zookeeper /brokers/ids: {ids:?}")?;
@@ -43,8 +55,10 @@ async fn stack_up_registered_roundtrip_down() -> Result<()> {
 
     let topic = common::random_name("topic");
     admin::create_topic(&stack.bootstrap(), &topic, 1, 1).await?;
-    let placed = records::produce(&stack.bootstrap(), &topic, &[(Some("greeting"), "hello, kafka")]).await?;
-    let records = records::consume(&stack.bootstrap(), &topic, &common::random_name("group"), 1).await?;
+    let placed =
+        records::produce(&stack.bootstrap(), &topic, &[(Some("greeting"), "hello, kafka")]).await?;
+    let records =
+        records::consume(&stack.bootstrap(), &topic, &common::random_name("group"), 1).await?;
     writeln!(facts, "round trip on {topic}: produced at {placed:?}, consumed {:?}", records[0])?;
     ensure!(records[0].value == "hello, kafka" && records[0].key.as_deref() == Some("greeting"));
 

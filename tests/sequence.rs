@@ -52,7 +52,11 @@ fn resets(l: &Learner) -> Result<()> {
     l.expect(&["check", "5"], 0)?;
 
     let refused = l.fails(&["reset", "4"], ERROR)?;
-    ensure!(refused.stderr.contains("Nothing was changed") && refused.stderr.contains("--yes"), "{}", refused.stderr);
+    ensure!(
+        refused.stderr.contains("Nothing was changed") && refused.stderr.contains("--yes"),
+        "{}",
+        refused.stderr
+    );
     l.expect(&["check", "4"], 0)?;
     l.expect(&["reset", "4", "--yes"], 0)?;
     l.expect(&["check", "4"], NOT_DONE)?;
@@ -65,7 +69,10 @@ fn resets(l: &Learner) -> Result<()> {
     l.expect(&["reset", "all", "--yes"], 0)?;
     l.expect(&["check", "1"], NOT_DONE)?;
     l.expect(&["check", "2"], NOT_DONE)?;
-    ensure!(l.config.dir.join("docker-compose.yml.before-reset").exists(), "reset all deleted the compose file");
+    ensure!(
+        l.config.dir.join("docker-compose.yml.before-reset").exists(),
+        "reset all deleted the compose file"
+    );
     for lesson in ["1", "2", "3", "4", "5", "7"] {
         l.expect(&[lesson, "--run"], 0)?;
     }
@@ -82,13 +89,22 @@ fn typed_lesson_5(l: &Learner) -> Result<()> {
     let producer = workshop::basics::l05_produce_consume::produce_command(topic);
     let typed = "carol:typed by hand\ncarol:typed again\n";
     let out = l.compose_exec(&producer, Some(typed))?;
-    ensure!(out.status.success(), "the typed producer failed: {}", String::from_utf8_lossy(&out.stderr));
+    ensure!(
+        out.status.success(),
+        "the typed producer failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
-    let mut consumer = workshop::basics::l05_produce_consume::consume_command(topic, "workshop-console");
+    let mut consumer =
+        workshop::basics::l05_produce_consume::consume_command(topic, "workshop-console");
     consumer.extend(["--max-messages".into(), "2".into(), "--timeout-ms".into(), "30000".into()]);
     let out = l.compose_exec(&consumer, None)?;
     let printed = String::from_utf8_lossy(&out.stdout);
-    ensure!(out.status.success(), "the typed consumer failed: {}", String::from_utf8_lossy(&out.stderr));
+    ensure!(
+        out.status.success(),
+        "the typed consumer failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     ensure!(printed.matches("typed").count() == 2, "the typed consumer printed: {printed}");
     Ok(())
 }
@@ -110,13 +126,19 @@ fn console_consumer_left_in_the_group(l: &Learner) -> Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     let members = || {
         let bootstrap = bootstrap.clone();
-        runtime.block_on(workshop::kafka::inspect::inspect(&bootstrap, move |k| Ok(k.members(group)?.len())))
+        runtime.block_on(workshop::kafka::inspect::inspect(&bootstrap, move |k| {
+            Ok(k.members(group)?.len())
+        }))
     };
     common::wait_for("the console consumer to join its group", || Ok(members()? == 1))?;
 
     let refused = l.fails(&["5", "--run"], ERROR)?;
     ensure!(refused.stderr.contains("has 1 member(s) reading now"), "{}", refused.stderr);
-    ensure!(refused.stderr.contains("restart kafka") && refused.stderr.contains("--group"), "{}", refused.stderr);
+    ensure!(
+        refused.stderr.contains("restart kafka") && refused.stderr.contains("--group"),
+        "{}",
+        refused.stderr
+    );
 
     let producer = workshop::basics::l05_produce_consume::produce_command(topic);
     l.compose_exec(&producer, Some("dave:read by the consumer left running\n"))?;

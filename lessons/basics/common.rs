@@ -112,9 +112,17 @@ mod tests {
 
     #[test]
     fn compose_commands_name_the_v1_spelling() {
-        assert_eq!(compose_cmd("up -d"), "$ docker compose up -d\n    (Compose v1: docker-compose up -d)");
+        assert_eq!(
+            compose_cmd("up -d"),
+            "$ docker compose up -d\n    (Compose v1: docker-compose up -d)"
+        );
         assert_eq!(compose_hint("down"), "docker compose down (v1: docker-compose down)");
-        let long = compose_cmd("exec kafka kafka-console-consumer --bootstrap-server kafka:29092 --topic t");
-        assert!(long.ends_with("(Compose v1: the same with docker-compose instead of docker compose)"), "{long}");
+        let long = compose_cmd(
+            "exec kafka kafka-console-consumer --bootstrap-server kafka:29092 --topic t",
+        );
+        assert!(
+            long.ends_with("(Compose v1: the same with docker-compose instead of docker compose)"),
+            "{long}"
+        );
     }
 }

@@ -42,7 +42,9 @@ start; and with one broker, KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR must be 1. `l
         std::fs::create_dir_all(&ctx.config.dir)
             .with_context(|| format!("Failed to create {}", ctx.config.dir.display()))?;
         match std::fs::read_to_string(&path) {
-            Ok(existing) if existing == REFERENCE => Ok(format!("{} is already the reference file.", path.display())),
+            Ok(existing) if existing == REFERENCE => {
+                Ok(format!("{} is already the reference file.", path.display()))
+            }
             Ok(_) => {
                 let reference = ctx.config.dir.join("docker-compose.reference.yml");
                 std::fs::write(&reference, REFERENCE)
@@ -55,7 +57,8 @@ start; and with one broker, KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR must be 1. `l
                 ))
             }
             Err(_) => {
-                std::fs::write(&path, REFERENCE).with_context(|| format!("Failed to write {}", path.display()))?;
+                std::fs::write(&path, REFERENCE)
+                    .with_context(|| format!("Failed to write {}", path.display()))?;
                 Ok(format!("Wrote {} ({} lines).", path.display(), REFERENCE.lines().count()))
             }
         }
@@ -63,19 +66,26 @@ start; and with one broker, KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR must be 1. `l
 
     fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
         let path = ctx.config.compose_file();
-        path.exists()
-            .then(|| Undo { does: format!("moves {} aside (nothing is deleted)", path.display()), loses: None })
+        path.exists().then(|| Undo {
+            does: format!("moves {} aside (nothing is deleted)", path.display()),
+            loses: None,
+        })
     }
 
     async fn undo(&self, ctx: &Context) -> Result<String> {
         let path = ctx.config.compose_file();
         let aside = (0..)
             .map(|n| {
-                path.with_extension(if n == 0 { "yml.before-reset".into() } else { format!("yml.before-reset.{n}") })
+                path.with_extension(if n == 0 {
+                    "yml.before-reset".into()
+                } else {
+                    format!("yml.before-reset.{n}")
+                })
             })
             .find(|p| !p.exists())
             .unwrap_or_else(|| path.with_extension("yml.before-reset"));
-        std::fs::rename(&path, &aside).with_context(|| format!("Failed to move {} aside", path.display()))?;
+        std::fs::rename(&path, &aside)
+            .with_context(|| format!("Failed to move {} aside", path.display()))?;
         Ok(format!("moved {} to {}", path.display(), aside.display()))
     }
 

@@ -37,11 +37,15 @@ by deleting every topic and message.",
 
     async fn run(&self, ctx: &Context) -> Result<String> {
         if !ctx.config.compose_file().exists() {
-            bail!("There is no docker-compose.yml in {}. Do lesson 1 first: lesson 1 --run", ctx.config.dir.display());
+            bail!(
+                "There is no docker-compose.yml in {}. Do lesson 1 first: lesson 1 --run",
+                ctx.config.dir.display()
+            );
         }
         let stack = ctx.stack().await?;
         let (output, ready) = stack.up().await?;
-        let brokers: Vec<String> = ready.brokers.iter().map(|b| format!("{} at {}:{}", b.id, b.host, b.port)).collect();
+        let brokers: Vec<String> =
+            ready.brokers.iter().map(|b| format!("{} at {}:{}", b.id, b.host, b.port)).collect();
         Ok(format!(
             "$ {} up -d\n{}\nZooKeeper answers: {} mode, version {}\nKafka answers: broker {}",
             stack.compose.cli.name(),
@@ -81,24 +85,41 @@ by deleting every topic and message.",
                     what,
                     match stack.restart_loop(service).await {
                         Some(restarts) => restarts.message,
-                        None => format!("It is {}; read why: {}", c.state, compose_hint(&format!("logs {service}"))),
+                        None => format!(
+                            "It is {}; read why: {}",
+                            c.state,
+                            compose_hint(&format!("logs {service}"))
+                        ),
                     },
                 ),
-                None => Fact::fail(what, format!("Start the stack: lesson 2 --run, or {}", compose_hint("up -d"))),
+                None => Fact::fail(
+                    what,
+                    format!("Start the stack: lesson 2 --run, or {}", compose_hint("up -d")),
+                ),
             });
         }
         if facts.iter().any(|f| f.fix.is_some()) {
             return Ok(facts);
         }
         facts.push(match zookeeper::srvr(&stack.zookeeper_addr()).await {
-            Ok(srvr) => Fact::pass(format!("ZooKeeper answers on {} ({} mode)", stack.zookeeper_addr(), srvr.mode)),
-            Err(err) => Fact::fail(format!("ZooKeeper answers on {}", stack.zookeeper_addr()), format!("{err:#}")),
+            Ok(srvr) => Fact::pass(format!(
+                "ZooKeeper answers on {} ({} mode)",
+                stack.zookeeper_addr(),
+                srvr.mode
+            )),
+            Err(err) => Fact::fail(
+                format!("ZooKeeper answers on {}", stack.zookeeper_addr()),
+                format!("{err:#}"),
+            ),
         });
         let bootstrap = stack.bootstrap();
         facts.push(match admin::brokers(&bootstrap, std::time::Duration::from_secs(10)).await {
             Ok(brokers) if !brokers.is_empty() => {
                 let b = &brokers[0];
-                Fact::pass(format!("Kafka answers on {bootstrap}: broker {} at {}:{}", b.id, b.host, b.port))
+                Fact::pass(format!(
+                    "Kafka answers on {bootstrap}: broker {} at {}:{}",
+                    b.id, b.host, b.port
+                ))
             }
             _ => Fact::fail(
                 format!("Kafka answers on {bootstrap}"),

@@ -37,10 +37,17 @@ service runs but does not answer: read `docker compose logs kafka`.",
     async fn run(&self, ctx: &Context) -> Result<String> {
         let stack = ctx.stack().await?;
         let containers = stack.containers().await?;
-        let mut out = format!("{:<10} {:<9} {:<10} {:<32} IMAGE\n", "SERVICE", "STATE", "HEALTH", "PORTS");
+        let mut out =
+            format!("{:<10} {:<9} {:<10} {:<32} IMAGE\n", "SERVICE", "STATE", "HEALTH", "PORTS");
         for c in &containers {
-            out +=
-                &format!("{:<10} {:<9} {:<10} {:<32} {}\n", c.service, c.state, c.health, c.ports.join(","), c.image);
+            out += &format!(
+                "{:<10} {:<9} {:<10} {:<32} {}\n",
+                c.service,
+                c.state,
+                c.health,
+                c.ports.join(","),
+                c.image
+            );
         }
         if containers.is_empty() {
             out += &format!(
@@ -89,7 +96,8 @@ service runs but does not answer: read `docker compose logs kafka`.",
                     },
                 ),
             });
-            let open: Vec<&String> = c.ports.iter().filter(|p| !p.starts_with("127.0.0.1:")).collect();
+            let open: Vec<&String> =
+                c.ports.iter().filter(|p| !p.starts_with("127.0.0.1:")).collect();
             facts.push(Fact::check(
                 open.is_empty() && !c.ports.is_empty(),
                 format!("{} publishes its port on 127.0.0.1 only", c.service),
@@ -100,13 +108,19 @@ service runs but does not answer: read `docker compose logs kafka`.",
         facts.push(match zookeeper::broker_ids(&zk).await {
             Ok(ids) if !ids.is_empty() => {
                 let endpoints = zookeeper::broker_endpoints(&zk, ids[0]).await.unwrap_or_default();
-                Fact::pass(format!("ZooKeeper lists broker {:?} under /brokers/ids ({})", ids, endpoints.join(" ")))
+                Fact::pass(format!(
+                    "ZooKeeper lists broker {:?} under /brokers/ids ({})",
+                    ids,
+                    endpoints.join(" ")
+                ))
             }
             Ok(_) => Fact::fail(
                 "ZooKeeper lists the broker under /brokers/ids",
                 format!("No broker registered: read {}", compose_hint("logs kafka")),
             ),
-            Err(err) => Fact::fail("ZooKeeper lists the broker under /brokers/ids", format!("{err:#}")),
+            Err(err) => {
+                Fact::fail("ZooKeeper lists the broker under /brokers/ids", format!("{err:#}"))
+            }
         });
         Ok(facts)
     }

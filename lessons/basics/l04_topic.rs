@@ -20,7 +20,14 @@ pub fn create_command(topic: &str, partitions: i32, replication: i32) -> Vec<Str
     let (partitions, replication) = (partitions.to_string(), replication.to_string());
     ["kafka-topics", "--bootstrap-server", IN_NETWORK_BOOTSTRAP, "--create", "--if-not-exists"]
         .into_iter()
-        .chain(["--topic", topic, "--partitions", &partitions, "--replication-factor", &replication])
+        .chain([
+            "--topic",
+            topic,
+            "--partitions",
+            &partitions,
+            "--replication-factor",
+            &replication,
+        ])
         .map(str::to_string)
         .collect()
 }
@@ -51,7 +58,10 @@ localhost:9092. With one broker the replication factor can only be 1.",
         let (o, written) = (&ctx.options, Options::default());
         let values = [
             (written.topic, o.topic.clone()),
-            (format!("--partitions {}", written.partitions), format!("--partitions {}", o.partitions)),
+            (
+                format!("--partitions {}", written.partitions),
+                format!("--partitions {}", o.partitions),
+            ),
             (
                 format!("--replication-factor {}", written.replication_factor),
                 format!("--replication-factor {}", o.replication_factor),
@@ -71,7 +81,9 @@ localhost:9092. With one broker the replication factor can only be 1.",
         }
         let stack = ctx.stack().await?;
         stack.service("kafka").await?;
-        let brokers = admin::brokers(&stack.bootstrap(), std::time::Duration::from_secs(10)).await?.len() as i32;
+        let brokers = admin::brokers(&stack.bootstrap(), std::time::Duration::from_secs(10))
+            .await?
+            .len() as i32;
         if o.replication_factor > brokers || o.replication_factor < 1 {
             let ask = if brokers == 1 { "1".to_string() } else { format!("from 1 to {brokers}") };
             bail!(
@@ -82,10 +94,23 @@ localhost:9092. With one broker the replication factor can only be 1.",
         }
         let mut out = String::new();
         if o.native {
-            out += &format!("Creating `{}` through the Admin API (rdkafka) at {}\n", o.topic, stack.bootstrap());
-            out += &match admin::create_topic(&stack.bootstrap(), &o.topic, o.partitions, o.replication_factor).await? {
+            out += &format!(
+                "Creating `{}` through the Admin API (rdkafka) at {}\n",
+                o.topic,
+                stack.bootstrap()
+            );
+            out += &match admin::create_topic(
+                &stack.bootstrap(),
+                &o.topic,
+                o.partitions,
+                o.replication_factor,
+            )
+            .await?
+            {
                 Created::Now => format!("Created topic {}.\n", o.topic),
-                Created::AlreadyThere => format!("Topic {} was already there; it is left as it is.\n", o.topic),
+                Created::AlreadyThere => {
+                    format!("Topic {} was already there; it is left as it is.\n", o.topic)
+                }
             };
         } else {
             let create = create_command(&o.topic, o.partitions, o.replication_factor);
@@ -109,7 +134,9 @@ localhost:9092. With one broker the replication factor can only be 1.",
     async fn undo(&self, ctx: &Context) -> Result<String> {
         let topic = &ctx.options.topic;
         inspect::validate_topic_name(topic)?;
-        let Ok(stack) = stack_up(ctx).await? else { return Ok("the stack is not running: no topic to delete".into()) };
+        let Ok(stack) = stack_up(ctx).await? else {
+            return Ok("the stack is not running: no topic to delete".into());
+        };
         Ok(match admin::delete_topic(&stack.bootstrap(), topic).await? {
             true => format!("deleted topic `{topic}`"),
             false => format!("there was no topic `{topic}`"),
@@ -144,7 +171,8 @@ localhost:9092. With one broker the replication factor can only be 1.",
             format!("each partition has {rf} replica(s) (asked: {})", o.replication_factor),
             "The replication factor is set at creation; delete the topic and create it again",
         ));
-        let leaderless: Vec<i32> = partitions.iter().filter(|p| p.leader < 0).map(|p| p.id).collect();
+        let leaderless: Vec<i32> =
+            partitions.iter().filter(|p| p.leader < 0).map(|p| p.id).collect();
         facts.push(Fact::check(
             leaderless.is_empty(),
             "every partition has a leader",
@@ -163,9 +191,15 @@ mod tests {
     #[test]
     fn the_text_shows_the_commands_the_lesson_runs() {
         let (o, commands) = (Options::default(), markdown::commands(TEXT));
-        for command in [create_command(&o.topic, o.partitions, o.replication_factor), describe_command(&o.topic)] {
+        for command in [
+            create_command(&o.topic, o.partitions, o.replication_factor),
+            describe_command(&o.topic),
+        ] {
             let typed = format!("docker compose exec kafka {}", command.join(" "));
-            assert!(commands.contains(&typed), "{typed}\nis not among the commands of the text: {commands:#?}");
+            assert!(
+                commands.contains(&typed),
+                "{typed}\nis not among the commands of the text: {commands:#?}"
+            );
         }
     }
 }

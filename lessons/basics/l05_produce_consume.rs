@@ -15,7 +15,8 @@ use crate::ui::markdown;
 use super::common::{compose_hint, kafka_tool_ok, stack_up, IN_NETWORK_BOOTSTRAP};
 
 /// What the console producer sends: `key:value`, one message per line.
-pub const MESSAGES: &str = "alice:signed up\nbob:signed up\nalice:added a book to the cart\nalice:checked out\n";
+pub const MESSAGES: &str =
+    "alice:signed up\nbob:signed up\nalice:added a book to the cart\nalice:checked out\n";
 
 /// What `lesson N` says and the chapter includes: written once, in markdown.
 pub const TEXT: &str = include_str!("l05_produce_consume.md");
@@ -99,26 +100,44 @@ the group has read; run it again with the same group and it continues where it s
         kafka_tool_ok(stack, &produce, Some(MESSAGES.as_bytes())).await?;
 
         let one = [(Some("rust"), "hello from rdkafka")];
-        let placed =
-            while_running("Kafka to acknowledge rdkafka's message", records::produce(&bootstrap, &o.topic, &one))
-                .await?;
-        out += &format!("\nrdkafka FutureProducer: key rust -> partition {} offset {}\n", placed[0].0, placed[0].1);
+        let placed = while_running(
+            "Kafka to acknowledge rdkafka's message",
+            records::produce(&bootstrap, &o.topic, &one),
+        )
+        .await?;
+        out += &format!(
+            "\nrdkafka FutureProducer: key rust -> partition {} offset {}\n",
+            placed[0].0, placed[0].1
+        );
 
         // A group that read the topic before continues where it stopped (--from-beginning applies only to a
         // group without offsets), so each consumer is asked for exactly what its group has not read yet.
         let unread_by_console = inspect::unread(&bootstrap, &o.group, &o.topic, &ids).await?;
         let mut consume = consume_command(&o.topic, &o.group);
-        consume.extend(["--max-messages".into(), unread_by_console.to_string(), "--timeout-ms".into(), "30000".into()]);
+        consume.extend([
+            "--max-messages".into(),
+            unread_by_console.to_string(),
+            "--timeout-ms".into(),
+            "30000".into(),
+        ]);
         let printed = kafka_tool_ok(stack, &consume, None).await?;
         out += &format!("\n$ {}\n", consume.join(" "));
         out += &sorted_lines(&printed);
 
         let group = RUST_GROUP;
         let unread_by_rust = inspect::unread(&bootstrap, group, &o.topic, &ids).await?;
-        let reading = format!("rdkafka's consumer to join group {group} and read {unread_by_rust} message(s)");
-        let read =
-            while_running(&reading, records::consume(&bootstrap, &o.topic, group, unread_by_rust as usize)).await?;
-        out += &format!("\nrdkafka consumer, group {group}, from where the group stopped:\n{}", table(read));
+        let reading = format!(
+            "rdkafka's consumer to join group {group} and read {unread_by_rust} message(s)"
+        );
+        let read = while_running(
+            &reading,
+            records::consume(&bootstrap, &o.topic, group, unread_by_rust as usize),
+        )
+        .await?;
+        out += &format!(
+            "\nrdkafka consumer, group {group}, from where the group stopped:\n{}",
+            table(read)
+        );
         Ok(out)
     }
 
@@ -136,14 +155,19 @@ the group has read; run it again with the same group and it continues where it s
     async fn undo(&self, ctx: &Context) -> Result<String> {
         let o = &ctx.options;
         inspect::validate_topic_name(&o.topic)?;
-        let Ok(stack) = stack_up(ctx).await? else { return Ok("the stack is not running: nothing to delete".into()) };
+        let Ok(stack) = stack_up(ctx).await? else {
+            return Ok("the stack is not running: nothing to delete".into());
+        };
         let bootstrap = stack.bootstrap();
         let Some(ids) = inspect::partition_ids(&bootstrap, &o.topic).await? else {
             return Ok(format!("there is no topic `{}`", o.topic));
         };
         admin::empty_topic(&bootstrap, &o.topic, &ids).await?;
         admin::delete_groups(&bootstrap, &[&o.group, RUST_GROUP]).await?;
-        Ok(format!("deleted the messages of `{}` and the groups `{}` and `{RUST_GROUP}`", o.topic, o.group))
+        Ok(format!(
+            "deleted the messages of `{}` and the groups `{}` and `{RUST_GROUP}`",
+            o.topic, o.group
+        ))
     }
 
     async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
@@ -167,13 +191,19 @@ the group has read; run it again with the same group and it continues where it s
         .await?;
         let Some((marks, records, lag)) = found else {
             let create = o.command("4 --run", Needs { topic: true, ..Needs::NOTHING });
-            return Ok(vec![Fact::fail(format!("topic `{}` exists", o.topic), format!("Do lesson 4 first: {create}"))]);
+            return Ok(vec![Fact::fail(
+                format!("topic `{}` exists", o.topic),
+                format!("Do lesson 4 first: {create}"),
+            )]);
         };
         let total: i64 = marks.values().map(|(low, high)| high - low).sum();
         let mut facts = vec![Fact::check(
             total > 0,
             format!("topic `{}` holds {total} message(s)", o.topic),
-            format!("Produce some: the console producer of lesson 5, or {}", o.command("5 --run", Self::INFO.needs)),
+            format!(
+                "Produce some: the console producer of lesson 5, or {}",
+                o.command("5 --run", Self::INFO.needs)
+            ),
         )];
         if total == 0 {
             return Ok(facts);
@@ -204,7 +234,8 @@ the group has read; run it again with the same group and it continues where it s
 
 /// Another consumer in the group shares its partitions: the lesson's consumer would wait for messages it takes.
 fn members_reading(group: &str, members: &[inspect::Member], other_group: &str) -> String {
-    let who: Vec<String> = members.iter().map(|m| format!("{} from {}", m.client_id, m.host)).collect();
+    let who: Vec<String> =
+        members.iter().map(|m| format!("{} from {}", m.client_id, m.host)).collect();
     format!(
         "Consumer group `{group}` has {} member(s) reading now ({}): the lesson's consumer would share the \
          partitions with them and wait for messages they take.\n\
@@ -231,7 +262,11 @@ fn sorted_lines(printed: &str) -> String {
 }
 
 fn field(line: &str, name: &str) -> i64 {
-    line.split(name).nth(1).and_then(|rest| rest.split_whitespace().next()).and_then(|n| n.parse().ok()).unwrap_or(-1)
+    line.split(name)
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(-1)
 }
 
 fn table(mut records: Vec<Record>) -> String {
@@ -263,9 +298,15 @@ mod tests {
         let (o, commands) = (Options::default(), markdown::commands(TEXT));
         for command in [produce_command(&o.topic), consume_command(&o.topic, &o.group)] {
             let typed = format!("docker compose exec kafka {}", command.join(" "));
-            assert!(commands.contains(&typed), "{typed}\nis not among the commands of the text: {commands:#?}");
+            assert!(
+                commands.contains(&typed),
+                "{typed}\nis not among the commands of the text: {commands:#?}"
+            );
         }
-        assert!(TEXT.contains(&format!("```text\n{MESSAGES}```")), "the text shows other messages than MESSAGES");
+        assert!(
+            TEXT.contains(&format!("```text\n{MESSAGES}```")),
+            "the text shows other messages than MESSAGES"
+        );
     }
 
     #[test]

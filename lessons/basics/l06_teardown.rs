@@ -35,14 +35,18 @@ is gone.",
         let stack = ctx.stack().await?;
         let flag = if ctx.options.volumes { " -v" } else { "" };
         let output = stack.down(ctx.options.volumes).await?;
-        Ok(format!("$ {} --profile {CLOUD_PROFILE} down{flag}\n{}", stack.compose.cli.name(), output.trim_end()))
+        Ok(format!(
+            "$ {} --profile {CLOUD_PROFILE} down{flag}\n{}",
+            stack.compose.cli.name(),
+            output.trim_end()
+        ))
     }
 
     fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
-        ctx.config
-            .compose_file()
-            .exists()
-            .then(|| Undo { does: "starts the stack again (compose up -d), as lesson 2 does".into(), loses: None })
+        ctx.config.compose_file().exists().then(|| Undo {
+            does: "starts the stack again (compose up -d), as lesson 2 does".into(),
+            loses: None,
+        })
     }
 
     async fn undo(&self, ctx: &Context) -> Result<String> {
@@ -95,7 +99,10 @@ is gone.",
         } else if ctx.options.volumes {
             Fact::fail(
                 format!("no volume of the project remains (still: {})", left.volumes.join(", ")),
-                format!("Remove them with the data in them: lesson 6 --run --volumes, or {}", compose_hint("down -v")),
+                format!(
+                    "Remove them with the data in them: lesson 6 --run --volumes, or {}",
+                    compose_hint("down -v")
+                ),
             )
         } else {
             Fact::info(format!(

@@ -26,7 +26,10 @@ pub struct Position {
 }
 
 fn read_stored_at(dir: &Path) -> HashMap<String, Position> {
-    std::fs::read_to_string(dir.join(STORED_AT)).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default()
+    std::fs::read_to_string(dir.join(STORED_AT))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -64,17 +67,24 @@ pub struct Scratch {
 impl Scratch {
     pub fn open(dir: &Path) -> Result<Scratch> {
         std::fs::create_dir_all(dir).with_context(|| {
-            format!("Failed to create {}: the sink's scratch folder must be writable", dir.display())
+            format!(
+                "Failed to create {}: the sink's scratch folder must be writable",
+                dir.display()
+            )
         })?;
-        Ok(Scratch { dir: dir.to_path_buf(), hashing: HashMap::new(), stored_at: read_stored_at(dir) })
+        Ok(Scratch {
+            dir: dir.to_path_buf(),
+            hashing: HashMap::new(),
+            stored_at: read_stored_at(dir),
+        })
     }
 
     /// Is this chunk of `name` at or before the last chunk of the version stored last? Both its offset and
     /// its time must say so: a topic made again (its volume removed) starts its offsets over, not its time.
     pub fn superseded(&self, name: &str, at: Position) -> bool {
-        self.stored_at
-            .get(name)
-            .is_some_and(|last| last.partition == at.partition && at.offset <= last.offset && at.millis <= last.millis)
+        self.stored_at.get(name).is_some_and(|last| {
+            last.partition == at.partition && at.offset <= last.offset && at.millis <= last.millis
+        })
     }
 
     /// Remembers where the version of `name` just stored ended. Another sink of the same folder may have
@@ -106,14 +116,17 @@ impl Scratch {
         let have = match std::fs::metadata(&partial) {
             Ok(found) => Some(found.len()),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
-            Err(err) => return Err(err).with_context(|| format!("Failed to look at {}", partial.display())),
+            Err(err) => {
+                return Err(err).with_context(|| format!("Failed to look at {}", partial.display()))
+            }
         };
         let Some(mut have) = have else {
             if index != 0 {
                 return Ok(Step::Gap { expected: 0 });
             }
             write_atomically(&self.description(&meta.id), serde_json::to_string(meta)?.as_bytes())?;
-            std::fs::File::create(&partial).with_context(|| format!("Failed to create {}", partial.display()))?;
+            std::fs::File::create(&partial)
+                .with_context(|| format!("Failed to create {}", partial.display()))?;
             self.hashing.insert(meta.id.clone(), (Sha256::new(), 0));
             return self.append(meta, index, payload, 0);
         };
@@ -126,7 +139,8 @@ impl Scratch {
             // A chunk cut off by a kill: its offset was never stored, so it comes again.
             have = appended * CHUNK_SIZE as u64;
             let file = std::fs::OpenOptions::new().write(true).open(&partial)?;
-            file.set_len(have).with_context(|| format!("Failed to repair {}", partial.display()))?;
+            file.set_len(have)
+                .with_context(|| format!("Failed to repair {}", partial.display()))?;
         }
         match u64::from(index).cmp(&appended) {
             std::cmp::Ordering::Less => Ok(Step::Replayed),
@@ -146,8 +160,9 @@ impl Scratch {
             .append(true)
             .open(&partial)
             .with_context(|| format!("Failed to open {}", partial.display()))?;
-        file.write_all(payload)
-            .with_context(|| format!("Failed to write {} (is the disk full?)", partial.display()))?;
+        file.write_all(payload).with_context(|| {
+            format!("Failed to write {} (is the disk full?)", partial.display())
+        })?;
         match self.hashing.get_mut(&meta.id) {
             Some((hasher, seen)) if *seen == have => {
                 hasher.update(payload);
@@ -158,7 +173,9 @@ impl Scratch {
             }
         }
         if have + expected == meta.size {
-            file.sync_all().with_context(|| format!("Failed to write {} (is the disk full?)", partial.display()))?;
+            file.sync_all().with_context(|| {
+                format!("Failed to write {} (is the disk full?)", partial.display())
+            })?;
             return self.finish(meta);
         }
         Ok(Step::Appended)
@@ -185,7 +202,9 @@ impl Scratch {
             match std::fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-                Err(err) => return Err(err).with_context(|| format!("Failed to remove {}", path.display())),
+                Err(err) => {
+                    return Err(err).with_context(|| format!("Failed to remove {}", path.display()))
+                }
             }
         }
         Ok(())
@@ -233,7 +252,8 @@ pub fn partials(dir: &Path) -> Result<Vec<Partial>> {
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).with_context(|| format!("Failed to write {} (is the disk full?)", tmp.display()))?;
+    std::fs::write(&tmp, bytes)
+        .with_context(|| format!("Failed to write {} (is the disk full?)", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("Failed to write {}", path.display()))
 }
 
@@ -268,16 +288,24 @@ mod tests {
         assert_eq!(scratch.add(&meta, 0, chunk(&bytes, 0))?, Step::Appended);
         assert_eq!(scratch.add(&meta, 0, chunk(&bytes, 0))?, Step::Replayed);
         assert_eq!(scratch.add(&meta, 2, chunk(&bytes, 2))?, Step::Gap { expected: 1 });
-        assert_eq!(scratch.add(&meta, 1, &[0; 3])?, Step::WrongLength { got: 3, expected: CHUNK_SIZE as u64 });
+        assert_eq!(
+            scratch.add(&meta, 1, &[0; 3])?,
+            Step::WrongLength { got: 3, expected: CHUNK_SIZE as u64 }
+        );
         // A sink killed while writing chunk 1 left part of it; a new sink starts from the partial alone.
         std::fs::OpenOptions::new()
             .append(true)
             .open(scratch.partial(&meta.id))?
             .write_all(&chunk(&bytes, 1)[..100])?;
         let mut scratch = Scratch::open(&dir)?;
-        assert_eq!(scratch.partials()?.iter().map(|p| p.bytes).collect::<Vec<_>>(), [CHUNK_SIZE as u64 + 100]);
+        assert_eq!(
+            scratch.partials()?.iter().map(|p| p.bytes).collect::<Vec<_>>(),
+            [CHUNK_SIZE as u64 + 100]
+        );
         assert_eq!(scratch.add(&meta, 1, chunk(&bytes, 1))?, Step::Appended);
-        let Step::Complete(done) = scratch.add(&meta, 2, chunk(&bytes, 2))? else { anyhow::bail!("not complete") };
+        let Step::Complete(done) = scratch.add(&meta, 2, chunk(&bytes, 2))? else {
+            anyhow::bail!("not complete")
+        };
         assert_eq!(std::fs::read(&done)?, bytes);
         // Complete but not stored before a kill: any chunk of it finishes it again.
         assert_eq!(scratch.add(&meta, 0, chunk(&bytes, 0))?, Step::Complete(done));
@@ -291,7 +319,11 @@ mod tests {
         assert!(
             matches!(scratch.add(&claims, 2, chunk(&corrupt, 2))?, Step::Mismatch { size, .. } if size == meta.size)
         );
-        assert_eq!(scratch.partials()?.len(), 1, "the corrupt file is gone, the complete one waits to be stored");
+        assert_eq!(
+            scratch.partials()?.len(),
+            1,
+            "the corrupt file is gone, the complete one waits to be stored"
+        );
         scratch.discard_others("clip.mp4", "another-id")?;
         assert!(scratch.partials()?.is_empty());
         std::fs::remove_dir_all(&dir)?;

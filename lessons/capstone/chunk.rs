@@ -22,13 +22,16 @@ pub struct FileMeta {
 impl FileMeta {
     /// Reads the file once for its size, hash and type; the id depends on name and content only.
     pub fn of(path: &Path, name: &str) -> Result<FileMeta> {
-        let mut file = std::fs::File::open(path).with_context(|| format!("Failed to open {}", path.display()))?;
+        let mut file = std::fs::File::open(path)
+            .with_context(|| format!("Failed to open {}", path.display()))?;
         let mut hasher = Sha256::new();
         let mut head = Vec::new();
         let mut size = 0u64;
         let mut buf = vec![0u8; 1 << 20];
         loop {
-            let n = file.read(&mut buf).with_context(|| format!("Failed to read {}", path.display()))?;
+            let n = file
+                .read(&mut buf)
+                .with_context(|| format!("Failed to read {}", path.display()))?;
             if n == 0 {
                 break;
             }
@@ -77,9 +80,12 @@ impl FileMeta {
                 .find(|h| h.key == key)
                 .and_then(|h| h.value)
                 .with_context(|| format!("a chunk without the `{key}` header"))?;
-            String::from_utf8(value.to_vec()).map_err(|_| anyhow!("a `{key}` header that is not UTF-8"))
+            String::from_utf8(value.to_vec())
+                .map_err(|_| anyhow!("a `{key}` header that is not UTF-8"))
         };
-        let number = |key: &str| -> Result<u64> { get(key)?.parse().with_context(|| format!("a bad `{key}` header")) };
+        let number = |key: &str| -> Result<u64> {
+            get(key)?.parse().with_context(|| format!("a bad `{key}` header"))
+        };
         let meta = FileMeta {
             id: get("file-id")?,
             name: get("name")?,
@@ -92,14 +98,21 @@ impl FileMeta {
         if !super::source::is_clean_name(&meta.name) {
             bail!("the name `{}` is not a relative path inside the collected folder", meta.name);
         }
-        if meta.sha256.len() != 64 || !meta.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if meta.sha256.len() != 64
+            || !meta.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             bail!("a bad `sha256` header");
         }
         if meta.id != id_of(&meta.name, &meta.sha256) {
             bail!("a `file-id` that is not the one of its name and SHA-256");
         }
         if meta.chunks != chunks_of(meta.size) {
-            bail!("{} chunks for {} bytes, where the collector sends {}", meta.chunks, meta.size, chunks_of(meta.size));
+            bail!(
+                "{} chunks for {} bytes, where the collector sends {}",
+                meta.chunks,
+                meta.size,
+                chunks_of(meta.size)
+            );
         }
         if index >= meta.chunks {
             bail!("chunk {index} of a file of {} chunks", meta.chunks);
@@ -153,7 +166,9 @@ mod tests {
     }
 
     fn headers(pairs: &[(&str, &str)]) -> OwnedHeaders {
-        pairs.iter().fold(OwnedHeaders::new(), |h, (key, value)| h.insert(Header { key, value: Some(*value) }))
+        pairs.iter().fold(OwnedHeaders::new(), |h, (key, value)| {
+            h.insert(Header { key, value: Some(*value) })
+        })
     }
 
     fn error(headers: &OwnedHeaders) -> String {
@@ -181,7 +196,13 @@ mod tests {
 
     #[test]
     fn a_missing_or_malformed_header_is_named() {
-        let base = [("file-id", "x"), ("name", "a"), ("content-type", "t"), ("sha256", "s"), ("chunk-index", "0")];
+        let base = [
+            ("file-id", "x"),
+            ("name", "a"),
+            ("content-type", "t"),
+            ("sha256", "s"),
+            ("chunk-index", "0"),
+        ];
         assert_eq!(error(&headers(&base)), "a chunk without the `size` header");
         let mut bad = base.to_vec();
         bad.extend([("size", "ten"), ("chunk-count", "1")]);
@@ -204,14 +225,18 @@ mod tests {
             .into_iter()
             .map(|(k, v)| (k.to_string(), if k == key { value.to_string() } else { v }))
             .collect();
-            let refs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let refs: Vec<(&str, &str)> =
+                pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             error(&headers(&refs))
         };
         assert_eq!(
             with("name", "../../etc/passwd"),
             "the name `../../etc/passwd` is not a relative path inside the collected folder"
         );
-        assert_eq!(with("file-id", "../x"), "a `file-id` that is not the one of its name and SHA-256");
+        assert_eq!(
+            with("file-id", "../x"),
+            "a `file-id` that is not the one of its name and SHA-256"
+        );
         assert_eq!(
             with("chunk-count", "4000000000"),
             "4000000000 chunks for 1200000 bytes, where the collector sends 3"
@@ -238,7 +263,10 @@ mod tests {
         let a = FileMeta::of(&path, "f.txt")?;
         let b = FileMeta::of(&path, "g.txt")?;
         std::fs::remove_dir_all(&dir)?;
-        assert_eq!((a.chunks, a.size, a.content_type.as_str()), (2, super::super::CHUNK_SIZE as u64 + 1, "text/plain"));
+        assert_eq!(
+            (a.chunks, a.size, a.content_type.as_str()),
+            (2, super::super::CHUNK_SIZE as u64 + 1, "text/plain")
+        );
         assert_ne!(a.id, b.id);
         assert_eq!(a.sha256, b.sha256);
         Ok(())

@@ -39,7 +39,11 @@ pub struct DeadLetters {
 }
 
 impl DeadLetters {
-    pub fn new(bootstrap: &str, topic: &str, runtime: tokio::runtime::Handle) -> Result<DeadLetters> {
+    pub fn new(
+        bootstrap: &str,
+        topic: &str,
+        runtime: tokio::runtime::Handle,
+    ) -> Result<DeadLetters> {
         let producer = crate::kafka::config::producer(bootstrap)
             .set("message.timeout.ms", "60000")
             .create()
@@ -53,9 +57,9 @@ impl DeadLetters {
         let body = serde_json::to_string(letter)?;
         let key = letter.key.clone().unwrap_or_default();
         let record = FutureRecord::to(&self.topic).key(&key).payload(&body);
-        self.runtime
-            .block_on(self.producer.send(record, Duration::from_secs(60)))
-            .map_err(|(err, _)| anyhow!("Kafka did not accept a dead letter in {}: {err}", self.topic))?;
+        self.runtime.block_on(self.producer.send(record, Duration::from_secs(60))).map_err(
+            |(err, _)| anyhow!("Kafka did not accept a dead letter in {}: {err}", self.topic),
+        )?;
         Ok(())
     }
 }

@@ -28,7 +28,10 @@ pub struct Events {
 /// The events of `path`; a missing file has none, an unreadable one is refused as a whole.
 pub fn read(path: &Path) -> Events {
     match std::fs::read(path) {
-        Ok(bytes) => parse(&bytes, &path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()),
+        Ok(bytes) => parse(
+            &bytes,
+            &path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        ),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Events::default(),
         Err(err) => Events {
             refused: vec![(path.display().to_string(), format!("it cannot be read ({err})"))],
@@ -45,7 +48,8 @@ pub fn parse(bytes: &[u8], origin: &str) -> Events {
         let number = index + 1;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         // A byte-order mark some editors put first is no part of the JSON.
-        let raw = if index == 0 { raw.strip_prefix("\u{feff}".as_bytes()).unwrap_or(raw) } else { raw };
+        let raw =
+            if index == 0 { raw.strip_prefix("\u{feff}".as_bytes()).unwrap_or(raw) } else { raw };
         if raw.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
@@ -105,7 +109,8 @@ pub fn parse(bytes: &[u8], origin: &str) -> Events {
 /// The contract of an event: one JSON object per line, with an `id` (a string or a number) that names it.
 /// Returns the id, or what is wrong with the line.
 pub fn parse_event(line: &str) -> Result<String, String> {
-    let value: serde_json::Value = serde_json::from_str(line).map_err(|err| format!("not valid JSON ({err})"))?;
+    let value: serde_json::Value =
+        serde_json::from_str(line).map_err(|err| format!("not valid JSON ({err})"))?;
     let object = value.as_object().ok_or("valid JSON, but not an object {…}")?;
     match object.get("id") {
         Some(serde_json::Value::String(id)) if !id.is_empty() => Ok(id.clone()),
@@ -123,9 +128,15 @@ mod tests {
     fn events_follow_the_contract() {
         assert_eq!(parse_event(r#"{"id":"a-1","kind":"click"}"#), Ok("a-1".to_string()));
         assert_eq!(parse_event(r#"{"id":42}"#), Ok("42".to_string()));
-        assert_eq!(parse_event(r#"{"kind":"click"}"#), Err("an object without an `id`".to_string()));
+        assert_eq!(
+            parse_event(r#"{"kind":"click"}"#),
+            Err("an object without an `id`".to_string())
+        );
         assert_eq!(parse_event(r#"[1,2]"#), Err("valid JSON, but not an object {…}".to_string()));
-        assert_eq!(parse_event(r#"{"id":null}"#), Err("an object whose `id` is not a string or a number".to_string()));
+        assert_eq!(
+            parse_event(r#"{"id":null}"#),
+            Err("an object whose `id` is not a string or a number".to_string())
+        );
         assert!(parse_event("{not json").is_err_and(|e| e.starts_with("not valid JSON")));
     }
 
@@ -144,18 +155,29 @@ mod tests {
         assert_eq!(events.repeated, 1);
         let refused: Vec<&str> = events.refused.iter().map(|(what, _)| what.as_str()).collect();
         assert_eq!(refused, ["e.jsonl line 4", "e.jsonl line 5", "e.jsonl line 6"]);
-        assert!(events.refused[0].1.starts_with("id `1` was given on line 1 with different content"));
-        assert!(events.refused[1].1.starts_with("not UTF-8 (byte 15 is 0xe9)"), "{}", events.refused[1].1);
+        assert!(events.refused[0]
+            .1
+            .starts_with("id `1` was given on line 1 with different content"));
+        assert!(
+            events.refused[1].1.starts_with("not UTF-8 (byte 15 is 0xe9)"),
+            "{}",
+            events.refused[1].1
+        );
         assert!(events.refused[2].1.contains("above Kafka's 1 MB message limit"));
     }
 
     #[test]
     fn a_long_id_counts_twice_and_a_byte_order_mark_is_not_json() {
-        let long = format!("{{\"id\":\"{}\",\"pad\":\"{}\"}}\n", "k".repeat(500_000), "z".repeat(480_000));
+        let long =
+            format!("{{\"id\":\"{}\",\"pad\":\"{}\"}}\n", "k".repeat(500_000), "z".repeat(480_000));
         let text = format!("\u{feff}{{\"id\":1}}\n{long}{{\"id\":2}}\n");
         let events = parse(text.as_bytes(), "e.jsonl");
         assert_eq!(events.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["1", "2"]);
         assert_eq!(events.refused.len(), 1);
-        assert!(events.refused[0].1.starts_with("its id and line make 1.5 MB"), "{}", events.refused[0].1);
+        assert!(
+            events.refused[0].1.starts_with("its id and line make 1.5 MB"),
+            "{}",
+            events.refused[0].1
+        );
     }
 }

@@ -59,7 +59,10 @@ impl IngestReport {
             ));
         }
         if self.events >= 1000 {
-            rates.push(format!("{:.0} events/s", self.events as f64 / self.events_elapsed.as_secs_f64().max(0.001)));
+            rates.push(format!(
+                "{:.0} events/s",
+                self.events as f64 / self.events_elapsed.as_secs_f64().max(0.001)
+            ));
         }
         if !rates.is_empty() {
             out += &format!(": {}", rates.join(", "));
@@ -96,13 +99,23 @@ pub struct Source<'a> {
     pub events: super::events::Events,
 }
 
-pub async fn ingest(bootstrap: &str, names: &Names, source: Source<'_>, storage: &dyn Storage) -> Result<IngestReport> {
+pub async fn ingest(
+    bootstrap: &str,
+    names: &Names,
+    source: Source<'_>,
+    storage: &dyn Storage,
+) -> Result<IngestReport> {
     let start = Instant::now();
     let scan = tokio::task::block_in_place(|| super::source::scan(source.folder));
     let events = source.events;
-    let mut report = IngestReport { refused: scan.refused, ignored: scan.ignored, ..IngestReport::default() };
+    let mut report =
+        IngestReport { refused: scan.refused, ignored: scan.ignored, ..IngestReport::default() };
     report.refused.extend(events.refused);
-    if scan.files.is_empty() && events.events.is_empty() && report.refused.is_empty() && report.ignored.is_empty() {
+    if scan.files.is_empty()
+        && events.events.is_empty()
+        && report.refused.is_empty()
+        && report.ignored.is_empty()
+    {
         bail!(
             "There is nothing to collect in {}: no files, no events. Put files there, or run lesson 7 --run to make \
              a sample set.",
@@ -110,7 +123,8 @@ pub async fn ingest(bootstrap: &str, names: &Names, source: Source<'_>, storage:
         );
     }
     let producer = producer(bootstrap)?;
-    let total: u64 = scan.files.iter().filter_map(|(_, p)| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+    let total: u64 =
+        scan.files.iter().filter_map(|(_, p)| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
     let bar = progress_bar(total);
     for (name, path) in &scan.files {
         let before = std::fs::metadata(path).and_then(|m| Ok((m.len(), m.modified()?))).ok();
@@ -121,7 +135,9 @@ pub async fn ingest(bootstrap: &str, names: &Names, source: Source<'_>, storage:
                 continue;
             }
         };
-        if tokio::task::block_in_place(|| storage.stored(name))?.is_some_and(|s| s.sha256 == meta.sha256) {
+        if tokio::task::block_in_place(|| storage.stored(name))?
+            .is_some_and(|s| s.sha256 == meta.sha256)
+        {
             report.stored_files += 1;
             bar.inc(meta.size);
             continue;
@@ -136,7 +152,10 @@ pub async fn ingest(bootstrap: &str, names: &Names, source: Source<'_>, storage:
     }
     bar.finish_and_clear();
     let stored: std::collections::HashMap<String, String> =
-        tokio::task::block_in_place(|| storage.events())?.into_iter().map(|e| (e.id, e.line)).collect();
+        tokio::task::block_in_place(|| storage.events())?
+            .into_iter()
+            .map(|e| (e.id, e.line))
+            .collect();
     let mut to_send = Vec::new();
     for event in events.events {
         match stored.get(&event.id) {
@@ -166,7 +185,8 @@ async fn send_file(
     before: Option<(u64, std::time::SystemTime)>,
     bar: &ProgressBar,
 ) -> Result<()> {
-    let mut file = std::fs::File::open(path).with_context(|| format!("Failed to open {}", path.display()))?;
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("Failed to open {}", path.display()))?;
     let mut in_flight = FuturesUnordered::new();
     let mut sent = 0u64;
     for index in 0..meta.chunks {
@@ -176,8 +196,12 @@ async fn send_file(
             .with_context(|| format!("Failed to read {}", path.display()))?;
         sent += chunk.len() as u64;
         // The key is the name: every chunk of every version of a file lands in one partition, in order.
-        let record =
-            || FutureRecord::to(topic).key(meta.name.as_str()).payload(chunk.as_slice()).headers(meta.headers(index));
+        let record = || {
+            FutureRecord::to(topic)
+                .key(meta.name.as_str())
+                .payload(chunk.as_slice())
+                .headers(meta.headers(index))
+        };
         let delivery = queue(producer, record, &mut in_flight).await?;
         in_flight.push(delivery);
         bar.inc(chunk.len() as u64);
@@ -203,7 +227,8 @@ async fn send_file(
 async fn send_events(producer: &FutureProducer, topic: &str, events: &[Event]) -> Result<u64> {
     let mut in_flight = FuturesUnordered::new();
     for event in events {
-        let record = || FutureRecord::to(topic).key(event.id.as_str()).payload(event.line.as_bytes());
+        let record =
+            || FutureRecord::to(topic).key(event.id.as_str()).payload(event.line.as_bytes());
         let delivery = queue(producer, record, &mut in_flight).await?;
         in_flight.push(delivery);
         while in_flight.len() >= EVENTS_IN_FLIGHT {
@@ -229,7 +254,9 @@ where
     loop {
         match producer.send_result(record()) {
             Ok(delivery) => return Ok(delivery),
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) if !in_flight.is_empty() => {
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _))
+                if !in_flight.is_empty() =>
+            {
                 settle(in_flight.next().await)?;
             }
             Err((err, _)) => bail!("Kafka did not take a message: {err}"),
@@ -250,8 +277,9 @@ fn progress_bar(total: u64) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(total);
-    let style = ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let style =
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
     bar
 }

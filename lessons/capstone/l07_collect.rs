@@ -40,7 +40,8 @@ started again ends with every file exactly once. Start it again with: lesson col
         let mut out = String::new();
         if sample::is_empty(&paths.source) {
             let made = sample::write(paths)?;
-            out += &format!("Made a sample set in {}: {}\n", paths.source.display(), made.join(", "));
+            out +=
+                &format!("Made a sample set in {}: {}\n", paths.source.display(), made.join(", "));
         }
         let bootstrap = stack.bootstrap();
         let sent = capstone.ingest(&bootstrap).await?;
@@ -76,7 +77,8 @@ started again ends with every file exactly once. Start it again with: lesson col
         let mut done = Vec::new();
         for dir in [&paths.storage, &paths.scratch] {
             if dir.exists() {
-                std::fs::remove_dir_all(dir).with_context(|| format!("Failed to remove {}", dir.display()))?;
+                std::fs::remove_dir_all(dir)
+                    .with_context(|| format!("Failed to remove {}", dir.display()))?;
                 done.push(format!("removed {}", dir.display()));
             }
         }

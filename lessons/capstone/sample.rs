@@ -14,7 +14,8 @@ pub const EVENTS: usize = 200;
 
 pub fn write(paths: &Paths) -> Result<Vec<String>> {
     let dir = &paths.source;
-    std::fs::create_dir_all(dir.join("office")).with_context(|| format!("Failed to create {}", dir.display()))?;
+    std::fs::create_dir_all(dir.join("office"))
+        .with_context(|| format!("Failed to create {}", dir.display()))?;
     let files: Vec<(&str, Vec<u8>)> = vec![
         ("report.pdf", pdf("Kafka workshop: collected through Kafka, stored byte for byte.")),
         ("diagram.png", png(320, 200)?),
@@ -25,19 +26,20 @@ pub fn write(paths: &Paths) -> Result<Vec<String>> {
     ];
     let mut names = Vec::new();
     for (name, bytes) in files {
-        std::fs::write(dir.join(name), bytes).with_context(|| format!("Failed to write the sample {name}"))?;
+        std::fs::write(dir.join(name), bytes)
+            .with_context(|| format!("Failed to write the sample {name}"))?;
         names.push(name.to_string());
     }
     let mut events = String::new();
     let users = ["alice", "bob", "carol"];
     for i in 0..EVENTS {
         let kind = ["page_view", "add_to_cart", "checkout"][i % 3];
-        let line =
-            serde_json::json!({ "id": format!("evt-{i:05}"), "type": kind, "user": users[i % users.len()], "seq": i });
+        let line = serde_json::json!({ "id": format!("evt-{i:05}"), "type": kind, "user": users[i % users.len()], "seq": i });
         events.push_str(&line.to_string());
         events.push('\n');
     }
-    std::fs::write(&paths.events, events).with_context(|| format!("Failed to write {}", paths.events.display()))?;
+    std::fs::write(&paths.events, events)
+        .with_context(|| format!("Failed to write {}", paths.events.display()))?;
     Ok(names)
 }
 
@@ -58,12 +60,18 @@ pub fn pdf(text: &str) -> Vec<u8> {
         out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
     }
     let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
     for offset in offsets {
         out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
     }
     out.extend_from_slice(
-        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+        format!(
+            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
+            objects.len() + 1
+        )
+        .as_bytes(),
     );
     out
 }
@@ -74,7 +82,9 @@ pub fn png(width: u32, height: u32) -> Result<Vec<u8>> {
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
     let pixels: Vec<u8> = (0..height)
-        .flat_map(|y| (0..width).flat_map(move |x| [(x * 255 / width) as u8, (y * 255 / height) as u8, 160]))
+        .flat_map(|y| {
+            (0..width).flat_map(move |x| [(x * 255 / width) as u8, (y * 255 / height) as u8, 160])
+        })
         .collect();
     encoder
         .write_header()
@@ -104,7 +114,8 @@ pub fn video(size: usize) -> Vec<u8> {
 
 fn zip(entries: &[(&str, String)]) -> Result<Vec<u8>> {
     let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     for (name, text) in entries {
         writer.start_file(*name, options).context("Failed to start a zip entry")?;
         writer.write_all(text.as_bytes()).context("Failed to write a zip entry")?;
@@ -124,8 +135,9 @@ pub fn docx(text: &str) -> Result<Vec<u8>> {
     let document = format!(
         r#"{XML}<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:body></w:document>"#
     );
-    let document_rels =
-        format!(r#"{XML}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"/>"#);
+    let document_rels = format!(
+        r#"{XML}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"/>"#
+    );
     zip(&[
         ("[Content_Types].xml", types),
         ("_rels/.rels", rels),
@@ -189,7 +201,10 @@ mod tests {
             content_type(&docx("x")?),
             "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
         );
-        assert_eq!(content_type(&xlsx()?), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
+        assert_eq!(
+            content_type(&xlsx()?),
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        );
         Ok(())
     }
 }

@@ -49,7 +49,9 @@ impl SinkReport {
             count(self.events, "event", "events")
         );
         for name in &self.forgotten {
-            out += &format!("  removed the unfinished copy of {name}: the source no longer has it as it was\n");
+            out += &format!(
+                "  removed the unfinished copy of {name}: the source no longer has it as it was\n"
+            );
         }
         for line in &self.incomplete {
             out += &format!("  waiting for the rest of {line}\n");
@@ -79,10 +81,12 @@ impl SinkReport {
         let mut scratch = Scratch::open(scratch)?;
         for partial in scratch.partials()? {
             let path = source.join(&partial.meta.name);
-            let same_size = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() == partial.meta.size);
+            let same_size = std::fs::symlink_metadata(&path)
+                .is_ok_and(|m| m.is_file() && m.len() == partial.meta.size);
             // Only a file of the same size can be the same version: then its hash decides.
             let same = same_size
-                && FileMeta::of(&path, &partial.meta.name).is_ok_and(|meta| meta.sha256 == partial.meta.sha256);
+                && FileMeta::of(&path, &partial.meta.name)
+                    .is_ok_and(|meta| meta.sha256 == partial.meta.sha256);
             if !same {
                 scratch.discard(&partial.meta.id)?;
                 let prefix = format!("{}: ", partial.meta.name);
@@ -106,7 +110,8 @@ pub async fn run(
     storage: Arc<dyn Storage>,
     until_caught_up: bool,
 ) -> Result<SinkReport> {
-    let dead_letters = DeadLetters::new(bootstrap, &names.dead_letters, tokio::runtime::Handle::current())?;
+    let dead_letters =
+        DeadLetters::new(bootstrap, &names.dead_letters, tokio::runtime::Handle::current())?;
     let mut sink = Sink {
         storage,
         scratch: Scratch::open(scratch)?,
@@ -129,7 +134,14 @@ pub async fn run(
             .scratch
             .partials()?
             .iter()
-            .map(|p| format!("{}: {:.1} of {:.1} MB arrived", p.meta.name, megabytes(p.bytes), megabytes(p.meta.size)))
+            .map(|p| {
+                format!(
+                    "{}: {:.1} of {:.1} MB arrived",
+                    p.meta.name,
+                    megabytes(p.bytes),
+                    megabytes(p.meta.size)
+                )
+            })
             .collect();
         Ok(sink.report)
     })
@@ -172,7 +184,9 @@ impl Sink {
             .set("max.poll.interval.ms", "3600000")
             .create()
             .context("Failed to create the sink's consumer")?;
-        consumer.subscribe(&[&self.names.files, &self.names.events]).context("Failed to subscribe the sink")?;
+        consumer
+            .subscribe(&[&self.names.files, &self.names.events])
+            .context("Failed to subscribe the sink")?;
         let offsets = Inspector::connect(bootstrap, None)?;
         loop {
             match consumer.poll(Duration::from_millis(250)) {
@@ -182,7 +196,12 @@ impl Sink {
                         let start = std::time::Instant::now();
                         self.file_chunk(&message)?;
                         self.report.busy += start.elapsed();
-                        store_offset(&consumer, message.topic(), message.partition(), message.offset())?;
+                        store_offset(
+                            &consumer,
+                            message.topic(),
+                            message.partition(),
+                            message.offset(),
+                        )?;
                     } else {
                         self.event(&message)?;
                         if self.batch.len() >= EVENT_BATCH {
@@ -204,7 +223,12 @@ impl Sink {
         }
     }
 
-    fn set_aside(&mut self, message: &BorrowedMessage, reason: String, is_event: bool) -> Result<()> {
+    fn set_aside(
+        &mut self,
+        message: &BorrowedMessage,
+        reason: String,
+        is_event: bool,
+    ) -> Result<()> {
         let letter = DeadLetter::of(message, reason, is_event);
         self.dead_letters.set_aside(&letter)?;
         self.report.dead_letters.push(format!("{}: {}", letter.from, letter.reason));
@@ -215,11 +239,16 @@ impl Sink {
         let (meta, index) = match FileMeta::from_headers(message.headers()) {
             Ok(parsed) => parsed,
             Err(err) => {
-                return self.set_aside(message, format!("a chunk the collector could not have sent: {err:#}"), false)
+                return self.set_aside(
+                    message,
+                    format!("a chunk the collector could not have sent: {err:#}"),
+                    false,
+                )
             }
         };
         let (partition, offset) = (message.partition(), message.offset());
-        let at = Position { partition, offset, millis: message.timestamp().to_millis().unwrap_or(0) };
+        let at =
+            Position { partition, offset, millis: message.timestamp().to_millis().unwrap_or(0) };
         if self.scratch.superseded(&meta.name, at) || self.already_stored(&meta, index)? {
             return Ok(());
         }
@@ -228,7 +257,9 @@ impl Sink {
             Step::Appended | Step::Replayed => Ok(()),
             Step::Complete(verified) => {
                 if let Err(err) = self.storage.put(&meta, &verified) {
-                    let Some(conflict) = err.downcast_ref::<super::storage::Conflict>() else { return Err(err) };
+                    let Some(conflict) = err.downcast_ref::<super::storage::Conflict>() else {
+                        return Err(err);
+                    };
                     let reason = format!("{} was not stored: {conflict}", meta.name);
                     self.scratch.discard(&meta.id)?;
                     return self.set_aside(message, reason, false);
@@ -260,7 +291,10 @@ impl Sink {
                 self.set_aside(message, reason, false)
             }
             Step::WrongLength { got, expected } => {
-                let reason = format!("chunk {index} of {} has {got} bytes where it must have {expected}", meta.name);
+                let reason = format!(
+                    "chunk {index} of {} has {got} bytes where it must have {expected}",
+                    meta.name
+                );
                 self.set_aside(message, reason, false)
             }
             Step::Mismatch { size, sha256 } => {
@@ -301,17 +335,27 @@ impl Sink {
 
     fn event(&mut self, message: &BorrowedMessage) -> Result<()> {
         let payload = message.payload().unwrap_or_default();
-        let parsed = std::str::from_utf8(payload).map_err(|_| "not UTF-8".to_string()).and_then(|line| {
-            match line.trim_end().contains('\n') {
-                true => Err("it holds a line break, and an event is one line of JSON Lines".to_string()),
-                false => parse_event(line).map(|id| Event { id, line: line.trim_end().to_string() }),
-            }
-        });
+        let parsed =
+            std::str::from_utf8(payload).map_err(|_| "not UTF-8".to_string()).and_then(|line| {
+                match line.trim_end().contains('\n') {
+                    true => {
+                        Err("it holds a line break, and an event is one line of JSON Lines"
+                            .to_string())
+                    }
+                    false => {
+                        parse_event(line).map(|id| Event { id, line: line.trim_end().to_string() })
+                    }
+                }
+            });
         let event = match parsed {
             Ok(event) => event,
             Err(why) => {
                 self.set_aside(message, format!("not an event: {why}"), true)?;
-                self.offsets.push((message.topic().to_string(), message.partition(), message.offset()));
+                self.offsets.push((
+                    message.topic().to_string(),
+                    message.partition(),
+                    message.offset(),
+                ));
                 return Ok(());
             }
         };
@@ -319,12 +363,16 @@ impl Sink {
         match known {
             Some(line) if *line == event.line => {}
             Some(_) => {
-                let reason = format!("event `{}` is stored with different content; one id names one event", event.id);
+                let reason = format!(
+                    "event `{}` is stored with different content; one id names one event",
+                    event.id
+                );
                 self.set_aside(message, reason, true)?;
             }
             None => {
                 self.batched.insert(event.id.clone(), event.line.clone());
-                let from = format!("{}/{}@{}", message.topic(), message.partition(), message.offset());
+                let from =
+                    format!("{}/{}@{}", message.topic(), message.partition(), message.offset());
                 self.batch.push((event, from));
             }
         }
@@ -338,9 +386,13 @@ impl Sink {
         let appended = self.storage.append_events(&events, &mut self.known)?;
         for conflict in appended.conflicts {
             // Another sink stored this id meanwhile, with another line.
-            let from = self.batch.iter().find(|(e, _)| e.id == conflict.id).map(|(_, from)| from.clone());
+            let from =
+                self.batch.iter().find(|(e, _)| e.id == conflict.id).map(|(_, from)| from.clone());
             let letter = DeadLetter {
-                reason: format!("event `{}` is stored with different content; one id names one event", conflict.id),
+                reason: format!(
+                    "event `{}` is stored with different content; one id names one event",
+                    conflict.id
+                ),
                 from: from.unwrap_or_default(),
                 key: Some(conflict.id.clone()),
                 event: Some(conflict.line.clone()),
@@ -375,15 +427,19 @@ fn caught_up(consumer: &BaseConsumer, offsets: &Inspector) -> Result<bool> {
         return Ok(false);
     }
     let positions = consumer.position().context("Failed to read the sink's positions")?;
-    let committed = consumer.committed(Duration::from_secs(10)).context("Failed to read the sink's offsets")?;
+    let committed =
+        consumer.committed(Duration::from_secs(10)).context("Failed to read the sink's offsets")?;
     for element in assignment.elements() {
         let (topic, partition) = (element.topic(), element.partition());
-        let (low, high) = offsets.watermarks(topic, &[partition])?.get(&partition).copied().unwrap_or((0, 0));
-        let offset_of =
-            |list: &rdkafka::TopicPartitionList| match list.find_partition(topic, partition).map(|e| e.offset()) {
-                Some(Offset::Offset(o)) => Some(o),
-                _ => None,
-            };
+        let (low, high) =
+            offsets.watermarks(topic, &[partition])?.get(&partition).copied().unwrap_or((0, 0));
+        let offset_of = |list: &rdkafka::TopicPartitionList| match list
+            .find_partition(topic, partition)
+            .map(|e| e.offset())
+        {
+            Some(Offset::Offset(o)) => Some(o),
+            _ => None,
+        };
         let at = offset_of(&positions).or_else(|| offset_of(&committed)).unwrap_or(low);
         if at < high {
             return Ok(false);

@@ -37,7 +37,8 @@ pub fn scan(base: &Path) -> Scan {
             let entry = match entry {
                 Ok(entry) => entry,
                 Err(err) => {
-                    scan.refused.push((shown(base, &dir), format!("the folder cannot be listed ({err})")));
+                    scan.refused
+                        .push((shown(base, &dir), format!("the folder cannot be listed ({err})")));
                     continue;
                 }
             };
@@ -52,8 +53,10 @@ pub fn scan(base: &Path) -> Scan {
                 continue;
             };
             if name.len() > NAME_LIMIT {
-                let why =
-                    format!("its name is {} bytes long, above the {NAME_LIMIT} a store takes: shorten it", name.len());
+                let why = format!(
+                    "its name is {} bytes long, above the {NAME_LIMIT} a store takes: shorten it",
+                    name.len()
+                );
                 scan.refused.push((format!("{}…", name.chars().take(60).collect::<String>()), why));
                 continue;
             }
@@ -133,7 +136,11 @@ pub fn is_clean_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= NAME_LIMIT
         && name.split('/').all(|part| {
-            !part.is_empty() && part != "." && part != ".." && !part.contains('\0') && part.len() <= PART_LIMIT
+            !part.is_empty()
+                && part != "."
+                && part != ".."
+                && !part.contains('\0')
+                && part.len() <= PART_LIMIT
         })
 }
 
@@ -154,8 +161,14 @@ mod tests {
         let scan = scan(&base);
         std::fs::remove_dir_all(&base)?;
         assert_eq!(scan.files.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), ["sub/a.txt"]);
-        assert_eq!(scan.refused.iter().map(|(what, _)| what.as_str()).collect::<Vec<_>>(), ["latin1-\\xE9.txt"]);
-        assert_eq!(scan.ignored.iter().map(|(what, _)| what.as_str()).collect::<Vec<_>>(), ["loop", "outside"]);
+        assert_eq!(
+            scan.refused.iter().map(|(what, _)| what.as_str()).collect::<Vec<_>>(),
+            ["latin1-\\xE9.txt"]
+        );
+        assert_eq!(
+            scan.ignored.iter().map(|(what, _)| what.as_str()).collect::<Vec<_>>(),
+            ["loop", "outside"]
+        );
         assert!(scan.ignored[0].1.starts_with("a symbolic link"));
         Ok(())
     }
@@ -165,8 +178,11 @@ mod tests {
         for ok in ["a.txt", "office/notes.docx", "é/ü.txt"] {
             assert!(is_clean_name(ok), "{ok}");
         }
-        let (long_part, long_name) = ("n".repeat(PART_LIMIT + 1), vec!["n"; NAME_LIMIT / 2 + 1].join("/"));
-        for bad in ["", "/etc/passwd", "../x", "a/../../b", "a//b", "./a", "a/", &long_part, &long_name] {
+        let (long_part, long_name) =
+            ("n".repeat(PART_LIMIT + 1), vec!["n"; NAME_LIMIT / 2 + 1].join("/"));
+        for bad in
+            ["", "/etc/passwd", "../x", "a/../../b", "a//b", "./a", "a/", &long_part, &long_name]
+        {
             assert!(!is_clean_name(bad), "{bad}");
         }
     }

@@ -60,15 +60,16 @@ pub trait Storage: Send + Sync {
     fn location(&self) -> String;
     /// What is stored under `name`, if anything.
     fn stored(&self, name: &str) -> Result<Option<Stored>>;
-    /// A cheap token that changes whenever what is stored under `name` changes (None: nothing is), so a
-    /// sink can remember `stored` and still notice a file removed or replaced behind its back.
+    /// A cheap token that changes whenever what is stored under `name` changes (None: nothing
+    /// is), so a sink can remember `stored` and still notice a file removed or replaced behind
+    /// its back.
     fn stamp(&self, name: &str) -> Result<Option<String>>;
     /// Makes `verified`, a complete local file whose size and SHA-256 are `meta`'s, visible under
     /// `meta.name`: whole, or not at all. A previous version stays until then.
     fn put(&self, meta: &FileMeta, verified: &Path) -> Result<()>;
-    /// Appends each event whose id is not stored yet, whole lines only, and returns those whose id is
-    /// stored with another line. `known` is brought up to date first, under a lock: two sinks appending
-    /// at once never store an id twice.
+    /// Appends each event whose id is not stored yet, whole lines only, and returns those whose
+    /// id is stored with another line. `known` is brought up to date first, under a lock: two
+    /// sinks appending at once never store an id twice.
     fn append_events(&self, events: &[Event], known: &mut Known) -> Result<Appended>;
     /// The events stored so far, in the order stored.
     fn events(&self) -> Result<Vec<Event>>;
@@ -87,8 +88,10 @@ pub fn open(url: &StorageUrl, write: bool) -> Result<std::sync::Arc<dyn Storage>
 }
 
 pub fn sha256_of(path: &Path) -> Result<String> {
-    let mut file = std::fs::File::open(path).with_context(|| format!("Failed to open {}", path.display()))?;
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("Failed to open {}", path.display()))?;
     let mut hasher = Sha256::new();
-    std::io::copy(&mut file, &mut hasher).with_context(|| format!("Failed to read {}", path.display()))?;
+    std::io::copy(&mut file, &mut hasher)
+        .with_context(|| format!("Failed to read {}", path.display()))?;
     Ok(hex(&hasher.finalize()))
 }

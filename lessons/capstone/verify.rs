@@ -35,16 +35,22 @@ fn listed(items: &[String]) -> String {
 pub fn storage_facts(paths: &Paths, storage: &StorageUrl) -> Result<Vec<Fact>> {
     let scan = super::source::scan(&paths.source);
     let events = super::events::read(&paths.events);
-    if scan.files.is_empty() && scan.refused.is_empty() && events.events.is_empty() && events.refused.is_empty() {
+    if scan.files.is_empty()
+        && scan.refused.is_empty()
+        && events.events.is_empty()
+        && events.refused.is_empty()
+    {
         return Ok(vec![Fact::fail(
             format!("{} holds files to collect", paths.source.display()),
             "Run lesson 7 --run to make a sample set and collect it, or put your own files there",
         )]);
     }
     let store = super::storage::open(storage, false)?;
-    let stored: BTreeMap<String, String> = store.files()?.into_iter().map(|(n, s)| (n, s.sha256)).collect();
+    let stored: BTreeMap<String, String> =
+        store.files()?.into_iter().map(|(n, s)| (n, s.sha256)).collect();
     let mut facts = Vec::new();
-    let (mut same, mut bytes, mut missing, mut different, mut unreadable) = (0, 0u64, vec![], vec![], vec![]);
+    let (mut same, mut bytes, mut missing, mut different, mut unreadable) =
+        (0, 0u64, vec![], vec![], vec![]);
     let mut wanted = HashSet::new();
     for (name, path) in &scan.files {
         let meta = match FileMeta::of(path, name) {
@@ -64,7 +70,8 @@ pub fn storage_facts(paths: &Paths, storage: &StorageUrl) -> Result<Vec<Fact>> {
             None => missing.push(name.clone()),
         }
     }
-    let mut cannot: Vec<String> = scan.refused.iter().map(|(what, why)| format!("{what}: {why}")).collect();
+    let mut cannot: Vec<String> =
+        scan.refused.iter().map(|(what, why)| format!("{what}: {why}")).collect();
     cannot.extend(unreadable.iter().cloned());
     if !cannot.is_empty() {
         facts.push(Fact::fail(
@@ -93,13 +100,23 @@ pub fn storage_facts(paths: &Paths, storage: &StorageUrl) -> Result<Vec<Fact>> {
         facts.push(Fact::check(
             different.is_empty(),
             "every stored file has its source's SHA-256",
-            format!("Stored with other content: {}. Collect them again: lesson 7 --run", listed(&different)),
+            format!(
+                "Stored with other content: {}. Collect them again: lesson 7 --run",
+                listed(&different)
+            ),
         ));
     }
     let waiting: Vec<String> = partials(&paths.scratch)?
         .into_iter()
         .filter(|p| wanted.contains(&p.meta.id))
-        .map(|p| format!("{} ({:.1} of {:.1} MB)", p.meta.name, megabytes(p.bytes), megabytes(p.meta.size)))
+        .map(|p| {
+            format!(
+                "{} ({:.1} of {:.1} MB)",
+                p.meta.name,
+                megabytes(p.bytes),
+                megabytes(p.meta.size)
+            )
+        })
         .collect();
     facts.push(Fact::check(
         waiting.is_empty(),
@@ -114,9 +131,15 @@ pub fn storage_facts(paths: &Paths, storage: &StorageUrl) -> Result<Vec<Fact>> {
     Ok(facts)
 }
 
-fn event_facts(paths: &Paths, events: &super::events::Events, store: &dyn Storage) -> Result<Vec<Fact>> {
+fn event_facts(
+    paths: &Paths,
+    events: &super::events::Events,
+    store: &dyn Storage,
+) -> Result<Vec<Fact>> {
     let mut facts = Vec::new();
-    if let Some((what, why)) = events.refused.iter().find(|(what, _)| *what == paths.events.display().to_string()) {
+    if let Some((what, why)) =
+        events.refused.iter().find(|(what, _)| *what == paths.events.display().to_string())
+    {
         // The whole file could not be read.
         facts.push(Fact::fail(
             format!("{what} can be read"),
@@ -128,7 +151,10 @@ fn event_facts(paths: &Paths, events: &super::events::Events, store: &dyn Storag
         let mut lines: Vec<String> =
             events.refused.iter().take(SHOWN).map(|(what, why)| format!("{what}: {why}")).collect();
         if events.refused.len() > SHOWN {
-            lines.push(format!("and {} more (lesson collect ingest lists them all)", events.refused.len() - SHOWN));
+            lines.push(format!(
+                "and {} more (lesson collect ingest lists them all)",
+                events.refused.len() - SHOWN
+            ));
         }
         lines.push("Repair or remove those lines, then collect again: lesson 7 --run".to_string());
         facts.push(Fact::fail(
@@ -141,8 +167,10 @@ fn event_facts(paths: &Paths, events: &super::events::Events, store: &dyn Storag
         ));
     }
     let stored = store.events()?;
-    let by_id: HashMap<&str, &str> = stored.iter().map(|e| (e.id.as_str(), e.line.as_str())).collect();
-    let present = events.events.iter().filter(|e| by_id.get(e.id.as_str()) == Some(&e.line.as_str())).count();
+    let by_id: HashMap<&str, &str> =
+        stored.iter().map(|e| (e.id.as_str(), e.line.as_str())).collect();
+    let present =
+        events.events.iter().filter(|e| by_id.get(e.id.as_str()) == Some(&e.line.as_str())).count();
     let other: Vec<String> = events
         .events
         .iter()
@@ -181,20 +209,22 @@ async fn kafka_facts(ctx: &Context, names: &Names) -> Result<Vec<Fact>> {
     };
     let bootstrap = stack.bootstrap();
     // Offsets, the sink's committed offsets and the dead letters, over one inspector.
-    let (topics, dead_letters) = (vec![names.files.clone(), names.events.clone()], names.dead_letters.clone());
-    let (behind, letters) = crate::kafka::inspect::inspect_group(&bootstrap, Some(&names.group), move |k| {
-        let mut behind = 0i64;
-        for topic in topics {
-            let Some(ids) = k.partition_ids(&topic)? else { continue };
-            behind += k.lag(&topic, &ids)?.values().sum::<i64>();
-        }
-        let letters = match k.partition_ids(&dead_letters)? {
-            Some(ids) => dead_letter::parse(&dead_letters, &k.read_all(&dead_letters, &ids)?),
-            None => Vec::new(),
-        };
-        Ok((behind, letters))
-    })
-    .await?;
+    let (topics, dead_letters) =
+        (vec![names.files.clone(), names.events.clone()], names.dead_letters.clone());
+    let (behind, letters) =
+        crate::kafka::inspect::inspect_group(&bootstrap, Some(&names.group), move |k| {
+            let mut behind = 0i64;
+            for topic in topics {
+                let Some(ids) = k.partition_ids(&topic)? else { continue };
+                behind += k.lag(&topic, &ids)?.values().sum::<i64>();
+            }
+            let letters = match k.partition_ids(&dead_letters)? {
+                Some(ids) => dead_letter::parse(&dead_letters, &k.read_all(&dead_letters, &ids)?),
+                None => Vec::new(),
+            };
+            Ok((behind, letters))
+        })
+        .await?;
     let sink = ctx.options.command("collect sink --until-caught-up", Needs::NOTHING);
     let mut facts = vec![Fact::check(
         behind == 0,
@@ -204,15 +234,21 @@ async fn kafka_facts(ctx: &Context, names: &Names) -> Result<Vec<Fact>> {
     if letters.is_empty() {
         facts.push(Fact::pass("no message was set aside as a dead letter"));
     } else {
-        let read = ["kafka-console-consumer", "--bootstrap-server", IN_NETWORK_BOOTSTRAP, "--topic"];
+        let read =
+            ["kafka-console-consumer", "--bootstrap-server", IN_NETWORK_BOOTSTRAP, "--topic"];
         facts.push(Fact::info(format!(
             "{} set aside in {} (dead letters). Read them all: {}",
             count(letters.len() as u64, "message was", "messages were"),
             names.dead_letters,
-            compose_hint(&format!("exec kafka {} {} --from-beginning", read.join(" "), names.dead_letters))
+            compose_hint(&format!(
+                "exec kafka {} {} --from-beginning",
+                read.join(" "),
+                names.dead_letters
+            ))
         )));
         // Sorted: the sink sets messages of different partitions aside in no fixed order.
-        let mut reasons: Vec<String> = letters.iter().map(|l| format!("{}: {}", l.from, l.reason)).collect();
+        let mut reasons: Vec<String> =
+            letters.iter().map(|l| format!("{}: {}", l.from, l.reason)).collect();
         reasons.sort();
         for reason in reasons.iter().take(SHOWN) {
             facts.push(Fact::info(format!("  set aside {reason}")));

@@ -22,7 +22,8 @@ pub struct Broker {
 pub async fn brokers(bootstrap: &str, timeout: Duration) -> Result<Vec<Broker>> {
     let bootstrap = bootstrap.to_string();
     tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer = config(&bootstrap).create().context("Failed to create a Kafka client")?;
+        let consumer: BaseConsumer =
+            config(&bootstrap).create().context("Failed to create a Kafka client")?;
         let metadata = consumer
             .fetch_metadata(None, Timeout::After(timeout))
             .with_context(|| format!("Kafka at {bootstrap} did not return metadata"))?;
@@ -45,7 +46,12 @@ pub enum Created {
 /// Creates a topic the way `kafka-topics --create --if-not-exists` does, through the Admin API. A broker
 /// that has just (re)started may answer before its controller can create topics: that is waited for.
 // ANCHOR: create_topic
-pub async fn create_topic(bootstrap: &str, topic: &str, partitions: i32, replication: i32) -> Result<Created> {
+pub async fn create_topic(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    replication: i32,
+) -> Result<Created> {
     let admin: AdminClient<DefaultClientContext> =
         config(bootstrap).create().context("Failed to create an admin client")?;
     let new_topic = NewTopic::new(topic, partitions, TopicReplication::Fixed(replication));
@@ -54,7 +60,9 @@ pub async fn create_topic(bootstrap: &str, topic: &str, partitions: i32, replica
     let attempts = async {
         'attempt: loop {
             let results = match admin.create_topics([&new_topic], &options).await {
-                Err(KafkaError::AdminOp(code)) if not_ready(code) && std::time::Instant::now() < deadline => {
+                Err(KafkaError::AdminOp(code))
+                    if not_ready(code) && std::time::Instant::now() < deadline =>
+                {
                     continue 'attempt;
                 }
                 other => other.context("Failed to create topic")?,
@@ -63,22 +71,34 @@ pub async fn create_topic(bootstrap: &str, topic: &str, partitions: i32, replica
             for result in results {
                 match result {
                     Ok(_) => {}
-                    Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => created = Created::AlreadyThere,
-                    Err((_, code)) if not_ready(code) && std::time::Instant::now() < deadline => continue 'attempt,
-                    Err((name, code)) => return Err(anyhow!("Kafka refused to create topic `{name}`: {code}")),
+                    Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {
+                        created = Created::AlreadyThere
+                    }
+                    Err((_, code)) if not_ready(code) && std::time::Instant::now() < deadline => {
+                        continue 'attempt
+                    }
+                    Err((name, code)) => {
+                        return Err(anyhow!("Kafka refused to create topic `{name}`: {code}"))
+                    }
                 }
             }
             return Ok(created);
         }
     };
-    crate::ui::progress::while_running(&format!("Kafka's controller to create topic {topic}"), attempts).await
+    crate::ui::progress::while_running(
+        &format!("Kafka's controller to create topic {topic}"),
+        attempts,
+    )
+    .await
 }
 
 /// Answers of a broker whose controller is not ready yet.
 fn not_ready(code: RDKafkaErrorCode) -> bool {
     matches!(
         code,
-        RDKafkaErrorCode::OperationTimedOut | RDKafkaErrorCode::RequestTimedOut | RDKafkaErrorCode::NotController
+        RDKafkaErrorCode::OperationTimedOut
+            | RDKafkaErrorCode::RequestTimedOut
+            | RDKafkaErrorCode::NotController
     )
 }
 // ANCHOR_END: create_topic
@@ -90,12 +110,17 @@ fn admin(bootstrap: &str) -> Result<AdminClient<DefaultClientContext>> {
 /// Deletes a topic and every message in it; false when there was no such topic.
 pub async fn delete_topic(bootstrap: &str, topic: &str) -> Result<bool> {
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = admin(bootstrap)?.delete_topics(&[topic], &options).await.context("Failed to delete topic")?;
+    let results = admin(bootstrap)?
+        .delete_topics(&[topic], &options)
+        .await
+        .context("Failed to delete topic")?;
     for result in results {
         match result {
             Ok(_) => {}
             Err((_, RDKafkaErrorCode::UnknownTopicOrPartition)) => return Ok(false),
-            Err((name, code)) => return Err(anyhow!("Kafka refused to delete topic `{name}`: {code}")),
+            Err((name, code)) => {
+                return Err(anyhow!("Kafka refused to delete topic `{name}`: {code}"))
+            }
         }
     }
     Ok(true)
@@ -108,9 +133,18 @@ pub async fn empty_topic(bootstrap: &str, topic: &str, partitions: &[i32]) -> Re
         list.add_partition_offset(topic, p, rdkafka::Offset::End)?;
     }
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let done = admin(bootstrap)?.delete_records(&list, &options).await.context("Failed to delete the messages")?;
-    if let Some(failed) = done.elements().iter().find_map(|e| e.error().err().map(|err| (e.partition(), err))) {
-        return Err(anyhow!("Kafka refused to delete the messages of {topic}/{}: {}", failed.0, failed.1));
+    let done = admin(bootstrap)?
+        .delete_records(&list, &options)
+        .await
+        .context("Failed to delete the messages")?;
+    if let Some(failed) =
+        done.elements().iter().find_map(|e| e.error().err().map(|err| (e.partition(), err)))
+    {
+        return Err(anyhow!(
+            "Kafka refused to delete the messages of {topic}/{}: {}",
+            failed.0,
+            failed.1
+        ));
     }
     Ok(())
 }
@@ -118,11 +152,16 @@ pub async fn empty_topic(bootstrap: &str, topic: &str, partitions: &[i32]) -> Re
 /// Deletes consumer groups with their committed offsets; a group that does not exist is fine.
 pub async fn delete_groups(bootstrap: &str, groups: &[&str]) -> Result<()> {
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
-    let results = admin(bootstrap)?.delete_groups(groups, &options).await.context("Failed to delete groups")?;
+    let results = admin(bootstrap)?
+        .delete_groups(groups, &options)
+        .await
+        .context("Failed to delete groups")?;
     for result in results {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::GroupIdNotFound)) => {}
-            Err((name, code)) => return Err(anyhow!("Kafka refused to delete group `{name}`: {code}")),
+            Err((name, code)) => {
+                return Err(anyhow!("Kafka refused to delete group `{name}`: {code}"))
+            }
         }
     }
     Ok(())

@@ -105,14 +105,16 @@ impl Inspector {
         for &p in partitions {
             list.add_partition(topic, p);
         }
-        let committed = self
-            .grouped()?
-            .committed_offsets(list, Duration::from_secs(10))
-            .with_context(|| format!("Failed to read the offsets group `{}` committed", self.group))?;
+        let committed =
+            self.grouped()?.committed_offsets(list, Duration::from_secs(10)).with_context(
+                || format!("Failed to read the offsets group `{}` committed", self.group),
+            )?;
         Ok(committed
             .elements()
             .iter()
-            .map(|e| (e.partition(), if let Offset::Offset(o) = e.offset() { Some(o) } else { None }))
+            .map(|e| {
+                (e.partition(), if let Offset::Offset(o) = e.offset() { Some(o) } else { None })
+            })
             .collect())
     }
 
@@ -141,7 +143,10 @@ impl Inspector {
             .iter()
             .filter(|g| g.name() == group)
             .flat_map(|g| g.members())
-            .map(|m| Member { client_id: m.client_id().to_string(), host: m.client_host().to_string() })
+            .map(|m| Member {
+                client_id: m.client_id().to_string(),
+                host: m.client_host().to_string(),
+            })
             .collect())
     }
 
@@ -229,7 +234,8 @@ where
     F: FnOnce(&Inspector) -> Result<T> + Send + 'static,
 {
     let (bootstrap, group) = (bootstrap.to_string(), group.map(str::to_string));
-    tokio::task::spawn_blocking(move || ask(&Inspector::connect(&bootstrap, group.as_deref())?)).await?
+    tokio::task::spawn_blocking(move || ask(&Inspector::connect(&bootstrap, group.as_deref())?))
+        .await?
 }
 
 /// The topic's partitions, or None when the cluster has no such topic.
@@ -239,7 +245,11 @@ pub async fn topic(bootstrap: &str, topic: &str) -> Result<Option<Vec<PartitionI
 }
 
 /// (low, high) offsets of each partition: high - low messages are there to read.
-pub async fn watermarks(bootstrap: &str, topic: &str, partitions: &[i32]) -> Result<BTreeMap<i32, (i64, i64)>> {
+pub async fn watermarks(
+    bootstrap: &str,
+    topic: &str,
+    partitions: &[i32],
+) -> Result<BTreeMap<i32, (i64, i64)>> {
     let (topic, partitions) = (topic.to_string(), partitions.to_vec());
     inspect(bootstrap, move |k| k.watermarks(&topic, &partitions)).await
 }
@@ -260,7 +270,9 @@ pub async fn partition_ids(bootstrap: &str, topic: &str) -> Result<Option<Vec<i3
 pub async fn unread(bootstrap: &str, group: &str, topic: &str, partitions: &[i32]) -> Result<i64> {
     let (what, topic, partitions) =
         (format!("the offsets group {group} committed"), topic.to_string(), partitions.to_vec());
-    let asked = inspect_group(bootstrap, Some(group), move |k| Ok(k.lag(&topic, &partitions)?.values().sum()));
+    let asked = inspect_group(bootstrap, Some(group), move |k| {
+        Ok(k.lag(&topic, &partitions)?.values().sum())
+    });
     crate::ui::progress::while_running(&what, asked).await
 }
 
@@ -293,7 +305,8 @@ mod tests {
     #[test]
     fn kafkas_own_topics_are_refused() {
         for internal in ["__consumer_offsets", "__transaction_state", "__anything"] {
-            let err = validate_topic_name(internal).err().map(|e| e.to_string()).unwrap_or_default();
+            let err =
+                validate_topic_name(internal).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(err.contains("one of Kafka's own topics"), "{internal}: {err}");
         }
     }

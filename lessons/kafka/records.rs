@@ -23,14 +23,21 @@ impl Record {
             partition: message.partition(),
             offset: message.offset(),
             key: message.key().map(|k| String::from_utf8_lossy(k).into_owned()),
-            value: message.payload().map(|v| String::from_utf8_lossy(v).into_owned()).unwrap_or_default(),
+            value: message
+                .payload()
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .unwrap_or_default(),
         }
     }
 }
 
 /// Sends each (key, value) and waits for the broker's acknowledgement; returns where each landed.
 // ANCHOR: produce
-pub async fn produce(bootstrap: &str, topic: &str, records: &[(Option<&str>, &str)]) -> Result<Vec<(i32, i64)>> {
+pub async fn produce(
+    bootstrap: &str,
+    topic: &str,
+    records: &[(Option<&str>, &str)],
+) -> Result<Vec<(i32, i64)>> {
     let producer: FutureProducer = config::producer(bootstrap)
         .set("message.timeout.ms", "30000")
         .create()
@@ -54,7 +61,12 @@ pub async fn produce(bootstrap: &str, topic: &str, records: &[(Option<&str>, &st
 /// Reads `expected` records as consumer group `group`, starting where the group left off (the beginning
 /// for a new group), then commits.
 // ANCHOR: consume
-pub async fn consume(bootstrap: &str, topic: &str, group: &str, expected: usize) -> Result<Vec<Record>> {
+pub async fn consume(
+    bootstrap: &str,
+    topic: &str,
+    group: &str,
+    expected: usize,
+) -> Result<Vec<Record>> {
     let (bootstrap, topic, group) = (bootstrap.to_string(), topic.to_string(), group.to_string());
     tokio::task::spawn_blocking(move || {
         let consumer: BaseConsumer =

@@ -17,9 +17,15 @@ use crate::ui::progress::reporting;
 pub const INTERRUPTED: u8 = 130;
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
-    let starts_stack = matches!(cli.command, Some(Command::Tour { .. })) || (cli.run && starts_stack(&cli.lesson));
+    let starts_stack =
+        matches!(cli.command, Some(Command::Tour { .. })) || (cli.run && starts_stack(&cli.lesson));
     let collecting = matches!(cli.command, Some(Command::Collect { .. }))
-        || cli.run && cli.lesson.as_deref().and_then(|l| catalog::find(l).ok()).is_some_and(|l| l.info().id == 7);
+        || cli.run
+            && cli
+                .lesson
+                .as_deref()
+                .and_then(|l| catalog::find(l).ok())
+                .is_some_and(|l| l.info().id == 7);
     let workspace = cli.workspace.clone();
     if matches!(cli.command, Some(Command::Watch { .. })) {
         // Ctrl-C is how watching ends: the watch stops by itself, with nothing to undo.
@@ -94,7 +100,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let finished = watch::watch(&context(ws, false, false)?, from, color).await?;
             Ok(if finished { ExitCode::SUCCESS } else { ExitCode::from(INTERRUPTED) })
         }
-        Some(Command::Tour { volumes }) => Ok(done(tour::tour(&context(ws, volumes, false)?, color).await?)),
+        Some(Command::Tour { volumes }) => {
+            Ok(done(tour::tour(&context(ws, volumes, false)?, color).await?))
+        }
         None => match &cli.lesson {
             None => {
                 println!("{}", overview());
@@ -147,7 +155,11 @@ async fn collect(ws: &Workspace, action: CollectAction) -> Result<ExitCode> {
     }
 }
 
-async fn interrupted(workspace: &Workspace, starts_stack: bool, collecting: bool) -> Result<ExitCode> {
+async fn interrupted(
+    workspace: &Workspace,
+    starts_stack: bool,
+    collecting: bool,
+) -> Result<ExitCode> {
     eprintln!("\nInterrupted.");
     if starts_stack {
         let config = StackConfig::new(workspace.dir.as_deref(), workspace.project.as_deref())?;
@@ -175,7 +187,10 @@ async fn interrupted(workspace: &Workspace, starts_stack: bool, collecting: bool
 }
 
 fn starts_stack(lesson: &Option<String>) -> bool {
-    lesson.as_deref().and_then(|l| catalog::find(l).ok()).is_some_and(|l| l.info().needs.starts_stack)
+    lesson
+        .as_deref()
+        .and_then(|l| catalog::find(l).ok())
+        .is_some_and(|l| l.info().needs.starts_stack)
 }
 
 fn done(ok: bool) -> ExitCode {
@@ -223,7 +238,8 @@ fn workspace_flags(workspace: &Workspace) -> String {
 
 /// A word as a shell reads it back: quoted when it holds anything but plain characters.
 fn shell_word(word: &str) -> String {
-    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+=:@".contains(c)) {
+    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+=:@".contains(c))
+    {
         word.to_string()
     } else {
         format!("'{}'", word.replace('\'', "'\\''"))
@@ -252,9 +268,18 @@ mod tests {
     fn check_command_repeats_what_the_learner_chose() {
         let defaults = Options::default();
         assert_eq!(check_command(info(4), &defaults), "lesson check 4");
-        let chosen = Options { topic: "t".into(), partitions: 6, group: "g".into(), volumes: true, ..defaults };
+        let chosen = Options {
+            topic: "t".into(),
+            partitions: 6,
+            group: "g".into(),
+            volumes: true,
+            ..defaults
+        };
         assert_eq!(check_command(info(4), &chosen), "lesson check 4 --topic t --partitions 6");
-        assert_eq!(check_command(info(5), &chosen), "lesson check 5 --topic t --partitions 6 --group g");
+        assert_eq!(
+            check_command(info(5), &chosen),
+            "lesson check 5 --topic t --partitions 6 --group g"
+        );
         assert_eq!(check_command(info(6), &chosen), "lesson check 6 --volumes");
         assert_eq!(check_command(info(1), &chosen), "lesson check 1");
         let elsewhere = Options { workspace_flags: " --dir /w".into(), ..Options::default() };
@@ -275,7 +300,10 @@ mod tests {
         assert_eq!(workspace_flags(&workspace("/home/ana/kafka")), " --dir /home/ana/kafka");
         let to_s3 = Workspace { storage: Some("s3://collect/run 1".into()), ..workspace("/w") };
         assert_eq!(workspace_flags(&to_s3), " --dir /w --storage 's3://collect/run 1'");
-        assert_eq!(workspace_flags(&workspace("/home/ana/meu kafka")), " --dir '/home/ana/meu kafka'");
+        assert_eq!(
+            workspace_flags(&workspace("/home/ana/meu kafka")),
+            " --dir '/home/ana/meu kafka'"
+        );
         assert_eq!(workspace_flags(&workspace("it's")), " --dir 'it'\\''s'");
     }
 }

@@ -47,13 +47,20 @@ mod tests {
 
     #[test]
     fn the_serve_command_is_readmes() {
-        assert!(serve_command().starts_with("cargo install mdbook --version "), "{}", serve_command());
+        assert!(
+            serve_command().starts_with("cargo install mdbook --version "),
+            "{}",
+            serve_command()
+        );
         assert!(serve_command().ends_with("mdbook serve book --open"), "{}", serve_command());
     }
 
     #[test]
     fn a_missing_book_says_how_to_build_it() {
         let text = page_in(Path::new("/nowhere"), None);
-        assert!(text.contains("not built yet") && text.contains("file:///nowhere/book/book/index.html"), "{text}");
+        assert!(
+            text.contains("not built yet") && text.contains("file:///nowhere/book/book/index.html"),
+            "{text}"
+        );
     }
 }

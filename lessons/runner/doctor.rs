@@ -43,7 +43,10 @@ pub async fn facts(config: &StackConfig) -> Result<Vec<Fact>> {
         } else if free {
             Fact::pass(format!("port {port} is free for {service}"))
         } else {
-            Fact::fail(format!("port {port} is free for {service}"), ports::in_use_message(service, var, port))
+            Fact::fail(
+                format!("port {port} is free for {service}"),
+                ports::in_use_message(service, var, port),
+            )
         });
     }
     if ours.iter().any(|c| c.service == "kafka") {
@@ -90,9 +93,12 @@ async fn images(compose: Option<&Compose>) -> Vec<String> {
         _ => None,
     };
     let from_reference = || compose_file::parse_rendered(&reference::with_defaults()).ok();
-    let services = rendered.and_then(|r| compose_file::parse_rendered(&r).ok()).or_else(from_reference);
+    let services =
+        rendered.and_then(|r| compose_file::parse_rendered(&r).ok()).or_else(from_reference);
     let core = |(name, service): (&String, &compose_file::Service)| {
         crate::stack::SERVICES.contains(&name.as_str()).then(|| service.image.clone())
     };
-    services.map(|s| s.iter().filter_map(core).filter(|i| !i.is_empty()).collect()).unwrap_or_default()
+    services
+        .map(|s| s.iter().filter_map(core).filter(|i| !i.is_empty()).collect())
+        .unwrap_or_default()
 }

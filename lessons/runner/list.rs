@@ -23,7 +23,9 @@ pub async fn rows(ctx: &Context) -> Result<Vec<Row>> {
         let info = lesson.info();
         let (done, error) = match lesson.check(ctx).await {
             Ok(facts) => (all_pass(&facts), None),
-            Err(err) => (false, Some(err.to_string().lines().next().unwrap_or_default().to_string())),
+            Err(err) => {
+                (false, Some(err.to_string().lines().next().unwrap_or_default().to_string()))
+            }
         };
         Row { id: info.id, slug: info.slug, title: info.title, done, error }
     });
@@ -55,8 +57,7 @@ pub fn text(rows: &[Row], project: &str, color: bool) -> String {
 pub fn json(rows: &[Row], project: &str) -> String {
     let next = rows.iter().find(|r| !r.done).map(|r| r.id);
     let done = rows.iter().filter(|r| r.done).count();
-    let value =
-        serde_json::json!({ "project": project, "lessons": rows, "done": done, "total": rows.len(), "next": next });
+    let value = serde_json::json!({ "project": project, "lessons": rows, "done": done, "total": rows.len(), "next": next });
     serde_json::to_string_pretty(&value).unwrap_or_default()
 }
 

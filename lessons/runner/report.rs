@@ -39,7 +39,9 @@ pub fn facts(lesson: &Info, facts: &[Fact], next: Option<&Info>, color: bool) ->
     out += "\n";
     if all_pass(facts) {
         out += &match next {
-            Some(next) => format!("Lesson {} is done. Next: lesson {} ({})\n", lesson.id, next.id, next.title),
+            Some(next) => {
+                format!("Lesson {} is done. Next: lesson {} ({})\n", lesson.id, next.id, next.title)
+            }
             None => format!("Lesson {} is done: that was the last lesson. Well done!\n", lesson.id),
         };
     } else {
@@ -55,8 +57,7 @@ pub fn facts(lesson: &Info, facts: &[Fact], next: Option<&Info>, color: bool) ->
 }
 
 pub fn json(lesson: &Info, facts: &[Fact]) -> String {
-    let value =
-        serde_json::json!({ "lesson": lesson.id, "slug": lesson.slug, "done": all_pass(facts), "facts": facts });
+    let value = serde_json::json!({ "lesson": lesson.id, "slug": lesson.slug, "done": all_pass(facts), "facts": facts });
     serde_json::to_string_pretty(&value).unwrap_or_default()
 }
 
@@ -80,8 +81,14 @@ mod tests {
     use super::*;
     use crate::lesson::Needs;
 
-    const INFO: Info =
-        Info { id: 4, slug: "topic", title: "Create a topic", hint: "h", needs: Needs::NOTHING, requires: &[] };
+    const INFO: Info = Info {
+        id: 4,
+        slug: "topic",
+        title: "Create a topic",
+        hint: "h",
+        needs: Needs::NOTHING,
+        requires: &[],
+    };
 
     #[test]
     fn facts_show_their_fix_and_the_verdict() {
@@ -92,7 +99,9 @@ mod tests {
             "Checking lesson 4 · Create a topic\n✓ a\n✗ b\n    fix: do this\n         then that\nℹ c\n\n\
              Lesson 4 is not done yet: 1 of 3 facts failed. Stuck? lesson hint 4\n"
         );
-        assert!(facts_done_text().ends_with("Lesson 4 is done: that was the last lesson. Well done!\n"));
+        assert!(
+            facts_done_text().ends_with("Lesson 4 is done: that was the last lesson. Well done!\n")
+        );
         assert_eq!(paint("✓", "32", true), "\u{1b}[32m✓\u{1b}[0m");
     }
 

@@ -21,7 +21,9 @@ pub fn affected(id: u8) -> Vec<&'static dyn AnyLesson> {
     let mut lessons: Vec<&'static dyn AnyLesson> = LESSONS
         .iter()
         .copied()
-        .filter(|l| ids.contains(&l.info().id) && (l.info().id == id || !l.info().needs.stops_stack))
+        .filter(|l| {
+            ids.contains(&l.info().id) && (l.info().id == id || !l.info().needs.stops_stack)
+        })
         .collect();
     lessons.reverse();
     lessons
@@ -31,7 +33,9 @@ pub async fn reset(ctx: &Context, id: u8, yes: bool) -> Result<String> {
     let plans: Vec<(&dyn AnyLesson, Undo)> =
         affected(id).into_iter().filter_map(|l| l.undo_plan(ctx).map(|plan| (l, plan))).collect();
     if plans.is_empty() {
-        return Ok(format!("Nothing to undo: this directory is already as it was before lesson {id}."));
+        return Ok(format!(
+            "Nothing to undo: this directory is already as it was before lesson {id}."
+        ));
     }
     let losses: Vec<&str> = plans.iter().filter_map(|(_, plan)| plan.loses.as_deref()).collect();
     if !losses.is_empty() && !yes {

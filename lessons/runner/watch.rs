@@ -13,7 +13,11 @@ use crate::runner::{list, report};
 const EVERY: Duration = Duration::from_secs(1);
 
 /// Watches from `from` (else the first lesson not done) until every lesson is done (true) or Ctrl-C (false).
-pub async fn watch(ctx: &Context, from: Option<&'static dyn AnyLesson>, color: bool) -> Result<bool> {
+pub async fn watch(
+    ctx: &Context,
+    from: Option<&'static dyn AnyLesson>,
+    color: bool,
+) -> Result<bool> {
     let tty = std::io::stdout().is_terminal();
     let mut lesson = match from {
         Some(lesson) => lesson,
@@ -31,13 +35,24 @@ pub async fn watch(ctx: &Context, from: Option<&'static dyn AnyLesson>, color: b
     loop {
         let info = lesson.info();
         let (screen, done) = match lesson.check(ctx).await {
-            Ok(facts) => (report::facts(info, &facts, catalog::next(info), color), all_pass(&facts)),
-            Err(err) => (format!("Checking lesson {} · {}\n✗ could not check: {err:#}\n", info.id, info.title), false),
+            Ok(facts) => {
+                (report::facts(info, &facts, catalog::next(info), color), all_pass(&facts))
+            }
+            Err(err) => (
+                format!(
+                    "Checking lesson {} · {}\n✗ could not check: {err:#}\n",
+                    info.id, info.title
+                ),
+                false,
+            ),
         };
         if screen != shown {
             if tty && !keep_screen {
                 print!("\x1b[2J\x1b[H");
-                println!("lesson watch: lesson {} re-checked every second; Ctrl-C stops.\n", info.id);
+                println!(
+                    "lesson watch: lesson {} re-checked every second; Ctrl-C stops.\n",
+                    info.id
+                );
             }
             println!("{screen}");
             shown = screen;
@@ -63,5 +78,8 @@ pub async fn watch(ctx: &Context, from: Option<&'static dyn AnyLesson>, color: b
 
 async fn first_not_done(ctx: &Context) -> Result<Option<&'static dyn AnyLesson>> {
     let rows = list::rows(ctx).await?;
-    Ok(rows.iter().find(|r| !r.done).and_then(|r| LESSONS.iter().copied().find(|l| l.info().id == r.id)))
+    Ok(rows
+        .iter()
+        .find(|r| !r.done)
+        .and_then(|r| LESSONS.iter().copied().find(|l| l.info().id == r.id)))
 }

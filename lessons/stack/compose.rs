@@ -37,8 +37,12 @@ impl ComposeCli {
     pub async fn detect() -> Result<ComposeCli> {
         for cli in [ComposeCli::V2, ComposeCli::V1] {
             let (program, args) = cli.program_and_args();
-            let answered =
-                Command::new(program).args(args).arg("version").output().await.is_ok_and(|out| out.status.success());
+            let answered = Command::new(program)
+                .args(args)
+                .arg("version")
+                .output()
+                .await
+                .is_ok_and(|out| out.status.success());
             if answered {
                 return Ok(cli);
             }
@@ -118,9 +122,13 @@ impl Compose {
     /// `compose down`, with `-v` when the named volumes (and so all data) should go too. With the `cloud`
     /// profile, so lesson 7's storage servers go too when they were started (a file without it is unaffected).
     pub async fn down(&self, volumes: bool) -> Result<String> {
-        let args: &[&str] =
-            if volumes { &["--profile", CLOUD_PROFILE, "down", "-v"] } else { &["--profile", CLOUD_PROFILE, "down"] };
-        let what = format!("{} {} to stop and remove the containers", self.cli.name(), args.join(" "));
+        let args: &[&str] = if volumes {
+            &["--profile", CLOUD_PROFILE, "down", "-v"]
+        } else {
+            &["--profile", CLOUD_PROFILE, "down"]
+        };
+        let what =
+            format!("{} {} to stop and remove the containers", self.cli.name(), args.join(" "));
         let out = crate::ui::progress::while_running(&what, self.run(args)).await?;
         let text = combined(&out);
         if !out.status.success() {
@@ -131,13 +139,15 @@ impl Compose {
 
     fn port_in_use(&self, output: &str) -> Option<String> {
         let lower = output.to_lowercase();
-        if !lower.contains("address already in use") && !lower.contains("port is already allocated") {
+        if !lower.contains("address already in use") && !lower.contains("port is already allocated")
+        {
             return None;
         }
-        let (service, var, port) = [("kafka", "KAFKA_PORT", 9092u16), ("zookeeper", "ZOOKEEPER_PORT", 2181)]
-            .into_iter()
-            .map(|(service, var, default)| (service, var, self.port(var, default)))
-            .find(|(_, _, port)| lower.contains(&format!(":{port}")))?;
+        let (service, var, port) =
+            [("kafka", "KAFKA_PORT", 9092u16), ("zookeeper", "ZOOKEEPER_PORT", 2181)]
+                .into_iter()
+                .map(|(service, var, default)| (service, var, self.port(var, default)))
+                .find(|(_, _, port)| lower.contains(&format!(":{port}")))?;
         Some(super::ports::in_use_message(service, var, port))
     }
 

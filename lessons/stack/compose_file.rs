@@ -40,7 +40,8 @@ pub fn check_yaml(text: &str) -> Result<(), String> {
 
 /// Parses `compose config` output, v1 (short port strings, env maps) and v2 (long port maps) alike.
 pub fn parse_rendered(text: &str) -> Result<BTreeMap<String, Service>> {
-    let root: Value = serde_norway::from_str(text).context("Failed to parse the rendered compose file")?;
+    let root: Value =
+        serde_norway::from_str(text).context("Failed to parse the rendered compose file")?;
     let mut services = BTreeMap::new();
     let Some(map) = root.get("services").and_then(Value::as_mapping) else { return Ok(services) };
     for (name, body) in map {
@@ -48,14 +49,24 @@ pub fn parse_rendered(text: &str) -> Result<BTreeMap<String, Service>> {
         let service = Service {
             image: body.get("image").map(scalar).unwrap_or_default(),
             environment: environment(body.get("environment")),
-            ports: body.get("ports").and_then(Value::as_sequence).into_iter().flatten().filter_map(port).collect(),
+            ports: body
+                .get("ports")
+                .and_then(Value::as_sequence)
+                .into_iter()
+                .flatten()
+                .filter_map(port)
+                .collect(),
             volumes: body
                 .get("volumes")
                 .and_then(Value::as_sequence)
                 .into_iter()
                 .flatten()
                 .map(|v| match v.get("source") {
-                    Some(source) => format!("{}:{}", scalar(source), v.get("target").map(scalar).unwrap_or_default()),
+                    Some(source) => format!(
+                        "{}:{}",
+                        scalar(source),
+                        v.get("target").map(scalar).unwrap_or_default()
+                    ),
                     None => scalar(v),
                 })
                 .collect(),
@@ -90,7 +101,9 @@ fn environment(value: Option<&Value>) -> BTreeMap<String, String> {
         Some(Value::Mapping(map)) => map.iter().map(|(k, v)| (scalar(k), scalar(v))).collect(),
         Some(Value::Sequence(items)) => items
             .iter()
-            .filter_map(|item| scalar(item).split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+            .filter_map(|item| {
+                scalar(item).split_once('=').map(|(k, v)| (k.to_string(), v.to_string()))
+            })
             .collect(),
         _ => BTreeMap::new(),
     }
@@ -114,9 +127,11 @@ fn port(value: &Value) -> Option<Port> {
             published: published.parse().ok()?,
             target: target.parse().ok()?,
         }),
-        [target, published] => {
-            Some(Port { host_ip: String::new(), published: published.parse().ok()?, target: target.parse().ok()? })
-        }
+        [target, published] => Some(Port {
+            host_ip: String::new(),
+            published: published.parse().ok()?,
+            target: target.parse().ok()?,
+        }),
         _ => None,
     }
 }
@@ -176,9 +191,13 @@ mod tests {
     fn listeners_and_yaml_errors() {
         assert_eq!(
             listeners("INTERNAL://kafka:29092, EXTERNAL://localhost:9092,broken,X://h:notaport"),
-            [("INTERNAL".into(), "kafka".into(), 29092), ("EXTERNAL".into(), "localhost".into(), 9092)]
+            [
+                ("INTERNAL".into(), "kafka".into(), 29092),
+                ("EXTERNAL".into(), "localhost".into(), 9092)
+            ]
         );
-        let err = check_yaml("services:\n  kafka:\n    image: [unclosed\n").err().unwrap_or_default();
+        let err =
+            check_yaml("services:\n  kafka:\n    image: [unclosed\n").err().unwrap_or_default();
         assert!(err.contains("line"), "{err}");
     }
 }

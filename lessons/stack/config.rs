@@ -35,7 +35,8 @@ impl StackConfig {
             Some(dir) => dir.to_path_buf(),
             None => std::env::current_dir().context("Failed to read the current directory")?,
         };
-        let dir = std::path::absolute(&dir).with_context(|| format!("Failed to resolve {}", dir.display()))?;
+        let dir = std::path::absolute(&dir)
+            .with_context(|| format!("Failed to resolve {}", dir.display()))?;
         let project = match project {
             Some(name) => project_name(name),
             None => project_name(&dir.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()),
@@ -58,7 +59,8 @@ impl StackConfig {
 
     /// Bootstrap servers for programs on this machine: KAFKA_BOOTSTRAP_SERVERS, else the published port.
     pub fn bootstrap(&self) -> String {
-        std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| format!("localhost:{}", self.kafka_port))
+        std::env::var("KAFKA_BOOTSTRAP_SERVERS")
+            .unwrap_or_else(|_| format!("localhost:{}", self.kafka_port))
     }
 
     /// The variables the compose file reads for its ports, passed explicitly to every compose command.
@@ -82,12 +84,9 @@ pub fn project_name(raw: &str) -> String {
 
 fn port_from_env(var: &str, default: u16) -> Result<u16> {
     match std::env::var(var) {
-        Ok(value) => value
-            .trim()
-            .parse::<u16>()
-            .ok()
-            .filter(|p| *p > 0)
-            .with_context(|| format!("{var}={value} is not a port number (1-65535); unset it or pick a free port")),
+        Ok(value) => value.trim().parse::<u16>().ok().filter(|p| *p > 0).with_context(|| {
+            format!("{var}={value} is not a port number (1-65535); unset it or pick a free port")
+        }),
         Err(_) => Ok(default),
     }
 }
@@ -109,7 +108,10 @@ mod tests {
         std::env::set_var("WORKSHOP_TEST_PORT_BAD", "ninety");
         assert_eq!(port_from_env("WORKSHOP_TEST_PORT_OK", 9092).ok(), Some(19092));
         assert_eq!(port_from_env("WORKSHOP_TEST_PORT_UNSET", 9092).ok(), Some(9092));
-        let err = port_from_env("WORKSHOP_TEST_PORT_BAD", 9092).err().map(|e| e.to_string()).unwrap_or_default();
+        let err = port_from_env("WORKSHOP_TEST_PORT_BAD", 9092)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert_eq!(err, "WORKSHOP_TEST_PORT_BAD=ninety is not a port number (1-65535); unset it or pick a free port");
     }
 }

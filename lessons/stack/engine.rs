@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use anyhow::{anyhow, Context, Result};
 use bollard::exec::{CreateExecOptions, StartExecResults};
 use bollard::query_parameters::{
-    InspectContainerOptions, ListContainersOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
-    LogsOptionsBuilder,
+    InspectContainerOptions, ListContainersOptionsBuilder, ListNetworksOptionsBuilder,
+    ListVolumesOptionsBuilder, LogsOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -141,7 +141,8 @@ impl Engine {
     pub async fn connect() -> Result<Engine> {
         let docker_host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "(unset)".into());
         let no_engine = || {
-            let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+            let host = std::env::var("DOCKER_HOST")
+                .unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
             if let Some(path) = denied_socket(&host) {
                 return anyhow!(fill(guidance::ENGINE_DENIED, &[("host", &host), ("path", &path)]));
             }
@@ -199,10 +200,15 @@ impl Engine {
                 service: labels.get(SERVICE_LABEL).cloned().unwrap_or_default(),
                 name: inspect.name.unwrap_or_default().trim_start_matches('/').to_string(),
                 image: summary.image.unwrap_or_default(),
-                state: State::from_engine(state.status.map(|s| s.to_string()).as_deref(), state.running),
+                state: State::from_engine(
+                    state.status.map(|s| s.to_string()).as_deref(),
+                    state.running,
+                ),
                 exit_code: state.exit_code.unwrap_or(0),
                 restarts: inspect.restart_count.unwrap_or(0),
-                health: Health::from_engine(state.health.and_then(|h| h.status).map(|s| s.to_string()).as_deref()),
+                health: Health::from_engine(
+                    state.health.and_then(|h| h.status).map(|s| s.to_string()).as_deref(),
+                ),
                 ports,
             });
         }
@@ -213,9 +219,15 @@ impl Engine {
 
     /// Inspects a container; None when it is gone meanwhile.
     async fn inspect(&self, id: &str) -> Result<Option<bollard::models::ContainerInspectResponse>> {
-        match past_podman_stopped(|| self.docker.inspect_container(id, None::<InspectContainerOptions>)).await {
+        match past_podman_stopped(|| {
+            self.docker.inspect_container(id, None::<InspectContainerOptions>)
+        })
+        .await
+        {
             Ok(inspect) => Ok(Some(inspect)),
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(None),
+            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
+                Ok(None)
+            }
             Err(err) => Err(err).with_context(|| format!("Failed to inspect container {id}")),
         }
     }
@@ -241,7 +253,8 @@ impl Engine {
 
     /// Restarts a container, giving it `grace` seconds to stop by itself (a broker deregisters then).
     pub async fn restart(&self, id: &str, grace: i32) -> Result<()> {
-        let options = bollard::query_parameters::RestartContainerOptionsBuilder::new().t(grace).build();
+        let options =
+            bollard::query_parameters::RestartContainerOptionsBuilder::new().t(grace).build();
         self.docker
             .restart_container(id, Some(options))
             .await
@@ -258,14 +271,16 @@ impl Engine {
     pub async fn networks(&self, project: &str) -> Result<Vec<String>> {
         let filters = HashMap::from([("label", vec![format!("{PROJECT_LABEL}={project}")])]);
         let options = ListNetworksOptionsBuilder::default().filters(&filters).build();
-        let networks = self.docker.list_networks(Some(options)).await.context("Failed to list networks")?;
+        let networks =
+            self.docker.list_networks(Some(options)).await.context("Failed to list networks")?;
         Ok(networks.into_iter().filter_map(|n| n.name).collect())
     }
 
     pub async fn volumes(&self, project: &str) -> Result<Vec<String>> {
         let filters = HashMap::from([("label", vec![format!("{PROJECT_LABEL}={project}")])]);
         let options = ListVolumesOptionsBuilder::default().filters(&filters).build();
-        let volumes = self.docker.list_volumes(Some(options)).await.context("Failed to list volumes")?;
+        let volumes =
+            self.docker.list_volumes(Some(options)).await.context("Failed to list volumes")?;
         Ok(volumes.volumes.unwrap_or_default().into_iter().map(|v| v.name).collect())
     }
 
@@ -278,7 +293,11 @@ impl Engine {
 
     /// The last `lines` lines a container logged.
     pub async fn logs_tail(&self, id: &str, lines: usize) -> Result<String> {
-        let options = LogsOptionsBuilder::default().stdout(true).stderr(true).tail(&lines.to_string()).build();
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .tail(&lines.to_string())
+            .build();
         let mut stream = self.docker.logs(id, Some(options));
         let mut text = String::new();
         while let Some(chunk) = stream.next().await {
@@ -297,8 +316,10 @@ impl Engine {
             attach_stderr: Some(true),
             ..Default::default()
         };
-        let created = self.docker.create_exec(id, options).await.context("Failed to create exec")?;
-        let started = self.docker.start_exec(&created.id, None).await.context("Failed to start exec")?;
+        let created =
+            self.docker.create_exec(id, options).await.context("Failed to create exec")?;
+        let started =
+            self.docker.start_exec(&created.id, None).await.context("Failed to start exec")?;
         let (mut stdout, mut stderr) = (String::new(), String::new());
         if let StartExecResults::Attached { mut output, mut input } = started {
             if let Some(bytes) = stdin {
@@ -315,7 +336,8 @@ impl Engine {
                 }
             }
         }
-        let inspect = self.docker.inspect_exec(&created.id).await.context("Failed to inspect exec")?;
+        let inspect =
+            self.docker.inspect_exec(&created.id).await.context("Failed to inspect exec")?;
         Ok(ExecOutput { exit_code: inspect.exit_code.unwrap_or(-1), stdout, stderr })
     }
     // ANCHOR_END: exec

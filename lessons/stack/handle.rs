@@ -56,10 +56,16 @@ impl Stack {
 
     pub async fn containers(&self) -> Result<Vec<Container>> {
         let containers = self.engine.containers(&self.config.project).await?;
-        if containers.iter().any(Container::running) && !self.noted_running.swap(true, Ordering::Relaxed) {
+        if containers.iter().any(Container::running)
+            && !self.noted_running.swap(true, Ordering::Relaxed)
+        {
             // A note, not a state: a folder the learner cannot write to only loses check 6's evidence.
             let note = self.seen_running_note();
-            let _ = note.parent().map(std::fs::create_dir_all).transpose().and_then(|_| std::fs::write(&note, ""));
+            let _ = note
+                .parent()
+                .map(std::fs::create_dir_all)
+                .transpose()
+                .and_then(|_| std::fs::write(&note, ""));
         }
         Ok(containers)
     }
@@ -121,19 +127,31 @@ impl Stack {
             }
             None => (String::new(), format!(" Read why: docker compose logs {service}"), false),
         };
-        let message = format!("The {service} container keeps restarting ({} restarts so far).{line}{why}", c.restarts);
+        let message = format!(
+            "The {service} container keeps restarting ({} restarts so far).{line}{why}",
+            c.restarts
+        );
         Some(RestartLoop { message, lasting })
     }
 
     pub fn not_up(&self, what: &str) -> String {
         fill(
             guidance::STACK_NOT_UP,
-            &[("project", &self.config.project), ("what", &what), ("dir", &self.config.dir.display())],
+            &[
+                ("project", &self.config.project),
+                ("what", &what),
+                ("dir", &self.config.dir.display()),
+            ],
         )
     }
 
     /// `docker exec <service> cmd...`, through the Docker API.
-    pub async fn exec(&self, service: &str, cmd: &[&str], stdin: Option<&[u8]>) -> Result<ExecOutput> {
+    pub async fn exec(
+        &self,
+        service: &str,
+        cmd: &[&str],
+        stdin: Option<&[u8]>,
+    ) -> Result<ExecOutput> {
         let container = self.service(service).await?;
         self.engine.exec(&container.id, cmd, stdin).await
     }
@@ -147,7 +165,12 @@ impl Stack {
             // What compose said comes first: it started the containers that then failed.
             Err(err) => {
                 let why: Vec<String> = err.chain().map(ToString::to_string).collect();
-                bail!("$ {} up -d\n{}\n\n{}", self.compose.cli.name(), output.trim_end(), why.join("\n  because: "))
+                bail!(
+                    "$ {} up -d\n{}\n\n{}",
+                    self.compose.cli.name(),
+                    output.trim_end(),
+                    why.join("\n  because: ")
+                )
             }
         }
     }
@@ -172,8 +195,8 @@ impl Stack {
     // ANCHOR_END: leftovers
 
     // ANCHOR: wait_ready
-    /// Polls, with growing intervals, until both services run and are healthy, ZooKeeper answers `srvr`
-    /// and Kafka returns metadata naming a broker; fails at once if a container stops.
+    /// Polls, with growing intervals, until both services run and are healthy, ZooKeeper answers
+    /// `srvr` and Kafka returns metadata naming a broker; fails at once if a container stops.
     pub async fn wait_ready(&self, timeout: Duration) -> Result<Ready> {
         let start = Instant::now();
         let mut progress = Progress::default();
@@ -193,7 +216,10 @@ impl Stack {
             };
             if start.elapsed() > timeout {
                 progress.finish();
-                bail!(fill(guidance::NOT_READY, &[("seconds", &timeout.as_secs()), ("waiting", &waiting_for)]));
+                bail!(fill(
+                    guidance::NOT_READY,
+                    &[("seconds", &timeout.as_secs()), ("waiting", &waiting_for)]
+                ));
             }
             progress.update(&waiting_for, start.elapsed());
             tokio::time::sleep(interval).await;
@@ -222,20 +248,30 @@ impl Stack {
                 ))));
             }
             if !c.running() {
-                return Err(Probe::Waiting(format!("the {service} container to start ({})", c.state)));
+                return Err(Probe::Waiting(format!(
+                    "the {service} container to start ({})",
+                    c.state
+                )));
             }
         }
-        let zookeeper = zookeeper::srvr(&self.zookeeper_addr())
+        let zookeeper = zookeeper::srvr(&self.zookeeper_addr()).await.map_err(|_| {
+            Probe::Waiting(format!("ZooKeeper to answer on {}", self.zookeeper_addr()))
+        })?;
+        let brokers = admin::brokers(&self.bootstrap(), Duration::from_secs(3))
             .await
-            .map_err(|_| Probe::Waiting(format!("ZooKeeper to answer on {}", self.zookeeper_addr())))?;
-        let brokers = admin::brokers(&self.bootstrap(), Duration::from_secs(3)).await.ok().filter(|b| !b.is_empty());
+            .ok()
+            .filter(|b| !b.is_empty());
         let Some(brokers) = brokers else {
             return Err(match self.restart_loop("kafka").await {
-                Some(restarts) if restarts.lasting => Probe::Broken(anyhow::anyhow!(restarts.message)),
+                Some(restarts) if restarts.lasting => {
+                    Probe::Broken(anyhow::anyhow!(restarts.message))
+                }
                 _ => Probe::Waiting(format!("Kafka to return metadata on {}", self.bootstrap())),
             });
         };
-        if let Some(c) = containers.iter().find(|c| !matches!(c.health, Health::Healthy | Health::None)) {
+        if let Some(c) =
+            containers.iter().find(|c| !matches!(c.health, Health::Healthy | Health::None))
+        {
             return Err(Probe::Waiting(format!("the {} health check ({})", c.service, c.health)));
         }
         Ok(Ready { zookeeper, brokers, containers })
@@ -264,6 +300,7 @@ enum Probe {
 
 /// WORKSHOP_READY_TIMEOUT seconds, 180 by default (a first start may pull images).
 pub fn ready_timeout() -> Duration {
-    let seconds = std::env::var("WORKSHOP_READY_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(180);
+    let seconds =
+        std::env::var("WORKSHOP_READY_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(180);
     Duration::from_secs(seconds)
 }

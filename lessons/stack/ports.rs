@@ -9,14 +9,20 @@ use crate::ui::text::fill;
 
 /// (service, the variable that moves its port, the port now).
 pub fn published(config: &StackConfig) -> [(&'static str, &'static str, u16); 2] {
-    [("kafka", "KAFKA_PORT", config.kafka_port), ("zookeeper", "ZOOKEEPER_PORT", config.zookeeper_port)]
+    [
+        ("kafka", "KAFKA_PORT", config.kafka_port),
+        ("zookeeper", "ZOOKEEPER_PORT", config.zookeeper_port),
+    ]
 }
 
 /// Port in use: who cannot have it, how to find the holder, and the variable (with a value) that moves it.
 pub fn in_use_message(service: &str, var: &str, port: u16) -> String {
     let suggested: u16 = if service == "kafka" { 19092 } else { 12181 };
     let alternative = if suggested == port { suggested + 1 } else { suggested };
-    fill(guidance::PORT_IN_USE, &[("port", &port), ("service", &service), ("var", &var), ("alternative", &alternative)])
+    fill(
+        guidance::PORT_IN_USE,
+        &[("port", &port), ("service", &service), ("var", &var), ("alternative", &alternative)],
+    )
 }
 
 pub fn free(port: u16) -> bool {
@@ -42,6 +48,7 @@ mod tests {
     fn the_port_message_suggests_another_port_than_the_one_taken() {
         assert!(in_use_message("kafka", "KAFKA_PORT", 9092).contains("export KAFKA_PORT=19092"));
         assert!(in_use_message("kafka", "KAFKA_PORT", 19092).contains("export KAFKA_PORT=19093"));
-        assert!(in_use_message("zookeeper", "ZOOKEEPER_PORT", 2181).contains("export ZOOKEEPER_PORT=12181"));
+        assert!(in_use_message("zookeeper", "ZOOKEEPER_PORT", 2181)
+            .contains("export ZOOKEEPER_PORT=12181"));
     }
 }

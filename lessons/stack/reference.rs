@@ -58,7 +58,10 @@ mod tests {
     #[test]
     fn health_checks_of_both_services() {
         let kafka = healthcheck_of("kafka");
-        assert!(kafka.starts_with("healthcheck:\n  test: [\"CMD-SHELL\", \"kafka-broker-api-versions"), "{kafka}");
+        assert!(
+            kafka.starts_with("healthcheck:\n  test: [\"CMD-SHELL\", \"kafka-broker-api-versions"),
+            "{kafka}"
+        );
         assert!(kafka.ends_with("start_period: 20s"), "{kafka}");
         let zookeeper = healthcheck_of("zookeeper");
         assert!(zookeeper.contains("srvr") && !zookeeper.contains("kafka"), "{zookeeper}");
@@ -68,7 +71,8 @@ mod tests {
     #[test]
     fn the_reference_names_its_pinned_images() {
         let services = crate::stack::compose_file::parse_rendered(&as_published());
-        let images: Vec<String> = services.map(|s| s.values().map(|s| s.image.clone()).collect()).unwrap_or_default();
+        let images: Vec<String> =
+            services.map(|s| s.values().map(|s| s.image.clone()).collect()).unwrap_or_default();
         assert_eq!(
             images,
             [

@@ -27,9 +27,12 @@ pub async fn srvr(addr: &str) -> Result<Srvr> {
         .await
         .with_context(|| format!("ZooKeeper at {addr} did not answer srvr within 5s"))?
         .with_context(|| format!("Failed to ask ZooKeeper at {addr} for srvr"))?;
-    let field = |name: &str| reply.lines().find_map(|line| line.strip_prefix(name)).map(|v| v.trim().to_string());
+    let field = |name: &str| {
+        reply.lines().find_map(|line| line.strip_prefix(name)).map(|v| v.trim().to_string())
+    };
     Ok(Srvr {
-        version: field("Zookeeper version:").with_context(|| format!("ZooKeeper at {addr} answered: {reply:?}"))?,
+        version: field("Zookeeper version:")
+            .with_context(|| format!("ZooKeeper at {addr} answered: {reply:?}"))?,
         mode: field("Mode:").unwrap_or_default(),
     })
 }
@@ -38,8 +41,10 @@ pub async fn srvr(addr: &str) -> Result<Srvr> {
 /// Asks ZooKeeper directly (its own protocol, on the published port): the children of `path`, sorted.
 pub async fn children(addr: &str, path: &str) -> Result<Vec<String>> {
     let client = connect(addr).await?;
-    let mut children =
-        client.list_children(path).await.with_context(|| format!("ZooKeeper at {addr} did not list {path}"))?;
+    let mut children = client
+        .list_children(path)
+        .await
+        .with_context(|| format!("ZooKeeper at {addr} did not list {path}"))?;
     children.sort();
     Ok(children)
 }
@@ -47,12 +52,17 @@ pub async fn children(addr: &str, path: &str) -> Result<Vec<String>> {
 /// The data of the znode at `path`, as text.
 pub async fn data(addr: &str, path: &str) -> Result<String> {
     let client = connect(addr).await?;
-    let (bytes, _) = client.get_data(path).await.with_context(|| format!("ZooKeeper at {addr} did not read {path}"))?;
+    let (bytes, _) = client
+        .get_data(path)
+        .await
+        .with_context(|| format!("ZooKeeper at {addr} did not read {path}"))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 async fn connect(addr: &str) -> Result<zookeeper_client::Client> {
-    let connecting = zookeeper_client::Client::connector().with_session_timeout(Duration::from_secs(6)).connect(addr);
+    let connecting = zookeeper_client::Client::connector()
+        .with_session_timeout(Duration::from_secs(6))
+        .connect(addr);
     tokio::time::timeout(Duration::from_secs(5), connecting)
         .await
         .with_context(|| format!("ZooKeeper at {addr} did not answer within 5s"))?
@@ -61,7 +71,8 @@ async fn connect(addr: &str) -> Result<zookeeper_client::Client> {
 
 /// The broker ids registered under /brokers/ids: one ephemeral znode per live broker.
 pub async fn broker_ids(addr: &str) -> Result<Vec<i32>> {
-    let mut ids: Vec<i32> = children(addr, "/brokers/ids").await?.iter().filter_map(|id| id.parse().ok()).collect();
+    let mut ids: Vec<i32> =
+        children(addr, "/brokers/ids").await?.iter().filter_map(|id| id.parse().ok()).collect();
     ids.sort();
     Ok(ids)
 }
@@ -69,8 +80,8 @@ pub async fn broker_ids(addr: &str) -> Result<Vec<i32>> {
 /// The endpoints broker `id` registered in /brokers/ids/<id>, e.g. `EXTERNAL://localhost:9092`.
 pub async fn broker_endpoints(addr: &str, id: i32) -> Result<Vec<String>> {
     let text = data(addr, &format!("/brokers/ids/{id}")).await?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).with_context(|| format!("Failed to read the registration {text}"))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("Failed to read the registration {text}"))?;
     let endpoints = value["endpoints"].as_array().cloned().unwrap_or_default();
     Ok(endpoints.iter().filter_map(|e| e.as_str().map(str::to_string)).collect())
 }

@@ -37,7 +37,9 @@ pub fn terminal(md: &str) -> String {
                     CodeBlockKind::Fenced(lang) => lang.to_string(),
                     CodeBlockKind::Indented => String::new(),
                 };
-                block = Some(Block::Code { shell: matches!(lang.as_str(), "sh" | "console" | "shell") });
+                block = Some(Block::Code {
+                    shell: matches!(lang.as_str(), "sh" | "console" | "shell"),
+                });
             }
             Event::Start(Tag::List(start)) => {
                 flush_item(&mut out, &mut inline, &mut block, indent(&lists));
@@ -60,7 +62,9 @@ pub fn terminal(md: &str) -> String {
                 let text = std::mem::take(&mut inline);
                 blank_line(&mut out);
                 out.push(match block.take() {
-                    Some(Block::Heading(HeadingLevel::H1 | HeadingLevel::H2)) => text.to_uppercase(),
+                    Some(Block::Heading(HeadingLevel::H1 | HeadingLevel::H2)) => {
+                        text.to_uppercase()
+                    }
                     _ => format!("  {text}"),
                 });
             }
@@ -81,7 +85,8 @@ pub fn terminal(md: &str) -> String {
                 let pad = " ".repeat(indent(&lists) + 2);
                 let mut continued = false;
                 for line in text.lines() {
-                    let prompt = if shell && !continued && !line.starts_with('#') { "$ " } else { "" };
+                    let prompt =
+                        if shell && !continued && !line.starts_with('#') { "$ " } else { "" };
                     out.push(format!("{pad}{prompt}{line}").trim_end().to_string());
                     continued = shell && line.ends_with('\\');
                 }
@@ -90,7 +95,9 @@ pub fn terminal(md: &str) -> String {
                     told_v1 = true;
                 }
             }
-            Event::End(TagEnd::Item) => flush_item(&mut out, &mut inline, &mut block, indent(&lists)),
+            Event::End(TagEnd::Item) => {
+                flush_item(&mut out, &mut inline, &mut block, indent(&lists))
+            }
             Event::End(TagEnd::List(_)) => {
                 lists.pop();
             }
@@ -108,12 +115,21 @@ pub fn terminal(md: &str) -> String {
     out.join("\n").trim_matches('\n').replace(UNBROKEN, " ")
 }
 
-fn flush_item(out: &mut Vec<String>, inline: &mut String, block: &mut Option<Block>, indent: usize) {
+fn flush_item(
+    out: &mut Vec<String>,
+    inline: &mut String,
+    block: &mut Option<Block>,
+    indent: usize,
+) {
     if let Some(Block::Item { marker }) = block.take() {
         let text = std::mem::take(inline);
         let lines = wrap(text.trim(), indent, indent + marker.len());
         for (i, line) in lines.into_iter().enumerate() {
-            out.push(if i == 0 { format!("{}{marker}{}", " ".repeat(indent), line.trim_start()) } else { line });
+            out.push(if i == 0 {
+                format!("{}{marker}{}", " ".repeat(indent), line.trim_start())
+            } else {
+                line
+            });
         }
     }
 }
@@ -156,7 +172,10 @@ fn wrap(text: &str, first: usize, rest: usize) -> Vec<String> {
 
 /// The text as the learner's options make it: each `(as written, as it is for them)` pair replaced.
 pub fn personal(md: &str, values: &[(String, String)]) -> String {
-    values.iter().filter(|(from, to)| from != to).fold(md.to_string(), |text, (from, to)| text.replace(from, to))
+    values
+        .iter()
+        .filter(|(from, to)| from != to)
+        .fold(md.to_string(), |text, (from, to)| text.replace(from, to))
 }
 
 /// Every command of the text's `sh` blocks, a command broken over lines with ` \\` joined into one line.
@@ -168,7 +187,9 @@ pub fn commands(md: &str) -> Vec<String> {
             Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(lang))) => shell = &*lang == "sh",
             Event::Text(text) if shell => {
                 let joined = text.replace(" \\\n", " ");
-                commands.extend(joined.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")));
+                commands.extend(
+                    joined.lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")),
+                );
             }
             Event::End(TagEnd::CodeBlock) => shell = false,
             _ => {}

@@ -14,6 +14,9 @@ mod tests {
 
     #[test]
     fn fills_every_placeholder_and_leaves_others() {
-        assert_eq!(fill("{a} and {b}, {a} again; {c}", &[("a", &1), ("b", &"two")]), "1 and two, 1 again; {c}");
+        assert_eq!(
+            fill("{a} and {b}, {a} again; {c}", &[("a", &1), ("b", &"two")]),
+            "1 and two, 1 again; {c}"
+        );
     }
 }

@@ -17,7 +17,10 @@ pub const FILTERS: &[(&str, &str)] = &[
     // storage servers' volumes (profile cloud) appear on v1 alone.
     (r"\[NAME\]_(azurite|s3)-data, ", ""),
     (r"[\w./-]*cp-(kafka|zookeeper):\d+\.\d+\.\d+[\w.-]*", "[cp-$1 image]"),
-    (r"version \d+\.\d+\.\d+[\w.-]*(, built on \d{4}-\d\d-\d\d \d\d:\d\d UTC)?", "version [VERSION]"),
+    (
+        r"version \d+\.\d+\.\d+[\w.-]*(, built on \d{4}-\d\d-\d\d \d\d:\d\d UTC)?",
+        "version [VERSION]",
+    ),
     (r"TopicId: \S+", "TopicId: [ID]"),
     // How long the collector took.
     (r"\bin \d+\.\d s\b", "in [TIME] s"),
@@ -67,8 +70,12 @@ macro_rules! snapshot {
 pub fn random_name(what: &str) -> String {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher
-        .write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
     format!("wks-{what}-{:08x}", hasher.finish() as u32)
 }
 
@@ -76,7 +83,8 @@ pub fn random_name(what: &str) -> String {
 pub fn free_port() -> Result<u16> {
     // The system may hand out a port again once its listener is closed: never one this process picked before.
     for _ in 0..100 {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").context("Failed to find a free port")?;
+        let listener =
+            std::net::TcpListener::bind("127.0.0.1:0").context("Failed to find a free port")?;
         let port = listener.local_addr()?.port();
         let Ok(mut picked) = PICKED_PORTS.lock() else { return Ok(port) };
         if !picked.contains(&port) {
@@ -123,7 +131,8 @@ pub struct DownOnDrop {
 
 impl DownOnDrop {
     pub fn new(stack: &Stack) -> Self {
-        let mut program: Vec<String> = stack.compose.cli.name().split(' ').map(str::to_string).collect();
+        let mut program: Vec<String> =
+            stack.compose.cli.name().split(' ').map(str::to_string).collect();
         program.extend(["--project-name".into(), stack.config.project.clone()]);
         program.extend(["--file".into(), stack.config.compose_file().display().to_string()]);
         program.extend(["--profile".into(), "cloud".into(), "down".into(), "-v".into()]);
@@ -176,7 +185,13 @@ impl Learner {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         };
-        eprintln!("$ lesson {} -> exit {}\n{}{}", args.join(" "), outcome.code, outcome.stdout, outcome.stderr);
+        eprintln!(
+            "$ lesson {} -> exit {}\n{}{}",
+            args.join(" "),
+            outcome.code,
+            outcome.stdout,
+            outcome.stderr
+        );
         Ok(outcome)
     }
 
@@ -187,12 +202,20 @@ impl Learner {
 
     /// A prepared command (of `lesson ARGS`) must end with exit `code`.
     pub fn check_code(&self, args: &[&str], outcome: Outcome, code: i32) -> Result<Outcome> {
-        anyhow::ensure!(outcome.code == code, "`lesson {}` exited {} (wanted {code})", args.join(" "), outcome.code);
+        anyhow::ensure!(
+            outcome.code == code,
+            "`lesson {}` exited {} (wanted {code})",
+            args.join(" "),
+            outcome.code
+        );
         Ok(outcome)
     }
 
     /// The id of the learner's kafka container, found by its compose labels through the Docker API.
-    pub async fn kafka_container(&self, engine: &workshop::stack::engine::Engine) -> Result<String> {
+    pub async fn kafka_container(
+        &self,
+        engine: &workshop::stack::engine::Engine,
+    ) -> Result<String> {
         let containers = engine.containers(&self.config.project).await?;
         Ok(containers.into_iter().find(|c| c.service == "kafka").context("no kafka container")?.id)
     }
@@ -200,13 +223,22 @@ impl Learner {
     /// The lesson must exit with `code`; returns its standard output.
     pub fn expect(&self, args: &[&str], code: i32) -> Result<String> {
         let outcome = self.lesson(args)?;
-        anyhow::ensure!(outcome.code == code, "`lesson {}` exited {} (wanted {code})", args.join(" "), outcome.code);
+        anyhow::ensure!(
+            outcome.code == code,
+            "`lesson {}` exited {} (wanted {code})",
+            args.join(" "),
+            outcome.code
+        );
         Ok(outcome.stdout)
     }
 
     /// `docker compose exec -T kafka CMD...` in the learner's project, as they would type it (Compose v2 when
     /// present, else v1), with `stdin` piped in.
-    pub fn compose_exec(&self, cmd: &[String], stdin: Option<&str>) -> Result<std::process::Output> {
+    pub fn compose_exec(
+        &self,
+        cmd: &[String],
+        stdin: Option<&str>,
+    ) -> Result<std::process::Output> {
         use std::io::Write;
         let mut command = self.compose_command(&["exec", "-T", "kafka"]);
         command
@@ -258,11 +290,18 @@ impl Learner {
 
     /// Tears the learner's stack down (with its volumes) when the test ends, through the lesson itself.
     pub fn down_on_drop(&self) -> DownOnDrop {
-        let program = [env!("CARGO_BIN_EXE_lesson"), "6", "--run", "--volumes", "--project", &self.config.project]
-            .into_iter()
-            .map(str::to_string)
-            .chain(["--dir".to_string(), self.config.dir.display().to_string()])
-            .collect();
+        let program = [
+            env!("CARGO_BIN_EXE_lesson"),
+            "6",
+            "--run",
+            "--volumes",
+            "--project",
+            &self.config.project,
+        ]
+        .into_iter()
+        .map(str::to_string)
+        .chain(["--dir".to_string(), self.config.dir.display().to_string()])
+        .collect();
         DownOnDrop { program }
     }
 }

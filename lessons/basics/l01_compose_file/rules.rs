@@ -13,16 +13,25 @@ pub fn images(zookeeper: &Service, kafka: &Service) -> Vec<Fact> {
     {
         let what = format!("{service} uses a maintained image with ZooKeeper mode ({image})");
         let fact = if image.contains("wurstmeister") || image.contains("bitnami") {
-            Fact::fail(what, format!("{image} is no longer maintained; use confluentinc/{wanted}:7.9.5"))
+            Fact::fail(
+                what,
+                format!("{image} is no longer maintained; use confluentinc/{wanted}:7.9.5"),
+            )
         } else if image.starts_with("apache/kafka") {
-            Fact::fail(what, "apache/kafka runs only without ZooKeeper (KRaft); use confluentinc/cp-kafka:7.9.5")
+            Fact::fail(
+                what,
+                "apache/kafka runs only without ZooKeeper (KRaft); use confluentinc/cp-kafka:7.9.5",
+            )
         } else if image.contains(wanted) && tag(image).starts_with('8') {
             Fact::fail(
                 what,
                 format!("Confluent 8 is Kafka 4, which removed ZooKeeper; use confluentinc/{wanted}:7.9.5"),
             )
         } else if !image.contains(wanted) {
-            Fact::fail(what, format!("The lessons expect confluentinc/{wanted}:7.9.x (its tools and settings)"))
+            Fact::fail(
+                what,
+                format!("The lessons expect confluentinc/{wanted}:7.9.x (its tools and settings)"),
+            )
         } else {
             Fact::pass(what)
         };
@@ -73,7 +82,8 @@ pub fn wiring(zookeeper: &Service, kafka: &Service, ports: HostPorts) -> Vec<Fac
     facts
 }
 
-const REFERENCE_LISTENERS: &str = "KAFKA_LISTENERS: INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092\n\
+const REFERENCE_LISTENERS: &str =
+    "KAFKA_LISTENERS: INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092\n\
      KAFKA_ADVERTISED_LISTENERS: INTERNAL://kafka:29092,EXTERNAL://localhost:9092\n\
      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT\n\
      KAFKA_INTER_BROKER_LISTENER_NAME: INTERNAL\n\
@@ -95,13 +105,18 @@ fn listener_rules(kafka: &Service, ports: HostPorts) -> Vec<Fact> {
     // Like Confluent's image: without KAFKA_LISTENERS, it binds every advertised listener on 0.0.0.0.
     let bound = match kafka.env("KAFKA_LISTENERS") {
         Some(value) => listeners(value),
-        None => advertised.iter().map(|(name, _, port)| (name.clone(), "0.0.0.0".to_string(), *port)).collect(),
+        None => advertised
+            .iter()
+            .map(|(name, _, port)| (name.clone(), "0.0.0.0".to_string(), *port))
+            .collect(),
     };
     let map = protocol_map(kafka.env("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"));
-    let mut names: Vec<&String> = advertised.iter().chain(&bound).map(|(name, _, _)| name).collect();
+    let mut names: Vec<&String> =
+        advertised.iter().chain(&bound).map(|(name, _, _)| name).collect();
     names.sort();
     names.dedup();
-    let unmapped: Vec<&str> = names.iter().filter(|n| !map.iter().any(|(m, _)| m == **n)).map(|n| n.as_str()).collect();
+    let unmapped: Vec<&str> =
+        names.iter().filter(|n| !map.iter().any(|(m, _)| m == **n)).map(|n| n.as_str()).collect();
     let wanted_map = names.iter().map(|n| format!("{n}:PLAINTEXT")).collect::<Vec<_>>().join(",");
     facts.push(Fact::check(
         unmapped.is_empty(),
@@ -128,7 +143,8 @@ fn listener_rules(kafka: &Service, ports: HostPorts) -> Vec<Fact> {
     ));
     let mut bound_ports: Vec<u16> = bound.iter().map(|(_, _, port)| *port).collect();
     bound_ports.sort();
-    let shared: Vec<String> = bound_ports.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0].to_string()).collect();
+    let shared: Vec<String> =
+        bound_ports.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0].to_string()).collect();
     facts.push(Fact::check(
         shared.is_empty(),
         "each listener binds a port of its own (KAFKA_LISTENERS)",
@@ -139,7 +155,8 @@ fn listener_rules(kafka: &Service, ports: HostPorts) -> Vec<Fact> {
         ),
     ));
     let inter = kafka.env("KAFKA_INTER_BROKER_LISTENER_NAME").unwrap_or("PLAINTEXT");
-    let internal_name = advertised.iter().find(|(_, host, _)| host == "kafka").map_or("INTERNAL", |(n, _, _)| n);
+    let internal_name =
+        advertised.iter().find(|(_, host, _)| host == "kafka").map_or("INTERNAL", |(n, _, _)| n);
     facts.push(Fact::check(
         advertised.iter().any(|(name, _, _)| name == inter),
         format!("brokers talk to each other on an advertised listener (KAFKA_INTER_BROKER_LISTENER_NAME={inter})"),
@@ -151,7 +168,9 @@ fn listener_rules(kafka: &Service, ports: HostPorts) -> Vec<Fact> {
     let for_host = advertised.iter().find(|(name, host, port)| {
         let container_port = bound.iter().find(|(n, _, _)| n == name).map(|(_, _, p)| *p);
         (host == "localhost" || host == "127.0.0.1")
-            && container_port.and_then(|p| kafka.published(p)).is_some_and(|published| published.published == *port)
+            && container_port
+                .and_then(|p| kafka.published(p))
+                .is_some_and(|published| published.published == *port)
     });
     facts.push(match for_host {
         Some((name, host, port)) if *port == ports.kafka => {
@@ -217,7 +236,8 @@ pub fn health(zookeeper: &Service, kafka: &Service) -> Vec<Fact> {
 
 /// `INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT` → pairs; unset, Kafka's default map.
 fn protocol_map(value: Option<&str>) -> Vec<(String, String)> {
-    let value = value.unwrap_or("PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL");
+    let value = value
+        .unwrap_or("PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL");
     value
         .split(',')
         .filter_map(|pair| pair.trim().split_once(':'))
@@ -236,16 +256,19 @@ pub fn safety(services: &[&Service]) -> Vec<Fact> {
         Fact::pass("ports are published on 127.0.0.1 only")
     } else {
         let published: Vec<String> = open.iter().map(|p| p.published.to_string()).collect();
-        let safe: Vec<String> = open.iter().map(|p| format!("\"127.0.0.1:{}:{}\"", p.published, p.target)).collect();
+        let safe: Vec<String> =
+            open.iter().map(|p| format!("\"127.0.0.1:{}:{}\"", p.published, p.target)).collect();
         Fact::info(format!(
             "ports {} are open to your whole network; write them as {} to keep them on this machine",
             published.join(", "),
             safe.join(", ")
         ))
     }];
-    let mut published: Vec<u16> = services.iter().flat_map(|s| &s.ports).map(|p| p.published).collect();
+    let mut published: Vec<u16> =
+        services.iter().flat_map(|s| &s.ports).map(|p| p.published).collect();
     published.sort();
-    let twice: Vec<String> = published.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0].to_string()).collect();
+    let twice: Vec<String> =
+        published.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0].to_string()).collect();
     facts.push(Fact::check(
         twice.is_empty(),
         "each host port is published once",
@@ -291,12 +314,22 @@ mod tests {
 
     #[test]
     fn listeners_without_a_protocol_are_refused_as_the_broker_refuses_them() {
-        let facts =
-            facts_with("      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT\n", "");
-        assert_eq!(failed(&facts), ["every listener has a security protocol (KAFKA_LISTENER_SECURITY_PROTOCOL_MAP)"]);
+        let facts = facts_with(
+            "      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT\n",
+            "",
+        );
+        assert_eq!(
+            failed(&facts),
+            ["every listener has a security protocol (KAFKA_LISTENER_SECURITY_PROTOCOL_MAP)"]
+        );
         let fix = facts.iter().find_map(|f| f.fix.clone()).unwrap_or_default();
         assert!(fix.contains("no security protocol for listener EXTERNAL, INTERNAL"), "{fix}");
-        assert!(fix.contains("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: EXTERNAL:PLAINTEXT,INTERNAL:PLAINTEXT"), "{fix}");
+        assert!(
+            fix.contains(
+                "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: EXTERNAL:PLAINTEXT,INTERNAL:PLAINTEXT"
+            ),
+            "{fix}"
+        );
     }
 
     #[test]
@@ -306,19 +339,28 @@ mod tests {
             failed(&facts),
             ["brokers talk to each other on an advertised listener (KAFKA_INTER_BROKER_LISTENER_NAME=PLAINTEXT)"]
         );
-        assert!(facts.iter().any(|f| f.fix.as_deref().is_some_and(|x| x.ends_with("NAME: INTERNAL"))));
+        assert!(facts
+            .iter()
+            .any(|f| f.fix.as_deref().is_some_and(|x| x.ends_with("NAME: INTERNAL"))));
     }
 
     #[test]
     fn missing_bind_addresses_are_derived_as_the_image_does() {
-        let facts = facts_with("      KAFKA_LISTENERS: INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092\n", "");
+        let facts = facts_with(
+            "      KAFKA_LISTENERS: INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092\n",
+            "",
+        );
         assert_eq!(failed(&facts), Vec::<String>::new());
     }
 
     #[test]
     fn an_advertised_listener_that_is_not_bound_is_named() {
-        let facts = facts_with("INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092", "INTERNAL://0.0.0.0:29092");
-        assert!(failed(&facts).contains(&"every advertised listener is bound (KAFKA_LISTENERS)".to_string()));
+        let facts = facts_with(
+            "INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092",
+            "INTERNAL://0.0.0.0:29092",
+        );
+        assert!(failed(&facts)
+            .contains(&"every advertised listener is bound (KAFKA_LISTENERS)".to_string()));
     }
 
     #[test]
@@ -337,15 +379,26 @@ mod tests {
         );
         assert_eq!(failed(&facts), ["each listener binds a port of its own (KAFKA_LISTENERS)"]);
         let facts = facts_with("\"127.0.0.1:2181:2181\"", "\"127.0.0.1:9092:2181\"");
-        assert!(failed(&facts).contains(&"each host port is published once".to_string()), "{facts:?}");
+        assert!(
+            failed(&facts).contains(&"each host port is published once".to_string()),
+            "{facts:?}"
+        );
     }
 
     #[test]
     fn offsets_topic_and_zookeeper_connection() {
-        let facts =
-            facts_with("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: 1", "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: 3");
-        assert_eq!(failed(&facts), ["the offsets topic fits one broker (KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR=3)"]);
-        let facts = facts_with("KAFKA_ZOOKEEPER_CONNECT: zookeeper:2181", "KAFKA_ZOOKEEPER_CONNECT: localhost:2181");
+        let facts = facts_with(
+            "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: 1",
+            "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: 3",
+        );
+        assert_eq!(
+            failed(&facts),
+            ["the offsets topic fits one broker (KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR=3)"]
+        );
+        let facts = facts_with(
+            "KAFKA_ZOOKEEPER_CONNECT: zookeeper:2181",
+            "KAFKA_ZOOKEEPER_CONNECT: localhost:2181",
+        );
         assert_eq!(
             failed(&facts),
             ["kafka finds ZooKeeper by its service name (KAFKA_ZOOKEEPER_CONNECT=localhost:2181)"]
@@ -378,7 +431,10 @@ mod tests {
             ]
         );
         let fixes: Vec<String> = facts.iter().filter_map(|f| f.fix.clone()).collect();
-        assert!(fixes[0].starts_with("ZOOKEEPER_PORT=12181 is set") && fixes[0].contains("`unset ZOOKEEPER_PORT`"));
+        assert!(
+            fixes[0].starts_with("ZOOKEEPER_PORT=12181 is set")
+                && fixes[0].contains("`unset ZOOKEEPER_PORT`")
+        );
         assert!(
             fixes[1].contains("\"127.0.0.1:${KAFKA_PORT:-9092}:9092\"")
                 && fixes[1].contains("localhost:${KAFKA_PORT:-9092}")
@@ -388,19 +444,29 @@ mod tests {
             .replace("localhost:9092", "localhost:19092");
         let facts = facts_of_rendered(&hard_coded, HostPorts::default()).unwrap_or_default();
         assert_eq!(failed(&facts), ["kafka advertises an address your machine can reach"]);
-        assert!(facts.iter().any(|f| f.fix.as_deref().is_some_and(|x| x.contains("`export KAFKA_PORT=19092`"))));
+        assert!(facts
+            .iter()
+            .any(|f| f.fix.as_deref().is_some_and(|x| x.contains("`export KAFKA_PORT=19092`"))));
     }
 
     #[test]
     fn health_checks_and_broker_id_are_asked_for_as_lesson_1_says() {
         let reference = as_published();
-        let start = reference.find("    healthcheck:\n      test: [\"CMD-SHELL\", \"kafka").unwrap_or_default();
-        let end =
-            reference[start..].find("start_period: 20s\n").map_or(start, |e| start + e + "start_period: 20s\n".len());
-        let facts = facts_of_rendered(&format!("{}{}", &reference[..start], &reference[end..]), HostPorts::default())
+        let start = reference
+            .find("    healthcheck:\n      test: [\"CMD-SHELL\", \"kafka")
             .unwrap_or_default();
+        let end = reference[start..]
+            .find("start_period: 20s\n")
+            .map_or(start, |e| start + e + "start_period: 20s\n".len());
+        let facts = facts_of_rendered(
+            &format!("{}{}", &reference[..start], &reference[end..]),
+            HostPorts::default(),
+        )
+        .unwrap_or_default();
         assert_eq!(failed(&facts), ["kafka has a health check"]);
-        assert!(facts.iter().any(|f| f.fix.as_deref().is_some_and(|x| x.contains("kafka-broker-api-versions"))));
+        assert!(facts
+            .iter()
+            .any(|f| f.fix.as_deref().is_some_and(|x| x.contains("kafka-broker-api-versions"))));
         let facts = facts_with("      KAFKA_BROKER_ID: 1\n", "");
         assert_eq!(failed(&facts), Vec::<String>::new());
         assert!(facts.iter().any(|f| f.status == Status::Info && f.what.contains("1001")));
@@ -409,7 +475,11 @@ mod tests {
     #[test]
     fn open_ports_are_shown_as_they_should_be_written() {
         let facts = facts_with("\"127.0.0.1:2181:2181\"", "\"2181:2181\"");
-        let info = facts.iter().find(|f| f.status == Status::Info).map(|f| f.what.clone()).unwrap_or_default();
+        let info = facts
+            .iter()
+            .find(|f| f.status == Status::Info)
+            .map(|f| f.what.clone())
+            .unwrap_or_default();
         assert_eq!(
             info,
             "ports 2181 are open to your whole network; write them as \"127.0.0.1:2181:2181\" to keep them on this machine"
@@ -423,7 +493,8 @@ mod tests {
             "      - /var/run/docker.sock:/var/run/docker.sock\n",
         );
         assert_eq!(failed(&facts), ["no container mounts the Docker socket"]);
-        let facts = facts_of_rendered("services:\n  broker:\n    image: x\n", HostPorts::default()).unwrap_or_default();
+        let facts = facts_of_rendered("services:\n  broker:\n    image: x\n", HostPorts::default())
+            .unwrap_or_default();
         assert_eq!(failed(&facts), ["services `zookeeper` and `kafka` are defined"]);
     }
 }

@@ -18,12 +18,15 @@ pub fn store(url: &StorageUrl) -> Result<(Arc<dyn ObjectStore>, String)> {
             if var("AWS_ACCESS_KEY_ID").is_none() {
                 bail!(NO_AWS_CREDENTIALS);
             }
-            let mut builder =
-                AmazonS3Builder::from_env().with_bucket_name(bucket).with_client_options(options).with_retry(retry);
+            let mut builder = AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .with_client_options(options)
+                .with_retry(retry);
             if s3_endpoint().is_some_and(|e| e.starts_with("http://")) {
                 builder = builder.with_allow_http(true);
             }
-            let store = builder.build().map_err(|err| anyhow::anyhow!("S3 is not configured: {err}"))?;
+            let store =
+                builder.build().map_err(|err| anyhow::anyhow!("S3 is not configured: {err}"))?;
             Ok((Arc::new(store), prefix.clone()))
         }
         StorageUrl::Azure { container, prefix } => {
@@ -31,15 +34,17 @@ pub fn store(url: &StorageUrl) -> Result<(Arc<dyn ObjectStore>, String)> {
                 .with_container_name(container)
                 .with_client_options(options)
                 .with_retry(retry);
-            let configured =
-                ["AZURE_STORAGE_ACCOUNT_NAME", "AZURE_STORAGE_USE_EMULATOR"].iter().any(|v| var(v).is_some());
+            let configured = ["AZURE_STORAGE_ACCOUNT_NAME", "AZURE_STORAGE_USE_EMULATOR"]
+                .iter()
+                .any(|v| var(v).is_some());
             match var("AZURE_STORAGE_CONNECTION_STRING") {
                 Some(text) => builder = with_connection_string(builder, &text)?,
                 None if !configured => bail!(NO_AZURE_CREDENTIALS),
                 None => {}
             }
-            let store =
-                builder.build().map_err(|err| anyhow::anyhow!("Azure Blob Storage is not configured: {err}"))?;
+            let store = builder
+                .build()
+                .map_err(|err| anyhow::anyhow!("Azure Blob Storage is not configured: {err}"))?;
             Ok((Arc::new(store), prefix.clone()))
         }
         StorageUrl::Local(path) => bail!("{} is a folder, not an object store", path.display()),
@@ -47,11 +52,19 @@ pub fn store(url: &StorageUrl) -> Result<(Arc<dyn ObjectStore>, String)> {
 }
 
 /// `AccountName=…;AccountKey=…;BlobEndpoint=…` as the Azure portal gives it, or `UseDevelopmentStorage=true`.
-fn with_connection_string(builder: MicrosoftAzureBuilder, text: &str) -> Result<MicrosoftAzureBuilder> {
+fn with_connection_string(
+    builder: MicrosoftAzureBuilder,
+    text: &str,
+) -> Result<MicrosoftAzureBuilder> {
     let field = |name: &str| {
-        text.split(';').filter_map(|pair| pair.split_once('=')).find(|(k, _)| k.trim() == name).map(|(_, v)| v.trim())
+        text.split(';')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(k, _)| k.trim() == name)
+            .map(|(_, v)| v.trim())
     };
-    if field("UseDevelopmentStorage") == Some("true") || field("AccountName") == Some("devstoreaccount1") {
+    if field("UseDevelopmentStorage") == Some("true")
+        || field("AccountName") == Some("devstoreaccount1")
+    {
         // Azurite: object_store's emulator mode, at AZURITE_BLOB_STORAGE_URL (http://127.0.0.1:10000 unset).
         return Ok(builder.with_use_emulator(true));
     }
@@ -87,7 +100,11 @@ fn limits() -> (ClientOptions, RetryConfig) {
         .with_connect_timeout(Duration::from_secs(5))
         .with_read_timeout(Duration::from_secs(30))
         .with_timeout_disabled();
-    let retry = RetryConfig { max_retries: 3, retry_timeout: Duration::from_secs(20), ..Default::default() };
+    let retry = RetryConfig {
+        max_retries: 3,
+        retry_timeout: Duration::from_secs(20),
+        ..Default::default()
+    };
     (options, retry)
 }
 
@@ -102,7 +119,9 @@ fn s3_endpoint() -> Option<String> {
 fn server(url: &StorageUrl) -> String {
     match url {
         StorageUrl::S3 { .. } => s3_endpoint().unwrap_or_else(|| "AWS S3".into()),
-        StorageUrl::Azure { .. } if var("AZURE_STORAGE_USE_EMULATOR").is_some_and(|v| v == "true") => {
+        StorageUrl::Azure { .. }
+            if var("AZURE_STORAGE_USE_EMULATOR").is_some_and(|v| v == "true") =>
+        {
             var("AZURITE_BLOB_STORAGE_URL").unwrap_or_else(|| "http://127.0.0.1:10000".into())
         }
         StorageUrl::Azure { .. } => "Azure Blob Storage".into(),

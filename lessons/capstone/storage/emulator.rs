@@ -17,9 +17,12 @@ const API_VERSION: &str = "2021-08-06";
 /// The emulator's address when the environment asks for it (object_store's own variables), else None.
 pub fn address() -> Option<String> {
     let on = std::env::var("AZURE_STORAGE_USE_EMULATOR").is_ok_and(|v| v.trim() == "true")
-        || std::env::var("AZURE_STORAGE_CONNECTION_STRING")
-            .is_ok_and(|c| c.contains("UseDevelopmentStorage=true") || c.contains(&format!("AccountName={ACCOUNT}")));
-    let url = std::env::var("AZURITE_BLOB_STORAGE_URL").unwrap_or_else(|_| "http://127.0.0.1:10000".into());
+        || std::env::var("AZURE_STORAGE_CONNECTION_STRING").is_ok_and(|c| {
+            c.contains("UseDevelopmentStorage=true")
+                || c.contains(&format!("AccountName={ACCOUNT}"))
+        });
+    let url = std::env::var("AZURITE_BLOB_STORAGE_URL")
+        .unwrap_or_else(|_| "http://127.0.0.1:10000".into());
     on.then(|| url.trim_end_matches('/').to_string())
 }
 
@@ -32,7 +35,9 @@ pub async fn create_container(address: &str, container: &str) -> Result<bool> {
         "PUT{}x-ms-date:{date}\nx-ms-version:{API_VERSION}\n/{ACCOUNT}{path}\nrestype:container",
         "\n".repeat(12)
     );
-    let key = base64::engine::general_purpose::STANDARD.decode(DEVELOPMENT_KEY).context("the development key")?;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(DEVELOPMENT_KEY)
+        .context("the development key")?;
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).context("the development key")?;
     mac.update(to_sign.as_bytes());
     let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
@@ -45,13 +50,17 @@ pub async fn create_container(address: &str, container: &str) -> Result<bool> {
         .header("Authorization", format!("SharedKey {ACCOUNT}:{signature}"))
         .send()
         .await
-        .with_context(|| format!("Azurite at {address} does not answer: docker compose --profile cloud up -d"))?;
+        .with_context(|| {
+            format!("Azurite at {address} does not answer: docker compose --profile cloud up -d")
+        })?;
     match answer.status().as_u16() {
         201 => Ok(true),
         409 => Ok(false),
         status => {
             let said = answer.text().await.unwrap_or_default();
-            bail!("Azurite at {address} refused to create container `{container}` ({status}): {said}")
+            bail!(
+                "Azurite at {address} refused to create container `{container}` ({status}): {said}"
+            )
         }
     }
 }

@@ -26,7 +26,10 @@ impl LocalDir {
         let store = LocalDir::at(root);
         let files = store.root.join("files");
         std::fs::create_dir_all(&files).with_context(|| {
-            format!("Failed to create {}: the storage folder must be a writable folder", files.display())
+            format!(
+                "Failed to create {}: the storage folder must be a writable folder",
+                files.display()
+            )
         })?;
         store.repair_events()?;
         Ok(store)
@@ -42,7 +45,8 @@ impl LocalDir {
         if !text.is_empty() && !text.ends_with(b"\n") {
             let keep = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
             let file = std::fs::OpenOptions::new().write(true).open(&path)?;
-            file.set_len(keep as u64).with_context(|| format!("Failed to repair {}", path.display()))?;
+            file.set_len(keep as u64)
+                .with_context(|| format!("Failed to repair {}", path.display()))?;
         }
         Ok(())
     }
@@ -82,15 +86,17 @@ impl LocalDir {
     /// A copy for when `verified` is on another filesystem: written beside storage, then renamed.
     fn copy_in(&self, meta: &FileMeta, verified: &Path, path: &Path) -> Result<()> {
         let incoming = self.root.join(".incoming");
-        std::fs::create_dir_all(&incoming).with_context(|| format!("Failed to create {}", incoming.display()))?;
+        std::fs::create_dir_all(&incoming)
+            .with_context(|| format!("Failed to create {}", incoming.display()))?;
         let tmp = incoming.join(&meta.id);
         let copied = std::fs::copy(verified, &tmp)
             .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
             .and_then(|()| std::fs::rename(&tmp, path));
         if let Err(err) = copied {
             std::fs::remove_file(&tmp).ok();
-            return Err(err)
-                .with_context(|| format!("Failed to copy {} into {} (is the disk full?)", meta.name, self.location()));
+            return Err(err).with_context(|| {
+                format!("Failed to copy {} into {} (is the disk full?)", meta.name, self.location())
+            });
         }
         Ok(())
     }
@@ -104,9 +110,16 @@ impl Storage for LocalDir {
     fn stored(&self, name: &str) -> Result<Option<Stored>> {
         let path = self.file_path(name)?;
         match std::fs::symlink_metadata(&path) {
-            Ok(meta) if meta.is_file() => Ok(Some(Stored { size: meta.len(), sha256: sha256_of(&path)? })),
+            Ok(meta) if meta.is_file() => {
+                Ok(Some(Stored { size: meta.len(), sha256: sha256_of(&path)? }))
+            }
             Ok(_) => Ok(None),
-            Err(err) if matches!(err.kind(), std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory) => {
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
                 Ok(None)
             }
             Err(err) => Err(err).with_context(|| format!("Failed to look at {}", path.display())),
@@ -117,7 +130,10 @@ impl Storage for LocalDir {
         let path = self.file_path(name)?;
         match std::fs::symlink_metadata(&path) {
             Ok(found) if found.is_file() => {
-                let modified = found.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+                let modified = found
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
                 Ok(Some(format!("{} {}", found.len(), modified.map_or(0, |d| d.as_nanos()))))
             }
             _ => Ok(None),
@@ -128,7 +144,8 @@ impl Storage for LocalDir {
         let path = self.file_path(&meta.name)?;
         self.conflict(&meta.name)?;
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).with_context(|| format!("Failed to create {}", parent.display()))?;
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("Failed to create {}", parent.display()))?;
         }
         if std::fs::rename(verified, &path).is_err() {
             self.copy_in(meta, verified, &path)?;
@@ -140,7 +157,8 @@ impl Storage for LocalDir {
     fn append_events(&self, events: &[Event], known: &mut Known) -> Result<Appended> {
         use std::io::{Read, Seek};
         // Storage may have been removed while the sink ran: it is made again, and read from the start.
-        std::fs::create_dir_all(&self.root).with_context(|| format!("Failed to create {}", self.location()))?;
+        std::fs::create_dir_all(&self.root)
+            .with_context(|| format!("Failed to create {}", self.location()))?;
         let path = self.events_path();
         let mut file = std::fs::OpenOptions::new()
             .create(true)
@@ -190,7 +208,9 @@ impl Storage for LocalDir {
             // Whatever part of the batch reached the disk is cut off again: no half line stays.
             self.repair_events()?;
             *known = Known::default();
-            return Err(err).with_context(|| format!("Failed to append to {} (is the disk full?)", path.display()));
+            return Err(err).with_context(|| {
+                format!("Failed to append to {} (is the disk full?)", path.display())
+            });
         }
         known.cursor = len + text.len() as u64;
         Ok(appended)
@@ -201,12 +221,16 @@ impl Storage for LocalDir {
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(err) => return Err(err).with_context(|| format!("Failed to read {}", path.display())),
+            Err(err) => {
+                return Err(err).with_context(|| format!("Failed to read {}", path.display()))
+            }
         };
         let text = String::from_utf8_lossy(&bytes);
         Ok(text
             .lines()
-            .filter_map(|line| Some(Event { id: parse_event(line).ok()?, line: line.trim_end().to_string() }))
+            .filter_map(|line| {
+                Some(Event { id: parse_event(line).ok()?, line: line.trim_end().to_string() })
+            })
             .collect())
     }
 
@@ -218,8 +242,9 @@ impl Storage for LocalDir {
         scan.files
             .into_iter()
             .map(|(name, path)| {
-                let size =
-                    std::fs::metadata(&path).with_context(|| format!("Failed to read {}", path.display()))?.len();
+                let size = std::fs::metadata(&path)
+                    .with_context(|| format!("Failed to read {}", path.display()))?
+                    .len();
                 Ok((name, Stored { size, sha256: sha256_of(&path)? }))
             })
             .collect()

@@ -12,8 +12,8 @@ use anyhow::{bail, Context, Result};
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::path::{Path as Key, PathPart};
 use object_store::{
-    Attribute, Attributes, GetOptions, ObjectStore, ObjectStoreExt, PutMode, PutMultipartOptions, PutOptions,
-    PutPayload, WriteMultipart,
+    Attribute, Attributes, GetOptions, ObjectStore, ObjectStoreExt, PutMode, PutMultipartOptions,
+    PutOptions, PutPayload, WriteMultipart,
 };
 use sha2::{Digest, Sha256};
 
@@ -55,14 +55,23 @@ impl ObjectStorage {
             .enable_all()
             .build()
             .context("Failed to start the storage client")?;
-        let storage = ObjectStorage { store, prefix: Key::from(prefix), url: url.clone(), runtime: Some(runtime) };
+        let storage = ObjectStorage {
+            store,
+            prefix: Key::from(prefix),
+            url: url.clone(),
+            runtime: Some(runtime),
+        };
         let (store, prefix) = (storage.store.clone(), storage.prefix.clone());
         let listed = storage.wait(async move { store.list_with_delimiter(Some(&prefix)).await })?;
         match (listed, url, super::emulator::address()) {
             (Ok(_), _, _) => {}
-            (Err(err), StorageUrl::Azure { container, .. }, Some(address)) if connect::is_missing(&err) => {
+            (Err(err), StorageUrl::Azure { container, .. }, Some(address))
+                if connect::is_missing(&err) =>
+            {
                 let container = container.clone();
-                storage.wait(async move { super::emulator::create_container(&address, &container).await })??;
+                storage.wait(async move {
+                    super::emulator::create_container(&address, &container).await
+                })??;
             }
             (Err(err), _, _) => return Err(connect::explain(err, url)),
         }
@@ -79,7 +88,11 @@ impl ObjectStorage {
     }
 
     fn key(&self, area: &str, name: &str) -> Key {
-        let parts = self.prefix.parts().chain([PathPart::from(area)]).chain(name.split('/').map(PathPart::from));
+        let parts = self
+            .prefix
+            .parts()
+            .chain([PathPart::from(area)])
+            .chain(name.split('/').map(PathPart::from));
         Key::from_iter(parts)
     }
 
@@ -95,18 +108,25 @@ impl ObjectStorage {
     fn name_of(&self, key: &Key) -> Option<String> {
         let parts: Vec<String> = key
             .prefix_match(&self.area("files"))?
-            .map(|part| percent_encoding::percent_decode_str(part.as_ref()).decode_utf8_lossy().into_owned())
+            .map(|part| {
+                percent_encoding::percent_decode_str(part.as_ref()).decode_utf8_lossy().into_owned()
+            })
             .collect();
         (!parts.is_empty()).then(|| parts.join("/"))
     }
 }
 
 /// What a HEAD says of an object: its size, the SHA-256 the sink gave it, and a token that changes with it.
-async fn head(store: &dyn ObjectStore, key: &Key) -> object_store::Result<Option<(u64, Option<String>, String)>> {
+async fn head(
+    store: &dyn ObjectStore,
+    key: &Key,
+) -> object_store::Result<Option<(u64, Option<String>, String)>> {
     match store.get_opts(key, GetOptions { head: true, ..Default::default() }).await {
         Ok(found) => {
-            let sha256 = found.attributes.get(&Attribute::Metadata(SHA256.into())).map(|v| v.to_string());
-            let stamp = format!("{} {:?} {}", found.meta.size, found.meta.e_tag, found.meta.last_modified);
+            let sha256 =
+                found.attributes.get(&Attribute::Metadata(SHA256.into())).map(|v| v.to_string());
+            let stamp =
+                format!("{} {:?} {}", found.meta.size, found.meta.e_tag, found.meta.last_modified);
             Ok(Some((found.meta.size, sha256, stamp)))
         }
         Err(object_store::Error::NotFound { .. }) => Ok(None),
@@ -125,7 +145,11 @@ async fn hash(store: &dyn ObjectStore, key: &Key) -> object_store::Result<String
 }
 
 fn content_type(path: &Path) -> String {
-    infer::get_from_path(path).ok().flatten().map_or("application/octet-stream", |kind| kind.mime_type()).to_string()
+    infer::get_from_path(path)
+        .ok()
+        .flatten()
+        .map_or("application/octet-stream", |kind| kind.mime_type())
+        .to_string()
 }
 
 impl Storage for ObjectStorage {
@@ -136,7 +160,9 @@ impl Storage for ObjectStorage {
     fn stored(&self, name: &str) -> Result<Option<Stored>> {
         let (store, key) = (self.store.clone(), self.key("files", name));
         let found = self.wait(async move {
-            let Some((size, sha256, _)) = head(store.as_ref(), &key).await? else { return Ok(None) };
+            let Some((size, sha256, _)) = head(store.as_ref(), &key).await? else {
+                return Ok(None);
+            };
             let sha256 = match sha256 {
                 Some(sha256) => sha256,
                 None => hash(store.as_ref(), &key).await?,
@@ -156,7 +182,8 @@ impl Storage for ObjectStorage {
         let mut attributes = Attributes::new();
         attributes.insert(Attribute::ContentType, content_type(verified).into());
         attributes.insert(Attribute::Metadata(SHA256.into()), meta.sha256.clone().into());
-        let (store, key, path) = (self.store.clone(), self.key("files", &meta.name), verified.to_path_buf());
+        let (store, key, path) =
+            (self.store.clone(), self.key("files", &meta.name), verified.to_path_buf());
         let uploaded = self.wait(async move {
             let options = PutMultipartOptions { attributes, ..Default::default() };
             let upload = store.put_multipart_opts(&key, options).await?;
@@ -174,17 +201,26 @@ impl Storage for ObjectStorage {
             Err(err) => err,
         })?;
         let stored = self.stored(&meta.name)?;
-        if stored.as_ref().map(|s| (s.size, s.sha256.as_str())) != Some((meta.size, meta.sha256.as_str())) {
-            bail!("{} reads back from {} as {stored:?}, not as uploaded", meta.name, self.location());
+        if stored.as_ref().map(|s| (s.size, s.sha256.as_str()))
+            != Some((meta.size, meta.sha256.as_str()))
+        {
+            bail!(
+                "{} reads back from {} as {stored:?}, not as uploaded",
+                meta.name,
+                self.location()
+            );
         }
         std::fs::remove_file(verified).ok();
         Ok(())
     }
 
     fn append_events(&self, events: &[Event], known: &mut Known) -> Result<Appended> {
-        let new: Vec<Event> = events.iter().filter(|e| !known.events.contains_key(&e.id)).cloned().collect();
+        let new: Vec<Event> =
+            events.iter().filter(|e| !known.events.contains_key(&e.id)).cloned().collect();
         let mut appended = Appended::default();
-        for event in events.iter().filter(|e| known.events.get(&e.id).is_some_and(|line| *line != e.line)) {
+        for event in
+            events.iter().filter(|e| known.events.get(&e.id).is_some_and(|line| *line != e.line))
+        {
             appended.conflicts.push(event.clone());
         }
         let store = self.store.clone();
@@ -198,12 +234,21 @@ impl Storage for ObjectStorage {
                     let store = store.clone();
                     async move {
                         let create = PutOptions { mode: PutMode::Create, ..Default::default() };
-                        let put = store.put_opts(&key, PutPayload::from(event.line.clone().into_bytes()), create).await;
+                        let put = store
+                            .put_opts(
+                                &key,
+                                PutPayload::from(event.line.clone().into_bytes()),
+                                create,
+                            )
+                            .await;
                         match put {
                             Ok(_) => Ok((event, None)),
                             Err(object_store::Error::AlreadyExists { .. }) => {
                                 let there = store.get(&key).await?.bytes().await?;
-                                Ok((event, Some(String::from_utf8_lossy(&there).trim_end().to_string())))
+                                Ok((
+                                    event,
+                                    Some(String::from_utf8_lossy(&there).trim_end().to_string()),
+                                ))
                             }
                             Err(err) => Err(err),
                         }
@@ -238,7 +283,10 @@ impl Storage for ObjectStorage {
                     let store = store.clone();
                     async move {
                         let bytes = store.get(&meta.location).await?.bytes().await?;
-                        Ok::<_, object_store::Error>((meta.last_modified, String::from_utf8_lossy(&bytes).into_owned()))
+                        Ok::<_, object_store::Error>((
+                            meta.last_modified,
+                            String::from_utf8_lossy(&bytes).into_owned(),
+                        ))
                     }
                 })
                 .buffer_unordered(AT_ONCE)
@@ -249,13 +297,16 @@ impl Storage for ObjectStorage {
         lines.sort();
         Ok(lines
             .into_iter()
-            .filter_map(|(_, line)| Some(Event { id: parse_event(&line).ok()?, line: line.trim_end().to_string() }))
+            .filter_map(|(_, line)| {
+                Some(Event { id: parse_event(&line).ok()?, line: line.trim_end().to_string() })
+            })
             .collect())
     }
 
     fn files(&self) -> Result<Vec<(String, Stored)>> {
         let (store, area) = (self.store.clone(), self.area("files"));
-        let listed = self.wait(async move { store.list(Some(&area)).try_collect::<Vec<_>>().await })?;
+        let listed =
+            self.wait(async move { store.list(Some(&area)).try_collect::<Vec<_>>().await })?;
         let mut files = Vec::new();
         for meta in listed.map_err(|err| self.fail(err))? {
             let Some(name) = self.name_of(&meta.location) else { continue };
@@ -270,10 +321,12 @@ impl Storage for ObjectStorage {
 
 /// The file into the upload, part by part, at most two parts in flight: memory stays bounded for any size.
 async fn send(writer: &mut WriteMultipart, path: &Path) -> Result<()> {
-    let mut file = std::fs::File::open(path).with_context(|| format!("Failed to open {}", path.display()))?;
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("Failed to open {}", path.display()))?;
     let mut buffer = vec![0u8; PART_SIZE];
     loop {
-        let n = file.read(&mut buffer).with_context(|| format!("Failed to read {}", path.display()))?;
+        let n =
+            file.read(&mut buffer).with_context(|| format!("Failed to read {}", path.display()))?;
         if n == 0 {
             return Ok(());
         }

@@ -67,7 +67,9 @@ impl std::fmt::Display for StorageUrl {
         match self {
             StorageUrl::Local(path) => write!(f, "{}", path.display()),
             StorageUrl::S3 { bucket, prefix } => f.write_str(&joined("s3", bucket, prefix)),
-            StorageUrl::Azure { container, prefix } => f.write_str(&joined("az", container, prefix)),
+            StorageUrl::Azure { container, prefix } => {
+                f.write_str(&joined("az", container, prefix))
+            }
         }
     }
 }
@@ -85,7 +87,9 @@ fn split<'a>(text: &str, rest: &'a str) -> Result<(&'a str, String)> {
 fn valid_bucket(name: &str) -> bool {
     let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     (3..=63).contains(&name.len())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
         && edge(name.chars().next())
         && edge(name.chars().last())
         && !name.contains("..")
@@ -107,8 +111,14 @@ mod tests {
     #[test]
     fn folders_buckets_and_containers() -> Result<()> {
         let base = Path::new("/home/me/work");
-        assert_eq!(StorageUrl::parse("collect/storage", base)?, StorageUrl::Local(base.join("collect/storage")));
-        assert_eq!(StorageUrl::parse("file:///srv/data", base)?, StorageUrl::Local("/srv/data".into()));
+        assert_eq!(
+            StorageUrl::parse("collect/storage", base)?,
+            StorageUrl::Local(base.join("collect/storage"))
+        );
+        assert_eq!(
+            StorageUrl::parse("file:///srv/data", base)?,
+            StorageUrl::Local("/srv/data".into())
+        );
         let s3 = StorageUrl::parse("s3://collect/run-1/", base)?;
         assert_eq!(s3, StorageUrl::S3 { bucket: "collect".into(), prefix: "run-1".into() });
         assert_eq!(s3.to_string(), "s3://collect/run-1");
@@ -120,11 +130,17 @@ mod tests {
     #[test]
     fn bad_urls_name_the_forms() {
         let base = Path::new("/w");
-        for bad in ["gs://b/p", "file://relative", "s3://Upper", "s3://ab", "az://a--b", "s3://b/../x", ""] {
+        for bad in
+            ["gs://b/p", "file://relative", "s3://Upper", "s3://ab", "az://a--b", "s3://b/../x", ""]
+        {
             let err = StorageUrl::parse(bad, base).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(!err.is_empty(), "{bad} was accepted");
         }
-        let err = StorageUrl::parse("gs://b", base).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.contains("s3://BUCKET/PREFIX") && err.contains("az://CONTAINER/PREFIX"), "{err}");
+        let err =
+            StorageUrl::parse("gs://b", base).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            err.contains("s3://BUCKET/PREFIX") && err.contains("az://CONTAINER/PREFIX"),
+            "{err}"
+        );
     }
 }
