@@ -1,7 +1,7 @@
 //! A lesson's text is markdown, written once: the book includes the file, and the terminal gets it through
 //! `terminal`: headings in capitals, paragraphs wrapped and indented, commands after `$ `, links as their text.
 
-use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Parser, Tag, TagEnd};
+use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Options, Parser, Tag, TagEnd};
 
 /// Paragraphs wrap at this many columns, as the book's code blocks fit them.
 pub const WIDTH: usize = 100;
@@ -26,7 +26,8 @@ pub fn terminal(md: &str) -> String {
     let mut lists: Vec<Option<u64>> = Vec::new();
     let mut told_v1 = md.contains("`docker-compose`");
     let indent = |lists: &Vec<Option<u64>>| 2 + 2 * lists.len().saturating_sub(1);
-    for event in Parser::new(md) {
+    // `## Title {#id}`: the id names the heading for links in the book (in every language).
+    for event in Parser::new_ext(md, Options::ENABLE_HEADING_ATTRIBUTES) {
         match event {
             Event::Start(Tag::Heading { level, .. }) => block = Some(Block::Heading(level)),
             Event::Start(Tag::Paragraph) if !matches!(block, Some(Block::Item { .. })) => {
@@ -210,7 +211,7 @@ mod tests {
 
     #[test]
     fn headings_paragraphs_commands_and_lists() {
-        let md = "## Goal\n\nStart *the* stack, see [the glossary](glossary.md#broker).\n\n## Type\n\n```sh\n\
+        let md = "## Goal {#goal}\n\nStart *the* stack, see [the glossary](glossary.md#broker).\n\n## Type\n\n```sh\n\
                   docker compose up -d\ndocker compose exec kafka kafka-topics \\\n    --list\n```\n\n\
                   - `down` keeps the volumes\n- `down -v` removes\n  them too\n";
         assert_eq!(
