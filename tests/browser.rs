@@ -39,6 +39,8 @@ const NARROW: (u32, u32) = (390, 844);
 const MIN_TEXT_PX: f64 = 12.0;
 /// Words a learner of this workshop looks up; the search must find each.
 const SEARCH_TERMS: [&str; 3] = ["advertised", "ISR", "rebalance"];
+/// The same, in the Portuguese book.
+const SEARCH_TERMS_PT_BR: [&str; 3] = ["anunciado", "ISR", "rebalanceamento"];
 /// How long one page may take to load, and the search to answer.
 const PAGE_LOAD: Duration = Duration::from_secs(20);
 const SEARCH_WAIT: Duration = Duration::from_secs(10);
@@ -102,7 +104,8 @@ fn check_mdbook(pinned: &str) -> Result<()> {
     Ok(())
 }
 
-fn build_book(book: &Path, out: &Path) -> Result<()> {
+/// Builds `book` into `out`; in `language` (`pt-BR`) through its translation, else in English.
+fn build_book(book: &Path, out: &Path, language: Option<&str>) -> Result<()> {
     if out.exists() {
         std::fs::remove_dir_all(out)
             .with_context(|| format!("Failed to remove {}", out.display()))?;
@@ -110,7 +113,11 @@ fn build_book(book: &Path, out: &Path) -> Result<()> {
     // `-d` is relative to the book's root unless absolute.
     let out = std::path::absolute(out)
         .with_context(|| format!("Failed to make {} absolute", out.display()))?;
-    let output = Command::new("mdbook")
+    let mut mdbook = Command::new("mdbook");
+    if let Some(language) = language {
+        mdbook.env("MDBOOK_BOOK__LANGUAGE", language);
+    }
+    let output = mdbook
         .arg("build")
         .arg(book)
         .arg("-d")
@@ -169,8 +176,9 @@ fn book_in_a_browser() -> Result<()> {
     let work = target.join("browser-test");
     let fixture_dir = work.join("fixture");
     write_fixture(&fixture_dir)?;
-    build_book(&fixture_dir, &fixture_dir.join("book"))?;
-    build_book(&root().join("book"), &work.join("book"))?;
+    build_book(&fixture_dir, &fixture_dir.join("book"), None)?;
+    build_book(&root().join("book"), &work.join("book"), None)?;
+    build_book(&root().join("book"), &work.join("book-pt-BR"), Some("pt-BR"))?;
     let browser = launch(&chromium, &work.join("profile"))?;
 
     let fixture = check_book(&browser, "fixture", &fixture_dir.join("book"), &FIXTURE_TERMS, None)?;
@@ -197,6 +205,15 @@ fn book_in_a_browser() -> Result<()> {
         }
     }
     report.failures.extend(book.report.failures);
+    // The Portuguese book: its own words are searched, and its longer words must fit too.
+    let portuguese = check_book(
+        &browser,
+        "book (pt-BR)",
+        &work.join("book-pt-BR"),
+        &SEARCH_TERMS_PT_BR,
+        Some(&screenshots.join("pt-BR")),
+    )?;
+    report.failures.extend(portuguese.report.failures);
 
     // Straight to stderr, past the test harness's capture: a person looks for these even when the test passes.
     let _ = writeln!(
