@@ -21,7 +21,8 @@ struct Entry {
 }
 
 fn unquote(line: &str) -> String {
-    let inner = line.trim().trim_start_matches('"').trim_end_matches('"');
+    let line = line.trim();
+    let inner = line.strip_prefix('"').and_then(|l| l.strip_suffix('"')).unwrap_or(line);
     let mut out = String::new();
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {
@@ -29,6 +30,7 @@ fn unquote(line: &str) -> String {
             (_, true) => match chars.next() {
                 Some('n') => out.push('\n'),
                 Some('t') => out.push('\t'),
+                Some('r') => out.push('\r'),
                 Some(other) => out.push(other),
                 None => {}
             },
@@ -159,6 +161,13 @@ fn every_message_of_the_book_is_translated_into_portuguese() -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[test]
+fn po_strings_keep_their_escaped_quotes() {
+    let entries = parse_po("msgid \"\\\"Failed\\\"\"\nmsgstr \"\"\n\"a\\r\\n\"\n");
+    assert_eq!(entries[0].id, "\"Failed\"");
+    assert_eq!(entries[0].text, "a\r\n");
 }
 
 #[test]

@@ -109,7 +109,7 @@ mod tests {
     use super::TEXT;
     use crate::stack::reference::REFERENCE;
 
-    /// The text's local S3 and Azurite settings are those the reference compose file gives the servers.
+    /// The text's local S3 settings are those the reference compose file gives the S3 server.
     #[test]
     fn the_cloud_commands_match_the_reference_file() {
         let commands = crate::ui::markdown::commands(TEXT);

@@ -23,6 +23,15 @@ pub fn page(lesson: Option<&Info>) -> String {
 }
 
 fn page_in(root: &Path, lesson: Option<&Info>) -> String {
+    if !root.join("book/book.toml").is_file() {
+        return format!(
+            "This program was built from {}, which no longer holds the workshop's sources (moved or \
+             deleted?). The manual is in the book/ folder of the workshop's repository: clone it again and \
+             run there: {}",
+            root.display(),
+            serve_command()
+        );
+    }
     let name = lesson.map_or("index.html".to_string(), |i| format!("{:02}-{}.html", i.id, i.slug));
     let page = root.join("book/book").join(&name);
     if page.is_file() {
@@ -57,10 +66,13 @@ mod tests {
 
     #[test]
     fn a_missing_book_says_how_to_build_it() {
-        let text = page_in(Path::new("/nowhere"), None);
-        assert!(
-            text.contains("not built yet") && text.contains("file:///nowhere/book/book/index.html"),
-            "{text}"
-        );
+        let root = std::env::temp_dir().join(format!("book-test-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(root.join("book"));
+        let _ = std::fs::write(root.join("book/book.toml"), "");
+        let text = page_in(&root, None);
+        let _ = std::fs::remove_dir_all(&root);
+        assert!(text.contains("not built yet") && text.contains("book/book/index.html"), "{text}");
+        let gone = page_in(Path::new("/nowhere"), None);
+        assert!(gone.contains("no longer holds the workshop's sources"), "{gone}");
     }
 }

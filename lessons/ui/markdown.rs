@@ -34,6 +34,8 @@ pub fn terminal(md: &str) -> String {
                 block = Some(Block::Paragraph)
             }
             Event::Start(Tag::CodeBlock(kind)) => {
+                // A list item's text before its code block is a line of its own.
+                flush_item(&mut out, &mut inline, &mut block, indent(&lists));
                 let lang = match &kind {
                     CodeBlockKind::Fenced(lang) => lang.to_string(),
                     CodeBlockKind::Indented => String::new(),
@@ -124,7 +126,7 @@ fn flush_item(
 ) {
     if let Some(Block::Item { marker }) = block.take() {
         let text = std::mem::take(inline);
-        let lines = wrap(text.trim(), indent, indent + marker.len());
+        let lines = wrap(text.trim(), indent + marker.len(), indent + marker.len());
         for (i, line) in lines.into_iter().enumerate() {
             out.push(if i == 0 {
                 format!("{}{marker}{}", " ".repeat(indent), line.trim_start())
@@ -233,6 +235,14 @@ mod tests {
     fn lines_never_break_inside_code() {
         let text = terminal(&format!("{} `a  b`", "word ".repeat(19)));
         assert!(text.ends_with("\n  `a  b`"), "{text}");
+    }
+
+    #[test]
+    fn list_items_fit_the_width_and_keep_their_code_blocks_apart() {
+        let text = terminal(&format!("- {}\n", "word ".repeat(40)));
+        assert!(text.lines().all(|l| l.chars().count() <= super::WIDTH), "{text}");
+        let text = terminal("1. Run:\n\n   ```sh\n   lesson 1\n   ```\n");
+        assert_eq!(text, "  1. Run:\n\n    $ lesson 1");
     }
 
     #[test]
