@@ -7,7 +7,7 @@ use crate::lesson::{Context, Info, Lesson, Needs};
 use crate::stack::engine::Health;
 use crate::stack::zookeeper;
 
-use super::common::{compose_cmd, compose_hint, kafka_tool_ok, stack_up};
+use super::common::{compose_hint, kafka_tool_ok, stack_up};
 
 /// What `lesson N` says and the chapter includes: written once, in markdown.
 pub const TEXT: &str = include_str!("l03_status.md");
@@ -83,9 +83,9 @@ service runs but does not answer: read `docker compose logs kafka`.",
                     format!("{} is healthy (now: no health check)", c.service),
                     format!(
                         "Docker cannot tell whether {} answers: give it a healthcheck as lesson 1 shows \
-                         (`lesson check 1` prints the lines), then `{}`",
+                         (`lesson check 1` prints the lines), then {}",
                         c.service,
-                        compose_cmd("up -d")
+                        compose_hint("up -d")
                     ),
                 ),
                 other => Fact::fail(
