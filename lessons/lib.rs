@@ -9,6 +9,10 @@
 //! - `catalog`: the registry of every lesson, in order.
 //! - `runner`: the command line and what each command does.
 
+// `t!` and `n!` (ui::lang) are in scope in every module below.
+#[macro_use]
+pub mod ui;
+
 pub mod basics;
 pub mod capstone;
 pub mod catalog;
@@ -16,4 +20,3 @@ pub mod kafka;
 pub mod lesson;
 pub mod runner;
 pub mod stack;
-pub mod ui;

@@ -1,69 +1,24 @@
-//! The book in Brazilian Portuguese is whole: every message mdbook-xgettext extracts from the book today has
-//! a translation in `book/po/pt-BR.po`, not fuzzy, with the same `code`, links and includes as its source.
-//! A paragraph added or changed in English fails here until it is translated. A whole code block (a
-//! program's real output) may stay untranslated: the Portuguese book then shows it as the program prints it.
+//! The workshop in Brazilian Portuguese is whole.
+//! - The book: every message mdbook-xgettext extracts from it today has a translation in `book/po/pt-BR.po`,
+//!   not fuzzy, with the same `code`, links and includes as its source. A whole code block (a program's real
+//!   output) may stay untranslated: the Portuguese book then shows it as the program prints it.
+//! - The program: every `t!`/`n!` message in `lessons/` has one in `lessons/po/pt-BR.po`, with the same
+//!   `code` and `{placeholders}`, and the catalog holds no message the program no longer has.
+//!
+//! A paragraph or message added or changed in English fails here until it is translated.
+
+#[path = "translation/program.rs"]
+mod program;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{bail, ensure, Context, Result};
+use workshop::ui::lang::po::{self, Entry};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// One entry of a PO file: its msgid, msgstr and whether it is marked fuzzy.
-struct Entry {
-    id: String,
-    text: String,
-    fuzzy: bool,
-}
-
-fn unquote(line: &str) -> String {
-    let line = line.trim();
-    let inner = line.strip_prefix('"').and_then(|l| l.strip_suffix('"')).unwrap_or(line);
-    let mut out = String::new();
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        match (c, c == '\\') {
-            (_, true) => match chars.next() {
-                Some('n') => out.push('\n'),
-                Some('t') => out.push('\t'),
-                Some('r') => out.push('\r'),
-                Some(other) => out.push(other),
-                None => {}
-            },
-            (c, false) => out.push(c),
-        }
-    }
-    out
-}
-
-fn parse_po(text: &str) -> Vec<Entry> {
-    let mut entries = Vec::new();
-    for block in text.split("\n\n") {
-        let (mut id, mut text, mut fuzzy, mut field) = (String::new(), String::new(), false, "");
-        for line in block.lines() {
-            if line.starts_with("#,") && line.contains("fuzzy") {
-                fuzzy = true;
-            } else if let Some(rest) = line.strip_prefix("msgid ") {
-                (field, id) = ("id", unquote(rest));
-            } else if let Some(rest) = line.strip_prefix("msgstr ") {
-                (field, text) = ("str", unquote(rest));
-            } else if line.starts_with('"') {
-                match field {
-                    "id" => id.push_str(&unquote(line)),
-                    "str" => text.push_str(&unquote(line)),
-                    _ => {}
-                }
-            }
-        }
-        if !id.is_empty() {
-            entries.push(Entry { id, text, fuzzy });
-        }
-    }
-    entries
 }
 
 /// What a translation must keep as it is: `code` spans, link targets and includes.
@@ -118,7 +73,7 @@ fn messages() -> Result<Vec<String>> {
         install_helpers()
     );
     let pot = std::fs::read_to_string(out.join("messages.pot"))?;
-    Ok(parse_po(&pot).into_iter().map(|e| e.id).collect())
+    Ok(po::parse(&pot).into_iter().map(|e| e.id).collect())
 }
 
 fn translated(translations: &HashMap<String, Entry>, id: &str) -> bool {
@@ -129,7 +84,7 @@ fn translated(translations: &HashMap<String, Entry>, id: &str) -> bool {
 fn every_message_of_the_book_is_translated_into_portuguese() -> Result<()> {
     let po = std::fs::read_to_string(root().join("book/po/pt-BR.po"))?;
     let translations: HashMap<String, Entry> =
-        parse_po(&po).into_iter().map(|e| (e.id.clone(), e)).collect();
+        po::parse(&po).into_iter().map(|e| (e.id.clone(), e)).collect();
     let messages = messages()?;
     ensure!(messages.len() > 300, "only {} messages extracted from the book", messages.len());
     let mut problems = Vec::new();
@@ -164,15 +119,72 @@ fn every_message_of_the_book_is_translated_into_portuguese() -> Result<()> {
 }
 
 #[test]
-fn po_strings_keep_their_escaped_quotes() {
-    let entries = parse_po("msgid \"\\\"Failed\\\"\"\nmsgstr \"\"\n\"a\\r\\n\"\n");
-    assert_eq!(entries[0].id, "\"Failed\"");
-    assert_eq!(entries[0].text, "a\r\n");
-}
-
-#[test]
 fn kept_parts_are_code_links_and_includes() {
     let kept = kept("Run `lesson 1` as in [the glossary](glossary.md#topic) {{#include a.md}}");
     let expected = ["`lesson 1`", "(glossary.md#topic)", "{{#include a.md}}"];
     assert_eq!(kept, expected.iter().map(|s| s.to_string()).collect());
+}
+
+#[test]
+fn every_message_of_the_program_is_translated_into_portuguese() -> Result<()> {
+    let messages = program::messages(&root())?;
+    let out = root().join("target/program-messages");
+    std::fs::create_dir_all(&out)?;
+    std::fs::write(out.join("messages.pot"), program::template(&messages))?;
+    let po = std::fs::read_to_string(root().join("lessons/po/pt-BR.po"))?;
+    let translations: HashMap<String, Entry> =
+        po::parse(&po).into_iter().map(|e| (e.id.clone(), e)).collect();
+    let mut problems = Vec::new();
+    for m in &messages {
+        let first_line = m.id.lines().next().unwrap_or_default();
+        let wanted = program::placeholders(&m.id);
+        if let Some(names) = &m.names {
+            let mut given = names.clone();
+            given.sort();
+            if given != wanted {
+                problems.push(format!(
+                    "{}: t!(\"{first_line}\") names {given:?}, its text has {wanted:?}",
+                    m.place
+                ));
+            }
+        }
+        match translations.get(&m.id) {
+            None => problems.push(format!("{}: not in pt-BR.po: {first_line}", m.place)),
+            Some(e) if e.text.is_empty() => {
+                problems.push(format!("{}: not translated: {first_line}", m.place))
+            }
+            Some(e) if e.fuzzy => problems.push(format!("{}: fuzzy (check it): {first_line}", m.place)),
+            Some(e) if program::placeholders(&e.text) != wanted || kept(&e.id) != kept(&e.text) => {
+                problems.push(format!(
+                    "{}: placeholders or code differ: {first_line}\n    source: {wanted:?} {:?}\n    \
+                     translation: {:?} {:?}",
+                    m.place,
+                    kept(&e.id),
+                    program::placeholders(&e.text),
+                    kept(&e.text)
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    for id in translations.keys() {
+        if !messages.iter().any(|m| &m.id == id) {
+            problems.push(format!(
+                "in pt-BR.po but no longer in the program: {}",
+                id.lines().next().unwrap_or_default()
+            ));
+        }
+    }
+    ensure!(messages.len() > 10, "only {} messages found in lessons/", messages.len());
+    if !problems.is_empty() {
+        bail!(
+            "{} problems with the program's {} messages in lessons/po/pt-BR.po. Update it first:\n  \
+             msgmerge --no-fuzzy-matching -U lessons/po/pt-BR.po target/program-messages/messages.pot \
+             && msgattrib --no-obsolete -o lessons/po/pt-BR.po lessons/po/pt-BR.po\n{}",
+            problems.len(),
+            messages.len(),
+            problems.join("\n")
+        );
+    }
+    Ok(())
 }

@@ -1,10 +1,28 @@
-//! Fills `{name}` placeholders in the guidance texts.
+//! Fills `{name}` placeholders in messages, after translating them.
 
+/// `template` in the chosen language with each `{name}` replaced by its value, in one pass: a value that
+/// itself contains `{…}` is left as it is.
 pub fn fill(template: &str, values: &[(&str, &dyn std::fmt::Display)]) -> String {
-    let mut text = template.to_string();
-    for (name, value) in values {
-        text = text.replace(&format!("{{{name}}}"), &value.to_string());
+    let mut text = String::new();
+    let mut rest = super::lang::tr(template);
+    while let Some(open) = rest.find('{') {
+        text.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after.find('}').and_then(|close| {
+            values.iter().find(|(name, _)| *name == &after[..close]).map(|(_, v)| (close, v))
+        });
+        match value {
+            Some((close, value)) => {
+                text.push_str(&value.to_string());
+                rest = &after[close + 1..];
+            }
+            None => {
+                text.push('{');
+                rest = after;
+            }
+        }
     }
+    text.push_str(rest);
     text
 }
 
@@ -18,5 +36,10 @@ mod tests {
             fill("{a} and {b}, {a} again; {c}", &[("a", &1), ("b", &"two")]),
             "1 and two, 1 again; {c}"
         );
+    }
+
+    #[test]
+    fn a_value_is_never_filled_again() {
+        assert_eq!(fill("{a} {b}", &[("a", &"{b}"), ("b", &2)]), "{b} 2");
     }
 }
