@@ -5,7 +5,9 @@ use workshop::runner::cli::Cli;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let outcome = tokio::runtime::Runtime::new().map_err(anyhow::Error::from).and_then(|runtime| {
+    let outcome = workshop::ui::lang::choose(cli.lang.as_deref())
+        .and_then(|_| tokio::runtime::Runtime::new().map_err(anyhow::Error::from));
+    let outcome = outcome.and_then(|runtime| {
         let outcome = runtime.block_on(workshop::runner::app::run(cli));
         // A blocking consumer (lesson 7's sink) is left to the OS when the command was interrupted.
         runtime.shutdown_timeout(std::time::Duration::from_secs(2));
@@ -16,7 +18,7 @@ fn main() -> ExitCode {
         Err(err) => {
             eprintln!("✗ {err}");
             for cause in err.chain().skip(1) {
-                eprintln!("  because: {cause}");
+                eprintln!("{}", workshop::t!("  because: {cause}", cause));
             }
             ExitCode::from(2)
         }

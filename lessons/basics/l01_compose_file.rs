@@ -34,7 +34,7 @@ start; and with one broker, KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR must be 1. `l
     };
 
     fn explain(&self, _ctx: &Context) -> String {
-        crate::ui::markdown::terminal(TEXT)
+        crate::ui::markdown::lesson(TEXT, &[])
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {

@@ -32,7 +32,7 @@ by deleting every topic and message.",
     };
 
     fn explain(&self, _ctx: &Context) -> String {
-        crate::ui::markdown::terminal(TEXT)
+        crate::ui::markdown::lesson(TEXT, &[])
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {

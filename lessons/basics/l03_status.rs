@@ -31,7 +31,7 @@ service runs but does not answer: read `docker compose logs kafka`.",
     };
 
     fn explain(&self, _ctx: &Context) -> String {
-        crate::ui::markdown::terminal(TEXT)
+        crate::ui::markdown::lesson(TEXT, &[])
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {

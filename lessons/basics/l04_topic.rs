@@ -67,7 +67,7 @@ localhost:9092. With one broker the replication factor can only be 1.",
                 format!("--replication-factor {}", o.replication_factor),
             ),
         ];
-        markdown::terminal(&markdown::personal(TEXT, &values))
+        markdown::lesson(TEXT, &values)
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {

@@ -68,7 +68,7 @@ the group has read; run it again with the same group and it continues where it s
     fn explain(&self, ctx: &Context) -> String {
         let (o, written) = (&ctx.options, Options::default());
         let values = [(written.topic, o.topic.clone()), (written.group, o.group.clone())];
-        markdown::terminal(&markdown::personal(TEXT, &values))
+        markdown::lesson(TEXT, &values)
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {

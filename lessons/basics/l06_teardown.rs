@@ -28,7 +28,7 @@ is gone.",
     };
 
     fn explain(&self, _ctx: &Context) -> String {
-        crate::ui::markdown::terminal(TEXT)
+        crate::ui::markdown::lesson(TEXT, &[])
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {

@@ -30,7 +30,7 @@ started again ends with every file exactly once. Start it again with: lesson col
     };
 
     fn explain(&self, _ctx: &Context) -> String {
-        crate::ui::markdown::terminal(TEXT)
+        crate::ui::markdown::lesson(TEXT, &[])
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {

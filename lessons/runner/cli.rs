@@ -31,6 +31,10 @@ pub struct Cli {
 
     #[command(flatten)]
     pub workspace: Workspace,
+
+    /// The language the program speaks: en or pt-BR [default: from LC_ALL, LC_MESSAGES or LANG; else en]
+    #[arg(long, global = true, env = "WORKSHOP_LANG", value_name = "LANG")]
+    pub lang: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

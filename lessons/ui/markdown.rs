@@ -9,7 +9,7 @@ pub const WIDTH: usize = 100;
 /// Stands for a space inside `code` while paragraphs wrap: a line never breaks inside it.
 const UNBROKEN: &str = "\u{1f}";
 
-const COMPOSE_V1: &str = "(Compose v1: docker-compose instead of docker compose)";
+const COMPOSE_V1: &str = n!("(Compose v1: docker-compose instead of docker compose)");
 
 enum Block {
     Heading(HeadingLevel),
@@ -94,7 +94,7 @@ pub fn terminal(md: &str) -> String {
                     continued = shell && line.ends_with('\\');
                 }
                 if shell && !told_v1 && text.contains("docker compose ") {
-                    out.push(format!("{pad}{COMPOSE_V1}"));
+                    out.push(format!("{pad}{}", super::lang::tr(COMPOSE_V1)));
                     told_v1 = true;
                 }
             }
@@ -171,6 +171,11 @@ fn wrap(text: &str, first: usize, rest: usize) -> Vec<String> {
         lines.push(line);
     }
     lines
+}
+
+/// What `lesson N` prints: the lesson's text in the chosen language, personalised, for the terminal.
+pub fn lesson(md: &str, values: &[(String, String)]) -> String {
+    terminal(&personal(&super::lang::markdown(md), values))
 }
 
 /// The text as the learner's options make it: each `(as written, as it is for them)` pair replaced.
