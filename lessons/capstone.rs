@@ -117,7 +117,7 @@ impl Capstone {
         let storage = self.open_storage(false).await?;
         let source =
             ingest::Source { folder: &self.paths.source, events: events::read(&self.paths.events) };
-        let sending = "the collector to send what storage lacks";
+        let sending = t!("the collector to send what storage lacks");
         crate::ui::progress::while_running(
             sending,
             ingest::ingest(bootstrap, &self.names, source, storage.as_ref()),
@@ -129,7 +129,8 @@ impl Capstone {
     pub async fn sink(&self, bootstrap: &str, until_caught_up: bool) -> Result<sink::SinkReport> {
         let storage = self.open_storage(true).await?;
         let sink = sink::run(bootstrap, &self.names, &self.paths.scratch, storage, until_caught_up);
-        let storing = "the sink to store every message sent (it stops when it has read them all)";
+        let storing =
+            t!("the sink to store every message sent (it stops when it has read them all)");
         let mut report = if until_caught_up {
             crate::ui::progress::while_running(storing, sink).await?
         } else {
@@ -166,7 +167,12 @@ pub fn megabytes(bytes: u64) -> f64 {
     bytes as f64 / 1_000_000.0
 }
 
-/// "1 file", "3 files".
-pub fn count(n: u64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+/// How `count` says files, events and messages: `[one, many]`, each with `{n}`.
+pub const FILES: [&str; 2] = [n!("{n} file"), n!("{n} files")];
+pub const EVENTS: [&str; 2] = [n!("{n} event"), n!("{n} events")];
+pub const MESSAGES: [&str; 2] = [n!("{n} message"), n!("{n} messages")];
+
+/// "1 file", "3 files": `one` or `many`, translated, with `{n}` filled.
+pub fn count(n: u64, [one, many]: [&str; 2]) -> String {
+    crate::ui::text::fill(if n == 1 { one } else { many }, &[("n", &n)])
 }

@@ -38,10 +38,11 @@ pub fn find(name: &str) -> Result<&'static dyn AnyLesson> {
     let number = name.trim().parse::<u8>().ok();
     match LESSONS.iter().find(|l| l.info().slug == name || number == Some(l.info().id)) {
         Some(lesson) => Ok(*lesson),
-        None => bail!(
-            "There is no lesson `{name}`. The lessons are:\n{}\n\nFor example: lesson 1",
-            table()
-        ),
+        None => bail!(t!(
+            "There is no lesson `{name}`. The lessons are:\n{table}\n\nFor example: lesson 1",
+            name,
+            table = table()
+        )),
     }
 }
 
@@ -57,7 +58,7 @@ pub fn infos() -> impl Iterator<Item = &'static Info> {
 /// `  4  topic            Create a topic`, one line per lesson.
 pub fn table() -> String {
     infos()
-        .map(|i| format!("  {}  {:<16} {}", i.id, i.slug, i.title))
+        .map(|i| format!("  {}  {:<16} {}", i.id, i.slug, crate::ui::lang::tr(i.title)))
         .collect::<Vec<_>>()
         .join("\n")
 }

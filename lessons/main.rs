@@ -1,13 +1,34 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-use workshop::runner::cli::Cli;
+use clap::FromArgMatches;
+use workshop::runner::cli::{self, Cli};
+
+/// `--lang X` or `--lang=X` among the arguments (else `WORKSHOP_LANG`), read before clap parses them, so that
+/// the help is in that language too.
+fn asked_language() -> Option<String> {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--" {
+            break;
+        } else if arg == "--lang" {
+            return args.next();
+        } else if let Some(lang) = arg.strip_prefix("--lang=") {
+            return Some(lang.to_string());
+        }
+    }
+    std::env::var("WORKSHOP_LANG").ok()
+}
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let outcome = workshop::ui::lang::choose(cli.lang.as_deref())
-        .and_then(|_| tokio::runtime::Runtime::new().map_err(anyhow::Error::from));
-    let outcome = outcome.and_then(|runtime| {
+    if let Err(err) = workshop::ui::lang::choose(asked_language().as_deref()) {
+        eprintln!("✗ {err}");
+        return ExitCode::from(2);
+    }
+    let cli = match Cli::from_arg_matches(&cli::command().get_matches()) {
+        Ok(cli) => cli,
+        Err(err) => err.exit(),
+    };
+    let outcome = tokio::runtime::Runtime::new().map_err(anyhow::Error::from).and_then(|runtime| {
         let outcome = runtime.block_on(workshop::runner::app::run(cli));
         // A blocking consumer (lesson 7's sink) is left to the OS when the command was interrupted.
         runtime.shutdown_timeout(std::time::Duration::from_secs(2));

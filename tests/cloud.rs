@@ -147,6 +147,8 @@ fn l07_cloud_on_live_servers() -> Result<()> {
         let check = cloud.expect(backend, &["check", "7", &storage], 0, &[])?;
         let name = format!("l07_cloud_check_{name}");
         snapshot!(name.as_str(), check.stdout.replace(&run, "[RUN]"));
+        let check = cloud.expect(backend, &["--lang", "pt-BR", "check", "7", &storage], 0, &[])?;
+        snapshot!(format!("{name}_pt_br"), check.stdout.replace(&run, "[RUN]"));
         let again = cloud.expect(backend, &["collect", "ingest", &storage], 0, &[])?;
         ensure!(
             again.stdout.starts_with("sent 0 files (0.0 MB) and 0 events"),
@@ -261,6 +263,18 @@ fn s3_refusals(cloud: &Cloud) -> Result<()> {
         wrong.stderr
     );
     snapshot!("error_s3_wrong_secret", wrong.stderr);
+    let wrong = cloud.expect(
+        Backend::S3,
+        &["--lang", "pt-BR", "collect", "ingest", storage],
+        ERROR,
+        &[("AWS_SECRET_ACCESS_KEY", "not-it")],
+    )?;
+    ensure!(
+        !wrong.stderr.contains("not-it") && !wrong.stderr.contains(S3_SECRET),
+        "a secret in: {}",
+        wrong.stderr
+    );
+    snapshot!("error_s3_wrong_secret_pt_br", wrong.stderr);
     let missing = cloud.expect(
         Backend::S3,
         &["collect", "sink", "--until-caught-up", "--storage=s3://no-such-bucket/x"],

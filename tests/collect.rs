@@ -45,11 +45,14 @@ fn l07_collect_on_a_live_stack() -> Result<()> {
 
 fn l07_collect_check_before(l: &Learner) -> Result<()> {
     snapshot!("l07_collect_explain", l.expect(&["7"], 0)?);
-    snapshot!("l07_collect_check_before", l.expect(&["check", "7"], NOT_DONE)?);
-    let empty = l.fails(&["collect", "ingest"], ERROR)?;
-    snapshot!("l07_collect_nothing_to_collect", empty.stderr);
-    let flags = l.fails(&["collect", "sink", "--topic", "mine"], ERROR)?;
-    snapshot!("l07_collect_topic_flag", flags.stderr);
+    snapshot_both!("l07_collect_check_before", l, &["check", "7"], NOT_DONE);
+    snapshot_both_stderr!("l07_collect_nothing_to_collect", l, &["collect", "ingest"], ERROR);
+    snapshot_both_stderr!(
+        "l07_collect_topic_flag",
+        l,
+        &["collect", "sink", "--topic", "mine"],
+        ERROR
+    );
     Ok(())
 }
 
@@ -66,7 +69,7 @@ fn l07_collect_sink_killed_mid_file(l: &Learner, paths: &Paths) -> Result<()> {
     let sent = ingest.wait_with_output()?;
     ensure!(sent.status.success(), "ingest failed: {}", String::from_utf8_lossy(&sent.stderr));
     l.expect(&["collect", "sink", "--until-caught-up"], 0)?;
-    snapshot!("l07_collect_check", l.expect(&["check", "7"], 0)?);
+    snapshot_both!("l07_collect_check", l, &["check", "7"], 0);
     let again = l.expect(&["collect", "ingest"], 0)?;
     ensure!(
         again.starts_with("sent 0 files (0.0 MB) and 0 events"),
@@ -252,7 +255,7 @@ fn l07_collect_poison_messages(
     let sink = l.fails(&["collect", "sink", "--until-caught-up"], NOT_DONE)?;
     snapshot!("l07_collect_poison", sink.stdout);
     l.expect(&["collect", "sink", "--until-caught-up"], 0)?;
-    snapshot!("l07_collect_check_dead_letters", l.expect(&["check", "7"], 0)?);
+    snapshot_both!("l07_collect_check_dead_letters", l, &["check", "7"], 0);
     Ok(())
 }
 

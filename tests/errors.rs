@@ -18,6 +18,11 @@ fn error_no_engine() -> Result<()> {
     command.env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
     let outcome = l.check_code(&["check", "2"], l.run(&["check", "2"], command)?, ERROR)?;
     snapshot!("error_no_engine", outcome.stderr);
+    let args = ["--lang", "pt-BR", "check", "2"];
+    let mut command = l.command(&args);
+    command.env("DOCKER_HOST", "unix:///nonexistent/docker.sock");
+    let outcome = l.check_code(&args, l.run(&args, command)?, ERROR)?;
+    snapshot!("error_no_engine_pt_br", outcome.stderr);
     Ok(())
 }
 
@@ -51,8 +56,7 @@ fn error_port_held_by_another_program() -> Result<()> {
     l.expect(&["1", "--run"], 0)?;
     let _holder = std::net::TcpListener::bind(("127.0.0.1", l.config.kafka_port))
         .context("Failed to hold the port")?;
-    let outcome = l.fails(&["2", "--run"], ERROR)?;
-    snapshot!("error_port_held", outcome.stderr);
+    snapshot_both_stderr!("error_port_held", l, &["2", "--run"], ERROR);
     Ok(())
 }
 
@@ -60,7 +64,7 @@ fn error_port_held_by_another_program() -> Result<()> {
 fn error_malformed_yaml() -> Result<()> {
     let l = Learner::new()?;
     l.write_compose("services:\n  kafka:\n    image: [unclosed\n")?;
-    snapshot!("error_malformed_yaml", l.expect(&["check", "1"], NOT_DONE)?);
+    snapshot_both!("error_malformed_yaml", l, &["check", "1"], NOT_DONE);
     l.fails(&["2", "--run"], ERROR)?;
     ensure!(
         std::fs::read_to_string(l.config.compose_file())?.contains("[unclosed"),
@@ -73,7 +77,7 @@ fn error_malformed_yaml() -> Result<()> {
 fn error_compose_without_kafka() -> Result<()> {
     let l = Learner::new()?;
     l.write_compose("services:\n  zookeeper:\n    image: confluentinc/cp-zookeeper:7.9.5\n")?;
-    snapshot!("error_compose_without_kafka", l.expect(&["check", "1"], NOT_DONE)?);
+    snapshot_both!("error_compose_without_kafka", l, &["check", "1"], NOT_DONE);
     Ok(())
 }
 
@@ -87,7 +91,7 @@ fn error_advertised_listener_unreachable_from_host() -> Result<()> {
     );
     ensure!(broken != reference, "the reference file no longer has the listener this test changes");
     l.write_compose(&broken)?;
-    snapshot!("error_advertised_listener", l.expect(&["check", "1"], NOT_DONE)?);
+    snapshot_both!("error_advertised_listener", l, &["check", "1"], NOT_DONE);
     Ok(())
 }
 
@@ -98,25 +102,27 @@ fn error_rows_with_a_live_stack() -> Result<()> {
     l.expect(&["1", "--run"], 0)?;
     l.expect(&["2", "--run"], 0)?;
 
-    let missing = l.fails(&["5", "--run", "--topic", &common::random_name("missing")], ERROR)?;
-    snapshot!("error_consume_missing_topic", missing.stderr);
+    let missing = common::random_name("missing");
+    snapshot_both_stderr!(
+        "error_consume_missing_topic",
+        l,
+        &["5", "--run", "--topic", &missing],
+        ERROR
+    );
 
-    let replicas =
-        l.fails(&["4", "--run", "--topic", &l.topic, "--replication-factor", "3"], ERROR)?;
-    snapshot!("error_more_replicas_than_brokers", replicas.stderr);
+    let replicas = ["4", "--run", "--topic", &l.topic, "--replication-factor", "3"];
+    snapshot_both_stderr!("error_more_replicas_than_brokers", l, &replicas, ERROR);
 
     l.expect(&["4", "--run", "--native", "--topic", &l.topic], 0)?;
-    let again = l.expect(&["4", "--run", "--native", "--topic", &l.topic], 0)?;
-    snapshot!("error_topic_exists", again);
+    snapshot_both!("error_topic_exists", l, &["4", "--run", "--native", "--topic", &l.topic], 0);
 
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
         let engine = Engine::connect().await?;
         engine.stop(&l.kafka_container(&engine).await?).await
     })?;
-    snapshot!("error_half_up_check", l.expect(&["check", "2"], NOT_DONE)?);
-    let topic = l.fails(&["4", "--run", "--topic", &l.topic], ERROR)?;
-    snapshot!("error_half_up_run", topic.stderr);
+    snapshot_both!("error_half_up_check", l, &["check", "2"], NOT_DONE);
+    snapshot_both_stderr!("error_half_up_run", l, &["4", "--run", "--topic", &l.topic], ERROR);
     Ok(())
 }
 

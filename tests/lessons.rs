@@ -25,46 +25,48 @@ fn lessons_in_order() -> Result<()> {
 
 fn l01_compose_file(l: &Learner) -> Result<()> {
     snapshot!("l01_compose_file_explain", l.expect(&["1"], 0)?);
-    snapshot!("l01_compose_file_check_before", l.expect(&["check", "1"], NOT_DONE)?);
+    snapshot_both!("l01_compose_file_check_before", l, &["check", "1"], NOT_DONE);
     l.expect(&["1", "--run"], 0)?;
-    snapshot!("l01_compose_file_check", l.expect(&["check", "1"], 0)?);
+    snapshot_both!("l01_compose_file_check", l, &["check", "1"], 0);
     Ok(())
 }
 
 fn checks_before_the_stack_is_up(l: &Learner) -> Result<()> {
-    snapshot!("l02_start_check_before", l.expect(&["check", "2"], NOT_DONE)?);
-    snapshot!("l03_status_check_before", l.expect(&["check", "3"], NOT_DONE)?);
-    snapshot!(
+    snapshot_both!("l02_start_check_before", l, &["check", "2"], NOT_DONE);
+    snapshot_both!("l03_status_check_before", l, &["check", "3"], NOT_DONE);
+    snapshot_both!(
         "l04_topic_check_before_stack",
-        l.expect(&["check", "4", "--topic", &l.topic], NOT_DONE)?
+        l,
+        &["check", "4", "--topic", &l.topic],
+        NOT_DONE
     );
     // Nothing of the project exists yet, as after `down -v`: only a stack seen running makes step 6 done.
-    snapshot!("l06_teardown_check_never_started", l.expect(&["check", "6"], NOT_DONE)?);
+    snapshot_both!("l06_teardown_check_never_started", l, &["check", "6"], NOT_DONE);
     Ok(())
 }
 
 fn l02_start(l: &Learner) -> Result<()> {
     snapshot!("l02_start_explain", l.expect(&["2"], 0)?);
     l.expect(&["2", "--run"], 0)?;
-    snapshot!("l02_start_check", l.expect(&["check", "2"], 0)?);
+    snapshot_both!("l02_start_check", l, &["check", "2"], 0);
     Ok(())
 }
 
 fn l03_status(l: &Learner) -> Result<()> {
     snapshot!("l03_status_explain", l.expect(&["3"], 0)?);
-    snapshot!("l03_status_run", l.expect(&["3", "--run"], 0)?);
-    snapshot!("l03_status_check", l.expect(&["check", "3"], 0)?);
+    snapshot_both!("l03_status_run", l, &["3", "--run"], 0);
+    snapshot_both!("l03_status_check", l, &["check", "3"], 0);
     Ok(())
 }
 
 fn l04_topic(l: &Learner) -> Result<()> {
     let topic = &l.topic;
     snapshot!("l04_topic_explain", l.expect(&["4"], 0)?);
-    snapshot!("l04_topic_check_before", l.expect(&["check", "4", "--topic", topic], NOT_DONE)?);
+    snapshot_both!("l04_topic_check_before", l, &["check", "4", "--topic", topic], NOT_DONE);
     snapshot!("l04_topic_run", l.expect(&["4", "--run", "--topic", topic], 0)?);
-    snapshot!("l04_topic_check", l.expect(&["check", "4", "--topic", topic], 0)?);
-    let wrong = l.expect(&["check", "4", "--topic", topic, "--partitions", "6"], NOT_DONE)?;
-    snapshot!("l04_topic_check_wrong_partitions", wrong);
+    snapshot_both!("l04_topic_check", l, &["check", "4", "--topic", topic], 0);
+    let wrong = ["check", "4", "--topic", topic, "--partitions", "6"];
+    snapshot_both!("l04_topic_check_wrong_partitions", l, &wrong, NOT_DONE);
 
     let native = common::random_name("topic");
     snapshot!(
@@ -72,27 +74,30 @@ fn l04_topic(l: &Learner) -> Result<()> {
         l.expect(&["4", "--run", "--native", "--topic", &native], 0)?
     );
     l.expect(&["check", "4", "--topic", &native], 0)?;
+    let native = common::random_name("topic");
+    let args = ["--lang", "pt-BR", "4", "--run", "--native", "--topic", &native];
+    snapshot!("l04_topic_run_native_pt_br", l.expect(&args, 0)?);
     Ok(())
 }
 
 fn l05_produce_consume(l: &Learner) -> Result<()> {
     let topic = &l.topic;
     snapshot!("l05_produce_consume_explain", l.expect(&["5"], 0)?);
-    snapshot!(
+    snapshot_both!(
         "l05_produce_consume_check_before",
-        l.expect(&["check", "5", "--topic", topic], NOT_DONE)?
+        l,
+        &["check", "5", "--topic", topic],
+        NOT_DONE
     );
     snapshot!("l05_produce_consume_run", l.expect(&["5", "--run", "--topic", topic], 0)?);
-    snapshot!("l05_produce_consume_check", l.expect(&["check", "5", "--topic", topic], 0)?);
-    let other_group =
-        l.expect(&["check", "5", "--topic", topic, "--group", "nobody-read-this"], NOT_DONE)?;
-    snapshot!("l05_produce_consume_check_other_group", other_group);
+    snapshot_both!("l05_produce_consume_check", l, &["check", "5", "--topic", topic], 0);
+    let other_group = ["check", "5", "--topic", topic, "--group", "nobody-read-this"];
+    snapshot_both!("l05_produce_consume_check_other_group", l, &other_group, NOT_DONE);
     Ok(())
 }
 
 fn lesson_list(l: &Learner) -> Result<()> {
-    let list = l.expect(&["list", "--topic", &l.topic], 0)?;
-    snapshot!("lesson_list_after_lesson_5", list);
+    snapshot_both!("lesson_list_after_lesson_5", l, &["list", "--topic", &l.topic], 0);
     let json: serde_json::Value =
         serde_json::from_str(&l.expect(&["list", "--json", "--topic", &l.topic], 0)?)?;
     anyhow::ensure!(json["next"] == 6 && json["done"] == 5, "list --json says {json}");
@@ -101,33 +106,31 @@ fn lesson_list(l: &Learner) -> Result<()> {
 
 fn l06_teardown(l: &Learner) -> Result<()> {
     snapshot!("l06_teardown_explain", l.expect(&["6"], 0)?);
-    snapshot!("l06_teardown_check_before", l.expect(&["check", "6"], NOT_DONE)?);
+    snapshot_both!("l06_teardown_check_before", l, &["check", "6"], NOT_DONE);
     l.expect(&["6", "--run"], 0)?;
-    snapshot!("l06_teardown_check", l.expect(&["check", "6"], 0)?);
-    snapshot!(
-        "l06_teardown_check_volumes_before",
-        l.expect(&["check", "6", "--volumes"], NOT_DONE)?
-    );
+    snapshot_both!("l06_teardown_check", l, &["check", "6"], 0);
+    snapshot_both!("l06_teardown_check_volumes_before", l, &["check", "6", "--volumes"], NOT_DONE);
     l.expect(&["6", "--run", "--volumes"], 0)?;
-    snapshot!("l06_teardown_check_volumes", l.expect(&["check", "6", "--volumes"], 0)?);
+    snapshot_both!("l06_teardown_check_volumes", l, &["check", "6", "--volumes"], 0);
     Ok(())
 }
 
 #[test]
 fn unknown_lesson_says_which_there_are() -> Result<()> {
     let l = Learner::new()?;
-    let outcome = l.lesson(&["9"])?;
-    assert_eq!(outcome.code, ERROR);
-    snapshot!("unknown_lesson", outcome.stderr);
+    snapshot_both_stderr!("unknown_lesson", l, &["9"], ERROR);
     Ok(())
 }
 
 #[test]
 fn bad_topic_name_is_refused_before_anything_runs() -> Result<()> {
     let l = Learner::new()?;
-    let outcome = l.lesson(&["check", "4", "--topic", "no spaces allowed"])?;
-    assert_eq!(outcome.code, ERROR);
-    snapshot!("bad_topic_name", outcome.stderr);
+    snapshot_both_stderr!(
+        "bad_topic_name",
+        l,
+        &["check", "4", "--topic", "no spaces allowed"],
+        ERROR
+    );
     let internal = l.fails(&["4", "--run", "--topic", "__consumer_offsets"], ERROR)?;
     anyhow::ensure!(internal.stderr.contains("one of Kafka's own topics"), "{}", internal.stderr);
     let no_partitions = l.fails(&["4", "--run", "--partitions", "0"], ERROR)?;

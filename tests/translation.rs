@@ -2,8 +2,9 @@
 //! - The book: every message mdbook-xgettext extracts from it today has a translation in `book/po/pt-BR.po`,
 //!   not fuzzy, with the same `code`, links and includes as its source. A whole code block (a program's real
 //!   output) may stay untranslated: the Portuguese book then shows it as the program prints it.
-//! - The program: every `t!`/`n!` message in `lessons/` has one in `lessons/po/pt-BR.po`, with the same
-//!   `code` and `{placeholders}`, and the catalog holds no message the program no longer has.
+//! - The program: every `t!`/`n!` message in `lessons/` and every `--help` text has one in
+//!   `lessons/po/pt-BR.po`, with the same `code` and `{placeholders}`, and the catalog holds no message the
+//!   program no longer has.
 //!
 //! A paragraph or message added or changed in English fails here until it is translated.
 
@@ -127,7 +128,12 @@ fn kept_parts_are_code_links_and_includes() {
 
 #[test]
 fn every_message_of_the_program_is_translated_into_portuguese() -> Result<()> {
-    let messages = program::messages(&root())?;
+    let mut messages = program::messages(&root())?;
+    messages.extend(workshop::runner::cli::help_texts().into_iter().map(|id| program::Message {
+        id,
+        names: None,
+        place: "lessons/runner/cli.rs:help".into(),
+    }));
     let out = root().join("target/program-messages");
     std::fs::create_dir_all(&out)?;
     std::fs::write(out.join("messages.pot"), program::template(&messages))?;
@@ -186,5 +192,39 @@ fn every_message_of_the_program_is_translated_into_portuguese() -> Result<()> {
             problems.join("\n")
         );
     }
+    Ok(())
+}
+
+/// `lesson N` in Portuguese translates its text block by block from the book's catalog: every block of every
+/// lesson text, segmented as the program segments it, must be a message the catalog translates (else the
+/// program would print that paragraph in English while the book shows it translated).
+#[test]
+fn every_lesson_text_is_found_in_the_books_catalog() -> Result<()> {
+    let po = std::fs::read_to_string(root().join("book/po/pt-BR.po"))?;
+    let translations = po::translations(&po);
+    let mut texts = Vec::new();
+    for dir in ["lessons/basics", "lessons/capstone"] {
+        for entry in std::fs::read_dir(root().join(dir))? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "md") {
+                texts.push(path);
+            }
+        }
+    }
+    ensure!(texts.len() >= 7, "only {} lesson texts found", texts.len());
+    let mut missing = Vec::new();
+    for path in texts {
+        let text = std::fs::read_to_string(&path)?;
+        let messages = mdbook_i18n_helpers::extract_messages(&text)
+            .map_err(|e| anyhow::anyhow!("{e:?}"))
+            .with_context(|| path.display().to_string())?;
+        for (line, message) in messages {
+            let output = message.message.starts_with("```");
+            if !output && !translations.contains_key(&message.message) {
+                missing.push(format!("{}:{line}: {}", path.display(), message.message));
+            }
+        }
+    }
+    ensure!(missing.is_empty(), "not translated in book/po/pt-BR.po:\n{}", missing.join("\n"));
     Ok(())
 }

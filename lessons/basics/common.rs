@@ -17,7 +17,7 @@ pub fn compose_hint(args: &str) -> String {
     if args.len() <= 40 {
         format!("docker compose {args} (v1: docker-compose {args})")
     } else {
-        format!("docker compose {args} (v1: docker-compose instead of docker compose)")
+        t!("docker compose {args} (v1: docker-compose instead of docker compose)", args)
     }
 }
 
@@ -26,7 +26,7 @@ pub fn compose_hint(args: &str) -> String {
 pub async fn stack_up(ctx: &Context) -> Result<Result<&Stack, Vec<Fact>>> {
     let stack = ctx.stack().await?;
     if let Err(err) = stack.services(&crate::stack::SERVICES).await {
-        let what = format!("the stack of project `{}` is up", stack.config.project);
+        let what = t!("the stack of project `{project}` is up", project = stack.config.project);
         for service in crate::stack::SERVICES {
             if let Some(restarts) = stack.restart_loop(service).await {
                 return Ok(Err(vec![Fact::fail(what, restarts.message)]));
@@ -34,14 +34,20 @@ pub async fn stack_up(ctx: &Context) -> Result<Result<&Stack, Vec<Fact>>> {
         }
         let first_line = err.to_string().lines().next().unwrap_or_default().to_string();
         let start = ctx.options.command("2 --run", Needs::NOTHING);
-        return Ok(Err(vec![Fact::fail(what, format!("{first_line} Do lesson 2 first: {start}"))]));
+        return Ok(Err(vec![Fact::fail(
+            what,
+            t!("{first_line} Do lesson 2 first: {start}", first_line, start),
+        )]));
     }
     Ok(Ok(stack))
 }
 
 /// Runs a Kafka tool in the kafka container; a tool missing from the image names the image expected.
 pub async fn kafka_tool(stack: &Stack, cmd: &[&str], stdin: Option<&[u8]>) -> Result<ExecOutput> {
-    let what = format!("{} in the kafka container", cmd.first().copied().unwrap_or("a Kafka tool"));
+    let what = t!(
+        "{tool} in the kafka container",
+        tool = cmd.first().copied().unwrap_or_else(|| t!("a Kafka tool"))
+    );
     let out = crate::ui::progress::while_running(&what, stack.exec("kafka", cmd, stdin)).await?;
     let missing = out.exit_code == 126
         || out.exit_code == 127
@@ -49,12 +55,14 @@ pub async fn kafka_tool(stack: &Stack, cmd: &[&str], stdin: Option<&[u8]>) -> Re
         || out.stderr.contains("command not found");
     if missing {
         let image = stack.service("kafka").await.map(|c| c.image).unwrap_or_default();
-        bail!(
-            "The kafka container has no `{}` on its PATH (image: {image}).\n\
-             The lessons expect {EXPECTED_KAFKA_IMAGE}, which ships kafka-topics, kafka-console-producer and\n\
+        bail!(t!(
+            "The kafka container has no `{tool}` on its PATH (image: {image}).\n\
+             The lessons expect {expected}, which ships kafka-topics, kafka-console-producer and\n\
              kafka-console-consumer. Use the reference compose file (lesson 1 --run) or set KAFKA_IMAGE to it.",
-            cmd[0]
-        );
+            tool = cmd[0],
+            image,
+            expected = EXPECTED_KAFKA_IMAGE
+        ));
     }
     Ok(out)
 }
@@ -65,7 +73,12 @@ pub async fn kafka_tool_ok(stack: &Stack, cmd: &[String], stdin: Option<&[u8]>) 
     let out = kafka_tool(stack, &cmd, stdin).await?;
     if out.exit_code != 0 {
         let said = if out.stderr.trim().is_empty() { out.stdout.trim() } else { out.stderr.trim() };
-        bail!("`{}` failed (exit {}):\n{}", cmd.join(" "), out.exit_code, said);
+        bail!(t!(
+            "`{command}` failed (exit {code}):\n{said}",
+            command = cmd.join(" "),
+            code = out.exit_code,
+            said
+        ));
     }
     Ok(out.stdout)
 }

@@ -21,14 +21,14 @@ impl Lesson for ComposeFile {
     const INFO: Info = Info {
         id: 1,
         slug: "compose-file",
-        title: "Write a compose file for ZooKeeper and Kafka",
-        hint: "\
+        title: n!("Write a compose file for ZooKeeper and Kafka"),
+        hint: n!("\
 Run `lesson 1 --run` to write the reference file into this directory, then compare it with yours.
 What people get wrong most: KAFKA_ZOOKEEPER_CONNECT=zookeeper:2181 (the service name, not localhost);
 KAFKA_ADVERTISED_LISTENERS must give programs on your machine an address they can reach (localhost and
 the published port); listeners with names of their own (INTERNAL, EXTERNAL) need
 KAFKA_LISTENER_SECURITY_PROTOCOL_MAP and KAFKA_INTER_BROKER_LISTENER_NAME, or the broker refuses to
-start; and with one broker, KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR must be 1. `lesson check 1` names each.",
+start; and with one broker, KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR must be 1. `lesson check 1` names each."),
         needs: Needs::NOTHING,
         requires: &[],
     };
@@ -40,26 +40,30 @@ start; and with one broker, KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR must be 1. `l
     async fn run(&self, ctx: &Context) -> Result<String> {
         let path = ctx.config.compose_file();
         std::fs::create_dir_all(&ctx.config.dir)
-            .with_context(|| format!("Failed to create {}", ctx.config.dir.display()))?;
+            .with_context(|| t!("Failed to create {path}", path = ctx.config.dir.display()))?;
         match std::fs::read_to_string(&path) {
             Ok(existing) if existing == REFERENCE => {
-                Ok(format!("{} is already the reference file.", path.display()))
+                Ok(t!("{path} is already the reference file.", path = path.display()))
             }
             Ok(_) => {
                 let reference = ctx.config.dir.join("docker-compose.reference.yml");
                 std::fs::write(&reference, REFERENCE)
-                    .with_context(|| format!("Failed to write {}", reference.display()))?;
-                Ok(format!(
-                    "{} exists and is yours, so it was left as it is.\nThe reference file is now beside it: {}\n\
+                    .with_context(|| t!("Failed to write {path}", path = reference.display()))?;
+                Ok(t!(
+                    "{path} exists and is yours, so it was left as it is.\nThe reference file is now beside it: {reference}\n\
                      Compare them (diff docker-compose.yml docker-compose.reference.yml) and copy what you need.",
-                    path.display(),
-                    reference.display()
+                    path = path.display(),
+                    reference = reference.display()
                 ))
             }
             Err(_) => {
                 std::fs::write(&path, REFERENCE)
-                    .with_context(|| format!("Failed to write {}", path.display()))?;
-                Ok(format!("Wrote {} ({} lines).", path.display(), REFERENCE.lines().count()))
+                    .with_context(|| t!("Failed to write {path}", path = path.display()))?;
+                Ok(t!(
+                    "Wrote {path} ({lines} lines).",
+                    path = path.display(),
+                    lines = REFERENCE.lines().count()
+                ))
             }
         }
     }
@@ -67,7 +71,7 @@ start; and with one broker, KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR must be 1. `l
     fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
         let path = ctx.config.compose_file();
         path.exists().then(|| Undo {
-            does: format!("moves {} aside (nothing is deleted)", path.display()),
+            does: t!("moves {path} aside (nothing is deleted)", path = path.display()),
             loses: None,
         })
     }
@@ -85,33 +89,33 @@ start; and with one broker, KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR must be 1. `l
             .find(|p| !p.exists())
             .unwrap_or_else(|| path.with_extension("yml.before-reset"));
         std::fs::rename(&path, &aside)
-            .with_context(|| format!("Failed to move {} aside", path.display()))?;
-        Ok(format!("moved {} to {}", path.display(), aside.display()))
+            .with_context(|| t!("Failed to move {path} aside", path = path.display()))?;
+        Ok(t!("moved {path} to {aside}", path = path.display(), aside = aside.display()))
     }
 
     async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
         let path = ctx.config.compose_file();
         let Ok(text) = std::fs::read_to_string(&path) else {
             return Ok(vec![Fact::fail(
-                format!("{} exists", path.display()),
-                "Write it as lesson 1 explains, or let the lesson write the reference file: lesson 1 --run",
+                t!("{path} exists", path = path.display()),
+                t!("Write it as lesson 1 explains, or let the lesson write the reference file: lesson 1 --run"),
             )]);
         };
-        let mut facts = vec![Fact::pass(format!("{} exists", path.display()))];
+        let mut facts = vec![Fact::pass(t!("{path} exists", path = path.display()))];
         if let Err(err) = compose_file::check_yaml(&text) {
-            facts.push(Fact::fail("it is valid YAML", format!("Fix the YAML: {err}")));
+            facts.push(Fact::fail(t!("it is valid YAML"), t!("Fix the YAML: {err}", err)));
             return Ok(facts);
         }
-        facts.push(Fact::pass("it is valid YAML"));
+        facts.push(Fact::pass(t!("it is valid YAML")));
         let compose = Compose::for_config(&ctx.config).await?;
         let rendered = match compose.config().await? {
             Ok(rendered) => rendered,
             Err(complaint) => {
-                facts.push(Fact::fail("compose accepts it (compose config)", complaint));
+                facts.push(Fact::fail(t!("compose accepts it (compose config)"), complaint));
                 return Ok(facts);
             }
         };
-        facts.push(Fact::pass("compose accepts it (compose config)"));
+        facts.push(Fact::pass(t!("compose accepts it (compose config)")));
         facts.extend(facts_of_rendered(&rendered, ctx.config.host_ports())?);
         Ok(facts)
     }
@@ -123,11 +127,11 @@ pub fn facts_of_rendered(rendered: &str, ports: HostPorts) -> Result<Vec<Fact>> 
     let services = compose_file::parse_rendered(rendered)?;
     let (Some(zookeeper), Some(kafka)) = (services.get("zookeeper"), services.get("kafka")) else {
         return Ok(vec![Fact::fail(
-            "services `zookeeper` and `kafka` are defined",
-            "Name the two services exactly zookeeper and kafka; the lessons find them by these names.",
+            t!("services `zookeeper` and `kafka` are defined"),
+            t!("Name the two services exactly zookeeper and kafka; the lessons find them by these names."),
         )]);
     };
-    let mut facts = vec![Fact::pass("services `zookeeper` and `kafka` are defined")];
+    let mut facts = vec![Fact::pass(t!("services `zookeeper` and `kafka` are defined"))];
     facts.extend(rules::images(zookeeper, kafka));
     facts.extend(rules::wiring(zookeeper, kafka, ports));
     facts.extend(rules::health(zookeeper, kafka));

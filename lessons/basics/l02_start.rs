@@ -18,15 +18,15 @@ impl Lesson for Start {
     const INFO: Info = Info {
         id: 2,
         slug: "start",
-        title: "Start the stack",
-        hint: "\
+        title: n!("Start the stack"),
+        hint: n!("\
 Run `docker compose up -d` (Compose v1: `docker-compose up -d`) in the directory that holds your
 docker-compose.yml. If it says a port is already allocated, another program (often an earlier Kafka)
 holds 9092 or 2181: stop it, or set KAFKA_PORT / ZOOKEEPER_PORT to free ports. If kafka exits, read
 `docker compose logs kafka`. `Invalid cluster.id` (Kafka 3.9) or InconsistentClusterIdException means
 ZooKeeper's volume was removed but Kafka's kept: the two belong to different clusters now, and kafka
 restarts over and over. See the troubleshooting chapter before you delete anything: `down -v` fixes it
-by deleting every topic and message.",
+by deleting every topic and message."),
         needs: Needs { starts_stack: true, ..Needs::NOTHING },
         requires: &[1],
     };
@@ -37,32 +37,38 @@ by deleting every topic and message.",
 
     async fn run(&self, ctx: &Context) -> Result<String> {
         if !ctx.config.compose_file().exists() {
-            bail!(
-                "There is no docker-compose.yml in {}. Do lesson 1 first: lesson 1 --run",
-                ctx.config.dir.display()
-            );
+            bail!(t!(
+                "There is no docker-compose.yml in {dir}. Do lesson 1 first: lesson 1 --run",
+                dir = ctx.config.dir.display()
+            ));
         }
         let stack = ctx.stack().await?;
         let (output, ready) = stack.up().await?;
-        let brokers: Vec<String> =
-            ready.brokers.iter().map(|b| format!("{} at {}:{}", b.id, b.host, b.port)).collect();
+        let brokers: Vec<String> = ready
+            .brokers
+            .iter()
+            .map(|b| t!("{id} at {host}:{port}", id = b.id, host = b.host, port = b.port))
+            .collect();
         Ok(format!(
-            "$ {} up -d\n{}\nZooKeeper answers: {} mode, version {}\nKafka answers: broker {}",
+            "$ {} up -d\n{}\n{}\n{}",
             stack.compose.cli.name(),
             output.trim_end(),
-            ready.zookeeper.mode,
-            ready.zookeeper.version,
-            brokers.join(", ")
+            t!(
+                "ZooKeeper answers: {mode} mode, version {version}",
+                mode = ready.zookeeper.mode,
+                version = ready.zookeeper.version
+            ),
+            t!("Kafka answers: broker {brokers}", brokers = brokers.join(", "))
         ))
     }
 
     fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
         Some(Undo {
-            does: format!(
-                "stops and removes the stack of project `{}` with its volumes (compose down -v)",
-                ctx.config.project
+            does: t!(
+                "stops and removes the stack of project `{project}` with its volumes (compose down -v)",
+                project = ctx.config.project
             ),
-            loses: Some("every topic and message in the stack's volumes".into()),
+            loses: Some(t!("every topic and message in the stack's volumes").into()),
         })
     }
 
@@ -70,7 +76,10 @@ by deleting every topic and message.",
         let stack = ctx.stack().await?;
         stack.down(true).await?;
         stack.forget_seen_running()?;
-        Ok(format!("removed the stack of project `{}` and its volumes", ctx.config.project))
+        Ok(t!(
+            "removed the stack of project `{project}` and its volumes",
+            project = ctx.config.project
+        ))
     }
 
     async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
@@ -78,23 +87,26 @@ by deleting every topic and message.",
         let containers = stack.containers().await?;
         let mut facts = Vec::new();
         for service in crate::stack::SERVICES {
-            let what = format!("the {service} container runs");
+            let what = t!("the {service} container runs", service);
             facts.push(match containers.iter().find(|c| c.service == service) {
                 Some(c) if c.running() => Fact::pass(what),
                 Some(c) => Fact::fail(
                     what,
                     match stack.restart_loop(service).await {
                         Some(restarts) => restarts.message,
-                        None => format!(
-                            "It is {}; read why: {}",
-                            c.state,
-                            compose_hint(&format!("logs {service}"))
+                        None => t!(
+                            "It is {state}; read why: {command}",
+                            state = c.state,
+                            command = compose_hint(&format!("logs {service}"))
                         ),
                     },
                 ),
                 None => Fact::fail(
                     what,
-                    format!("Start the stack: lesson 2 --run, or {}", compose_hint("up -d")),
+                    t!(
+                        "Start the stack: lesson 2 --run, or {command}",
+                        command = compose_hint("up -d")
+                    ),
                 ),
             });
         }
@@ -102,13 +114,13 @@ by deleting every topic and message.",
             return Ok(facts);
         }
         facts.push(match zookeeper::srvr(&stack.zookeeper_addr()).await {
-            Ok(srvr) => Fact::pass(format!(
-                "ZooKeeper answers on {} ({} mode)",
-                stack.zookeeper_addr(),
-                srvr.mode
+            Ok(srvr) => Fact::pass(t!(
+                "ZooKeeper answers on {address} ({mode} mode)",
+                address = stack.zookeeper_addr(),
+                mode = srvr.mode
             )),
             Err(err) => Fact::fail(
-                format!("ZooKeeper answers on {}", stack.zookeeper_addr()),
+                t!("ZooKeeper answers on {address}", address = stack.zookeeper_addr()),
                 format!("{err:#}"),
             ),
         });
@@ -116,18 +128,21 @@ by deleting every topic and message.",
         facts.push(match admin::brokers(&bootstrap, std::time::Duration::from_secs(10)).await {
             Ok(brokers) if !brokers.is_empty() => {
                 let b = &brokers[0];
-                Fact::pass(format!(
-                    "Kafka answers on {bootstrap}: broker {} at {}:{}",
-                    b.id, b.host, b.port
+                Fact::pass(t!(
+                    "Kafka answers on {bootstrap}: broker {id} at {host}:{port}",
+                    bootstrap,
+                    id = b.id,
+                    host = b.host,
+                    port = b.port
                 ))
             }
             _ => Fact::fail(
-                format!("Kafka answers on {bootstrap}"),
+                t!("Kafka answers on {bootstrap}", bootstrap),
                 match stack.restart_loop("kafka").await {
                     Some(restarts) => restarts.message,
-                    None => format!(
-                        "Give it a few seconds and check again; if it stays silent: {}",
-                        compose_hint("logs kafka")
+                    None => t!(
+                        "Give it a few seconds and check again; if it stays silent: {command}",
+                        command = compose_hint("logs kafka")
                     ),
                 },
             ),

@@ -21,11 +21,11 @@ impl Lesson for Status {
     const INFO: Info = Info {
         id: 3,
         slug: "status",
-        title: "Verify the containers",
-        hint: "\
+        title: n!("Verify the containers"),
+        hint: n!("\
 `docker ps` lists running containers; `docker compose ps` lists just this project's. Both services
 should say Up and (healthy). A health of (starting) needs a few more seconds; (unhealthy) means the
-service runs but does not answer: read `docker compose logs kafka`.",
+service runs but does not answer: read `docker compose logs kafka`."),
         needs: Needs::NOTHING,
         requires: &[2],
     };
@@ -50,10 +50,12 @@ service runs but does not answer: read `docker compose logs kafka`.",
             );
         }
         if containers.is_empty() {
-            out += &format!(
-                "(no containers: {})\n",
-                stack.not_up("nothing was started").lines().next().unwrap_or_default()
+            let reason = stack.not_up(t!("nothing was started"));
+            out += &t!(
+                "(no containers: {reason})",
+                reason = reason.lines().next().unwrap_or_default()
             );
+            out += "\n";
             return Ok(out);
         }
         let command = ZOOKEEPER_LS.map(str::to_string);
@@ -71,28 +73,31 @@ service runs but does not answer: read `docker compose logs kafka`.",
         let mut facts = Vec::new();
         for c in stack.containers().await? {
             facts.push(match c.health {
-                Health::Healthy => Fact::pass(format!("{} is healthy", c.service)),
+                Health::Healthy => Fact::pass(t!("{service} is healthy", service = c.service)),
                 Health::Starting => Fact::fail(
-                    format!("{} is healthy (now: starting)", c.service),
+                    t!("{service} is healthy (now: starting)", service = c.service),
                     match stack.restart_loop(&c.service).await {
                         Some(restarts) => restarts.message,
-                        None => "Its health check has not passed yet; wait a few seconds and check again".into(),
+                        None => t!("Its health check has not passed yet; wait a few seconds and check again").into(),
                     },
                 ),
                 Health::None => Fact::fail(
-                    format!("{} is healthy (now: no health check)", c.service),
-                    format!(
-                        "Docker cannot tell whether {} answers: give it a healthcheck as lesson 1 shows \
-                         (`lesson check 1` prints the lines), then {}",
-                        c.service,
-                        compose_hint("up -d")
+                    t!("{service} is healthy (now: no health check)", service = c.service),
+                    t!(
+                        "Docker cannot tell whether {service} answers: give it a healthcheck as lesson 1 shows \
+                         (`lesson check 1` prints the lines), then {command}",
+                        service = c.service,
+                        command = compose_hint("up -d")
                     ),
                 ),
                 other => Fact::fail(
-                    format!("{} is healthy (now: {other})", c.service),
+                    t!("{service} is healthy (now: {health})", service = c.service, health = other),
                     match stack.restart_loop(&c.service).await {
                         Some(restarts) => restarts.message,
-                        None => format!("Read what it says: {}", compose_hint(&format!("logs {}", c.service))),
+                        None => t!(
+                            "Read what it says: {command}",
+                            command = compose_hint(&format!("logs {}", c.service))
+                        ),
                     },
                 ),
             });
@@ -100,26 +105,29 @@ service runs but does not answer: read `docker compose logs kafka`.",
                 c.ports.iter().filter(|p| !p.starts_with("127.0.0.1:")).collect();
             facts.push(Fact::check(
                 open.is_empty() && !c.ports.is_empty(),
-                format!("{} publishes its port on 127.0.0.1 only", c.service),
-                format!("Ports now: {:?}; write them as \"127.0.0.1:HOST:CONTAINER\" in docker-compose.yml", c.ports),
+                t!("{service} publishes its port on 127.0.0.1 only", service = c.service),
+                t!(
+                    "Ports now: {ports}; write them as \"127.0.0.1:HOST:CONTAINER\" in docker-compose.yml",
+                    ports = format!("{:?}", c.ports)
+                ),
             ));
         }
         let zk = stack.zookeeper_addr();
         facts.push(match zookeeper::broker_ids(&zk).await {
             Ok(ids) if !ids.is_empty() => {
                 let endpoints = zookeeper::broker_endpoints(&zk, ids[0]).await.unwrap_or_default();
-                Fact::pass(format!(
-                    "ZooKeeper lists broker {:?} under /brokers/ids ({})",
-                    ids,
-                    endpoints.join(" ")
+                Fact::pass(t!(
+                    "ZooKeeper lists broker {ids} under /brokers/ids ({endpoints})",
+                    ids = format!("{ids:?}"),
+                    endpoints = endpoints.join(" ")
                 ))
             }
             Ok(_) => Fact::fail(
-                "ZooKeeper lists the broker under /brokers/ids",
-                format!("No broker registered: read {}", compose_hint("logs kafka")),
+                t!("ZooKeeper lists the broker under /brokers/ids"),
+                t!("No broker registered: read {command}", command = compose_hint("logs kafka")),
             ),
             Err(err) => {
-                Fact::fail("ZooKeeper lists the broker under /brokers/ids", format!("{err:#}"))
+                Fact::fail(t!("ZooKeeper lists the broker under /brokers/ids"), format!("{err:#}"))
             }
         });
         Ok(facts)

@@ -45,11 +45,11 @@ impl Lesson for Topic {
     const INFO: Info = Info {
         id: 4,
         slug: "topic",
-        title: "Create a topic",
-        hint: "\
+        title: n!("Create a topic"),
+        hint: n!("\
 Since Kafka 3.0, kafka-topics talks to a broker (--bootstrap-server kafka:29092), never to ZooKeeper
 (--zookeeper was removed). Inside the compose network the broker is kafka:29092; from your machine it is
-localhost:9092. With one broker the replication factor can only be 1.",
+localhost:9092. With one broker the replication factor can only be 1."),
         needs: Needs { topic: true, ..Needs::NOTHING },
         requires: &[2],
     };
@@ -74,10 +74,10 @@ localhost:9092. With one broker the replication factor can only be 1.",
         let o = &ctx.options;
         inspect::validate_topic_name(&o.topic)?;
         if o.partitions < 1 {
-            bail!(
-                "A topic needs at least one partition (--partitions {}): ask for 1 or more, e.g. --partitions 3",
-                o.partitions
-            );
+            bail!(t!(
+                "A topic needs at least one partition (--partitions {partitions}): ask for 1 or more, e.g. --partitions 3",
+                partitions = o.partitions
+            ));
         }
         let stack = ctx.stack().await?;
         stack.service("kafka").await?;
@@ -85,20 +85,24 @@ localhost:9092. With one broker the replication factor can only be 1.",
             .await?
             .len() as i32;
         if o.replication_factor > brokers || o.replication_factor < 1 {
-            let ask = if brokers == 1 { "1".to_string() } else { format!("from 1 to {brokers}") };
-            bail!(
-                "Each of a topic's replicas (--replication-factor {}) is kept by another broker, and this cluster \
+            let ask =
+                if brokers == 1 { "1".to_string() } else { t!("from 1 to {brokers}", brokers) };
+            bail!(t!(
+                "Each of a topic's replicas (--replication-factor {asked}) is kept by another broker, and this cluster \
                  has {brokers}.\nAsk for --replication-factor {ask}.",
-                o.replication_factor
-            );
+                asked = o.replication_factor,
+                brokers,
+                ask
+            ));
         }
         let mut out = String::new();
         if o.native {
-            out += &format!(
-                "Creating `{}` through the Admin API (rdkafka) at {}\n",
-                o.topic,
-                stack.bootstrap()
+            out += &t!(
+                "Creating `{topic}` through the Admin API (rdkafka) at {bootstrap}",
+                topic = o.topic,
+                bootstrap = stack.bootstrap()
             );
+            out += "\n";
             out += &match admin::create_topic(
                 &stack.bootstrap(),
                 &o.topic,
@@ -107,9 +111,10 @@ localhost:9092. With one broker the replication factor can only be 1.",
             )
             .await?
             {
-                Created::Now => format!("Created topic {}.\n", o.topic),
+                Created::Now => t!("Created topic {topic}.", topic = o.topic) + "\n",
                 Created::AlreadyThere => {
-                    format!("Topic {} was already there; it is left as it is.\n", o.topic)
+                    t!("Topic {topic} was already there; it is left as it is.", topic = o.topic)
+                        + "\n"
                 }
             };
         } else {
@@ -126,8 +131,8 @@ localhost:9092. With one broker the replication factor can only be 1.",
     fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
         let topic = &ctx.options.topic;
         Some(Undo {
-            does: format!("deletes topic `{topic}`"),
-            loses: Some(format!("topic `{topic}` and its messages")),
+            does: t!("deletes topic `{topic}`", topic),
+            loses: Some(t!("topic `{topic}` and its messages", topic)),
         })
     }
 
@@ -135,11 +140,11 @@ localhost:9092. With one broker the replication factor can only be 1.",
         let topic = &ctx.options.topic;
         inspect::validate_topic_name(topic)?;
         let Ok(stack) = stack_up(ctx).await? else {
-            return Ok("the stack is not running: no topic to delete".into());
+            return Ok(t!("the stack is not running: no topic to delete").into());
         };
         Ok(match admin::delete_topic(&stack.bootstrap(), topic).await? {
-            true => format!("deleted topic `{topic}`"),
-            false => format!("there was no topic `{topic}`"),
+            true => t!("deleted topic `{topic}`", topic),
+            false => t!("there was no topic `{topic}`", topic),
         })
     }
 
@@ -152,32 +157,37 @@ localhost:9092. With one broker the replication factor can only be 1.",
         };
         let Some(partitions) = inspect::topic(&stack.bootstrap(), &o.topic).await? else {
             return Ok(vec![Fact::fail(
-                format!("topic `{}` exists", o.topic),
-                format!(
-                    "Create it: {} (or the kafka-topics --create command of lesson 4)",
-                    o.command("4 --run", Self::INFO.needs)
+                t!("topic `{topic}` exists", topic = o.topic),
+                t!(
+                    "Create it: {command} (or the kafka-topics --create command of lesson 4)",
+                    command = o.command("4 --run", Self::INFO.needs)
                 ),
             )]);
         };
-        let mut facts = vec![Fact::pass(format!("topic `{}` exists", o.topic))];
+        let mut facts = vec![Fact::pass(t!("topic `{topic}` exists", topic = o.topic))];
         facts.push(Fact::check(
             partitions.len() as i32 == o.partitions,
-            format!("it has {} partitions (asked: {})", partitions.len(), o.partitions),
-            "Partitions can be added (kafka-topics --alter --partitions N) but never removed; or delete and recreate it",
+            t!("it has {n} partitions (asked: {asked})", n = partitions.len(), asked = o.partitions),
+            t!("Partitions can be added (kafka-topics --alter --partitions N) but never removed; or delete and recreate it"),
         ));
         let rf = partitions.iter().map(|p| p.replicas.len()).min().unwrap_or(0) as i32;
         facts.push(Fact::check(
             rf == o.replication_factor,
-            format!("each partition has {rf} replica(s) (asked: {})", o.replication_factor),
-            "The replication factor is set at creation; delete the topic and create it again",
+            t!(
+                "each partition has {rf} replica(s) (asked: {asked})",
+                rf,
+                asked = o.replication_factor
+            ),
+            t!("The replication factor is set at creation; delete the topic and create it again"),
         ));
         let leaderless: Vec<i32> =
             partitions.iter().filter(|p| p.leader < 0).map(|p| p.id).collect();
         facts.push(Fact::check(
             leaderless.is_empty(),
-            "every partition has a leader",
-            format!(
-                "Partitions {leaderless:?} have no leader (LEADER_NOT_AVAILABLE): is the broker up? lesson check 3"
+            t!("every partition has a leader"),
+            t!(
+                "Partitions {leaderless} have no leader (LEADER_NOT_AVAILABLE): is the broker up? lesson check 3",
+                leaderless = format!("{leaderless:?}")
             ),
         ));
         Ok(facts)

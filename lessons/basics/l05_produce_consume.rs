@@ -56,11 +56,11 @@ impl Lesson for ProduceConsume {
     const INFO: Info = Info {
         id: 5,
         slug: "produce-consume",
-        title: "Produce and consume messages",
-        hint: "\
+        title: n!("Produce and consume messages"),
+        hint: n!("\
 The console producer sends one message per line you type (Ctrl-D ends it). The console consumer
 shows only new messages unless you add --from-beginning. Give it --group to have Kafka remember how far
-the group has read; run it again with the same group and it continues where it stopped.",
+the group has read; run it again with the same group and it continues where it stopped."),
         needs: Needs { topic: true, group: true, ..Needs::NOTHING },
         requires: &[4],
     };
@@ -86,7 +86,11 @@ the group has read; run it again with the same group and it continues where it s
         .await?;
         let Some((ids, members)) = found else {
             let create = o.command("4 --run", Needs { topic: true, ..Needs::NOTHING });
-            anyhow::bail!("There is no topic `{}` yet. Do lesson 4 first: {create}", o.topic);
+            anyhow::bail!(t!(
+                "There is no topic `{topic}` yet. Do lesson 4 first: {create}",
+                topic = o.topic,
+                create
+            ));
         };
         if !members.is_empty() {
             anyhow::bail!(members_reading(
@@ -101,14 +105,17 @@ the group has read; run it again with the same group and it continues where it s
 
         let one = [(Some("rust"), "hello from rdkafka")];
         let placed = while_running(
-            "Kafka to acknowledge rdkafka's message",
+            t!("Kafka to acknowledge rdkafka's message"),
             records::produce(&bootstrap, &o.topic, &one),
         )
         .await?;
-        out += &format!(
-            "\nrdkafka FutureProducer: key rust -> partition {} offset {}\n",
-            placed[0].0, placed[0].1
+        out += "\n";
+        out += &t!(
+            "rdkafka FutureProducer: key rust -> partition {partition} offset {offset}",
+            partition = placed[0].0,
+            offset = placed[0].1
         );
+        out += "\n";
 
         // A group that read the topic before continues where it stopped (--from-beginning applies only to a
         // group without offsets), so each consumer is asked for exactly what its group has not read yet.
@@ -126,29 +133,34 @@ the group has read; run it again with the same group and it continues where it s
 
         let group = RUST_GROUP;
         let unread_by_rust = inspect::unread(&bootstrap, group, &o.topic, &ids).await?;
-        let reading = format!(
-            "rdkafka's consumer to join group {group} and read {unread_by_rust} message(s)"
+        let reading = t!(
+            "rdkafka's consumer to join group {group} and read {unread} message(s)",
+            group,
+            unread = unread_by_rust
         );
         let read = while_running(
             &reading,
             records::consume(&bootstrap, &o.topic, group, unread_by_rust as usize),
         )
         .await?;
-        out += &format!(
-            "\nrdkafka consumer, group {group}, from where the group stopped:\n{}",
-            table(read)
-        );
+        out += "\n";
+        out += &t!("rdkafka consumer, group {group}, from where the group stopped:", group);
+        out += "\n";
+        out += &table(read);
         Ok(out)
     }
 
     fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
         let o = &ctx.options;
         Some(Undo {
-            does: format!(
-                "deletes the messages of topic `{}` (the topic stays) and the offsets of groups `{}` and `{RUST_GROUP}`",
-                o.topic, o.group
+            does: t!(
+                "deletes the messages of topic `{topic}` (the topic stays) and the offsets of groups `{group}` and \
+                 `{rust_group}`",
+                topic = o.topic,
+                group = o.group,
+                rust_group = RUST_GROUP
             ),
-            loses: Some(format!("the messages in topic `{}`", o.topic)),
+            loses: Some(t!("the messages in topic `{topic}`", topic = o.topic)),
         })
     }
 
@@ -156,17 +168,19 @@ the group has read; run it again with the same group and it continues where it s
         let o = &ctx.options;
         inspect::validate_topic_name(&o.topic)?;
         let Ok(stack) = stack_up(ctx).await? else {
-            return Ok("the stack is not running: nothing to delete".into());
+            return Ok(t!("the stack is not running: nothing to delete").into());
         };
         let bootstrap = stack.bootstrap();
         let Some(ids) = inspect::partition_ids(&bootstrap, &o.topic).await? else {
-            return Ok(format!("there is no topic `{}`", o.topic));
+            return Ok(t!("there is no topic `{topic}`", topic = o.topic));
         };
         admin::empty_topic(&bootstrap, &o.topic, &ids).await?;
         admin::delete_groups(&bootstrap, &[&o.group, RUST_GROUP]).await?;
-        Ok(format!(
-            "deleted the messages of `{}` and the groups `{}` and `{RUST_GROUP}`",
-            o.topic, o.group
+        Ok(t!(
+            "deleted the messages of `{topic}` and the groups `{group}` and `{rust_group}`",
+            topic = o.topic,
+            group = o.group,
+            rust_group = RUST_GROUP
         ))
     }
 
@@ -192,17 +206,17 @@ the group has read; run it again with the same group and it continues where it s
         let Some((marks, records, lag)) = found else {
             let create = o.command("4 --run", Needs { topic: true, ..Needs::NOTHING });
             return Ok(vec![Fact::fail(
-                format!("topic `{}` exists", o.topic),
-                format!("Do lesson 4 first: {create}"),
+                t!("topic `{topic}` exists", topic = o.topic),
+                t!("Do lesson 4 first: {create}", create),
             )]);
         };
         let total: i64 = marks.values().map(|(low, high)| high - low).sum();
         let mut facts = vec![Fact::check(
             total > 0,
-            format!("topic `{}` holds {total} message(s)", o.topic),
-            format!(
-                "Produce some: the console producer of lesson 5, or {}",
-                o.command("5 --run", Self::INFO.needs)
+            t!("topic `{topic}` holds {total} message(s)", topic = o.topic, total),
+            t!(
+                "Produce some: the console producer of lesson 5, or {command}",
+                command = o.command("5 --run", Self::INFO.needs)
             ),
         )];
         if total == 0 {
@@ -210,22 +224,24 @@ the group has read; run it again with the same group and it continues where it s
         }
         facts.push(Fact::check(
             records.len() as i64 == total,
-            format!("all {} are readable from the beginning", records.len()),
-            "Some messages could not be read back; check the broker: lesson check 3",
+            t!("all {n} are readable from the beginning", n = records.len()),
+            t!("Some messages could not be read back; check the broker: lesson check 3"),
         ));
         facts.push(Fact::check(
             in_order_per_partition(&records),
-            "each partition reads back in the order it was written",
-            "Offsets went backwards in a partition; this should never happen: report it with `lesson check 5` output",
+            t!("each partition reads back in the order it was written"),
+            t!("Offsets went backwards in a partition; this should never happen: report it with `lesson check 5` output"),
         ));
         let behind: Vec<i32> = lag.iter().filter(|(_, lag)| **lag > 0).map(|(p, _)| *p).collect();
         facts.push(Fact::check(
             behind.is_empty(),
-            format!("consumer group `{}` committed offsets up to the end of every partition", o.group),
-            format!(
-                "Partitions {behind:?} are not read to the end by the group: run the console consumer of lesson 5 \
-                 with --topic {} --group {} --from-beginning, then stop it with Ctrl-C",
-                o.topic, o.group
+            t!("consumer group `{group}` committed offsets up to the end of every partition", group = o.group),
+            t!(
+                "Partitions {behind} are not read to the end by the group: run the console consumer of lesson 5 \
+                 with --topic {topic} --group {group} --from-beginning, then stop it with Ctrl-C",
+                behind = format!("{behind:?}"),
+                topic = o.topic,
+                group = o.group
             ),
         ));
         Ok(facts)
@@ -234,18 +250,22 @@ the group has read; run it again with the same group and it continues where it s
 
 /// Another consumer in the group shares its partitions: the lesson's consumer would wait for messages it takes.
 fn members_reading(group: &str, members: &[inspect::Member], other_group: &str) -> String {
-    let who: Vec<String> =
-        members.iter().map(|m| format!("{} from {}", m.client_id, m.host)).collect();
-    format!(
-        "Consumer group `{group}` has {} member(s) reading now ({}): the lesson's consumer would share the \
+    let who: Vec<String> = members
+        .iter()
+        .map(|m| t!("{client} from {host}", client = m.client_id, host = m.host))
+        .collect();
+    t!(
+        "Consumer group `{group}` has {n} member(s) reading now ({who}): the lesson's consumer would share the \
          partitions with them and wait for messages they take.\n\
          Stop them first: Ctrl-C in the terminal that runs them. One started without a terminal (exec -T, a \
-         script) or whose terminal is gone runs on inside the kafka container; {} stops it (your topics and \
+         script) or whose terminal is gone runs on inside the kafka container; {restart} stops it (your topics and \
          messages are kept).\n\
          Or read with a group of your own: {other_group}",
-        members.len(),
-        who.join(", "),
-        compose_hint("restart kafka")
+        group,
+        n = members.len(),
+        who = who.join(", "),
+        restart = compose_hint("restart kafka"),
+        other_group
     )
 }
 
@@ -274,13 +294,13 @@ fn table(mut records: Vec<Record>) -> String {
     records
         .iter()
         .map(|r| {
-            format!(
-                "  partition {} offset {}  {}: {}\n",
-                r.partition,
-                r.offset,
-                r.key.as_deref().unwrap_or("-"),
-                r.value
-            )
+            t!(
+                "  partition {partition} offset {offset}  {key}: {value}",
+                partition = r.partition,
+                offset = r.offset,
+                key = r.key.as_deref().unwrap_or("-"),
+                value = r.value
+            ) + "\n"
         })
         .collect()
 }

@@ -18,11 +18,11 @@ impl Lesson for Teardown {
     const INFO: Info = Info {
         id: 6,
         slug: "teardown",
-        title: "Stop and remove everything",
-        hint: "\
+        title: n!("Stop and remove everything"),
+        hint: n!("\
 `docker compose down` removes the containers and the network and keeps the named volumes, so your
 topics survive the next `up`. `docker compose down -v` removes the volumes too: every topic and message
-is gone.",
+is gone."),
         needs: Needs { stops_stack: true, volumes: true, ..Needs::NOTHING },
         requires: &[2],
     };
@@ -44,14 +44,14 @@ is gone.",
 
     fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
         ctx.config.compose_file().exists().then(|| Undo {
-            does: "starts the stack again (compose up -d), as lesson 2 does".into(),
+            does: t!("starts the stack again (compose up -d), as lesson 2 does").into(),
             loses: None,
         })
     }
 
     async fn undo(&self, ctx: &Context) -> Result<String> {
         ctx.stack().await?.up().await?;
-        Ok(format!("started the stack of project `{}` again", ctx.config.project))
+        Ok(t!("started the stack of project `{project}` again", project = ctx.config.project))
     }
 
     async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
@@ -60,12 +60,13 @@ is gone.",
         if left == Leftovers::default() && !stack.was_seen_running() {
             let first = if ctx.config.compose_file().exists() { 2 } else { 1 };
             return Ok(vec![Fact::fail(
-                format!("a stack was started in {} and is gone now", ctx.config.dir.display()),
-                format!(
-                    "There is nothing to stop yet: no lesson saw a stack of project `{}` running here, and no \
-                     container or volume of it exists. Start with lesson {first}: {}",
-                    stack.config.project,
-                    ctx.options.command(&first.to_string(), Needs::NOTHING)
+                t!("a stack was started in {dir} and is gone now", dir = ctx.config.dir.display()),
+                t!(
+                    "There is nothing to stop yet: no lesson saw a stack of project `{project}` running here, and no \
+                     container or volume of it exists. Start with lesson {first}: {command}",
+                    project = stack.config.project,
+                    first,
+                    command = ctx.options.command(&first.to_string(), Needs::NOTHING)
                 ),
             )]);
         }
@@ -77,37 +78,40 @@ is gone.",
         let mut facts = vec![
             Fact::check(
                 left.containers.is_empty(),
-                format!("no container of project `{}` remains", stack.config.project),
-                format!(
-                    "Still there: {}. Remove them: lesson 6 --run, or {}",
-                    left.containers.join(", "),
-                    compose_hint(down)
+                t!("no container of project `{project}` remains", project = stack.config.project),
+                t!(
+                    "Still there: {containers}. Remove them: lesson 6 --run, or {command}",
+                    containers = left.containers.join(", "),
+                    command = compose_hint(down)
                 ),
             ),
             Fact::check(
                 left.networks.is_empty(),
-                "no network of the project remains",
-                format!(
-                    "Still there: {}. Remove it: lesson 6 --run, or {}",
-                    left.networks.join(", "),
-                    compose_hint("down")
+                t!("no network of the project remains"),
+                t!(
+                    "Still there: {networks}. Remove it: lesson 6 --run, or {command}",
+                    networks = left.networks.join(", "),
+                    command = compose_hint("down")
                 ),
             ),
         ];
         facts.push(if left.volumes.is_empty() {
-            Fact::pass("no volume of the project remains (all data removed)")
+            Fact::pass(t!("no volume of the project remains (all data removed)"))
         } else if ctx.options.volumes {
             Fact::fail(
-                format!("no volume of the project remains (still: {})", left.volumes.join(", ")),
-                format!(
-                    "Remove them with the data in them: lesson 6 --run --volumes, or {}",
-                    compose_hint("down -v")
+                t!(
+                    "no volume of the project remains (still: {volumes})",
+                    volumes = left.volumes.join(", ")
+                ),
+                t!(
+                    "Remove them with the data in them: lesson 6 --run --volumes, or {command}",
+                    command = compose_hint("down -v")
                 ),
             )
         } else {
-            Fact::info(format!(
-                "volumes kept, with your topics in them: {} (`down -v` removes them)",
-                left.volumes.join(", ")
+            Fact::info(t!(
+                "volumes kept, with your topics in them: {volumes} (`down -v` removes them)",
+                volumes = left.volumes.join(", ")
             ))
         });
         Ok(facts)

@@ -67,9 +67,9 @@ pub struct Scratch {
 impl Scratch {
     pub fn open(dir: &Path) -> Result<Scratch> {
         std::fs::create_dir_all(dir).with_context(|| {
-            format!(
-                "Failed to create {}: the sink's scratch folder must be writable",
-                dir.display()
+            t!(
+                "Failed to create {path}: the sink's scratch folder must be writable",
+                path = dir.display()
             )
         })?;
         Ok(Scratch {
@@ -91,7 +91,7 @@ impl Scratch {
     /// stored other files meanwhile: the file is read again and merged, under a lock.
     pub fn stored(&mut self, name: &str, at: Position) -> Result<()> {
         let lock = std::fs::File::create(self.dir.join(format!("{STORED_AT}.lock")))?;
-        lock.lock().context("Failed to lock the sink's record of stored files")?;
+        lock.lock().context(t!("Failed to lock the sink's record of stored files"))?;
         let mut merged = read_stored_at(&self.dir);
         for (other, position) in &self.stored_at {
             merged.entry(other.clone()).or_insert(*position);
@@ -117,7 +117,8 @@ impl Scratch {
             Ok(found) => Some(found.len()),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
             Err(err) => {
-                return Err(err).with_context(|| format!("Failed to look at {}", partial.display()))
+                return Err(err)
+                    .with_context(|| t!("Failed to look at {path}", path = partial.display()))
             }
         };
         let Some(mut have) = have else {
@@ -126,7 +127,7 @@ impl Scratch {
             }
             write_atomically(&self.description(&meta.id), serde_json::to_string(meta)?.as_bytes())?;
             std::fs::File::create(&partial)
-                .with_context(|| format!("Failed to create {}", partial.display()))?;
+                .with_context(|| t!("Failed to create {path}", path = partial.display()))?;
             self.hashing.insert(meta.id.clone(), (Sha256::new(), 0));
             return self.append(meta, index, payload, 0);
         };
@@ -140,7 +141,7 @@ impl Scratch {
             have = appended * CHUNK_SIZE as u64;
             let file = std::fs::OpenOptions::new().write(true).open(&partial)?;
             file.set_len(have)
-                .with_context(|| format!("Failed to repair {}", partial.display()))?;
+                .with_context(|| t!("Failed to repair {path}", path = partial.display()))?;
         }
         match u64::from(index).cmp(&appended) {
             std::cmp::Ordering::Less => Ok(Step::Replayed),
@@ -159,9 +160,9 @@ impl Scratch {
         let mut file = std::fs::OpenOptions::new()
             .append(true)
             .open(&partial)
-            .with_context(|| format!("Failed to open {}", partial.display()))?;
+            .with_context(|| t!("Failed to open {path}", path = partial.display()))?;
         file.write_all(payload).with_context(|| {
-            format!("Failed to write {} (is the disk full?)", partial.display())
+            t!("Failed to write {path} (is the disk full?)", path = partial.display())
         })?;
         match self.hashing.get_mut(&meta.id) {
             Some((hasher, seen)) if *seen == have => {
@@ -174,7 +175,7 @@ impl Scratch {
         }
         if have + expected == meta.size {
             file.sync_all().with_context(|| {
-                format!("Failed to write {} (is the disk full?)", partial.display())
+                t!("Failed to write {path} (is the disk full?)", path = partial.display())
             })?;
             return self.finish(meta);
         }
@@ -203,7 +204,8 @@ impl Scratch {
                 Ok(()) => {}
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
                 Err(err) => {
-                    return Err(err).with_context(|| format!("Failed to remove {}", path.display()))
+                    return Err(err)
+                        .with_context(|| t!("Failed to remove {path}", path = path.display()))
                 }
             }
         }
@@ -233,7 +235,9 @@ pub fn partials(dir: &Path) -> Result<Vec<Partial>> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(err) => return Err(err).with_context(|| format!("Failed to read {}", dir.display())),
+        Err(err) => {
+            return Err(err).with_context(|| t!("Failed to read {path}", path = dir.display()))
+        }
     };
     for entry in entries {
         let path = entry?.path();
@@ -253,8 +257,8 @@ pub fn partials(dir: &Path) -> Result<Vec<Partial>> {
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, bytes)
-        .with_context(|| format!("Failed to write {} (is the disk full?)", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("Failed to write {}", path.display()))
+        .with_context(|| t!("Failed to write {path} (is the disk full?)", path = tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| t!("Failed to write {path}", path = path.display()))
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ impl FileMeta {
     /// Reads the file once for its size, hash and type; the id depends on name and content only.
     pub fn of(path: &Path, name: &str) -> Result<FileMeta> {
         let mut file = std::fs::File::open(path)
-            .with_context(|| format!("Failed to open {}", path.display()))?;
+            .with_context(|| t!("Failed to open {path}", path = path.display()))?;
         let mut hasher = Sha256::new();
         let mut head = Vec::new();
         let mut size = 0u64;
@@ -31,7 +31,7 @@ impl FileMeta {
         loop {
             let n = file
                 .read(&mut buf)
-                .with_context(|| format!("Failed to read {}", path.display()))?;
+                .with_context(|| t!("Failed to read {path}", path = path.display()))?;
             if n == 0 {
                 break;
             }
@@ -73,18 +73,18 @@ impl FileMeta {
     /// The file's description and the chunk's index, from a message's headers. Headers the collector
     /// could not have written are refused: the sink uses the id and name as paths.
     pub fn from_headers<H: Headers>(headers: Option<&H>) -> Result<(FileMeta, u32)> {
-        let Some(headers) = headers else { bail!("a chunk without headers") };
+        let Some(headers) = headers else { bail!(t!("a chunk without headers")) };
         let get = |key: &str| -> Result<String> {
             let value = headers
                 .iter()
                 .find(|h| h.key == key)
                 .and_then(|h| h.value)
-                .with_context(|| format!("a chunk without the `{key}` header"))?;
+                .with_context(|| t!("a chunk without the `{key}` header", key))?;
             String::from_utf8(value.to_vec())
-                .map_err(|_| anyhow!("a `{key}` header that is not UTF-8"))
+                .map_err(|_| anyhow!(t!("a `{key}` header that is not UTF-8", key)))
         };
         let number = |key: &str| -> Result<u64> {
-            get(key)?.parse().with_context(|| format!("a bad `{key}` header"))
+            get(key)?.parse().with_context(|| t!("a bad `{key}` header", key))
         };
         let meta = FileMeta {
             id: get("file-id")?,
@@ -92,30 +92,35 @@ impl FileMeta {
             content_type: get("content-type")?,
             size: number("size")?,
             sha256: get("sha256")?,
-            chunks: u32::try_from(number("chunk-count")?).context("a bad `chunk-count` header")?,
+            chunks: u32::try_from(number("chunk-count")?)
+                .with_context(|| t!("a bad `{key}` header", key = "chunk-count"))?,
         };
-        let index = u32::try_from(number("chunk-index")?).context("a bad `chunk-index` header")?;
+        let index = u32::try_from(number("chunk-index")?)
+            .with_context(|| t!("a bad `{key}` header", key = "chunk-index"))?;
         if !super::source::is_clean_name(&meta.name) {
-            bail!("the name `{}` is not a relative path inside the collected folder", meta.name);
+            bail!(t!(
+                "the name `{name}` is not a relative path inside the collected folder",
+                name = meta.name
+            ));
         }
         if meta.sha256.len() != 64
             || !meta.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
         {
-            bail!("a bad `sha256` header");
+            bail!(t!("a bad `{key}` header", key = "sha256"));
         }
         if meta.id != id_of(&meta.name, &meta.sha256) {
-            bail!("a `file-id` that is not the one of its name and SHA-256");
+            bail!(t!("a `file-id` that is not the one of its name and SHA-256"));
         }
         if meta.chunks != chunks_of(meta.size) {
-            bail!(
-                "{} chunks for {} bytes, where the collector sends {}",
-                meta.chunks,
-                meta.size,
-                chunks_of(meta.size)
-            );
+            bail!(t!(
+                "{chunks} chunks for {size} bytes, where the collector sends {expected}",
+                chunks = meta.chunks,
+                size = meta.size,
+                expected = chunks_of(meta.size)
+            ));
         }
         if index >= meta.chunks {
-            bail!("chunk {index} of a file of {} chunks", meta.chunks);
+            bail!(t!("chunk {index} of a file of {chunks} chunks", index, chunks = meta.chunks));
         }
         Ok((meta, index))
     }

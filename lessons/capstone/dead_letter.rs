@@ -47,7 +47,7 @@ impl DeadLetters {
         let producer = crate::kafka::config::producer(bootstrap)
             .set("message.timeout.ms", "60000")
             .create()
-            .context("Failed to create the sink's dead-letter producer")?;
+            .context(t!("Failed to create the sink's dead-letter producer"))?;
         Ok(DeadLetters { producer, topic: topic.to_string(), runtime })
     }
 
@@ -58,7 +58,13 @@ impl DeadLetters {
         let key = letter.key.clone().unwrap_or_default();
         let record = FutureRecord::to(&self.topic).key(&key).payload(&body);
         self.runtime.block_on(self.producer.send(record, Duration::from_secs(60))).map_err(
-            |(err, _)| anyhow!("Kafka did not accept a dead letter in {}: {err}", self.topic),
+            |(err, _)| {
+                anyhow!(t!(
+                    "Kafka did not accept a dead letter in {topic}: {err}",
+                    topic = self.topic,
+                    err
+                ))
+            },
         )?;
         Ok(())
     }
@@ -70,7 +76,7 @@ pub fn parse(topic: &str, records: &[crate::kafka::records::Record]) -> Vec<Dead
         .iter()
         .map(|r| {
             serde_json::from_str(&r.value).unwrap_or_else(|_| DeadLetter {
-                reason: format!("(not written by the sink) {}", r.value),
+                reason: t!("(not written by the sink) {value}", value = r.value),
                 from: format!("{topic}/{}@{}", r.partition, r.offset),
                 key: r.key.clone(),
                 event: None,

@@ -34,7 +34,7 @@ pub fn read(path: &Path) -> Events {
         ),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Events::default(),
         Err(err) => Events {
-            refused: vec![(path.display().to_string(), format!("it cannot be read ({err})"))],
+            refused: vec![(path.display().to_string(), t!("it cannot be read ({err})", err))],
             ..Events::default()
         },
     }
@@ -53,24 +53,24 @@ pub fn parse(bytes: &[u8], origin: &str) -> Events {
         if raw.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        let what = format!("{origin} line {number}");
+        let what = t!("{origin} line {number}", origin, number);
         // Trailing blanks are not part of an event: every side compares and stores lines without them.
         let line = match std::str::from_utf8(raw) {
             Ok(line) => line.trim_end(),
             Err(err) => {
-                let why = format!(
-                    "not UTF-8 (byte {} is {:#04x}); JSON text is UTF-8",
-                    err.valid_up_to() + 1,
-                    raw[err.valid_up_to()]
+                let why = t!(
+                    "not UTF-8 (byte {at} is {byte}); JSON text is UTF-8",
+                    at = err.valid_up_to() + 1,
+                    byte = format!("{:#04x}", raw[err.valid_up_to()])
                 );
                 out.refused.push((what, why));
                 continue;
             }
         };
         if line.len() > EVENT_LIMIT {
-            let why = format!(
-                "{:.1} MB, above Kafka's 1 MB message limit: keep events small, and collect large content as a file",
-                line.len() as f64 / 1_000_000.0
+            let why = t!(
+                "{mb} MB, above Kafka's 1 MB message limit: keep events small, and collect large content as a file",
+                mb = format!("{:.1}", line.len() as f64 / 1_000_000.0)
             );
             out.refused.push((what, why));
             continue;
@@ -84,9 +84,9 @@ pub fn parse(bytes: &[u8], origin: &str) -> Events {
         };
         if line.len() + id.len() > EVENT_LIMIT {
             // The id travels twice: as the message's key, and in its value.
-            let why = format!(
-                "its id and line make {:.1} MB, above Kafka's 1 MB message limit: use a short id",
-                (line.len() + id.len()) as f64 / 1_000_000.0
+            let why = t!(
+                "its id and line make {mb} MB, above Kafka's 1 MB message limit: use a short id",
+                mb = format!("{:.1}", (line.len() + id.len()) as f64 / 1_000_000.0)
             );
             out.refused.push((what, why));
             continue;
@@ -95,7 +95,12 @@ pub fn parse(bytes: &[u8], origin: &str) -> Events {
             Some(&(_, at)) if out.events[at].line == line => out.repeated += 1,
             Some(&(first, _)) => out.refused.push((
                 what,
-                format!("id `{id}` was given on line {first} with different content; one id names one event, give this one its own"),
+                t!(
+                    "id `{id}` was given on line {first} with different content; one id names one event, give this \
+                     one its own",
+                    id,
+                    first
+                ),
             )),
             None => {
                 first_line_of.insert(id.clone(), (number, out.events.len()));
@@ -110,13 +115,13 @@ pub fn parse(bytes: &[u8], origin: &str) -> Events {
 /// Returns the id, or what is wrong with the line.
 pub fn parse_event(line: &str) -> Result<String, String> {
     let value: serde_json::Value =
-        serde_json::from_str(line).map_err(|err| format!("not valid JSON ({err})"))?;
-    let object = value.as_object().ok_or("valid JSON, but not an object {…}")?;
+        serde_json::from_str(line).map_err(|err| t!("not valid JSON ({err})", err))?;
+    let object = value.as_object().ok_or(t!("valid JSON, but not an object {…}"))?;
     match object.get("id") {
         Some(serde_json::Value::String(id)) if !id.is_empty() => Ok(id.clone()),
         Some(serde_json::Value::Number(id)) => Ok(id.to_string()),
-        Some(_) => Err("an object whose `id` is not a string or a number".into()),
-        None => Err("an object without an `id`".into()),
+        Some(_) => Err(t!("an object whose `id` is not a string or a number").into()),
+        None => Err(t!("an object without an `id`").into()),
     }
 }
 

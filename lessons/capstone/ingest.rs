@@ -17,7 +17,7 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use super::chunk::FileMeta;
 use super::events::Event;
 use super::storage::Storage;
-use super::{count, megabytes, Names, CHUNK_SIZE};
+use super::{count, megabytes, Names, CHUNK_SIZE, EVENTS, FILES};
 
 /// File chunks in flight at once; librdkafka batches them.
 const CHUNKS_IN_FLIGHT: usize = 64;
@@ -44,11 +44,12 @@ pub struct IngestReport {
 impl IngestReport {
     pub fn summary(&self) -> String {
         let secs = self.elapsed.as_secs_f64().max(0.001);
-        let mut out = format!(
-            "sent {} ({:.1} MB) and {} in {secs:.1} s",
-            count(self.files, "file", "files"),
-            megabytes(self.bytes),
-            count(self.events, "event", "events")
+        let mut out = t!(
+            "sent {files} ({mb} MB) and {events} in {secs} s",
+            files = count(self.files, FILES),
+            mb = format!("{:.1}", megabytes(self.bytes)),
+            events = count(self.events, EVENTS),
+            secs = format!("{secs:.1}")
         );
         // A rate says something only about enough work: not about one small file or a few events.
         let mut rates = Vec::new();
@@ -59,9 +60,12 @@ impl IngestReport {
             ));
         }
         if self.events >= 1000 {
-            rates.push(format!(
-                "{:.0} events/s",
-                self.events as f64 / self.events_elapsed.as_secs_f64().max(0.001)
+            rates.push(t!(
+                "{n} events/s",
+                n = format!(
+                    "{:.0}",
+                    self.events as f64 / self.events_elapsed.as_secs_f64().max(0.001)
+                )
             ));
         }
         if !rates.is_empty() {
@@ -70,16 +74,19 @@ impl IngestReport {
         out.push('\n');
         if self.stored_files + self.stored_events > 0 {
             out += &format!(
-                "  already in storage, not sent again: {} and {}\n",
-                count(self.stored_files, "file", "files"),
-                count(self.stored_events, "event", "events")
+                "  {}\n",
+                t!(
+                    "already in storage, not sent again: {files} and {events}",
+                    files = count(self.stored_files, FILES),
+                    events = count(self.stored_events, EVENTS)
+                )
             );
         }
         for (what, why) in &self.ignored {
-            out += &format!("  left out: {what}: {why}\n");
+            out += &format!("  {}\n", t!("left out: {what}: {why}", what, why));
         }
         for (what, why) in &self.refused {
-            out += &format!("  not sent: {what}: {why}\n");
+            out += &format!("  {}\n", t!("not sent: {what}: {why}", what, why));
         }
         out
     }
@@ -90,7 +97,7 @@ pub fn producer(bootstrap: &str) -> Result<FutureProducer> {
         .set("linger.ms", "5")
         .set("message.timeout.ms", "300000")
         .create()
-        .context("Failed to create the collector's producer")
+        .context(t!("Failed to create the collector's producer"))
 }
 
 /// What to collect: a folder of files, and JSON Lines events (already read, from a file or stdin).
@@ -116,11 +123,11 @@ pub async fn ingest(
         && report.refused.is_empty()
         && report.ignored.is_empty()
     {
-        bail!(
-            "There is nothing to collect in {}: no files, no events. Put files there, or run lesson 7 --run to make \
-             a sample set.",
-            source.folder.display()
-        );
+        bail!(t!(
+            "There is nothing to collect in {folder}: no files, no events. Put files there, or run lesson 7 --run to \
+             make a sample set.",
+            folder = source.folder.display()
+        ));
     }
     let producer = producer(bootstrap)?;
     let total: u64 =
@@ -161,8 +168,9 @@ pub async fn ingest(
         match stored.get(&event.id) {
             Some(line) if *line == event.line => report.stored_events += 1,
             Some(_) => report.refused.push((
-                format!("event `{}`", event.id),
-                "storage holds another event with this id; one id names one event, give this one its own".into(),
+                t!("event `{id}`", id = event.id),
+                t!("storage holds another event with this id; one id names one event, give this one its own")
+                    .into(),
             )),
             None => to_send.push(event),
         }
@@ -185,15 +193,15 @@ async fn send_file(
     before: Option<(u64, std::time::SystemTime)>,
     bar: &ProgressBar,
 ) -> Result<()> {
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("Failed to open {}", path.display()))?;
+    let mut file = std::fs::File::open(path)
+        .with_context(|| t!("Failed to open {path}", path = path.display()))?;
     let mut in_flight = FuturesUnordered::new();
     let mut sent = 0u64;
     for index in 0..meta.chunks {
         let mut chunk = Vec::with_capacity(CHUNK_SIZE);
         // A read from disk blocks its thread: let the runtime move its other tasks elsewhere meanwhile.
         tokio::task::block_in_place(|| (&mut file).take(CHUNK_SIZE as u64).read_to_end(&mut chunk))
-            .with_context(|| format!("Failed to read {}", path.display()))?;
+            .with_context(|| t!("Failed to read {path}", path = path.display()))?;
         sent += chunk.len() as u64;
         // The key is the name: every chunk of every version of a file lands in one partition, in order.
         let record = || {
@@ -214,10 +222,10 @@ async fn send_file(
     }
     let after = std::fs::metadata(path).and_then(|m| Ok((m.len(), m.modified()?))).ok();
     if sent != meta.size || before.is_none() || after != before {
-        bail!(
+        bail!(t!(
             "it changed while it was sent; a copy that does not match what was hashed is never stored: collect it \
              again once it stops changing"
-        );
+        ));
     }
     Ok(())
 }
@@ -259,7 +267,7 @@ where
             {
                 settle(in_flight.next().await)?;
             }
-            Err((err, _)) => bail!("Kafka did not take a message: {err}"),
+            Err((err, _)) => bail!(t!("Kafka did not take a message: {err}", err)),
         }
     }
 }
@@ -267,8 +275,8 @@ where
 fn settle<E>(result: Option<std::result::Result<OwnedDeliveryResult, E>>) -> Result<()> {
     match result {
         Some(Ok(Ok(_))) | None => Ok(()),
-        Some(Ok(Err((err, _)))) => Err(anyhow!("Kafka did not accept a message: {err}")),
-        Some(Err(_)) => Err(anyhow!("the producer stopped before Kafka answered")),
+        Some(Ok(Err((err, _)))) => Err(anyhow!(t!("Kafka did not accept a message: {err}", err))),
+        Some(Err(_)) => Err(anyhow!(t!("the producer stopped before Kafka answered"))),
     }
 }
 

@@ -19,12 +19,12 @@ impl Lesson for Collect {
     const INFO: Info = Info {
         id: 7,
         slug: "collect",
-        title: "Capstone: collect files and events through Kafka into storage",
-        hint: "\
+        title: n!("Capstone: collect files and events through Kafka into storage"),
+        hint: n!("\
 A file larger than Kafka's message limit (1 MB by default) travels as chunks: all with the file's name as
 key, so they land in one partition, in order. The sink appends each chunk to disk before it stores its
 offset, and stores a file only when its size and SHA-256 match, so a sink killed at any moment and
-started again ends with every file exactly once. Start it again with: lesson collect sink --until-caught-up",
+started again ends with every file exactly once. Start it again with: lesson collect sink --until-caught-up"),
         needs: Needs::NOTHING,
         requires: &[2],
     };
@@ -40,17 +40,24 @@ started again ends with every file exactly once. Start it again with: lesson col
         let mut out = String::new();
         if sample::is_empty(&paths.source) {
             let made = sample::write(paths)?;
-            out +=
-                &format!("Made a sample set in {}: {}\n", paths.source.display(), made.join(", "));
+            out += &t!(
+                "Made a sample set in {folder}: {files}",
+                folder = paths.source.display(),
+                files = made.join(", ")
+            );
+            out.push('\n');
         }
         let bootstrap = stack.bootstrap();
         let sent = capstone.ingest(&bootstrap).await?;
-        out += &format!("collector: {}", sent.summary());
+        out += &t!("collector: {summary}", summary = sent.summary());
         let stored = capstone.sink(&bootstrap, true).await?;
-        out += &format!("sink: {}", stored.summary(&capstone.names));
-        out += &format!("storage: {}", capstone.storage);
+        out += &t!("sink: {summary}", summary = stored.summary(&capstone.names));
+        out += &t!("storage: {storage}", storage = capstone.storage);
         if !sent.refused.is_empty() || !stored.is_clean() {
-            bail!("{out}\n\nNot everything was collected: fix what is named above, then run lesson 7 --run again.");
+            bail!(t!(
+                "{out}\n\nNot everything was collected: fix what is named above, then run lesson 7 --run again.",
+                out
+            ));
         }
         Ok(out)
     }
@@ -59,15 +66,19 @@ started again ends with every file exactly once. Start it again with: lesson col
         let paths = Paths::in_dir(&ctx.config.dir);
         let names = Names::for_dir(&ctx.config.dir);
         Some(Undo {
-            does: format!(
-                "removes {} and {}, the capstone's topics ({}) and its sink group; your sources in {} and {} stay",
-                paths.storage.display(),
-                paths.scratch.display(),
-                names.topics().join(", "),
-                paths.source.display(),
-                paths.events.display()
+            does: t!(
+                "removes {storage} and {scratch}, the capstone's topics ({topics}) and its sink group; your sources \
+                 in {source} and {events} stay",
+                storage = paths.storage.display(),
+                scratch = paths.scratch.display(),
+                topics = names.topics().join(", "),
+                source = paths.source.display(),
+                events = paths.events.display()
             ),
-            loses: Some(format!("the stored copies in {} and the capstone's topics", paths.storage.display())),
+            loses: Some(t!(
+                "the stored copies in {storage} and the capstone's topics",
+                storage = paths.storage.display()
+            )),
         })
     }
 
@@ -78,22 +89,22 @@ started again ends with every file exactly once. Start it again with: lesson col
         for dir in [&paths.storage, &paths.scratch] {
             if dir.exists() {
                 std::fs::remove_dir_all(dir)
-                    .with_context(|| format!("Failed to remove {}", dir.display()))?;
-                done.push(format!("removed {}", dir.display()));
+                    .with_context(|| t!("Failed to remove {path}", path = dir.display()))?;
+                done.push(t!("removed {path}", path = dir.display()));
             }
         }
         let stack = ctx.stack().await?;
         if stack.service("kafka").await.is_ok() {
             for topic in names.topics() {
                 if admin::delete_topic(&stack.bootstrap(), topic).await? {
-                    done.push(format!("deleted topic {topic}"));
+                    done.push(t!("deleted topic {topic}", topic));
                 }
             }
             admin::delete_groups(&stack.bootstrap(), &[&names.group]).await?;
         } else {
-            done.push(format!(
-                "the stack is not running: topics {} are left in its volumes",
-                names.topics().join(", ")
+            done.push(t!(
+                "the stack is not running: topics {topics} are left in its volumes",
+                topics = names.topics().join(", ")
             ));
         }
         Ok(done.join("; "))

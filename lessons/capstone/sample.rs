@@ -15,7 +15,7 @@ pub const EVENTS: usize = 200;
 pub fn write(paths: &Paths) -> Result<Vec<String>> {
     let dir = &paths.source;
     std::fs::create_dir_all(dir.join("office"))
-        .with_context(|| format!("Failed to create {}", dir.display()))?;
+        .with_context(|| t!("Failed to create {path}", path = dir.display()))?;
     let files: Vec<(&str, Vec<u8>)> = vec![
         ("report.pdf", pdf("Kafka workshop: collected through Kafka, stored byte for byte.")),
         ("diagram.png", png(320, 200)?),
@@ -27,7 +27,7 @@ pub fn write(paths: &Paths) -> Result<Vec<String>> {
     let mut names = Vec::new();
     for (name, bytes) in files {
         std::fs::write(dir.join(name), bytes)
-            .with_context(|| format!("Failed to write the sample {name}"))?;
+            .with_context(|| t!("Failed to write the sample {name}", name))?;
         names.push(name.to_string());
     }
     let mut events = String::new();
@@ -39,7 +39,7 @@ pub fn write(paths: &Paths) -> Result<Vec<String>> {
         events.push('\n');
     }
     std::fs::write(&paths.events, events)
-        .with_context(|| format!("Failed to write {}", paths.events.display()))?;
+        .with_context(|| t!("Failed to write {path}", path = paths.events.display()))?;
     Ok(names)
 }
 
@@ -88,9 +88,9 @@ pub fn png(width: u32, height: u32) -> Result<Vec<u8>> {
         .collect();
     encoder
         .write_header()
-        .context("Failed to write a PNG header")?
+        .context(t!("Failed to write a PNG header"))?
         .write_image_data(&pixels)
-        .context("Failed to write PNG pixels")?;
+        .context(t!("Failed to write PNG pixels"))?;
     Ok(out)
 }
 
@@ -117,10 +117,10 @@ fn zip(entries: &[(&str, String)]) -> Result<Vec<u8>> {
     let options =
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     for (name, text) in entries {
-        writer.start_file(*name, options).context("Failed to start a zip entry")?;
-        writer.write_all(text.as_bytes()).context("Failed to write a zip entry")?;
+        writer.start_file(*name, options).context(t!("Failed to start a zip entry"))?;
+        writer.write_all(text.as_bytes()).context(t!("Failed to write a zip entry"))?;
     }
-    Ok(writer.finish().context("Failed to finish a zip")?.into_inner())
+    Ok(writer.finish().context(t!("Failed to finish a zip"))?.into_inner())
 }
 
 const XML: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>"#;

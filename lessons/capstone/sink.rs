@@ -19,7 +19,7 @@ use super::chunk::FileMeta;
 use super::dead_letter::{DeadLetter, DeadLetters};
 use super::events::{parse_event, Event};
 use super::storage::{Known, Storage};
-use super::{count, megabytes, Names};
+use super::{count, megabytes, Names, EVENTS, FILES, MESSAGES};
 use crate::kafka::inspect::Inspector;
 
 /// Events are written to storage in batches of up to this many, each batch before its offsets.
@@ -42,28 +42,39 @@ pub struct SinkReport {
 
 impl SinkReport {
     pub fn summary(&self, names: &Names) -> String {
-        let mut out = format!(
-            "stored {} ({:.1} MB) and {}\n",
-            count(self.files, "file", "files"),
-            megabytes(self.bytes),
-            count(self.events, "event", "events")
+        let mut out = t!(
+            "stored {files} ({mb} MB) and {events}",
+            files = count(self.files, FILES),
+            mb = format!("{:.1}", megabytes(self.bytes)),
+            events = count(self.events, EVENTS)
         );
+        out.push('\n');
         for name in &self.forgotten {
             out += &format!(
-                "  removed the unfinished copy of {name}: the source no longer has it as it was\n"
+                "  {}\n",
+                t!(
+                    "removed the unfinished copy of {name}: the source no longer has it as it was",
+                    name
+                )
             );
         }
         for line in &self.incomplete {
-            out += &format!("  waiting for the rest of {line}\n");
+            out += &format!("  {}\n", t!("waiting for the rest of {line}", line));
         }
         if !self.incomplete.is_empty() {
-            out += "  (the collector sends the rest when run again: lesson collect ingest)\n";
+            out += &format!(
+                "  {}\n",
+                t!("(the collector sends the rest when run again: lesson collect ingest)")
+            );
         }
         if !self.dead_letters.is_empty() {
             out += &format!(
-                "  set aside {} in {} (dead letters):\n",
-                count(self.dead_letters.len() as u64, "message", "messages"),
-                names.dead_letters
+                "  {}\n",
+                t!(
+                    "set aside {messages} in {topic} (dead letters):",
+                    messages = count(self.dead_letters.len() as u64, MESSAGES),
+                    topic = names.dead_letters
+                )
             );
             // Sorted: the sink reads its topics' partitions in no fixed order.
             let mut lines = self.dead_letters.clone();
@@ -135,11 +146,11 @@ pub async fn run(
             .partials()?
             .iter()
             .map(|p| {
-                format!(
-                    "{}: {:.1} of {:.1} MB arrived",
-                    p.meta.name,
-                    megabytes(p.bytes),
-                    megabytes(p.meta.size)
+                t!(
+                    "{name}: {arrived} of {size} MB arrived",
+                    name = p.meta.name,
+                    arrived = format!("{:.1}", megabytes(p.bytes)),
+                    size = format!("{:.1}", megabytes(p.meta.size))
                 )
             })
             .collect();
@@ -183,15 +194,15 @@ impl Sink {
             // Storing a large file into a cloud store over a slow uplink takes minutes between two polls.
             .set("max.poll.interval.ms", "3600000")
             .create()
-            .context("Failed to create the sink's consumer")?;
+            .context(t!("Failed to create the sink's consumer"))?;
         consumer
             .subscribe(&[&self.names.files, &self.names.events])
-            .context("Failed to subscribe the sink")?;
+            .context(t!("Failed to subscribe the sink"))?;
         let offsets = Inspector::connect(bootstrap, None)?;
         loop {
             match consumer.poll(Duration::from_millis(250)) {
                 Some(message) => {
-                    let message = message.context("The sink failed to consume")?;
+                    let message = message.context(t!("The sink failed to consume"))?;
                     if message.topic() == self.names.files {
                         let start = std::time::Instant::now();
                         self.file_chunk(&message)?;
@@ -219,7 +230,7 @@ impl Sink {
         }
         match consumer.commit_consumer_state(rdkafka::consumer::CommitMode::Sync) {
             Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => Ok(()),
-            Err(err) => Err(err).context("Failed to commit the sink's offsets"),
+            Err(err) => Err(err).context(t!("Failed to commit the sink's offsets")),
         }
     }
 
@@ -241,7 +252,10 @@ impl Sink {
             Err(err) => {
                 return self.set_aside(
                     message,
-                    format!("a chunk the collector could not have sent: {err:#}"),
+                    t!(
+                        "a chunk the collector could not have sent: {err}",
+                        err = format!("{err:#}")
+                    ),
                     false,
                 )
             }
@@ -260,7 +274,8 @@ impl Sink {
                     let Some(conflict) = err.downcast_ref::<super::storage::Conflict>() else {
                         return Err(err);
                     };
-                    let reason = format!("{} was not stored: {conflict}", meta.name);
+                    let reason =
+                        t!("{name} was not stored: {conflict}", name = meta.name, conflict);
                     self.scratch.discard(&meta.id)?;
                     return self.set_aside(message, reason, false);
                 }
@@ -270,10 +285,10 @@ impl Sink {
                 let stamp = self.storage.stamp(&meta.name)?;
                 self.stored.insert(meta.name.clone(), (stamp, Some(meta.sha256.clone())));
                 self.versions.insert(meta.id.clone(), true);
-                crate::ui::progress::say(&format!(
-                    "stored {} ({:.1} MB, SHA-256 verified)",
-                    meta.name,
-                    megabytes(meta.size)
+                crate::ui::progress::say(&t!(
+                    "stored {name} ({mb} MB, SHA-256 verified)",
+                    name = meta.name,
+                    mb = format!("{:.1}", megabytes(meta.size))
                 ));
                 self.report.files += 1;
                 self.report.bytes += meta.size;
@@ -283,28 +298,35 @@ impl Sink {
                 if !self.gaps.insert(meta.id.clone()) {
                     return Ok(());
                 }
-                let reason = format!(
-                    "chunk {index} of {} arrived before chunk {expected}, which is not in the topic (deleted, or never \
-                     sent): the file waits until the collector sends it again (lesson collect ingest)",
-                    meta.name
+                let reason = t!(
+                    "chunk {index} of {name} arrived before chunk {expected}, which is not in the topic (deleted, or \
+                     never sent): the file waits until the collector sends it again (lesson collect ingest)",
+                    index,
+                    name = meta.name,
+                    expected
                 );
                 self.set_aside(message, reason, false)
             }
             Step::WrongLength { got, expected } => {
-                let reason = format!(
-                    "chunk {index} of {} has {got} bytes where it must have {expected}",
-                    meta.name
+                let reason = t!(
+                    "chunk {index} of {name} has {got} bytes where it must have {expected}",
+                    index,
+                    name = meta.name,
+                    got,
+                    expected
                 );
                 self.set_aside(message, reason, false)
             }
             Step::Mismatch { size, sha256 } => {
-                let reason = format!(
-                    "{}: its chunks make {size} bytes with SHA-256 {}…, the collector sent {} bytes with {}…; nothing \
-                     was stored, and it is stored when the collector sends it again (lesson collect ingest)",
-                    meta.name,
-                    &sha256[..12],
-                    meta.size,
-                    &meta.sha256[..12]
+                let reason = t!(
+                    "{name}: its chunks make {size} bytes with SHA-256 {sha256}…, the collector sent {sent} bytes \
+                     with {sent_sha256}…; nothing was stored, and it is stored when the collector sends it again \
+                     (lesson collect ingest)",
+                    name = meta.name,
+                    size,
+                    sha256 = &sha256[..12],
+                    sent = meta.size,
+                    sent_sha256 = &meta.sha256[..12]
                 );
                 self.set_aside(message, reason, false)
             }
@@ -335,22 +357,21 @@ impl Sink {
 
     fn event(&mut self, message: &BorrowedMessage) -> Result<()> {
         let payload = message.payload().unwrap_or_default();
-        let parsed =
-            std::str::from_utf8(payload).map_err(|_| "not UTF-8".to_string()).and_then(|line| {
-                match line.trim_end().contains('\n') {
-                    true => {
-                        Err("it holds a line break, and an event is one line of JSON Lines"
-                            .to_string())
-                    }
-                    false => {
-                        parse_event(line).map(|id| Event { id, line: line.trim_end().to_string() })
-                    }
+        let parsed = std::str::from_utf8(payload)
+            .map_err(|_| t!("not UTF-8").to_string())
+            .and_then(|line| match line.trim_end().contains('\n') {
+                true => {
+                    Err(t!("it holds a line break, and an event is one line of JSON Lines")
+                        .to_string())
+                }
+                false => {
+                    parse_event(line).map(|id| Event { id, line: line.trim_end().to_string() })
                 }
             });
         let event = match parsed {
             Ok(event) => event,
             Err(why) => {
-                self.set_aside(message, format!("not an event: {why}"), true)?;
+                self.set_aside(message, t!("not an event: {why}", why), true)?;
                 self.offsets.push((
                     message.topic().to_string(),
                     message.partition(),
@@ -363,9 +384,9 @@ impl Sink {
         match known {
             Some(line) if *line == event.line => {}
             Some(_) => {
-                let reason = format!(
-                    "event `{}` is stored with different content; one id names one event",
-                    event.id
+                let reason = t!(
+                    "event `{id}` is stored with different content; one id names one event",
+                    id = event.id
                 );
                 self.set_aside(message, reason, true)?;
             }
@@ -389,9 +410,9 @@ impl Sink {
             let from =
                 self.batch.iter().find(|(e, _)| e.id == conflict.id).map(|(_, from)| from.clone());
             let letter = DeadLetter {
-                reason: format!(
-                    "event `{}` is stored with different content; one id names one event",
-                    conflict.id
+                reason: t!(
+                    "event `{id}` is stored with different content; one id names one event",
+                    id = conflict.id
                 ),
                 from: from.unwrap_or_default(),
                 key: Some(conflict.id.clone()),
@@ -415,20 +436,21 @@ impl Sink {
 fn store_offset(consumer: &BaseConsumer, topic: &str, partition: i32, offset: i64) -> Result<()> {
     match consumer.store_offset(topic, partition, offset) {
         Err(KafkaError::StoreOffset(RDKafkaErrorCode::State)) => Ok(()),
-        other => other.context("Failed to store the sink's offset"),
+        other => other.context(t!("Failed to store the sink's offset")),
     }
 }
 
 /// Every assigned partition is read to its current end. `offsets` asks for the ends: on the consumer's own
 /// connection that request waits behind its fetch in flight (fetch.wait.max.ms, 500 ms a partition).
 fn caught_up(consumer: &BaseConsumer, offsets: &Inspector) -> Result<bool> {
-    let assignment = consumer.assignment().context("Failed to read the sink's assignment")?;
+    let assignment = consumer.assignment().context(t!("Failed to read the sink's assignment"))?;
     if assignment.count() == 0 {
         return Ok(false);
     }
-    let positions = consumer.position().context("Failed to read the sink's positions")?;
-    let committed =
-        consumer.committed(Duration::from_secs(10)).context("Failed to read the sink's offsets")?;
+    let positions = consumer.position().context(t!("Failed to read the sink's positions"))?;
+    let committed = consumer
+        .committed(Duration::from_secs(10))
+        .context(t!("Failed to read the sink's offsets"))?;
     for element in assignment.elements() {
         let (topic, partition) = (element.topic(), element.partition());
         let (low, high) =

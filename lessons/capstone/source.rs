@@ -28,7 +28,7 @@ pub fn scan(base: &Path) -> Scan {
             Err(err) => {
                 scan.refused.push((
                     shown(base, &dir),
-                    format!("the folder cannot be read ({err}): make it readable (chmod u+rx)"),
+                    t!("the folder cannot be read ({err}): make it readable (chmod u+rx)", err),
                 ));
                 continue;
             }
@@ -38,7 +38,7 @@ pub fn scan(base: &Path) -> Scan {
                 Ok(entry) => entry,
                 Err(err) => {
                     scan.refused
-                        .push((shown(base, &dir), format!("the folder cannot be listed ({err})")));
+                        .push((shown(base, &dir), t!("the folder cannot be listed ({err})", err)));
                     continue;
                 }
             };
@@ -46,16 +46,19 @@ pub fn scan(base: &Path) -> Scan {
             let Some(name) = name_of(base, &path) else {
                 scan.refused.push((
                     shown(base, &path),
-                    "its name is not valid UTF-8, and the collector stores names exactly as they are: rename it \
-                     (for example: convmv -f latin1 -t utf8 --notest FILE)"
-                        .to_string(),
+                    t!(
+                        "its name is not valid UTF-8, and the collector stores names exactly as they are: rename \
+                         it (for example: convmv -f latin1 -t utf8 --notest FILE)"
+                    )
+                    .to_string(),
                 ));
                 continue;
             };
             if name.len() > NAME_LIMIT {
-                let why = format!(
-                    "its name is {} bytes long, above the {NAME_LIMIT} a store takes: shorten it",
-                    name.len()
+                let why = t!(
+                    "its name is {bytes} bytes long, above the {limit} a store takes: shorten it",
+                    bytes = name.len(),
+                    limit = NAME_LIMIT
                 );
                 scan.refused.push((format!("{}…", name.chars().take(60).collect::<String>()), why));
                 continue;
@@ -64,7 +67,7 @@ pub fn scan(base: &Path) -> Scan {
                 Ok(kind) if kind.is_dir() => pending.push(path),
                 Ok(kind) if kind.is_file() => scan.files.push((name, path)),
                 Ok(kind) => scan.ignored.push((name, not_regular(kind))),
-                Err(err) => scan.refused.push((name, format!("its type cannot be read ({err})"))),
+                Err(err) => scan.refused.push((name, t!("its type cannot be read ({err})", err))),
             }
         }
     }
@@ -76,7 +79,7 @@ pub fn scan(base: &Path) -> Scan {
 
 /// Why a file cannot be read, and the fix.
 pub fn unreadable(err: &anyhow::Error) -> String {
-    format!("it cannot be read ({}): make it readable (chmod u+r)", err.root_cause())
+    t!("it cannot be read ({err}): make it readable (chmod u+r)", err = err.root_cause())
 }
 
 /// The name the file is stored under: its path below `base`, `/`-separated, if every part is UTF-8.
@@ -100,30 +103,32 @@ fn shown(base: &Path, path: &Path) -> String {
 
 fn not_regular(kind: FileType) -> String {
     if kind.is_symlink() {
-        return "a symbolic link: links are not followed, so the source never reaches outside its folder or \
-                loops; copy the file itself in instead"
-            .to_string();
+        return t!(
+            "a symbolic link: links are not followed, so the source never reaches outside its folder or \
+             loops; copy the file itself in instead"
+        )
+        .to_string();
     }
-    format!("{}, not a file with contents to collect", special_kind(kind))
+    t!("{kind}, not a file with contents to collect", kind = special_kind(kind))
 }
 
 #[cfg(unix)]
 fn special_kind(kind: FileType) -> &'static str {
     use std::os::unix::fs::FileTypeExt;
     if kind.is_fifo() {
-        "a named pipe (FIFO)"
+        t!("a named pipe (FIFO)")
     } else if kind.is_socket() {
-        "a socket"
+        t!("a socket")
     } else if kind.is_block_device() || kind.is_char_device() {
-        "a device"
+        t!("a device")
     } else {
-        "not a regular file"
+        t!("not a regular file")
     }
 }
 
 #[cfg(not(unix))]
 fn special_kind(_: FileType) -> &'static str {
-    "not a regular file"
+    t!("not a regular file")
 }
 
 /// Longest part of a name, and longest name, that every store takes (filesystems allow 255 bytes a part).

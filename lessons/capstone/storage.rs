@@ -88,10 +88,10 @@ pub fn open(url: &StorageUrl, write: bool) -> Result<std::sync::Arc<dyn Storage>
 }
 
 pub fn sha256_of(path: &Path) -> Result<String> {
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("Failed to open {}", path.display()))?;
+    let mut file = std::fs::File::open(path)
+        .with_context(|| t!("Failed to open {path}", path = path.display()))?;
     let mut hasher = Sha256::new();
     std::io::copy(&mut file, &mut hasher)
-        .with_context(|| format!("Failed to read {}", path.display()))?;
+        .with_context(|| t!("Failed to read {path}", path = path.display()))?;
     Ok(hex(&hasher.finalize()))
 }

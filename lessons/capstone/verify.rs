@@ -9,9 +9,10 @@ use super::assembly::partials;
 use super::chunk::FileMeta;
 use super::dead_letter;
 use super::storage::{Storage, StorageUrl};
-use super::{count, megabytes, Capstone, Names, Paths};
+use super::{megabytes, Capstone, Names, Paths};
 use crate::basics::common::{compose_hint, IN_NETWORK_BOOTSTRAP};
 use crate::lesson::{Context, Fact, Needs};
+use crate::ui::text::fill;
 
 /// How many names a fix lists before "and N more".
 const SHOWN: usize = 5;
@@ -25,9 +26,9 @@ pub async fn facts(ctx: &Context, capstone: &Capstone) -> Result<Vec<Fact>> {
 }
 
 fn listed(items: &[String]) -> String {
-    let mut out = items.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    let out = items.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
     if items.len() > SHOWN {
-        out += &format!(" and {} more", items.len() - SHOWN);
+        return t!("{list} and {n} more", list = out, n = items.len() - SHOWN);
     }
     out
 }
@@ -41,8 +42,8 @@ pub fn storage_facts(paths: &Paths, storage: &StorageUrl) -> Result<Vec<Fact>> {
         && events.refused.is_empty()
     {
         return Ok(vec![Fact::fail(
-            format!("{} holds files to collect", paths.source.display()),
-            "Run lesson 7 --run to make a sample set and collect it, or put your own files there",
+            t!("{folder} holds files to collect", folder = paths.source.display()),
+            t!("Run lesson 7 --run to make a sample set and collect it, or put your own files there"),
         )]);
     }
     let store = super::storage::open(storage, false)?;
@@ -74,35 +75,40 @@ pub fn storage_facts(paths: &Paths, storage: &StorageUrl) -> Result<Vec<Fact>> {
         scan.refused.iter().map(|(what, why)| format!("{what}: {why}")).collect();
     cannot.extend(unreadable.iter().cloned());
     if !cannot.is_empty() {
+        let what = if cannot.len() == 1 {
+            n!("{n} thing in {folder} cannot be collected")
+        } else {
+            n!("{n} things in {folder} cannot be collected")
+        };
         facts.push(Fact::fail(
-            format!(
-                "{} in {} cannot be collected",
-                count(cannot.len() as u64, "thing", "things"),
-                paths.source.display()
-            ),
+            fill(what, &[("n", &cannot.len()), ("folder", &paths.source.display())]),
             cannot.join("\n"),
         ));
     }
     for (what, why) in &scan.ignored {
-        facts.push(Fact::info(format!("left out: {what}, {why}")));
+        facts.push(Fact::info(t!("left out: {what}, {why}", what, why)));
     }
     let total = scan.files.len() - unreadable.len();
     if !scan.files.is_empty() {
+        let what = if total == 1 {
+            n!("{same} of {n} source file are in storage ({mb} MB)")
+        } else {
+            n!("{same} of {n} source files are in storage ({mb} MB)")
+        };
         facts.push(Fact::check(
             missing.is_empty() && total > 0,
-            format!(
-                "{same} of {} are in storage ({:.1} MB)",
-                count(total as u64, "source file", "source files"),
-                megabytes(bytes)
+            fill(
+                what,
+                &[("same", &same), ("n", &total), ("mb", &format!("{:.1}", megabytes(bytes)))],
             ),
-            format!("Not stored yet: {}. Collect them: lesson 7 --run", listed(&missing)),
+            t!("Not stored yet: {names}. Collect them: lesson 7 --run", names = listed(&missing)),
         ));
         facts.push(Fact::check(
             different.is_empty(),
-            "every stored file has its source's SHA-256",
-            format!(
-                "Stored with other content: {}. Collect them again: lesson 7 --run",
-                listed(&different)
+            t!("every stored file has its source's SHA-256"),
+            t!(
+                "Stored with other content: {names}. Collect them again: lesson 7 --run",
+                names = listed(&different)
             ),
         ));
     }
@@ -110,21 +116,21 @@ pub fn storage_facts(paths: &Paths, storage: &StorageUrl) -> Result<Vec<Fact>> {
         .into_iter()
         .filter(|p| wanted.contains(&p.meta.id))
         .map(|p| {
-            format!(
-                "{} ({:.1} of {:.1} MB)",
-                p.meta.name,
-                megabytes(p.bytes),
-                megabytes(p.meta.size)
+            t!(
+                "{name} ({arrived} of {size} MB)",
+                name = p.meta.name,
+                arrived = format!("{:.1}", megabytes(p.bytes)),
+                size = format!("{:.1}", megabytes(p.meta.size))
             )
         })
         .collect();
     facts.push(Fact::check(
         waiting.is_empty(),
-        "no source file is half-rebuilt by the sink",
-        format!(
-            "Waiting for the rest of {}. Start the sink again (lesson collect sink --until-caught-up); if the \
+        t!("no source file is half-rebuilt by the sink"),
+        t!(
+            "Waiting for the rest of {names}. Start the sink again (lesson collect sink --until-caught-up); if the \
              collector was stopped too, run it again (lesson collect ingest)",
-            listed(&waiting)
+            names = listed(&waiting)
         ),
     ));
     facts.extend(event_facts(paths, &events, store.as_ref())?);
@@ -141,9 +147,10 @@ fn event_facts(
         events.refused.iter().find(|(what, _)| *what == paths.events.display().to_string())
     {
         // The whole file could not be read.
+        // `why` is events::read's "it cannot be read (…)": its English "it " is said here as "It ".
         facts.push(Fact::fail(
-            format!("{what} can be read"),
-            format!("It {}: make it readable (chmod u+r)", why.trim_start_matches("it ")),
+            t!("{what} can be read", what),
+            t!("It {why}: make it readable (chmod u+r)", why = why.trim_start_matches("it ")),
         ));
         return Ok(facts);
     }
@@ -151,18 +158,21 @@ fn event_facts(
         let mut lines: Vec<String> =
             events.refused.iter().take(SHOWN).map(|(what, why)| format!("{what}: {why}")).collect();
         if events.refused.len() > SHOWN {
-            lines.push(format!(
-                "and {} more (lesson collect ingest lists them all)",
-                events.refused.len() - SHOWN
+            lines.push(t!(
+                "and {n} more (lesson collect ingest lists them all)",
+                n = events.refused.len() - SHOWN
             ));
         }
-        lines.push("Repair or remove those lines, then collect again: lesson 7 --run".to_string());
+        lines.push(
+            t!("Repair or remove those lines, then collect again: lesson 7 --run").to_string(),
+        );
+        let what = if events.refused.len() == 1 {
+            n!("{n} line of {file} cannot be collected")
+        } else {
+            n!("{n} lines of {file} cannot be collected")
+        };
         facts.push(Fact::fail(
-            format!(
-                "{} of {} cannot be collected",
-                count(events.refused.len() as u64, "line", "lines"),
-                paths.events.display()
-            ),
+            fill(what, &[("n", &events.refused.len()), ("file", &paths.events.display())]),
             lines.join("\n"),
         ));
     }
@@ -177,26 +187,32 @@ fn event_facts(
         .filter(|e| by_id.get(e.id.as_str()).is_some_and(|line| *line != e.line))
         .map(|e| e.id.clone())
         .collect();
+    let what = if events.events.len() == 1 {
+        n!("{present} of {n} event are stored")
+    } else {
+        n!("{present} of {n} events are stored")
+    };
     facts.push(Fact::check(
         present == events.events.len(),
-        format!("{present} of {} are stored", count(events.events.len() as u64, "event", "events")),
+        fill(what, &[("present", &present), ("n", &events.events.len())]),
         if other.is_empty() {
-            "Collect them: lesson 7 --run".to_string()
+            t!("Collect them: lesson 7 --run").to_string()
         } else {
-            format!(
-                "Storage holds other content for the ids {}: one id names one event; give the new ones ids of their own",
-                listed(&other)
+            t!(
+                "Storage holds other content for the ids {ids}: one id names one event; give the new ones ids of \
+                 their own",
+                ids = listed(&other)
             )
         },
     ));
     facts.push(Fact::check(
         by_id.len() == stored.len(),
-        "every stored event is stored once",
-        format!(
-            "{} holds {} lines for {} ids: the sink writes each id once, so another program wrote there",
-            store.location(),
-            stored.len(),
-            by_id.len()
+        t!("every stored event is stored once"),
+        t!(
+            "{store} holds {lines} lines for {ids} ids: the sink writes each id once, so another program wrote there",
+            store = store.location(),
+            lines = stored.len(),
+            ids = by_id.len()
         ),
     ));
     Ok(facts)
@@ -226,32 +242,41 @@ async fn kafka_facts(ctx: &Context, names: &Names) -> Result<Vec<Fact>> {
         })
         .await?;
     let sink = ctx.options.command("collect sink --until-caught-up", Needs::NOTHING);
+    let waits = if behind == 1 {
+        n!("{n} message waits for it: {sink}")
+    } else {
+        n!("{n} messages wait for it: {sink}")
+    };
     let mut facts = vec![Fact::check(
         behind == 0,
-        format!("the sink ({}) has read everything sent to Kafka", names.group),
-        format!("{} for it: {sink}", count(behind as u64, "message waits", "messages wait")),
+        t!("the sink ({group}) has read everything sent to Kafka", group = names.group),
+        fill(waits, &[("n", &(behind as u64)), ("sink", &sink)]),
     )];
     if letters.is_empty() {
-        facts.push(Fact::pass("no message was set aside as a dead letter"));
+        facts.push(Fact::pass(t!("no message was set aside as a dead letter")));
     } else {
         let read =
             ["kafka-console-consumer", "--bootstrap-server", IN_NETWORK_BOOTSTRAP, "--topic"];
-        facts.push(Fact::info(format!(
-            "{} set aside in {} (dead letters). Read them all: {}",
-            count(letters.len() as u64, "message was", "messages were"),
-            names.dead_letters,
-            compose_hint(&format!(
-                "exec kafka {} {} --from-beginning",
-                read.join(" "),
-                names.dead_letters
-            ))
+        let set_aside = if letters.len() == 1 {
+            n!("{n} message was set aside in {topic} (dead letters). Read them all: {command}")
+        } else {
+            n!("{n} messages were set aside in {topic} (dead letters). Read them all: {command}")
+        };
+        let command = compose_hint(&format!(
+            "exec kafka {} {} --from-beginning",
+            read.join(" "),
+            names.dead_letters
+        ));
+        facts.push(Fact::info(fill(
+            set_aside,
+            &[("n", &letters.len()), ("topic", &names.dead_letters), ("command", &command)],
         )));
         // Sorted: the sink sets messages of different partitions aside in no fixed order.
         let mut reasons: Vec<String> =
             letters.iter().map(|l| format!("{}: {}", l.from, l.reason)).collect();
         reasons.sort();
         for reason in reasons.iter().take(SHOWN) {
-            facts.push(Fact::info(format!("  set aside {reason}")));
+            facts.push(Fact::info(format!("  {}", t!("set aside {reason}", reason))));
         }
     }
     Ok(facts)

@@ -23,10 +23,10 @@ pub async fn brokers(bootstrap: &str, timeout: Duration) -> Result<Vec<Broker>> 
     let bootstrap = bootstrap.to_string();
     tokio::task::spawn_blocking(move || {
         let consumer: BaseConsumer =
-            config(&bootstrap).create().context("Failed to create a Kafka client")?;
+            config(&bootstrap).create().context(t!("Failed to create a Kafka client"))?;
         let metadata = consumer
             .fetch_metadata(None, Timeout::After(timeout))
-            .with_context(|| format!("Kafka at {bootstrap} did not return metadata"))?;
+            .with_context(|| t!("Kafka at {bootstrap} did not return metadata", bootstrap))?;
         Ok(metadata
             .brokers()
             .iter()
@@ -53,7 +53,7 @@ pub async fn create_topic(
     replication: i32,
 ) -> Result<Created> {
     let admin: AdminClient<DefaultClientContext> =
-        config(bootstrap).create().context("Failed to create an admin client")?;
+        config(bootstrap).create().context(t!("Failed to create an admin client"))?;
     let new_topic = NewTopic::new(topic, partitions, TopicReplication::Fixed(replication));
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
@@ -65,7 +65,7 @@ pub async fn create_topic(
                 {
                     continue 'attempt;
                 }
-                other => other.context("Failed to create topic")?,
+                other => other.context(t!("Failed to create topic"))?,
             };
             let mut created = Created::Now;
             for result in results {
@@ -78,7 +78,11 @@ pub async fn create_topic(
                         continue 'attempt
                     }
                     Err((name, code)) => {
-                        return Err(anyhow!("Kafka refused to create topic `{name}`: {code}"))
+                        return Err(anyhow!(t!(
+                            "Kafka refused to create topic `{name}`: {code}",
+                            name,
+                            code
+                        )))
                     }
                 }
             }
@@ -86,7 +90,7 @@ pub async fn create_topic(
         }
     };
     crate::ui::progress::while_running(
-        &format!("Kafka's controller to create topic {topic}"),
+        &t!("Kafka's controller to create topic {topic}", topic),
         attempts,
     )
     .await
@@ -104,7 +108,7 @@ fn not_ready(code: RDKafkaErrorCode) -> bool {
 // ANCHOR_END: create_topic
 
 fn admin(bootstrap: &str) -> Result<AdminClient<DefaultClientContext>> {
-    config(bootstrap).create().context("Failed to create an admin client")
+    config(bootstrap).create().context(t!("Failed to create an admin client"))
 }
 
 /// Deletes a topic and every message in it; false when there was no such topic.
@@ -113,13 +117,17 @@ pub async fn delete_topic(bootstrap: &str, topic: &str) -> Result<bool> {
     let results = admin(bootstrap)?
         .delete_topics(&[topic], &options)
         .await
-        .context("Failed to delete topic")?;
+        .context(t!("Failed to delete topic"))?;
     for result in results {
         match result {
             Ok(_) => {}
             Err((_, RDKafkaErrorCode::UnknownTopicOrPartition)) => return Ok(false),
             Err((name, code)) => {
-                return Err(anyhow!("Kafka refused to delete topic `{name}`: {code}"))
+                return Err(anyhow!(t!(
+                    "Kafka refused to delete topic `{name}`: {code}",
+                    name,
+                    code
+                )))
             }
         }
     }
@@ -136,15 +144,16 @@ pub async fn empty_topic(bootstrap: &str, topic: &str, partitions: &[i32]) -> Re
     let done = admin(bootstrap)?
         .delete_records(&list, &options)
         .await
-        .context("Failed to delete the messages")?;
+        .context(t!("Failed to delete the messages"))?;
     if let Some(failed) =
         done.elements().iter().find_map(|e| e.error().err().map(|err| (e.partition(), err)))
     {
-        return Err(anyhow!(
-            "Kafka refused to delete the messages of {topic}/{}: {}",
-            failed.0,
-            failed.1
-        ));
+        return Err(anyhow!(t!(
+            "Kafka refused to delete the messages of {topic}/{partition}: {error}",
+            topic,
+            partition = failed.0,
+            error = failed.1
+        )));
     }
     Ok(())
 }
@@ -155,12 +164,16 @@ pub async fn delete_groups(bootstrap: &str, groups: &[&str]) -> Result<()> {
     let results = admin(bootstrap)?
         .delete_groups(groups, &options)
         .await
-        .context("Failed to delete groups")?;
+        .context(t!("Failed to delete groups"))?;
     for result in results {
         match result {
             Ok(_) | Err((_, RDKafkaErrorCode::GroupIdNotFound)) => {}
             Err((name, code)) => {
-                return Err(anyhow!("Kafka refused to delete group `{name}`: {code}"))
+                return Err(anyhow!(t!(
+                    "Kafka refused to delete group `{name}`: {code}",
+                    name,
+                    code
+                )))
             }
         }
     }

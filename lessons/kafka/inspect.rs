@@ -32,31 +32,33 @@ pub struct Member {
 fn plain_client(bootstrap: &str) -> Result<BaseConsumer> {
     let mut config = config::config(bootstrap);
     config.set("enable.auto.commit", "false");
-    config.create().context("Failed to create a Kafka client")
+    config.create().context(t!("Failed to create a Kafka client"))
 }
 
 /// A client in `group` that never joins it (no subscribe, no commit): it reads messages by assignment,
 /// which librdkafka allows only with a group id, and the offsets the group committed. Looking changes
 /// nothing the learner did.
 fn group_client(bootstrap: &str, group: &str) -> Result<BaseConsumer> {
-    config::consumer(bootstrap, group).create().context("Failed to create a Kafka client")
+    config::consumer(bootstrap, group).create().context(t!("Failed to create a Kafka client"))
 }
 
 /// Kafka's rule for topic names: 1 to 249 of `a-z A-Z 0-9 . _ -`, and not `.` or `..`.
 pub fn validate_topic_name(name: &str) -> Result<()> {
     let legal = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if name.is_empty() || name.len() > 249 || !legal || name == "." || name == ".." {
-        bail!(
+        bail!(t!(
             "`{name}` is not a valid topic name: use 1 to 249 letters, digits, `.`, `_` or `-` \
-             (for example: quickstart-events)"
-        );
+             (for example: quickstart-events)",
+            name
+        ));
     }
     if name.starts_with("__") {
-        bail!(
+        bail!(t!(
             "`{name}` is one of Kafka's own topics (names starting with `__` are kept for Kafka, like \
              __consumer_offsets); the lessons never write to or delete them. Pick another name, for example: \
-             quickstart-events"
-        );
+             quickstart-events",
+            name
+        ));
     }
     Ok(())
 }
@@ -107,7 +109,7 @@ impl Inspector {
         }
         let committed =
             self.grouped()?.committed_offsets(list, Duration::from_secs(10)).with_context(
-                || format!("Failed to read the offsets group `{}` committed", self.group),
+                || t!("Failed to read the offsets group `{group}` committed", group = self.group),
             )?;
         Ok(committed
             .elements()
@@ -137,7 +139,7 @@ impl Inspector {
         let groups = self
             .client
             .fetch_group_list(Some(group), Duration::from_secs(10))
-            .with_context(|| format!("Failed to describe consumer group `{group}`"))?;
+            .with_context(|| t!("Failed to describe consumer group `{group}`", group))?;
         Ok(groups
             .groups()
             .iter()
@@ -160,7 +162,9 @@ impl Inspector {
         let metadata = self
             .client
             .fetch_metadata(Some(topic), Timeout::After(Duration::from_secs(10)))
-            .with_context(|| format!("Kafka at {} did not return metadata", self.bootstrap))?;
+            .with_context(|| {
+                t!("Kafka at {bootstrap} did not return metadata", bootstrap = self.bootstrap)
+            })?;
         let Some(t) = metadata.topics().iter().find(|t| t.name() == topic) else { return Ok(None) };
         if t.error().is_some() || t.partitions().is_empty() {
             return Ok(None);
@@ -187,7 +191,7 @@ impl Inspector {
                 let marks = self
                     .client
                     .fetch_watermarks(topic, p, Duration::from_secs(10))
-                    .with_context(|| format!("Failed to read the offsets of {topic}/{p}"))?;
+                    .with_context(|| t!("Failed to read the offsets of {topic}/{p}", topic, p))?;
                 Ok((p, marks))
             })
             .collect()
@@ -201,19 +205,24 @@ impl Inspector {
             assignment.add_partition_offset(topic, p, Offset::Offset(low))?;
         }
         let client = self.grouped()?;
-        client.assign(&assignment).context("Failed to assign partitions")?;
+        client.assign(&assignment).context(t!("Failed to assign partitions"))?;
         let expected: i64 = marks.values().map(|(low, high)| high - low).sum();
         let mut records = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(60);
         while (records.len() as i64) < expected {
             if Instant::now() > deadline {
-                bail!("read {} of {expected} messages of `{topic}` within 60s", records.len());
+                bail!(t!(
+                    "read {read} of {expected} messages of `{topic}` within 60s",
+                    read = records.len(),
+                    expected,
+                    topic
+                ));
             }
             let Some(message) = client.poll(Duration::from_millis(500)) else { continue };
-            let message = message.with_context(|| format!("Failed to read `{topic}`"))?;
+            let message = message.with_context(|| t!("Failed to read `{topic}`", topic))?;
             records.push(Record::from_message(&message));
         }
-        client.unassign().context("Failed to unassign partitions")?;
+        client.unassign().context(t!("Failed to unassign partitions"))?;
         Ok(records)
     }
 }
@@ -269,7 +278,7 @@ pub async fn partition_ids(bootstrap: &str, topic: &str) -> Result<Option<Vec<i3
 /// How many messages of `topic` the group has not read, on all partitions together.
 pub async fn unread(bootstrap: &str, group: &str, topic: &str, partitions: &[i32]) -> Result<i64> {
     let (what, topic, partitions) =
-        (format!("the offsets group {group} committed"), topic.to_string(), partitions.to_vec());
+        (t!("the offsets group {group} committed", group), topic.to_string(), partitions.to_vec());
     let asked = inspect_group(bootstrap, Some(group), move |k| {
         Ok(k.lag(&topic, &partitions)?.values().sum())
     });

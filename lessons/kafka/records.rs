@@ -41,17 +41,17 @@ pub async fn produce(
     let producer: FutureProducer = config::producer(bootstrap)
         .set("message.timeout.ms", "30000")
         .create()
-        .context("Failed to create a producer")?;
+        .context(t!("Failed to create a producer"))?;
     let mut placed = Vec::new();
     for (key, value) in records {
         let mut record = FutureRecord::<str, str>::to(topic).payload(value);
         if let Some(key) = key {
             record = record.key(key);
         }
-        let delivery = producer
-            .send(record, Duration::from_secs(30))
-            .await
-            .map_err(|(err, _)| anyhow!("Kafka did not accept the message for `{topic}`: {err}"))?;
+        let delivery =
+            producer.send(record, Duration::from_secs(30)).await.map_err(|(err, _)| {
+                anyhow!(t!("Kafka did not accept the message for `{topic}`: {err}", topic, err))
+            })?;
         placed.push((delivery.partition, delivery.offset));
     }
     Ok(placed)
@@ -69,22 +69,28 @@ pub async fn consume(
 ) -> Result<Vec<Record>> {
     let (bootstrap, topic, group) = (bootstrap.to_string(), topic.to_string(), group.to_string());
     tokio::task::spawn_blocking(move || {
-        let consumer: BaseConsumer =
-            config::consumer(&bootstrap, &group).create().context("Failed to create a consumer")?;
-        consumer.subscribe(&[&topic]).context("Failed to subscribe")?;
+        let consumer: BaseConsumer = config::consumer(&bootstrap, &group)
+            .create()
+            .context(t!("Failed to create a consumer"))?;
+        consumer.subscribe(&[&topic]).context(t!("Failed to subscribe"))?;
         let mut records = Vec::new();
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         while records.len() < expected {
             if std::time::Instant::now() > deadline {
-                bail!("read {} of {expected} records from `{topic}` within 60s", records.len());
+                bail!(t!(
+                    "read {read} of {expected} records from `{topic}` within 60s",
+                    read = records.len(),
+                    expected,
+                    topic
+                ));
             }
             let Some(message) = consumer.poll(Duration::from_millis(500)) else { continue };
-            let message = message.with_context(|| format!("Failed to consume from `{topic}`"))?;
+            let message = message.with_context(|| t!("Failed to consume from `{topic}`", topic))?;
             records.push(Record::from_message(&message));
         }
         consumer
             .commit_consumer_state(rdkafka::consumer::CommitMode::Sync)
-            .context("Failed to commit the group's offsets")?;
+            .context(t!("Failed to commit the group's offsets"))?;
         Ok(records)
     })
     .await?

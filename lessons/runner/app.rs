@@ -17,6 +17,7 @@ use crate::ui::progress::reporting;
 pub const INTERRUPTED: u8 = 130;
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
+    cli.refuse_mixed()?;
     let starts_stack =
         matches!(cli.command, Some(Command::Tour { .. })) || (cli.run && starts_stack(&cli.lesson));
     let collecting = matches!(cli.command, Some(Command::Collect { .. }))
@@ -59,7 +60,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Some(Command::Hint { lesson }) => {
             let info = catalog::find(&lesson)?.info();
-            println!("Hint for lesson {} · {}\n{}", info.id, info.title, info.hint.trim_start());
+            let (id, title) = (info.id, crate::ui::lang::tr(info.title));
+            println!("{}", t!("Hint for lesson {id} · {title}", id, title));
+            println!("{}", crate::ui::lang::tr(info.hint).trim_start());
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::List { json }) => {
@@ -81,9 +84,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             } else {
                 println!("{}", report::fact_lines(&facts, color).trim_end());
                 let verdict = if all_pass(&facts) {
-                    "Ready for the workshop: lesson 1"
+                    t!("Ready for the workshop: lesson 1")
                 } else {
-                    "Fix each ✗ above, then run lesson doctor again."
+                    t!("Fix each ✗ above, then run lesson doctor again.")
                 };
                 println!("\n{verdict}");
             }
@@ -113,9 +116,14 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 let ctx = context(ws, cli.volumes, cli.native)?;
                 if cli.run {
                     let info = lesson.info();
-                    let general = format!("lesson {} ({}) to finish", info.id, info.title);
+                    let general = t!(
+                        "lesson {id} ({title}) to finish",
+                        id = info.id,
+                        title = crate::ui::lang::tr(info.title)
+                    );
                     println!("{}", reporting(&general, lesson.run(&ctx)).await?.trim_end());
-                    println!("\nNow check it: {}", check_command(lesson.info(), &ctx.options));
+                    let check = check_command(lesson.info(), &ctx.options);
+                    println!("\n{}", t!("Now check it: {check}", check));
                 } else {
                     let body = lesson.explain(&ctx);
                     print!("{}", report::explanation(lesson.info(), &body, catalog::LESSONS.len()));
@@ -132,13 +140,14 @@ async fn collect(ws: &Workspace, action: CollectAction) -> Result<ExitCode> {
     let names = &capstone.names;
     let defaults = crate::lesson::Options::default();
     if ws.topic != defaults.topic || ws.group != defaults.group {
-        anyhow::bail!(
+        anyhow::bail!(t!(
             "--topic and --group are for lessons 4 and 5. Lesson 7's topics and group are named after your folder, so \
-             that two folders never share them: {}, {} and the group {}. Run the command again without them.",
-            names.files,
-            names.events,
-            names.group
-        );
+             that two folders never share them: {files}, {events} and the group {group}. Run the command again without \
+             them.",
+            files = names.files,
+            events = names.events,
+            group = names.group
+        ));
     }
     let stack = capstone.ready(&ctx).await?;
     match action {
@@ -160,7 +169,7 @@ async fn interrupted(
     starts_stack: bool,
     collecting: bool,
 ) -> Result<ExitCode> {
-    eprintln!("\nInterrupted.");
+    eprintln!("\n{}", t!("Interrupted."));
     if starts_stack {
         let config = StackConfig::new(workspace.dir.as_deref(), workspace.project.as_deref())?;
         let compose = Compose::for_config(&config).await?;
@@ -174,14 +183,23 @@ async fn interrupted(
             }
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         }
-        eprintln!("The stack that was starting is stopped and removed; its volumes and your files are kept.");
-        eprintln!("Start again with: lesson 2 --run");
+        eprintln!(
+            "{}",
+            t!("The stack that was starting is stopped and removed; its volumes and your files are kept.\n\
+                Start again with: lesson 2 --run")
+        );
     } else if collecting {
-        eprintln!("Stopped. Every file stored so far is complete and verified (a file is stored only whole), and what");
-        eprintln!("was sent or half-rebuilt is kept: run the same command again. The collector sends what storage");
-        eprintln!("still lacks, and the sink goes on where it stopped.");
+        eprintln!(
+            "{}",
+            t!("Stopped. Every file stored so far is complete and verified (a file is stored only whole), and what\n\
+                was sent or half-rebuilt is kept: run the same command again. The collector sends what storage\n\
+                still lacks, and the sink goes on where it stopped.")
+        );
     } else {
-        eprintln!("Nothing was changed that the lesson had not finished; run the command again when ready.");
+        eprintln!(
+            "{}",
+            t!("Nothing was changed that the lesson had not finished; run the command again when ready.")
+        );
     }
     Ok(ExitCode::from(INTERRUPTED))
 }
@@ -247,12 +265,18 @@ fn shell_word(word: &str) -> String {
 }
 
 fn overview() -> String {
-    let mut out =
-        String::from("The Kafka workshop. Each lesson explains what to do; --run does it; check verifies it.\n\n");
+    let mut out = format!(
+        "{}\n\n",
+        t!("The Kafka workshop. Each lesson explains what to do; --run does it; check verifies it.")
+    );
     for i in catalog::infos() {
-        out += &format!("  lesson {}   {:<16} {}\n", i.id, i.slug, i.title);
+        out += &format!("  lesson {}   {:<16} {}\n", i.id, i.slug, crate::ui::lang::tr(i.title));
     }
-    out += "\nNew here? lesson doctor checks your machine, lesson tour shows every lesson end to end,\nand lesson 1 starts the workshop.";
+    out += "\n";
+    out += t!(
+        "New here? lesson doctor checks your machine, lesson tour shows every lesson end to end,\n\
+               and lesson 1 starts the workshop."
+    );
     out
 }
 

@@ -2,14 +2,16 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::ui::lang::{self, Lang};
 
 /// A hands-on Kafka workshop: each lesson explains one thing to do, can do it for you, and checks it against your
 /// own running Kafka.
 ///
 /// Start with `lesson 1`. Each lesson names the next.
 #[derive(Debug, Parser)]
-#[command(name = "lesson", version, args_conflicts_with_subcommands = true)]
+#[command(name = "lesson", version)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -142,4 +144,83 @@ pub enum CollectAction {
         #[arg(long)]
         until_caught_up: bool,
     },
+}
+
+impl Cli {
+    /// A lesson's own flags (`4`, `--run`, `--native`, `--volumes`) and a command (`check 4`) do not mix; the
+    /// workspace flags go anywhere (`lesson --lang pt-BR check 4`).
+    pub fn refuse_mixed(&self) -> anyhow::Result<()> {
+        let lesson_flags = self.lesson.is_some() || self.run || self.native || self.volumes;
+        if self.command.is_some() && lesson_flags {
+            anyhow::bail!(t!(
+                "A lesson (lesson 4, lesson 4 --run) and a command (lesson check 4) do not go together: run one \
+                 of them. The options of a command come after it: lesson check 6 --volumes."
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The command line with its help in the chosen language (clap's own words, such as `Usage:`, stay as clap
+/// prints them).
+pub fn command() -> clap::Command {
+    match lang::current() {
+        Lang::En => Cli::command(),
+        Lang::PtBr => translated(Cli::command()),
+    }
+}
+
+fn translated(mut command: clap::Command) -> clap::Command {
+    if let Some(about) = command.get_about().map(|a| lang::tr(&a.to_string()).to_string()) {
+        command = command.about(about);
+    }
+    if let Some(long) = command.get_long_about().map(|a| lang::tr(&a.to_string()).to_string()) {
+        command = command.long_about(long);
+    }
+    let args: Vec<String> = command.get_arguments().map(|a| a.get_id().to_string()).collect();
+    for id in args {
+        command = command.mut_arg(id, |mut arg| {
+            if let Some(mut help) = arg.get_help().map(|h| lang::tr(&h.to_string()).to_string()) {
+                // clap would add its own `[default: …]` in English.
+                let defaults: Vec<String> = arg
+                    .get_default_values()
+                    .iter()
+                    .map(|v| v.to_string_lossy().into_owned())
+                    .collect();
+                if !defaults.is_empty() && !arg.is_hide_default_value_set() {
+                    help = t!("{help} [default: {value}]", help, value = defaults.join(", "));
+                    arg = arg.hide_default_value(true);
+                }
+                arg = arg.help(help);
+            }
+            if let Some(long) = arg.get_long_help().map(|h| lang::tr(&h.to_string()).to_string()) {
+                arg = arg.long_help(long);
+            }
+            arg
+        });
+    }
+    let subcommands: Vec<String> =
+        command.get_subcommands().map(|s| s.get_name().to_string()).collect();
+    for name in subcommands {
+        command = command.mut_subcommand(name, translated);
+    }
+    command
+}
+
+/// Every help text of the command line, in English: messages to translate like the program's others.
+pub fn help_texts() -> Vec<String> {
+    fn collect(command: &clap::Command, texts: &mut Vec<String>) {
+        texts.extend(command.get_about().map(|a| a.to_string()));
+        texts.extend(command.get_long_about().map(|a| a.to_string()));
+        for arg in command.get_arguments() {
+            texts.extend(arg.get_help().map(|h| h.to_string()));
+            texts.extend(arg.get_long_help().map(|h| h.to_string()));
+        }
+        for sub in command.get_subcommands() {
+            collect(sub, texts);
+        }
+    }
+    let mut texts = Vec::new();
+    collect(&Cli::command(), &mut texts);
+    texts
 }

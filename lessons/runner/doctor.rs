@@ -14,22 +14,26 @@ pub async fn facts(config: &StackConfig) -> Result<Vec<Fact>> {
     let mut facts = Vec::new();
     let engine = match Engine::connect().await {
         Ok(engine) => {
-            facts.push(Fact::pass(format!("a container engine answers: {}", engine.version)));
+            facts.push(Fact::pass(t!(
+                "a container engine answers: {version}",
+                version = engine.version
+            )));
             Some(engine)
         }
         Err(err) => {
-            facts.push(Fact::fail("a container engine answers", err.to_string()));
+            facts.push(Fact::fail(t!("a container engine answers"), err.to_string()));
             None
         }
     };
     let compose = match ComposeCli::detect().await {
         Ok(cli) => {
-            let v = if cli == ComposeCli::V2 { "v2" } else { "v1 (v2 is recommended; both work)" };
-            facts.push(Fact::pass(format!("Compose {v} is installed: {}", cli.name())));
+            let v =
+                if cli == ComposeCli::V2 { "v2" } else { t!("v1 (v2 is recommended; both work)") };
+            facts.push(Fact::pass(t!("Compose {v} is installed: {name}", v, name = cli.name())));
             Compose::for_config(config).await.ok()
         }
         Err(err) => {
-            facts.push(Fact::fail("Compose is installed", err.to_string()));
+            facts.push(Fact::fail(t!("Compose is installed"), err.to_string()));
             None
         }
     };
@@ -39,12 +43,16 @@ pub async fn facts(config: &StackConfig) -> Result<Vec<Fact>> {
         let held_by_us = ours.iter().any(|c| c.service == service && c.running());
         let free = ports::free(port);
         facts.push(if held_by_us {
-            Fact::pass(format!("port {port} is held by this workshop's {service} container"))
+            Fact::pass(t!(
+                "port {port} is held by this workshop's {service} container",
+                port,
+                service
+            ))
         } else if free {
-            Fact::pass(format!("port {port} is free for {service}"))
+            Fact::pass(t!("port {port} is free for {service}", port, service))
         } else {
             Fact::fail(
-                format!("port {port} is free for {service}"),
+                t!("port {port} is free for {service}", port, service),
                 ports::in_use_message(service, var, port),
             )
         });
@@ -53,7 +61,7 @@ pub async fn facts(config: &StackConfig) -> Result<Vec<Fact>> {
         if let Ok(stack) = crate::stack::Stack::connect(config.clone()).await {
             if let Some(restarts) = stack.restart_loop("kafka").await {
                 facts.push(Fact::fail(
-                    "this directory's kafka container is not restarting over and over",
+                    t!("this directory's kafka container is not restarting over and over"),
                     restarts.message,
                 ));
             }
@@ -61,23 +69,29 @@ pub async fn facts(config: &StackConfig) -> Result<Vec<Fact>> {
     }
     facts.push(match engine.memory_total().await {
         Some(bytes) if bytes >= MIN_MEMORY => {
-            Fact::pass(format!("the engine has {} GiB of memory (2 needed)", bytes >> 30))
+            Fact::pass(t!("the engine has {gib} GiB of memory (2 needed)", gib = bytes >> 30))
         }
         Some(bytes) => Fact::fail(
-            format!("the engine has {:.1} GiB of memory (2 needed)", bytes as f64 / f64::from(1 << 30)),
-            "Give Docker more memory (Docker Desktop: Settings → Resources), or close other containers",
+            t!(
+                "the engine has {gib} GiB of memory (2 needed)",
+                gib = format!("{:.1}", bytes as f64 / f64::from(1 << 30))
+            ),
+            t!("Give Docker more memory (Docker Desktop: Settings → Resources), or close other containers"),
         ),
-        None => Fact::info("the engine did not say how much memory it has"),
+        None => Fact::info(t!("the engine did not say how much memory it has")),
     });
     for image in images(compose.as_ref()).await {
         facts.push(if engine.image_present(&image).await {
-            Fact::pass(format!("image {image} is present"))
+            Fact::pass(t!("image {image} is present", image))
         } else {
             match engine.image_pullable(&image).await {
-                Ok(()) => Fact::pass(format!("image {image} is not pulled yet, and the registry has it")),
+                Ok(()) => Fact::pass(t!("image {image} is not pulled yet, and the registry has it", image)),
                 Err(err) => Fact::fail(
-                    format!("image {image} is present or can be pulled"),
-                    format!("{err:#}. Check your network, or the image name in KAFKA_IMAGE / ZOOKEEPER_IMAGE"),
+                    t!("image {image} is present or can be pulled", image),
+                    t!(
+                        "{error}. Check your network, or the image name in KAFKA_IMAGE / ZOOKEEPER_IMAGE",
+                        error = format!("{err:#}")
+                    ),
                 ),
             }
         });

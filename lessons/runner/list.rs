@@ -1,5 +1,6 @@
 //! `lesson list`: every lesson, checked live now (all at once), and the next one to do.
 
+use crate::ui::lang::tr;
 use anyhow::Result;
 use futures_util::future::join_all;
 use serde::Serialize;
@@ -33,25 +34,27 @@ pub async fn rows(ctx: &Context) -> Result<Vec<Row>> {
 }
 
 pub fn text(rows: &[Row], project: &str, color: bool) -> String {
-    let mut out = format!("Lessons, checked now against project `{project}`:\n");
+    let mut out = format!("{}\n", t!("Lessons, checked now against project `{project}`:", project));
     for row in rows {
         let mark = match (row.done, &row.error) {
             (true, _) => paint("✓", "32", color),
             (false, None) => paint("✗", "31", color),
             (false, Some(_)) => paint("?", "33", color),
         };
-        out += &format!("  {mark} {}  {:<16} {}\n", row.id, row.slug, row.title);
+        out += &format!("  {mark} {}  {:<16} {}\n", row.id, row.slug, tr(row.title));
         if let Some(error) = &row.error {
-            out += &format!("        could not check: {error}\n");
+            out += &format!("        {}\n", t!("could not check: {error}", error));
         }
     }
     let done = rows.iter().filter(|r| r.done).count();
-    out += &format!("\n{done} of {} lessons done.", rows.len());
+    out += &format!("\n{}", t!("{done} of {total} lessons done.", done, total = rows.len()));
     match rows.iter().find(|r| !r.done) {
-        Some(next) => out += &format!(" Next: lesson {} ({})\n", next.id, next.title),
-        None => out += " All done!\n",
+        Some(next) => {
+            out += &t!(" Next: lesson {id} ({title})", id = next.id, title = tr(next.title))
+        }
+        None => out += t!(" All done!"),
     }
-    out
+    out + "\n"
 }
 
 pub fn json(rows: &[Row], project: &str) -> String {

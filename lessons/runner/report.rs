@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 
 use crate::lesson::{all_pass, Fact, Info, Status};
+use crate::ui::lang::tr;
 
 pub fn color() -> bool {
     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
@@ -27,33 +28,39 @@ pub fn fact_lines(facts: &[Fact], color: bool) -> String {
         };
         out += &format!("{mark} {}\n", fact.what);
         if let Some(fix) = &fact.fix {
-            out += &format!("    fix: {}\n", fix.replace('\n', "\n         "));
+            let label = t!("fix:");
+            let indent = format!("\n{}", " ".repeat(4 + label.chars().count() + 1));
+            out += &format!("    {label} {}\n", fix.replace('\n', &indent));
         }
     }
     out
 }
 
 pub fn facts(lesson: &Info, facts: &[Fact], next: Option<&Info>, color: bool) -> String {
-    let mut out = format!("Checking lesson {} · {}\n", lesson.id, lesson.title);
+    let (id, title) = (lesson.id, tr(lesson.title));
+    let mut out = format!("{}\n", t!("Checking lesson {id} · {title}", id, title));
     out += &fact_lines(facts, color);
     out += "\n";
     if all_pass(facts) {
         out += &match next {
-            Some(next) => {
-                format!("Lesson {} is done. Next: lesson {} ({})\n", lesson.id, next.id, next.title)
-            }
-            None => format!("Lesson {} is done: that was the last lesson. Well done!\n", lesson.id),
+            Some(next) => t!(
+                "Lesson {id} is done. Next: lesson {next} ({title})",
+                id,
+                next = next.id,
+                title = tr(next.title)
+            ),
+            None => t!("Lesson {id} is done: that was the last lesson. Well done!", id),
         };
     } else {
         let failed = facts.iter().filter(|f| f.status == Status::Fail).count();
-        out += &format!(
-            "Lesson {} is not done yet: {failed} of {} facts failed. Stuck? lesson hint {}\n",
-            lesson.id,
-            facts.len(),
-            lesson.id
+        out += &t!(
+            "Lesson {id} is not done yet: {failed} of {total} facts failed. Stuck? lesson hint {id}",
+            id,
+            failed,
+            total = facts.len()
         );
     }
-    out
+    out + "\n"
 }
 
 pub fn json(lesson: &Info, facts: &[Fact]) -> String {
@@ -62,18 +69,23 @@ pub fn json(lesson: &Info, facts: &[Fact]) -> String {
 }
 
 pub fn explanation(lesson: &Info, body: &str, total: usize) -> String {
-    format!(
-        "Lesson {} of {total} · {}\n\n{body}\n\nDO IT\n  yourself as above, or let the lesson do it:   lesson {} --run\n  \
-         then check your work:                        lesson check {}\n  \
-         stuck?                                       lesson hint {}\n  \
-         the chapter in the manual:                   lesson book {}\n",
-        lesson.id,
-        lesson.title,
-        lesson.id,
-        lesson.id,
-        lesson.id,
-        lesson.id
-    )
+    let (id, title) = (lesson.id, tr(lesson.title));
+    let rows = [
+        (t!("yourself as above, or let the lesson do it:"), format!("lesson {id} --run")),
+        (t!("then check your work:"), format!("lesson check {id}")),
+        (t!("stuck?"), format!("lesson hint {id}")),
+        (t!("the chapter in the manual:"), format!("lesson book {id}")),
+    ];
+    let width = rows.iter().map(|(what, _)| what.chars().count()).max().unwrap_or(0) + 3;
+    let mut out = format!(
+        "{}\n\n{body}\n\n{}\n",
+        t!("Lesson {id} of {total} · {title}", id, total, title),
+        t!("DO IT")
+    );
+    for (what, command) in rows {
+        out += &format!("  {what}{}{command}\n", " ".repeat(width - what.chars().count()));
+    }
+    out
 }
 
 #[cfg(test)]

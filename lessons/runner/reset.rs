@@ -33,8 +33,9 @@ pub async fn reset(ctx: &Context, id: u8, yes: bool) -> Result<String> {
     let plans: Vec<(&dyn AnyLesson, Undo)> =
         affected(id).into_iter().filter_map(|l| l.undo_plan(ctx).map(|plan| (l, plan))).collect();
     if plans.is_empty() {
-        return Ok(format!(
-            "Nothing to undo: this directory is already as it was before lesson {id}."
+        return Ok(t!(
+            "Nothing to undo: this directory is already as it was before lesson {id}.",
+            id
         ));
     }
     let losses: Vec<&str> = plans.iter().filter_map(|(_, plan)| plan.loses.as_deref()).collect();
@@ -44,30 +45,35 @@ pub async fn reset(ctx: &Context, id: u8, yes: bool) -> Result<String> {
     let mut out = String::new();
     for (lesson, _) in &plans {
         let did = lesson.undo(ctx).await?;
-        out += &format!("✓ lesson {}: {did}\n", lesson.info().id);
+        out += &format!("✓ {}\n", t!("lesson {id}: {did}", id = lesson.info().id, did));
     }
-    out += &format!(
-        "\nBack to before lesson {id}. Start it again: {}",
-        ctx.options.command(&id.to_string(), Default::default())
-    );
+    let again = ctx.options.command(&id.to_string(), Default::default());
+    out += &format!("\n{}", t!("Back to before lesson {id}. Start it again: {again}", id, again));
     Ok(out)
 }
 
 fn confirm(id: u8, plans: &[(&dyn AnyLesson, Undo)], losses: &[&str]) -> Result<()> {
-    let mut text = format!("Resetting to before lesson {id}:\n");
+    let mut text = format!("{}\n", t!("Resetting to before lesson {id}:", id));
     for (lesson, plan) in plans {
-        text += &format!("  lesson {}: {}\n", lesson.info().id, plan.does);
+        text +=
+            &format!("  {}\n", t!("lesson {id}: {does}", id = lesson.info().id, does = plan.does));
     }
-    text += &format!("This deletes {}.\n", losses.join(", and "));
+    let losses = losses.join(t!(", and "));
+    text += &format!("{}\n", t!("This deletes {losses}.", losses));
     if !std::io::stdin().is_terminal() {
-        bail!("{text}Nothing was changed. To go ahead, run it again with --yes: lesson reset {id} --yes");
+        let refused = t!(
+            "Nothing was changed. To go ahead, run it again with --yes: lesson reset {id} --yes",
+            id
+        );
+        bail!("{text}{refused}");
     }
-    eprint!("{text}Type yes to go ahead: ");
+    eprint!("{text}{} ", t!("Type yes to go ahead:"));
     std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
-    if answer.trim() != "yes" {
-        bail!("Nothing was changed.");
+    let answer = answer.trim();
+    if answer != "yes" && answer != t!("yes") {
+        bail!(t!("Nothing was changed."));
     }
     Ok(())
 }

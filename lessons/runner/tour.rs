@@ -17,9 +17,10 @@ pub async fn tour(ctx: &Context, color: bool) -> Result<bool> {
     all.extend(last);
     for lesson in all {
         let info = lesson.info();
-        println!("━━ Lesson {} · {}", info.id, info.title);
+        let (id, title) = (info.id, crate::ui::lang::tr(info.title));
+        println!("━━ {}", t!("Lesson {id} · {title}", id, title));
         let t = Instant::now();
-        let general = format!("lesson {} ({}) to finish", info.id, info.title);
+        let general = t!("lesson {id} ({title}) to finish", id, title);
         let output = crate::ui::progress::reporting(&general, lesson.run(ctx)).await?;
         let ran = t.elapsed();
         println!("{}", indent(output.trim_end()));
@@ -31,12 +32,19 @@ pub async fn tour(ctx: &Context, color: bool) -> Result<bool> {
             return Ok(false);
         }
         let mark = report::paint("✓", "32", color);
-        println!("{mark} lesson {} done: run {}, check {}\n", info.id, secs(ran), secs(checked));
+        let (ran, checked) = (secs(ran), secs(checked));
+        println!(
+            "{mark} {}\n",
+            t!("lesson {id} done: run {ran}, check {checked}", id, ran, checked)
+        );
     }
     println!(
-        "All {} lessons done in {}. Now do them yourself, one at a time: lesson 1",
-        catalog::LESSONS.len(),
-        secs(started.elapsed())
+        "{}",
+        t!(
+            "All {count} lessons done in {time}. Now do them yourself, one at a time: lesson 1",
+            count = catalog::LESSONS.len(),
+            time = secs(started.elapsed())
+        )
     );
     Ok(true)
 }

@@ -1,6 +1,7 @@
 //! `lesson watch`: the current lesson re-checked every second while the learner works elsewhere; the screen
 //! changes only when a fact does, and a lesson that is done hands over to the next.
 
+use crate::ui::lang::tr;
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -24,7 +25,7 @@ pub async fn watch(
         None => match first_not_done(ctx).await? {
             Some(lesson) => lesson,
             None => {
-                println!("Every lesson is done already. Well done!");
+                println!("{}", t!("Every lesson is done already. Well done!"));
                 return Ok(true);
             }
         },
@@ -40,8 +41,9 @@ pub async fn watch(
             }
             Err(err) => (
                 format!(
-                    "Checking lesson {} · {}\n✗ could not check: {err:#}\n",
-                    info.id, info.title
+                    "{}\n✗ {}\n",
+                    t!("Checking lesson {id} · {title}", id = info.id, title = tr(info.title)),
+                    t!("could not check: {error}", error = format!("{err:#}"))
                 ),
                 false,
             ),
@@ -50,8 +52,11 @@ pub async fn watch(
             if tty && !keep_screen {
                 print!("\x1b[2J\x1b[H");
                 println!(
-                    "lesson watch: lesson {} re-checked every second; Ctrl-C stops.\n",
-                    info.id
+                    "{}\n",
+                    t!(
+                        "lesson watch: lesson {id} re-checked every second; Ctrl-C stops.",
+                        id = info.id
+                    )
                 );
             }
             println!("{screen}");

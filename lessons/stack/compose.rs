@@ -47,7 +47,7 @@ impl ComposeCli {
                 return Ok(cli);
             }
         }
-        bail!(guidance::NO_COMPOSE)
+        bail!(crate::ui::lang::tr(guidance::NO_COMPOSE))
     }
 }
 
@@ -99,13 +99,15 @@ impl Compose {
             .kill_on_drop(true)
             .output()
             .await
-            .with_context(|| format!("Failed to run {} {}", self.cli.name(), args.join(" ")))
+            .with_context(|| {
+                t!("Failed to run {cli} {args}", cli = self.cli.name(), args = args.join(" "))
+            })
     }
 
     /// `compose up -d`; a port already taken is reported with the variable that moves it.
     pub async fn up(&self) -> Result<String> {
         let out = crate::ui::progress::while_running(
-            "compose up -d (the first run pulls the images)",
+            t!("compose up -d (the first run pulls the images)"),
             self.run(&["up", "-d"]),
         )
         .await?;
@@ -114,7 +116,11 @@ impl Compose {
             if let Some(message) = self.port_in_use(&text) {
                 bail!(message);
             }
-            bail!("`{} up -d` failed:\n{}", self.cli.name(), text.trim_end());
+            bail!(t!(
+                "`{command}` failed:\n{output}",
+                command = format!("{} up -d", self.cli.name()),
+                output = text.trim_end()
+            ));
         }
         Ok(text)
     }
@@ -127,12 +133,12 @@ impl Compose {
         } else {
             &["--profile", CLOUD_PROFILE, "down"]
         };
-        let what =
-            format!("{} {} to stop and remove the containers", self.cli.name(), args.join(" "));
+        let command = format!("{} {}", self.cli.name(), args.join(" "));
+        let what = t!("{command} to stop and remove the containers", command);
         let out = crate::ui::progress::while_running(&what, self.run(args)).await?;
         let text = combined(&out);
         if !out.status.success() {
-            bail!("`{} {}` failed:\n{}", self.cli.name(), args.join(" "), text.trim_end());
+            bail!(t!("`{command}` failed:\n{output}", command, output = text.trim_end()));
         }
         Ok(text)
     }

@@ -41,7 +41,7 @@ pub fn check_yaml(text: &str) -> Result<(), String> {
 /// Parses `compose config` output, v1 (short port strings, env maps) and v2 (long port maps) alike.
 pub fn parse_rendered(text: &str) -> Result<BTreeMap<String, Service>> {
     let root: Value =
-        serde_norway::from_str(text).context("Failed to parse the rendered compose file")?;
+        serde_norway::from_str(text).context(t!("Failed to parse the rendered compose file"))?;
     let mut services = BTreeMap::new();
     let Some(map) = root.get("services").and_then(Value::as_mapping) else { return Ok(services) };
     for (name, body) in map {

@@ -33,10 +33,10 @@ impl StackConfig {
     pub fn new(dir: Option<&Path>, project: Option<&str>) -> Result<Self> {
         let dir = match dir {
             Some(dir) => dir.to_path_buf(),
-            None => std::env::current_dir().context("Failed to read the current directory")?,
+            None => std::env::current_dir().context(t!("Failed to read the current directory"))?,
         };
         let dir = std::path::absolute(&dir)
-            .with_context(|| format!("Failed to resolve {}", dir.display()))?;
+            .with_context(|| t!("Failed to resolve {path}", path = dir.display()))?;
         let project = match project {
             Some(name) => project_name(name),
             None => project_name(&dir.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()),
@@ -85,7 +85,11 @@ pub fn project_name(raw: &str) -> String {
 fn port_from_env(var: &str, default: u16) -> Result<u16> {
     match std::env::var(var) {
         Ok(value) => value.trim().parse::<u16>().ok().filter(|p| *p > 0).with_context(|| {
-            format!("{var}={value} is not a port number (1-65535); unset it or pick a free port")
+            t!(
+                "{var}={value} is not a port number (1-65535); unset it or pick a free port",
+                var,
+                value
+            )
         }),
         Err(_) => Ok(default),
     }

@@ -139,7 +139,7 @@ pub struct ExecOutput {
 impl Engine {
     /// Connects and pings; no engine gives the one message that says how to start one.
     pub async fn connect() -> Result<Engine> {
-        let docker_host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "(unset)".into());
+        let docker_host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| t!("(unset)").into());
         let no_engine = || {
             let host = std::env::var("DOCKER_HOST")
                 .unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
@@ -169,7 +169,7 @@ impl Engine {
         let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
         let summaries = past_podman_stopped(|| self.docker.list_containers(Some(options.clone())))
             .await
-            .context("Failed to list containers")?;
+            .context(t!("Failed to list containers"))?;
         let summaries: Vec<_> = summaries.into_iter().filter(|s| s.id.is_some()).collect();
         // Inspected all at once: a check waits for one round trip, not one per container.
         let inspected = futures_util::future::try_join_all(
@@ -228,7 +228,7 @@ impl Engine {
             Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {
                 Ok(None)
             }
-            Err(err) => Err(err).with_context(|| format!("Failed to inspect container {id}")),
+            Err(err) => Err(err).with_context(|| t!("Failed to inspect container {id}", id)),
         }
     }
 
@@ -241,8 +241,8 @@ impl Engine {
         let ask = self.docker.inspect_registry_image(image, None);
         match tokio::time::timeout(std::time::Duration::from_secs(15), ask).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(err)) => Err(anyhow!("the engine cannot pull it: {err}")),
-            Err(_) => Err(anyhow!("the registry did not answer within 15s")),
+            Ok(Err(err)) => Err(anyhow!(t!("the engine cannot pull it: {err}", err))),
+            Err(_) => Err(anyhow!(t!("the registry did not answer within 15s"))),
         }
     }
 
@@ -258,21 +258,24 @@ impl Engine {
         self.docker
             .restart_container(id, Some(options))
             .await
-            .with_context(|| format!("Failed to restart container {id}"))
+            .with_context(|| t!("Failed to restart container {id}", id))
     }
 
     pub async fn stop(&self, id: &str) -> Result<()> {
         self.docker
             .stop_container(id, None::<bollard::query_parameters::StopContainerOptions>)
             .await
-            .with_context(|| format!("Failed to stop container {id}"))
+            .with_context(|| t!("Failed to stop container {id}", id))
     }
 
     pub async fn networks(&self, project: &str) -> Result<Vec<String>> {
         let filters = HashMap::from([("label", vec![format!("{PROJECT_LABEL}={project}")])]);
         let options = ListNetworksOptionsBuilder::default().filters(&filters).build();
-        let networks =
-            self.docker.list_networks(Some(options)).await.context("Failed to list networks")?;
+        let networks = self
+            .docker
+            .list_networks(Some(options))
+            .await
+            .context(t!("Failed to list networks"))?;
         Ok(networks.into_iter().filter_map(|n| n.name).collect())
     }
 
@@ -280,7 +283,7 @@ impl Engine {
         let filters = HashMap::from([("label", vec![format!("{PROJECT_LABEL}={project}")])]);
         let options = ListVolumesOptionsBuilder::default().filters(&filters).build();
         let volumes =
-            self.docker.list_volumes(Some(options)).await.context("Failed to list volumes")?;
+            self.docker.list_volumes(Some(options)).await.context(t!("Failed to list volumes"))?;
         Ok(volumes.volumes.unwrap_or_default().into_iter().map(|v| v.name).collect())
     }
 
@@ -288,7 +291,7 @@ impl Engine {
         self.docker
             .remove_volume(name, None::<bollard::query_parameters::RemoveVolumeOptions>)
             .await
-            .with_context(|| format!("Failed to remove volume {name}"))
+            .with_context(|| t!("Failed to remove volume {name}", name))
     }
 
     /// The last `lines` lines a container logged.
@@ -301,7 +304,7 @@ impl Engine {
         let mut stream = self.docker.logs(id, Some(options));
         let mut text = String::new();
         while let Some(chunk) = stream.next().await {
-            text.push_str(&chunk.context("Failed to read container logs")?.to_string());
+            text.push_str(&chunk.context(t!("Failed to read container logs"))?.to_string());
         }
         Ok(text)
     }
@@ -317,18 +320,18 @@ impl Engine {
             ..Default::default()
         };
         let created =
-            self.docker.create_exec(id, options).await.context("Failed to create exec")?;
+            self.docker.create_exec(id, options).await.context(t!("Failed to create exec"))?;
         let started =
-            self.docker.start_exec(&created.id, None).await.context("Failed to start exec")?;
+            self.docker.start_exec(&created.id, None).await.context(t!("Failed to start exec"))?;
         let (mut stdout, mut stderr) = (String::new(), String::new());
         if let StartExecResults::Attached { mut output, mut input } = started {
             if let Some(bytes) = stdin {
-                input.write_all(bytes).await.context("Failed to write to exec stdin")?;
-                input.shutdown().await.context("Failed to close exec stdin")?;
+                input.write_all(bytes).await.context(t!("Failed to write to exec stdin"))?;
+                input.shutdown().await.context(t!("Failed to close exec stdin"))?;
             }
             drop(input);
             while let Some(chunk) = output.next().await {
-                match chunk.context("Failed to read exec output")? {
+                match chunk.context(t!("Failed to read exec output"))? {
                     bollard::container::LogOutput::StdErr { message } => {
                         stderr.push_str(&String::from_utf8_lossy(&message))
                     }
@@ -337,7 +340,7 @@ impl Engine {
             }
         }
         let inspect =
-            self.docker.inspect_exec(&created.id).await.context("Failed to inspect exec")?;
+            self.docker.inspect_exec(&created.id).await.context(t!("Failed to inspect exec"))?;
         Ok(ExecOutput { exit_code: inspect.exit_code.unwrap_or(-1), stdout, stderr })
     }
     // ANCHOR_END: exec

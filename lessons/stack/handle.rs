@@ -82,7 +82,7 @@ impl Stack {
         let note = self.seen_running_note();
         match std::fs::remove_file(&note) {
             Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
-                Err(err).with_context(|| format!("Failed to remove {}", note.display()))
+                Err(err).with_context(|| t!("Failed to remove {path}", path = note.display()))
             }
             _ => Ok(()),
         }
@@ -104,8 +104,14 @@ impl Stack {
             .iter()
             .map(|service| match containers.iter().find(|c| c.service == *service) {
                 Some(c) if c.running() => Ok(c.clone()),
-                Some(c) => bail!(self.not_up(&format!("the {service} container is {}", c.state))),
-                None => bail!(self.not_up(&format!("no {service} container exists"))),
+                Some(c) => {
+                    bail!(self.not_up(&t!(
+                        "the {service} container is {state}",
+                        service,
+                        state = c.state
+                    )))
+                }
+                None => bail!(self.not_up(&t!("no {service} container exists", service))),
             })
             .collect()
     }
@@ -120,17 +126,31 @@ impl Stack {
         }
         let logs = self.engine.logs_tail(&c.id, 200).await.unwrap_or_default();
         let cause = KNOWN_CAUSES.iter().find(|(needle, _, _)| logs.contains(needle));
-        let (line, why, lasting) = match cause {
+        let restarts = c.restarts;
+        let (message, lasting) = match cause {
             Some((needle, why, lasting)) => {
                 let line = logs.lines().find(|l| l.contains(needle)).unwrap_or(needle).trim();
-                (format!("\nIts log says: {line}\n"), why.to_string(), *lasting)
+                let message = t!(
+                    "The {service} container keeps restarting ({restarts} restarts so far).\n\
+                     Its log says: {line}\n\
+                     {why}",
+                    service,
+                    restarts,
+                    line,
+                    why = crate::ui::lang::tr(why)
+                );
+                (message, *lasting)
             }
-            None => (String::new(), format!(" Read why: docker compose logs {service}"), false),
+            None => {
+                let message = t!(
+                    "The {service} container keeps restarting ({restarts} restarts so far). \
+                     Read why: docker compose logs {service}",
+                    service,
+                    restarts
+                );
+                (message, false)
+            }
         };
-        let message = format!(
-            "The {service} container keeps restarting ({} restarts so far).{line}{why}",
-            c.restarts
-        );
         Some(RestartLoop { message, lasting })
     }
 
@@ -164,12 +184,19 @@ impl Stack {
             Ok(ready) => Ok((output, ready)),
             // What compose said comes first: it started the containers that then failed.
             Err(err) => {
-                let why: Vec<String> = err.chain().map(ToString::to_string).collect();
+                let why: Vec<String> = err
+                    .chain()
+                    .enumerate()
+                    .map(|(i, cause)| match i {
+                        0 => cause.to_string(),
+                        _ => t!("because: {cause}", cause),
+                    })
+                    .collect();
                 bail!(
                     "$ {} up -d\n{}\n\n{}",
                     self.compose.cli.name(),
                     output.trim_end(),
-                    why.join("\n  because: ")
+                    why.join("\n  ")
                 )
             }
         }
@@ -200,7 +227,7 @@ impl Stack {
     pub async fn wait_ready(&self, timeout: Duration) -> Result<Ready> {
         let start = Instant::now();
         let mut progress = Progress::default();
-        progress.label("ZooKeeper and Kafka to answer");
+        progress.label(t!("ZooKeeper and Kafka to answer"));
         let mut interval = Duration::from_millis(250);
         loop {
             let waiting_for = match self.probe().await {
@@ -233,7 +260,7 @@ impl Stack {
         let containers = self.containers().await.map_err(Probe::Broken)?;
         for service in SERVICES {
             let Some(c) = containers.iter().find(|c| c.service == service) else {
-                return Err(Probe::Waiting(format!("the {service} container to exist")));
+                return Err(Probe::Waiting(t!("the {service} container to exist", service)));
             };
             if c.state.stopped() {
                 let logs = self.engine.logs_tail(&c.id, 20).await.unwrap_or_default();
@@ -248,14 +275,15 @@ impl Stack {
                 ))));
             }
             if !c.running() {
-                return Err(Probe::Waiting(format!(
-                    "the {service} container to start ({})",
-                    c.state
+                return Err(Probe::Waiting(t!(
+                    "the {service} container to start ({state})",
+                    service,
+                    state = c.state
                 )));
             }
         }
         let zookeeper = zookeeper::srvr(&self.zookeeper_addr()).await.map_err(|_| {
-            Probe::Waiting(format!("ZooKeeper to answer on {}", self.zookeeper_addr()))
+            Probe::Waiting(t!("ZooKeeper to answer on {addr}", addr = self.zookeeper_addr()))
         })?;
         let brokers = admin::brokers(&self.bootstrap(), Duration::from_secs(3))
             .await
@@ -266,13 +294,20 @@ impl Stack {
                 Some(restarts) if restarts.lasting => {
                     Probe::Broken(anyhow::anyhow!(restarts.message))
                 }
-                _ => Probe::Waiting(format!("Kafka to return metadata on {}", self.bootstrap())),
+                _ => Probe::Waiting(t!(
+                    "Kafka to return metadata on {bootstrap}",
+                    bootstrap = self.bootstrap()
+                )),
             });
         };
         if let Some(c) =
             containers.iter().find(|c| !matches!(c.health, Health::Healthy | Health::None))
         {
-            return Err(Probe::Waiting(format!("the {} health check ({})", c.service, c.health)));
+            return Err(Probe::Waiting(t!(
+                "the {service} health check ({health})",
+                service = c.service,
+                health = c.health
+            )));
         }
         Ok(Ready { zookeeper, brokers, containers })
     }

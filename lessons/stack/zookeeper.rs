@@ -25,14 +25,15 @@ pub async fn srvr(addr: &str) -> Result<Srvr> {
     };
     let reply = tokio::time::timeout(Duration::from_secs(5), exchange)
         .await
-        .with_context(|| format!("ZooKeeper at {addr} did not answer srvr within 5s"))?
-        .with_context(|| format!("Failed to ask ZooKeeper at {addr} for srvr"))?;
+        .with_context(|| t!("ZooKeeper at {addr} did not answer srvr within 5s", addr))?
+        .with_context(|| t!("Failed to ask ZooKeeper at {addr} for srvr", addr))?;
     let field = |name: &str| {
         reply.lines().find_map(|line| line.strip_prefix(name)).map(|v| v.trim().to_string())
     };
     Ok(Srvr {
-        version: field("Zookeeper version:")
-            .with_context(|| format!("ZooKeeper at {addr} answered: {reply:?}"))?,
+        version: field("Zookeeper version:").with_context(|| {
+            t!("ZooKeeper at {addr} answered: {reply}", addr, reply = format!("{reply:?}"))
+        })?,
         mode: field("Mode:").unwrap_or_default(),
     })
 }
@@ -44,7 +45,7 @@ pub async fn children(addr: &str, path: &str) -> Result<Vec<String>> {
     let mut children = client
         .list_children(path)
         .await
-        .with_context(|| format!("ZooKeeper at {addr} did not list {path}"))?;
+        .with_context(|| t!("ZooKeeper at {addr} did not list {path}", addr, path))?;
     children.sort();
     Ok(children)
 }
@@ -55,7 +56,7 @@ pub async fn data(addr: &str, path: &str) -> Result<String> {
     let (bytes, _) = client
         .get_data(path)
         .await
-        .with_context(|| format!("ZooKeeper at {addr} did not read {path}"))?;
+        .with_context(|| t!("ZooKeeper at {addr} did not read {path}", addr, path))?;
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
@@ -65,8 +66,8 @@ async fn connect(addr: &str) -> Result<zookeeper_client::Client> {
         .connect(addr);
     tokio::time::timeout(Duration::from_secs(5), connecting)
         .await
-        .with_context(|| format!("ZooKeeper at {addr} did not answer within 5s"))?
-        .with_context(|| format!("Failed to connect to ZooKeeper at {addr}"))
+        .with_context(|| t!("ZooKeeper at {addr} did not answer within 5s", addr))?
+        .with_context(|| t!("Failed to connect to ZooKeeper at {addr}", addr))
 }
 
 /// The broker ids registered under /brokers/ids: one ephemeral znode per live broker.
@@ -81,7 +82,7 @@ pub async fn broker_ids(addr: &str) -> Result<Vec<i32>> {
 pub async fn broker_endpoints(addr: &str, id: i32) -> Result<Vec<String>> {
     let text = data(addr, &format!("/brokers/ids/{id}")).await?;
     let value: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("Failed to read the registration {text}"))?;
+        .with_context(|| t!("Failed to read the registration {text}", text))?;
     let endpoints = value["endpoints"].as_array().cloned().unwrap_or_default();
     Ok(endpoints.iter().filter_map(|e| e.as_str().map(str::to_string)).collect())
 }

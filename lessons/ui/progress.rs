@@ -48,10 +48,15 @@ impl Progress {
     fn show(&mut self, waiting_for: &str, elapsed: Duration) {
         let mut err = std::io::stderr();
         if self.tty {
-            let _ = write!(err, "\r\x1b[2K⏳ waiting for {waiting_for} ({}s)", elapsed.as_secs());
+            let seconds = elapsed.as_secs();
+            let _ = write!(
+                err,
+                "\r\x1b[2K⏳ {}",
+                t!("waiting for {waiting_for} ({seconds}s)", waiting_for, seconds)
+            );
             let _ = err.flush();
         } else if self.last != waiting_for {
-            let _ = writeln!(err, "waiting for {waiting_for}");
+            let _ = writeln!(err, "{}", t!("waiting for {waiting_for}", waiting_for));
         }
         self.last = waiting_for.to_string();
     }

@@ -8,7 +8,7 @@ use headless_chrome::Browser;
 use serde_json::{json, Value};
 
 use crate::driver::{eval, first_line, js_string, wait_until, Driver, HINT_REQUEST};
-use crate::measure::{CODE_JS, H1_JS, NARROW_JS, SVG_IMAGES_JS, SVG_TEXT_JS};
+use crate::measure::{CODE_JS, H1_JS, NARROW_JS, OTHER_LANGUAGE_JS, SVG_IMAGES_JS, SVG_TEXT_JS};
 use crate::server::serve;
 use crate::{MIN_TEXT_PX, NARROW, PAGE_LOAD, SEARCH_WAIT, WIDE};
 
@@ -416,6 +416,14 @@ pub(crate) fn check_book(
             continue;
         }
         check_code(page, &eval(&driver.tab, CODE_JS)?, &mut report, &mut counts);
+        let foreign: Vec<String> = serde_json::from_value(eval(&driver.tab, OTHER_LANGUAGE_JS)?)?;
+        for first in foreign {
+            report.add(
+                page,
+                format!("an output in the other language is shown: `{}`", first_line(&first, 60)),
+                "book/theme/workshop.css hides `.lang-en` / `.lang-pt-BR` by the page's lang attribute",
+            );
+        }
         check_diagrams(
             &driver,
             name,

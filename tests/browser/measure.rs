@@ -104,3 +104,13 @@ pub(crate) const NARROW_JS: &str = r#"
 
 pub(crate) const H1_JS: &str =
     "[...document.querySelectorAll('main h1')].map(h => h.textContent.trim())";
+
+/// Outputs recorded in the other language than the page's (`.lang-en` / `.lang-pt-BR`) that are visible.
+pub(crate) const OTHER_LANGUAGE_JS: &str = r#"
+(() => {
+  const own = 'lang-' + document.documentElement.lang;
+  return [...document.querySelectorAll('.lang-en, .lang-pt-BR')]
+    .filter(e => !e.classList.contains(own) && e.getClientRects().length > 0)
+    .map(e => (e.innerText || '').split('\n')[0]);
+})()
+"#;

@@ -28,7 +28,7 @@ pub const FILTERS: &[(&str, &str)] = &[
     (r"collect-[0-9a-f]{8}-", "collect-[DIR]-"),
     (r"\b[0-9a-f]{64}\b", "[ID]"),
     // What a command waits for is shown after a second of waiting: how many such lines depends on the machine.
-    (r"(?m)^waiting for .*\n", ""),
+    (r"(?m)^(waiting for|aguardando) .*\n", ""),
 ];
 
 static PICKED_PORTS: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
@@ -63,6 +63,31 @@ macro_rules! snapshot {
         let text: String = $text;
         eprintln!("----- {} (raw) -----\n{}", $name, text);
         common::settings().bind(|| insta::assert_snapshot!($name, text));
+    }};
+}
+
+/// Snapshots what `lesson ARGS` printed (stdout; exit `code`) as `name`, then the same command in Portuguese
+/// as `name_pt_br`: the Portuguese book shows that one where the English book shows the first.
+#[macro_export]
+macro_rules! snapshot_both {
+    ($name:expr, $l:expr, $args:expr, $code:expr) => {{
+        let args: &[&str] = $args;
+        snapshot!($name, $l.expect(args, $code)?);
+        let portuguese: Vec<&str> =
+            ["--lang", "pt-BR"].into_iter().chain(args.iter().copied()).collect();
+        snapshot!(format!("{}_pt_br", $name), $l.expect(&portuguese, $code)?);
+    }};
+}
+
+/// As `snapshot_both!`, for a command that fails with exit `code`: what it printed on stderr.
+#[macro_export]
+macro_rules! snapshot_both_stderr {
+    ($name:expr, $l:expr, $args:expr, $code:expr) => {{
+        let args: &[&str] = $args;
+        snapshot!($name, $l.fails(args, $code)?.stderr);
+        let portuguese: Vec<&str> =
+            ["--lang", "pt-BR"].into_iter().chain(args.iter().copied()).collect();
+        snapshot!(format!("{}_pt_br", $name), $l.fails(&portuguese, $code)?.stderr);
     }};
 }
 
@@ -168,7 +193,9 @@ impl Learner {
             .args(["--project", &self.config.project])
             .env("KAFKA_PORT", self.config.kafka_port.to_string())
             .env("ZOOKEEPER_PORT", self.config.zookeeper_port.to_string())
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            // English, whatever the machine's locale; a test in Portuguese passes --lang pt-BR.
+            .env("WORKSHOP_LANG", "en");
         command
     }
 

@@ -70,6 +70,8 @@ fn walk(tokens: TokenStream, file: &str, found: &mut Vec<Message>, broken: &mut 
                     }),
                     Err(err) => broken.push(format!("{file}:{line}: {name}!(…) {err}")),
                 }
+                // A message's values may hold messages of their own.
+                walk(group.stream(), file, found, broken);
                 i += 3;
                 continue;
             }

@@ -11,26 +11,34 @@ pub fn images(zookeeper: &Service, kafka: &Service) -> Vec<Fact> {
     for (service, image, wanted) in
         [("zookeeper", &zookeeper.image, "cp-zookeeper"), ("kafka", &kafka.image, "cp-kafka")]
     {
-        let what = format!("{service} uses a maintained image with ZooKeeper mode ({image})");
+        let what =
+            t!("{service} uses a maintained image with ZooKeeper mode ({image})", service, image);
         let fact = if image.contains("wurstmeister") || image.contains("bitnami") {
             Fact::fail(
                 what,
-                format!("{image} is no longer maintained; use confluentinc/{wanted}:7.9.5"),
+                t!(
+                    "{image} is no longer maintained; use confluentinc/{wanted}:7.9.5",
+                    image,
+                    wanted
+                ),
             )
         } else if image.starts_with("apache/kafka") {
             Fact::fail(
                 what,
-                "apache/kafka runs only without ZooKeeper (KRaft); use confluentinc/cp-kafka:7.9.5",
+                t!("apache/kafka runs only without ZooKeeper (KRaft); use confluentinc/cp-kafka:7.9.5"),
             )
         } else if image.contains(wanted) && tag(image).starts_with('8') {
             Fact::fail(
                 what,
-                format!("Confluent 8 is Kafka 4, which removed ZooKeeper; use confluentinc/{wanted}:7.9.5"),
+                t!("Confluent 8 is Kafka 4, which removed ZooKeeper; use confluentinc/{wanted}:7.9.5", wanted),
             )
         } else if !image.contains(wanted) {
             Fact::fail(
                 what,
-                format!("The lessons expect confluentinc/{wanted}:7.9.x (its tools and settings)"),
+                t!(
+                    "The lessons expect confluentinc/{wanted}:7.9.x (its tools and settings)",
+                    wanted
+                ),
             )
         } else {
             Fact::pass(what)
@@ -49,7 +57,7 @@ fn tag(image: &str) -> &str {
 pub fn wiring(zookeeper: &Service, kafka: &Service, ports: HostPorts) -> Vec<Fact> {
     let mut facts = Vec::new();
     let zk_port = zookeeper.env("ZOOKEEPER_CLIENT_PORT").unwrap_or("");
-    let what = "zookeeper listens on 2181 and publishes it to your machine";
+    let what = t!("zookeeper listens on 2181 and publishes it to your machine");
     facts.push(match zookeeper.published(2181).map(|p| p.published) {
         Some(published) if zk_port == "2181" && published == ports.zookeeper => Fact::pass(what),
         Some(published) if zk_port == "2181" => {
@@ -57,37 +65,39 @@ pub fn wiring(zookeeper: &Service, kafka: &Service, ports: HostPorts) -> Vec<Fac
         }
         _ => Fact::fail(
             what,
-            "Set ZOOKEEPER_CLIENT_PORT: 2181 and ports: [\"127.0.0.1:${ZOOKEEPER_PORT:-2181}:2181\"] on the zookeeper service",
+            t!("Set ZOOKEEPER_CLIENT_PORT: 2181 and ports: [\"127.0.0.1:${ZOOKEEPER_PORT:-2181}:2181\"] on the zookeeper service"),
         ),
     });
     let connect = kafka.env("KAFKA_ZOOKEEPER_CONNECT").unwrap_or("");
     facts.push(Fact::check(
         connect.split(',').any(|c| c.trim().starts_with("zookeeper:2181")),
-        format!("kafka finds ZooKeeper by its service name (KAFKA_ZOOKEEPER_CONNECT={connect})"),
-        "Set KAFKA_ZOOKEEPER_CONNECT: zookeeper:2181 (inside the compose network, localhost is the kafka container itself)",
+        t!("kafka finds ZooKeeper by its service name (KAFKA_ZOOKEEPER_CONNECT={connect})", connect),
+        t!("Set KAFKA_ZOOKEEPER_CONNECT: zookeeper:2181 (inside the compose network, localhost is the kafka container itself)"),
     ));
     facts.push(match kafka.env("KAFKA_BROKER_ID") {
-        Some(id) => Fact::pass(format!("kafka has a fixed broker id (KAFKA_BROKER_ID={id})")),
-        None => Fact::info(
-            "kafka has no KAFKA_BROKER_ID, so the broker takes a generated id (1001) and lesson 3 shows [1001], not [1]",
-        ),
+        Some(id) => Fact::pass(t!("kafka has a fixed broker id (KAFKA_BROKER_ID={id})", id)),
+        None => Fact::info(t!(
+            "kafka has no KAFKA_BROKER_ID, so the broker takes a generated id (1001) and lesson 3 shows [1001], not [1]"
+        )),
     });
     facts.extend(listener_rules(kafka, ports));
-    let rf = kafka.env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR").unwrap_or("3 (the default)");
+    let rf = kafka
+        .env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR")
+        .unwrap_or_else(|| t!("3 (the default)"));
     facts.push(Fact::check(
         rf == "1",
-        format!("the offsets topic fits one broker (KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR={rf})"),
-        "Set KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: 1; with the default 3 and one broker, consumer groups never work",
+        t!("the offsets topic fits one broker (KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR={rf})", rf),
+        t!("Set KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: 1; with the default 3 and one broker, consumer groups never work"),
     ));
     facts
 }
 
 const REFERENCE_LISTENERS: &str =
-    "KAFKA_LISTENERS: INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092\n\
+    n!("KAFKA_LISTENERS: INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092\n\
      KAFKA_ADVERTISED_LISTENERS: INTERNAL://kafka:29092,EXTERNAL://localhost:9092\n\
      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT\n\
      KAFKA_INTER_BROKER_LISTENER_NAME: INTERNAL\n\
-     and on the kafka service: ports: [\"127.0.0.1:9092:9092\"]";
+     and on the kafka service: ports: [\"127.0.0.1:9092:9092\"]");
 
 /// The four listener settings, as the broker reads them: each listener needs a security protocol, each
 /// advertised listener a bound one, brokers talk on a listener they advertise, and there must be an address
@@ -97,8 +107,11 @@ fn listener_rules(kafka: &Service, ports: HostPorts) -> Vec<Fact> {
     let advertised = listeners(kafka.env("KAFKA_ADVERTISED_LISTENERS").unwrap_or(""));
     if advertised.is_empty() {
         facts.push(Fact::fail(
-            "kafka advertises its listeners (KAFKA_ADVERTISED_LISTENERS)",
-            format!("The broker does not start without them. Write, as in the reference file:\n{REFERENCE_LISTENERS}"),
+            t!("kafka advertises its listeners (KAFKA_ADVERTISED_LISTENERS)"),
+            t!(
+                "The broker does not start without them. Write, as in the reference file:\n{listeners}",
+                listeners = crate::ui::lang::tr(REFERENCE_LISTENERS)
+            ),
         ));
         return facts;
     }
@@ -120,11 +133,12 @@ fn listener_rules(kafka: &Service, ports: HostPorts) -> Vec<Fact> {
     let wanted_map = names.iter().map(|n| format!("{n}:PLAINTEXT")).collect::<Vec<_>>().join(",");
     facts.push(Fact::check(
         unmapped.is_empty(),
-        "every listener has a security protocol (KAFKA_LISTENER_SECURITY_PROTOCOL_MAP)",
-        format!(
-            "The broker refuses to start: no security protocol for listener {}. Set\n\
+        t!("every listener has a security protocol (KAFKA_LISTENER_SECURITY_PROTOCOL_MAP)"),
+        t!(
+            "The broker refuses to start: no security protocol for listener {listeners}. Set\n\
              KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: {wanted_map}",
-            unmapped.join(", ")
+            listeners = unmapped.join(", "),
+            wanted_map
         ),
     ));
     let unbound: Vec<&str> = advertised
@@ -134,11 +148,11 @@ fn listener_rules(kafka: &Service, ports: HostPorts) -> Vec<Fact> {
         .collect();
     facts.push(Fact::check(
         unbound.is_empty(),
-        "every advertised listener is bound (KAFKA_LISTENERS)",
-        format!(
-            "The broker refuses to start: {} is advertised but not in KAFKA_LISTENERS. Bind each advertised name on \
-             0.0.0.0, e.g. KAFKA_LISTENERS: INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092",
-            unbound.join(", ")
+        t!("every advertised listener is bound (KAFKA_LISTENERS)"),
+        t!(
+            "The broker refuses to start: {listeners} is advertised but not in KAFKA_LISTENERS. Bind each advertised \
+             name on 0.0.0.0, e.g. KAFKA_LISTENERS: INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092",
+            listeners = unbound.join(", ")
         ),
     ));
     let mut bound_ports: Vec<u16> = bound.iter().map(|(_, _, port)| *port).collect();
@@ -147,11 +161,11 @@ fn listener_rules(kafka: &Service, ports: HostPorts) -> Vec<Fact> {
         bound_ports.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0].to_string()).collect();
     facts.push(Fact::check(
         shared.is_empty(),
-        "each listener binds a port of its own (KAFKA_LISTENERS)",
-        format!(
-            "The broker refuses to start: port {} is bound by two listeners. Give each its own, e.g. \
+        t!("each listener binds a port of its own (KAFKA_LISTENERS)"),
+        t!(
+            "The broker refuses to start: port {ports} is bound by two listeners. Give each its own, e.g. \
              INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:9092",
-            shared.join(", ")
+            ports = shared.join(", ")
         ),
     ));
     let inter = kafka.env("KAFKA_INTER_BROKER_LISTENER_NAME").unwrap_or("PLAINTEXT");
@@ -159,10 +173,12 @@ fn listener_rules(kafka: &Service, ports: HostPorts) -> Vec<Fact> {
         advertised.iter().find(|(_, host, _)| host == "kafka").map_or("INTERNAL", |(n, _, _)| n);
     facts.push(Fact::check(
         advertised.iter().any(|(name, _, _)| name == inter),
-        format!("brokers talk to each other on an advertised listener (KAFKA_INTER_BROKER_LISTENER_NAME={inter})"),
-        format!(
+        t!("brokers talk to each other on an advertised listener (KAFKA_INTER_BROKER_LISTENER_NAME={inter})", inter),
+        t!(
             "The broker refuses to start: `{inter}` is not one of its advertised listeners. Set \
-             KAFKA_INTER_BROKER_LISTENER_NAME: {internal_name}"
+             KAFKA_INTER_BROKER_LISTENER_NAME: {internal_name}",
+            inter,
+            internal_name
         ),
     ));
     let for_host = advertised.iter().find(|(name, host, port)| {
@@ -174,28 +190,29 @@ fn listener_rules(kafka: &Service, ports: HostPorts) -> Vec<Fact> {
     });
     facts.push(match for_host {
         Some((name, host, port)) if *port == ports.kafka => {
-            Fact::pass(format!("kafka advertises {name}://{host}:{port} to your machine, and publishes that port"))
+            Fact::pass(t!("kafka advertises {name}://{host}:{port} to your machine, and publishes that port", name, host, port))
         }
         Some((_, _, port)) => Fact::fail(
-            "kafka advertises an address your machine can reach",
-            format!(
-                "{}\nAdvertise the same port: EXTERNAL://localhost:${{KAFKA_PORT:-9092}}",
-                moved_port("Kafka", "KAFKA_PORT", 9092, *port, ports.kafka)
+            t!("kafka advertises an address your machine can reach"),
+            t!(
+                "{moved}\nAdvertise the same port: EXTERNAL://localhost:${KAFKA_PORT:-9092}",
+                moved = moved_port("Kafka", "KAFKA_PORT", 9092, *port, ports.kafka)
             ),
         ),
         None => Fact::fail(
-            "kafka advertises an address your machine can reach",
-            format!(
+            t!("kafka advertises an address your machine can reach"),
+            t!(
                 "Programs on your machine need a listener advertised as localhost:<port> whose container port is \
-                 published on that same port. As in the reference file:\n{REFERENCE_LISTENERS}"
+                 published on that same port. As in the reference file:\n{listeners}",
+                listeners = crate::ui::lang::tr(REFERENCE_LISTENERS)
             ),
         ),
     });
     facts.push(Fact::check(
         advertised.iter().any(|(_, host, _)| host == "kafka"),
-        "kafka advertises an address containers can reach (kafka:<port>)",
-        "Add a listener advertised as kafka:29092 (e.g. INTERNAL://kafka:29092) for the broker itself and for tools \
-         run in containers",
+        t!("kafka advertises an address containers can reach (kafka:<port>)"),
+        t!("Add a listener advertised as kafka:29092 (e.g. INTERNAL://kafka:29092) for the broker itself and for tools \
+         run in containers"),
     ));
     facts
 }
@@ -204,14 +221,24 @@ fn listener_rules(kafka: &Service, ports: HostPorts) -> Vec<Fact> {
 fn moved_port(service: &str, var: &str, default: u16, published: u16, expected: u16) -> String {
     let write = format!("\"127.0.0.1:${{{var}:-{default}}}:{default}\"");
     if expected == default {
-        format!(
+        t!(
             "The lessons reach {service} on 127.0.0.1:{expected}, but this file publishes {published}. Publish {write} \
-             as the reference file does, or `export {var}={published}` so the lessons follow your file."
+             as the reference file does, or `export {var}={published}` so the lessons follow your file.",
+            service,
+            expected,
+            published,
+            write,
+            var
         )
     } else {
-        format!(
+        t!(
             "{var}={expected} is set, so the lessons reach {service} on 127.0.0.1:{expected}, but this file publishes \
-             {published}. Publish {write} as the reference file does, or `unset {var}`."
+             {published}. Publish {write} as the reference file does, or `unset {var}`.",
+            var,
+            expected,
+            service,
+            published,
+            write
         )
     }
 }
@@ -223,11 +250,12 @@ pub fn health(zookeeper: &Service, kafka: &Service) -> Vec<Fact> {
         .map(|(name, service)| {
             Fact::check(
                 service.healthcheck,
-                format!("{name} has a health check"),
-                format!(
+                t!("{name} has a health check", name),
+                t!(
                     "Without one, Docker cannot tell whether {name} answers: lesson 3 never sees it (healthy). Add \
-                     to the {name} service, as in the reference file:\n{}",
-                    healthcheck_of(name)
+                     to the {name} service, as in the reference file:\n{healthcheck}",
+                    name,
+                    healthcheck = healthcheck_of(name)
                 ),
             )
         })
@@ -253,15 +281,15 @@ pub fn safety(services: &[&Service]) -> Vec<Fact> {
         .filter(|p| p.host_ip != "127.0.0.1" && p.host_ip != "localhost")
         .collect();
     let mut facts = vec![if open.is_empty() {
-        Fact::pass("ports are published on 127.0.0.1 only")
+        Fact::pass(t!("ports are published on 127.0.0.1 only"))
     } else {
         let published: Vec<String> = open.iter().map(|p| p.published.to_string()).collect();
         let safe: Vec<String> =
             open.iter().map(|p| format!("\"127.0.0.1:{}:{}\"", p.published, p.target)).collect();
-        Fact::info(format!(
-            "ports {} are open to your whole network; write them as {} to keep them on this machine",
-            published.join(", "),
-            safe.join(", ")
+        Fact::info(t!(
+            "ports {published} are open to your whole network; write them as {safe} to keep them on this machine",
+            published = published.join(", "),
+            safe = safe.join(", ")
         ))
     }];
     let mut published: Vec<u16> =
@@ -271,18 +299,18 @@ pub fn safety(services: &[&Service]) -> Vec<Fact> {
         published.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0].to_string()).collect();
     facts.push(Fact::check(
         twice.is_empty(),
-        "each host port is published once",
-        format!(
-            "Host port {} is published twice: the second container cannot start. Publish ZooKeeper on \
+        t!("each host port is published once"),
+        t!(
+            "Host port {ports} is published twice: the second container cannot start. Publish ZooKeeper on \
              2181 and Kafka on 9092 (\"127.0.0.1:2181:2181\", \"127.0.0.1:9092:9092\")",
-            twice.join(", ")
+            ports = twice.join(", ")
         ),
     ));
     let socket = services.iter().flat_map(|s| &s.volumes).any(|v| v.contains("docker.sock"));
     facts.push(Fact::check(
         !socket,
-        "no container mounts the Docker socket",
-        "Remove the docker.sock volume: it gives the container full control of your machine, and Kafka never needs it",
+        t!("no container mounts the Docker socket"),
+        t!("Remove the docker.sock volume: it gives the container full control of your machine, and Kafka never needs it"),
     ));
     facts
 }

@@ -9,6 +9,7 @@ use object_store::azure::MicrosoftAzureBuilder;
 use object_store::{ClientOptions, ObjectStore, RetryConfig};
 
 use super::StorageUrl;
+use crate::ui::lang::tr;
 
 /// The store of `url` and the prefix inside it.
 pub fn store(url: &StorageUrl) -> Result<(Arc<dyn ObjectStore>, String)> {
@@ -16,7 +17,7 @@ pub fn store(url: &StorageUrl) -> Result<(Arc<dyn ObjectStore>, String)> {
     match url {
         StorageUrl::S3 { bucket, prefix } => {
             if var("AWS_ACCESS_KEY_ID").is_none() {
-                bail!(NO_AWS_CREDENTIALS);
+                bail!(tr(NO_AWS_CREDENTIALS));
             }
             let mut builder = AmazonS3Builder::from_env()
                 .with_bucket_name(bucket)
@@ -25,8 +26,9 @@ pub fn store(url: &StorageUrl) -> Result<(Arc<dyn ObjectStore>, String)> {
             if s3_endpoint().is_some_and(|e| e.starts_with("http://")) {
                 builder = builder.with_allow_http(true);
             }
-            let store =
-                builder.build().map_err(|err| anyhow::anyhow!("S3 is not configured: {err}"))?;
+            let store = builder
+                .build()
+                .map_err(|err| anyhow::anyhow!(t!("S3 is not configured: {err}", err)))?;
             Ok((Arc::new(store), prefix.clone()))
         }
         StorageUrl::Azure { container, prefix } => {
@@ -39,15 +41,17 @@ pub fn store(url: &StorageUrl) -> Result<(Arc<dyn ObjectStore>, String)> {
                 .any(|v| var(v).is_some());
             match var("AZURE_STORAGE_CONNECTION_STRING") {
                 Some(text) => builder = with_connection_string(builder, &text)?,
-                None if !configured => bail!(NO_AZURE_CREDENTIALS),
+                None if !configured => bail!(tr(NO_AZURE_CREDENTIALS)),
                 None => {}
             }
-            let store = builder
-                .build()
-                .map_err(|err| anyhow::anyhow!("Azure Blob Storage is not configured: {err}"))?;
+            let store = builder.build().map_err(|err| {
+                anyhow::anyhow!(t!("Azure Blob Storage is not configured: {err}", err))
+            })?;
             Ok((Arc::new(store), prefix.clone()))
         }
-        StorageUrl::Local(path) => bail!("{} is a folder, not an object store", path.display()),
+        StorageUrl::Local(path) => {
+            bail!(t!("{path} is a folder, not an object store", path = path.display()))
+        }
     }
 }
 
@@ -69,10 +73,10 @@ fn with_connection_string(
         return Ok(builder.with_use_emulator(true));
     }
     let (Some(account), Some(key)) = (field("AccountName"), field("AccountKey")) else {
-        bail!(
+        bail!(t!(
             "AZURE_STORAGE_CONNECTION_STRING has no AccountName and AccountKey: copy it whole from the storage \
              account's \"Access keys\" page in the Azure portal"
-        );
+        ));
     };
     let mut builder = builder.with_account(account).with_access_key(key);
     if let Some(endpoint) = field("BlobEndpoint") {
@@ -81,17 +85,17 @@ fn with_connection_string(
     Ok(builder)
 }
 
-const NO_AWS_CREDENTIALS: &str = "\
+const NO_AWS_CREDENTIALS: &str = n!("\
 S3 needs credentials in the environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and AWS_REGION; for a
 server other than AWS, AWS_ENDPOINT_URL). The collector reads variables, not ~/.aws profiles: with the AWS CLI,
 `eval \"$(aws configure export-credentials --format env)\"` exports a profile's. For the workshop's own S3
-server (docker compose --profile cloud up -d), lesson 7 names the values to export.";
+server (docker compose --profile cloud up -d), lesson 7 names the values to export.");
 
-const NO_AZURE_CREDENTIALS: &str = "\
+const NO_AZURE_CREDENTIALS: &str = n!("\
 Azure Blob Storage needs credentials in the environment: AZURE_STORAGE_CONNECTION_STRING (the storage account's
 \"Access keys\" page in the Azure portal), or AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY. For
 Azurite, the workshop's local Azure server (docker compose --profile cloud up -d), lesson 7 names the values to
-export.";
+export.");
 
 /// A server that does not answer is said within seconds, not after minutes of retries.
 fn limits() -> (ClientOptions, RetryConfig) {
@@ -137,30 +141,45 @@ pub fn explain(err: object_store::Error, url: &StorageUrl) -> anyhow::Error {
         StorageUrl::S3 { bucket, .. } => ("bucket", bucket.as_str()),
         StorageUrl::Local(_) => ("folder", ""),
     };
+    // "bucket `collect`": `what` and `root` as one phrase, each kind its own message.
+    let thing = match url {
+        StorageUrl::Azure { .. } => t!("container `{root}`", root),
+        StorageUrl::S3 { .. } => t!("bucket `{root}`", root),
+        StorageUrl::Local(_) => t!("folder `{root}`", root),
+    };
     let keys = match url {
         StorageUrl::Azure { .. } => {
-            "AZURE_STORAGE_CONNECTION_STRING (or AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY)"
+            t!("AZURE_STORAGE_CONNECTION_STRING (or AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY)")
         }
-        _ => "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
+        _ => t!("AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"),
     };
     let server = server(url);
     let message = match &err {
-        object_store::Error::Unauthenticated { .. } | object_store::Error::PermissionDenied { .. } => format!(
-            "{server} refused the credentials for {what} `{root}`: check {keys} (the key and its secret belong \
-             together), then run the command again."
+        object_store::Error::Unauthenticated { .. } | object_store::Error::PermissionDenied { .. } => t!(
+            "{server} refused the credentials for {thing}: check {keys} (the key and its secret belong \
+             together), then run the command again.",
+            server,
+            thing,
+            keys
         ),
         _ if is_missing(&err) => missing(what, root, &server),
-        _ if ["onnect", "dns error", "error sending request", "timed out"].iter().any(|n| text.contains(n)) => format!(
+        _ if ["onnect", "dns error", "error sending request", "timed out"].iter().any(|n| text.contains(n)) => t!(
             "{server} does not answer: is the server running? For the workshop's local servers: docker compose \
-             --profile cloud up -d. Check the address in the environment, then run the command again."
+             --profile cloud up -d. Check the address in the environment, then run the command again.",
+            server
         ),
         _ if text.contains("403")
             || text.contains("AuthorizationFailure")
             || text.contains("SignatureDoesNotMatch") =>
         {
-            format!("{server} refused the credentials for {what} `{root}`: check {keys}, then run the command again.")
+            t!(
+                "{server} refused the credentials for {thing}: check {keys}, then run the command again.",
+                server,
+                thing,
+                keys
+            )
         }
-        _ => format!("{server} failed for {url}: {text}"),
+        _ => t!("{server} failed for {url}: {text}", server, url, text),
     };
     anyhow::anyhow!(message)
 }
@@ -178,8 +197,20 @@ fn missing(what: &str, root: &str, server: &str) -> String {
     } else {
         format!("az storage container create --name {root}")
     };
-    format!(
-        "There is no {what} `{root}` at {server}: create it first (in the cloud's console, or `{create}`), or name \
-         one that exists. The workshop's local servers start with `collect`."
-    )
+    // One message a kind, each a whole sentence.
+    let there_is_no = match what {
+        "bucket" => n!(
+            "There is no bucket `{root}` at {server}: create it first (in the cloud's console, or `{create}`), or \
+             name one that exists. The workshop's local servers start with `collect`."
+        ),
+        "container" => n!(
+            "There is no container `{root}` at {server}: create it first (in the cloud's console, or `{create}`), \
+             or name one that exists. The workshop's local servers start with `collect`."
+        ),
+        _ => n!(
+            "There is no folder `{root}` at {server}: create it first (in the cloud's console, or `{create}`), or \
+             name one that exists. The workshop's local servers start with `collect`."
+        ),
+    };
+    crate::ui::text::fill(there_is_no, &[("root", &root), ("server", &server), ("create", &create)])
 }

@@ -37,8 +37,8 @@ pub async fn create_container(address: &str, container: &str) -> Result<bool> {
     );
     let key = base64::engine::general_purpose::STANDARD
         .decode(DEVELOPMENT_KEY)
-        .context("the development key")?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).context("the development key")?;
+        .context(t!("the development key"))?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).context(t!("the development key"))?;
     mac.update(to_sign.as_bytes());
     let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
     let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(10)).build()?;
@@ -51,16 +51,23 @@ pub async fn create_container(address: &str, container: &str) -> Result<bool> {
         .send()
         .await
         .with_context(|| {
-            format!("Azurite at {address} does not answer: docker compose --profile cloud up -d")
+            t!(
+                "Azurite at {address} does not answer: docker compose --profile cloud up -d",
+                address
+            )
         })?;
     match answer.status().as_u16() {
         201 => Ok(true),
         409 => Ok(false),
         status => {
             let said = answer.text().await.unwrap_or_default();
-            bail!(
-                "Azurite at {address} refused to create container `{container}` ({status}): {said}"
-            )
+            bail!(t!(
+                "Azurite at {address} refused to create container `{container}` ({status}): {said}",
+                address,
+                container,
+                status,
+                said
+            ))
         }
     }
 }

@@ -26,9 +26,9 @@ impl LocalDir {
         let store = LocalDir::at(root);
         let files = store.root.join("files");
         std::fs::create_dir_all(&files).with_context(|| {
-            format!(
-                "Failed to create {}: the storage folder must be a writable folder",
-                files.display()
+            t!(
+                "Failed to create {path}: the storage folder must be a writable folder",
+                path = files.display()
             )
         })?;
         store.repair_events()?;
@@ -46,14 +46,14 @@ impl LocalDir {
             let keep = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
             let file = std::fs::OpenOptions::new().write(true).open(&path)?;
             file.set_len(keep as u64)
-                .with_context(|| format!("Failed to repair {}", path.display()))?;
+                .with_context(|| t!("Failed to repair {path}", path = path.display()))?;
         }
         Ok(())
     }
 
     fn file_path(&self, name: &str) -> Result<PathBuf> {
         if !super::super::source::is_clean_name(name) {
-            bail!("`{name}` is not a relative path inside the collected folder");
+            bail!(t!("`{name}` is not a relative path inside the collected folder", name));
         }
         Ok(self.root.join("files").join(name))
     }
@@ -68,15 +68,19 @@ impl LocalDir {
             let Ok(found) = std::fs::symlink_metadata(&at) else { return Ok(()) };
             let shown = format!("{}/files/{}", self.location(), parts[..=i].join("/"));
             if i + 1 < parts.len() && !found.is_dir() {
-                bail!(Conflict(format!(
+                bail!(Conflict(t!(
                     "storage holds the file {shown}, where {name} needs a folder: move that file away (or rename \
-                     the source folder), then run the collector again"
+                     the source folder), then run the collector again",
+                    shown,
+                    name
                 )));
             }
             if i + 1 == parts.len() && found.is_dir() {
-                bail!(Conflict(format!(
+                bail!(Conflict(t!(
                     "storage holds a folder {shown}, where the file {name} goes: move that folder away (or rename \
-                     the source file), then run the collector again"
+                     the source file), then run the collector again",
+                    shown,
+                    name
                 )));
             }
         }
@@ -87,7 +91,7 @@ impl LocalDir {
     fn copy_in(&self, meta: &FileMeta, verified: &Path, path: &Path) -> Result<()> {
         let incoming = self.root.join(".incoming");
         std::fs::create_dir_all(&incoming)
-            .with_context(|| format!("Failed to create {}", incoming.display()))?;
+            .with_context(|| t!("Failed to create {path}", path = incoming.display()))?;
         let tmp = incoming.join(&meta.id);
         let copied = std::fs::copy(verified, &tmp)
             .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
@@ -95,7 +99,11 @@ impl LocalDir {
         if let Err(err) = copied {
             std::fs::remove_file(&tmp).ok();
             return Err(err).with_context(|| {
-                format!("Failed to copy {} into {} (is the disk full?)", meta.name, self.location())
+                t!(
+                    "Failed to copy {name} into {storage} (is the disk full?)",
+                    name = meta.name,
+                    storage = self.location()
+                )
             });
         }
         Ok(())
@@ -122,7 +130,9 @@ impl Storage for LocalDir {
             {
                 Ok(None)
             }
-            Err(err) => Err(err).with_context(|| format!("Failed to look at {}", path.display())),
+            Err(err) => {
+                Err(err).with_context(|| t!("Failed to look at {path}", path = path.display()))
+            }
         }
     }
 
@@ -145,7 +155,7 @@ impl Storage for LocalDir {
         self.conflict(&meta.name)?;
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)
-                .with_context(|| format!("Failed to create {}", parent.display()))?;
+                .with_context(|| t!("Failed to create {path}", path = parent.display()))?;
         }
         if std::fs::rename(verified, &path).is_err() {
             self.copy_in(meta, verified, &path)?;
@@ -158,16 +168,16 @@ impl Storage for LocalDir {
         use std::io::{Read, Seek};
         // Storage may have been removed while the sink ran: it is made again, and read from the start.
         std::fs::create_dir_all(&self.root)
-            .with_context(|| format!("Failed to create {}", self.location()))?;
+            .with_context(|| t!("Failed to create {path}", path = self.location()))?;
         let path = self.events_path();
         let mut file = std::fs::OpenOptions::new()
             .create(true)
             .read(true)
             .append(true)
             .open(&path)
-            .with_context(|| format!("Failed to open {}", path.display()))?;
+            .with_context(|| t!("Failed to open {path}", path = path.display()))?;
         // Held until `file` is dropped: another sink appending meanwhile waits.
-        file.lock().with_context(|| format!("Failed to lock {}", path.display()))?;
+        file.lock().with_context(|| t!("Failed to lock {path}", path = path.display()))?;
         let len = file.metadata()?.len();
         if len < known.cursor {
             // Cut or removed by someone: read it again from the start.
@@ -209,7 +219,7 @@ impl Storage for LocalDir {
             self.repair_events()?;
             *known = Known::default();
             return Err(err).with_context(|| {
-                format!("Failed to append to {} (is the disk full?)", path.display())
+                t!("Failed to append to {path} (is the disk full?)", path = path.display())
             });
         }
         known.cursor = len + text.len() as u64;
@@ -222,7 +232,7 @@ impl Storage for LocalDir {
             Ok(bytes) => bytes,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(err) => {
-                return Err(err).with_context(|| format!("Failed to read {}", path.display()))
+                return Err(err).with_context(|| t!("Failed to read {path}", path = path.display()))
             }
         };
         let text = String::from_utf8_lossy(&bytes);
@@ -237,13 +247,18 @@ impl Storage for LocalDir {
     fn files(&self) -> Result<Vec<(String, Stored)>> {
         let scan = super::super::source::scan(&self.root.join("files"));
         if let Some((what, why)) = scan.refused.first() {
-            bail!("{} holds {what}, which the sink never writes: {why}", self.location());
+            bail!(t!(
+                "{storage} holds {what}, which the sink never writes: {why}",
+                storage = self.location(),
+                what,
+                why
+            ));
         }
         scan.files
             .into_iter()
             .map(|(name, path)| {
                 let size = std::fs::metadata(&path)
-                    .with_context(|| format!("Failed to read {}", path.display()))?
+                    .with_context(|| t!("Failed to read {path}", path = path.display()))?
                     .len();
                 Ok((name, Stored { size, sha256: sha256_of(&path)? }))
             })

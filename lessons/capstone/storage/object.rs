@@ -54,7 +54,7 @@ impl ObjectStorage {
             .thread_name("storage")
             .enable_all()
             .build()
-            .context("Failed to start the storage client")?;
+            .context(t!("Failed to start the storage client"))?;
         let storage = ObjectStorage {
             store,
             prefix: Key::from(prefix),
@@ -79,12 +79,12 @@ impl ObjectStorage {
     }
 
     fn wait<T: Send + 'static>(&self, work: impl Future<Output = T> + Send + 'static) -> Result<T> {
-        let runtime = self.runtime.as_ref().context("The storage client is closed")?;
+        let runtime = self.runtime.as_ref().context(t!("The storage client is closed"))?;
         let (sent, received) = std::sync::mpsc::sync_channel(1);
         runtime.spawn(async move {
             let _ = sent.send(work.await);
         });
-        received.recv().context("The storage client stopped")
+        received.recv().context(t!("The storage client stopped"))
     }
 
     fn key(&self, area: &str, name: &str) -> Key {
@@ -204,11 +204,12 @@ impl Storage for ObjectStorage {
         if stored.as_ref().map(|s| (s.size, s.sha256.as_str()))
             != Some((meta.size, meta.sha256.as_str()))
         {
-            bail!(
-                "{} reads back from {} as {stored:?}, not as uploaded",
-                meta.name,
-                self.location()
-            );
+            bail!(t!(
+                "{name} reads back from {storage} as {stored}, not as uploaded",
+                name = meta.name,
+                storage = self.location(),
+                stored = format!("{stored:?}")
+            ));
         }
         std::fs::remove_file(verified).ok();
         Ok(())
@@ -321,12 +322,13 @@ impl Storage for ObjectStorage {
 
 /// The file into the upload, part by part, at most two parts in flight: memory stays bounded for any size.
 async fn send(writer: &mut WriteMultipart, path: &Path) -> Result<()> {
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("Failed to open {}", path.display()))?;
+    let mut file = std::fs::File::open(path)
+        .with_context(|| t!("Failed to open {path}", path = path.display()))?;
     let mut buffer = vec![0u8; PART_SIZE];
     loop {
-        let n =
-            file.read(&mut buffer).with_context(|| format!("Failed to read {}", path.display()))?;
+        let n = file
+            .read(&mut buffer)
+            .with_context(|| t!("Failed to read {path}", path = path.display()))?;
         if n == 0 {
             return Ok(());
         }

@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
+use crate::ui::lang::tr;
+
 /// Where the sink stores, as the learner names it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StorageUrl {
@@ -12,40 +14,50 @@ pub enum StorageUrl {
     Azure { container: String, prefix: String },
 }
 
-const FORMS: &str = "Give --storage as a folder (collect/storage, or file:///an/absolute/path), \
-s3://BUCKET/PREFIX (AWS S3 or an S3-compatible server) or az://CONTAINER/PREFIX (Azure Blob Storage).";
+const FORMS: &str = n!("Give --storage as a folder (collect/storage, or file:///an/absolute/path), \
+s3://BUCKET/PREFIX (AWS S3 or an S3-compatible server) or az://CONTAINER/PREFIX (Azure Blob Storage).");
 
 impl StorageUrl {
     /// `text` as the learner wrote it; a relative folder is taken from `base` (their directory).
     pub fn parse(text: &str, base: &Path) -> Result<StorageUrl> {
         if let Some(path) = text.strip_prefix("file://") {
             if !path.starts_with('/') {
-                bail!("`{text}` is not an absolute path: write file:///home/you/storage (three slashes). {FORMS}");
+                bail!(t!(
+                    "`{text}` is not an absolute path: write file:///home/you/storage (three slashes). {forms}",
+                    text,
+                    forms = tr(FORMS)
+                ));
             }
             return Ok(StorageUrl::Local(PathBuf::from(path)));
         }
         if let Some(rest) = text.strip_prefix("s3://") {
             let (bucket, prefix) = split(text, rest)?;
             if !valid_bucket(bucket) {
-                bail!(
+                bail!(t!(
                     "`{bucket}` is not a valid S3 bucket name: 3 to 63 lowercase letters, digits, `.` and `-`, \
-                     starting and ending with a letter or digit (for example: collect)"
-                );
+                     starting and ending with a letter or digit (for example: collect)",
+                    bucket
+                ));
             }
             return Ok(StorageUrl::S3 { bucket: bucket.into(), prefix });
         }
         if let Some(rest) = text.strip_prefix("az://") {
             let (container, prefix) = split(text, rest)?;
             if !valid_container(container) {
-                bail!(
-                    "`{container}` is not a valid Azure Blob container name: 3 to 63 lowercase letters, digits and \
-                     single `-`, starting with a letter or digit (for example: collect)"
-                );
+                bail!(t!(
+                    "`{container}` is not a valid Azure Blob container name: 3 to 63 lowercase letters, digits \
+                     and single `-`, starting with a letter or digit (for example: collect)",
+                    container
+                ));
             }
             return Ok(StorageUrl::Azure { container: container.into(), prefix });
         }
         if text.contains("://") || text.is_empty() {
-            bail!("`{text}` is not a storage the collector knows. {FORMS}");
+            bail!(t!(
+                "`{text}` is not a storage the collector knows. {forms}",
+                text,
+                forms = tr(FORMS)
+            ));
         }
         Ok(StorageUrl::Local(base.join(text)))
     }
@@ -79,7 +91,11 @@ fn split<'a>(text: &str, rest: &'a str) -> Result<(&'a str, String)> {
     let (root, prefix) = rest.split_once('/').unwrap_or((rest, ""));
     let parts: Vec<&str> = prefix.split('/').filter(|p| !p.is_empty()).collect();
     if parts.iter().any(|p| *p == "." || *p == "..") {
-        bail!("`{text}`: a prefix is a plain path, without `.` or `..`. {FORMS}");
+        bail!(t!(
+            "`{text}`: a prefix is a plain path, without `.` or `..`. {forms}",
+            text,
+            forms = tr(FORMS)
+        ));
     }
     Ok((root, parts.join("/")))
 }

@@ -1,0 +1,78 @@
+//! The program in Brazilian Portuguese, through the real binary: every lesson's explanation, the overview, a
+//! hint. (Checks and errors in Portuguese are snapshotted beside their English twins, in tests/lessons.rs,
+//! tests/errors.rs, tests/collect.rs.) English is the default; `--lang`, `WORKSHOP_LANG` or the locale
+//! choose Portuguese.
+
+mod common;
+
+use anyhow::{ensure, Result};
+use common::Learner;
+
+const ERROR: i32 = 2;
+const PT: [&str; 2] = ["--lang", "pt-BR"];
+
+fn pt<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    PT.iter().copied().chain(args.iter().copied()).collect()
+}
+
+#[test]
+fn every_lesson_explains_itself_in_portuguese() -> Result<()> {
+    let l = Learner::new()?;
+    for (id, slug) in workshop::catalog::infos().map(|i| (i.id, i.slug)) {
+        let text = l.expect(&pt(&[&id.to_string()]), 0)?;
+        snapshot!(format!("l{id:02}_{}_explain_pt_br", slug.replace('-', "_")), text);
+    }
+    Ok(())
+}
+
+#[test]
+fn overview_and_hint_in_portuguese() -> Result<()> {
+    let l = Learner::new()?;
+    snapshot!("overview_pt_br", l.expect(&pt(&[]), 0)?);
+    snapshot!("hint_4_pt_br", l.expect(&pt(&["hint", "4"]), 0)?);
+    Ok(())
+}
+
+#[test]
+fn the_locale_chooses_the_language_and_a_flag_overrides_it() -> Result<()> {
+    let l = Learner::new()?;
+    let with = |vars: &[(&str, &str)], args: &[&str]| -> Result<String> {
+        let mut command = l.command(args);
+        command.env_remove("WORKSHOP_LANG");
+        for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {
+            command.env_remove(var);
+        }
+        command.envs(vars.iter().copied());
+        Ok(l.run(args, command)?.stdout)
+    };
+    let first_line = |text: String| text.lines().next().unwrap_or_default().to_string();
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], &'a str);
+    let cases: [Case; 6] = [
+        (&[("LANG", "pt_BR.UTF-8")], &["4"], "Lição 4 de 7 · Criar um tópico"),
+        (
+            &[("LC_ALL", "pt_BR.UTF-8"), ("LANG", "en_US.UTF-8")],
+            &["4"],
+            "Lição 4 de 7 · Criar um tópico",
+        ),
+        (
+            &[("LC_ALL", "C.UTF-8"), ("LANG", "pt_BR.UTF-8")],
+            &["4"],
+            "Lesson 4 of 7 · Create a topic",
+        ),
+        (&[("LANG", "pt_BR.UTF-8")], &["--lang", "en", "4"], "Lesson 4 of 7 · Create a topic"),
+        (&[("WORKSHOP_LANG", "pt-BR"), ("LANG", "C")], &["4"], "Lição 4 de 7 · Criar um tópico"),
+        (&[("LANG", "de_DE.UTF-8")], &["4"], "Lesson 4 of 7 · Create a topic"),
+    ];
+    for (vars, args, expected) in cases {
+        let seen = first_line(with(vars, args)?);
+        ensure!(seen == expected, "with {vars:?} and {args:?}: {seen:?}, wanted {expected:?}");
+    }
+    Ok(())
+}
+
+#[test]
+fn an_unknown_language_is_refused_with_the_ones_there_are() -> Result<()> {
+    let l = Learner::new()?;
+    snapshot!("unknown_language", l.fails(&["--lang", "de", "4"], ERROR)?.stderr);
+    Ok(())
+}
