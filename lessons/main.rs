@@ -3,20 +3,23 @@ use std::process::ExitCode;
 use clap::FromArgMatches;
 use workshop::runner::cli::{self, Cli};
 
-/// `--lang X` or `--lang=X` among the arguments (else `WORKSHOP_LANG`), read before clap parses them, so that
-/// the help is in that language too.
+/// `--lang X` or `--lang=X` among the arguments, read before clap parses them so that its help is in that
+/// language too; English for `--json`, which programs read.
 fn asked_language() -> Option<String> {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args_os().skip(1);
+    let mut asked = None;
     while let Some(arg) = args.next() {
         if arg == "--" {
             break;
+        } else if arg == "--json" {
+            return Some("en".into());
         } else if arg == "--lang" {
-            return args.next();
-        } else if let Some(lang) = arg.strip_prefix("--lang=") {
-            return Some(lang.to_string());
+            asked = args.next().map(|v| v.to_string_lossy().into_owned());
+        } else if let Some(lang) = arg.to_str().and_then(|a| a.strip_prefix("--lang=")) {
+            asked = Some(lang.to_string());
         }
     }
-    std::env::var("WORKSHOP_LANG").ok()
+    asked
 }
 
 fn main() -> ExitCode {
@@ -39,7 +42,7 @@ fn main() -> ExitCode {
         Err(err) => {
             eprintln!("✗ {err}");
             for cause in err.chain().skip(1) {
-                eprintln!("{}", workshop::t!("  because: {cause}", cause));
+                eprintln!("  {}", workshop::t!("because: {cause}", cause));
             }
             ExitCode::from(2)
         }

@@ -39,7 +39,7 @@ fn the_locale_chooses_the_language_and_a_flag_overrides_it() -> Result<()> {
     let with = |vars: &[(&str, &str)], args: &[&str]| -> Result<String> {
         let mut command = l.command(args);
         command.env_remove("WORKSHOP_LANG");
-        for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {
+        for var in ["LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"] {
             command.env_remove(var);
         }
         command.envs(vars.iter().copied());
@@ -47,21 +47,18 @@ fn the_locale_chooses_the_language_and_a_flag_overrides_it() -> Result<()> {
     };
     let first_line = |text: String| text.lines().next().unwrap_or_default().to_string();
     type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], &'a str);
-    let cases: [Case; 6] = [
-        (&[("LANG", "pt_BR.UTF-8")], &["4"], "Lição 4 de 7 · Criar um tópico"),
-        (
-            &[("LC_ALL", "pt_BR.UTF-8"), ("LANG", "en_US.UTF-8")],
-            &["4"],
-            "Lição 4 de 7 · Criar um tópico",
-        ),
-        (
-            &[("LC_ALL", "C.UTF-8"), ("LANG", "pt_BR.UTF-8")],
-            &["4"],
-            "Lesson 4 of 7 · Create a topic",
-        ),
-        (&[("LANG", "pt_BR.UTF-8")], &["--lang", "en", "4"], "Lesson 4 of 7 · Create a topic"),
-        (&[("WORKSHOP_LANG", "pt-BR"), ("LANG", "C")], &["4"], "Lição 4 de 7 · Criar um tópico"),
-        (&[("LANG", "de_DE.UTF-8")], &["4"], "Lesson 4 of 7 · Create a topic"),
+    let (pt, en) = ("Lição 4 de 7 · Criar um tópico", "Lesson 4 of 7 · Create a topic");
+    let cases: [Case; 10] = [
+        (&[("LANG", "pt_BR.UTF-8")], &["4"], pt),
+        (&[("LC_ALL", "pt_BR.UTF-8"), ("LANG", "en_US.UTF-8")], &["4"], pt),
+        (&[("LC_ALL", "C.UTF-8"), ("LANG", "pt_BR.UTF-8")], &["4"], en),
+        (&[("LANG", "pt_BR.UTF-8")], &["--lang", "en", "4"], en),
+        (&[("WORKSHOP_LANG", "pt-BR"), ("LANG", "C")], &["4"], pt),
+        (&[("WORKSHOP_LANG", "klingon"), ("LANG", "pt_BR.UTF-8")], &["4"], pt),
+        (&[("LANGUAGE", "pt_BR:en"), ("LANG", "en_US.UTF-8")], &["4"], pt),
+        (&[("LANGUAGE", "pt_BR"), ("LANG", "C.UTF-8")], &["4"], en),
+        (&[("LANG", "pt_PT.UTF-8")], &["4"], pt),
+        (&[("LANG", "de_DE.UTF-8")], &["4"], en),
     ];
     for (vars, args, expected) in cases {
         let seen = first_line(with(vars, args)?);
@@ -71,8 +68,13 @@ fn the_locale_chooses_the_language_and_a_flag_overrides_it() -> Result<()> {
 }
 
 #[test]
-fn an_unknown_language_is_refused_with_the_ones_there_are() -> Result<()> {
+fn an_unknown_language_is_refused_and_json_stays_english() -> Result<()> {
     let l = Learner::new()?;
     snapshot!("unknown_language", l.fails(&["--lang", "de", "4"], ERROR)?.stderr);
+    let json = l.expect(&["--lang", "pt-BR", "check", "1", "--json"], 1)?;
+    ensure!(
+        json.contains("\"exists\"") || json.contains(" exists"),
+        "JSON is for programs, in English: {json}"
+    );
     Ok(())
 }

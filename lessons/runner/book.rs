@@ -29,6 +29,30 @@ fn serve_command() -> String {
     }
 }
 
+/// What the built book is made of: its chapters, the lesson texts and outputs they include, the translation.
+fn sources(root: &Path) -> Vec<PathBuf> {
+    ["book/src", "book/po", "lessons", "tests/snapshots"].iter().map(|dir| root.join(dir)).collect()
+}
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// The newest change of a file under `paths`.
+fn newest(paths: &[PathBuf]) -> Option<std::time::SystemTime> {
+    paths
+        .iter()
+        .filter_map(|path| match std::fs::read_dir(path) {
+            Ok(entries) => {
+                let inner: Vec<PathBuf> =
+                    entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+                newest(&inner)
+            }
+            Err(_) => modified(path),
+        })
+        .max()
+}
+
 /// Where the built book is, and how to rebuild it, in the chosen language.
 fn built(root: &Path) -> (PathBuf, String) {
     let book = root.join("book");
@@ -65,11 +89,12 @@ fn page_in(root: &Path, lesson: Option<&Info>) -> String {
     let (out, build) = built(root);
     let page = out.join(&name);
     if page.is_file() {
-        return format!(
-            "file://{}\n{}",
-            page.display(),
+        let advice = if newest(&sources(root)) > modified(&page) {
+            t!("The built manual is older than its sources: rebuild it first: {build}", build)
+        } else {
             t!("Open it in your browser; after changing the book, rebuild it: {build}", build)
-        );
+        };
+        return format!("file://{}\n{advice}", page.display());
     }
     t!(
         "The manual is not built yet. From {root}, read it served on your machine (the first install takes a \
@@ -106,5 +131,24 @@ mod tests {
         assert!(text.contains("not built yet") && text.contains("book/book/index.html"), "{text}");
         let gone = page_in(Path::new("/nowhere"), None);
         assert!(gone.contains("no longer holds the workshop's sources"), "{gone}");
+    }
+
+    #[test]
+    fn a_book_built_before_its_sources_changed_is_said_to_be_old() -> std::io::Result<()> {
+        let root = std::env::temp_dir().join(format!("book-stale-{}", std::process::id()));
+        std::fs::create_dir_all(root.join("book/book"))?;
+        std::fs::create_dir_all(root.join("book/src"))?;
+        std::fs::write(root.join("book/book.toml"), "")?;
+        let page = std::fs::File::create(root.join("book/book/index.html"))?;
+        std::fs::write(root.join("book/src/intro.md"), "# Intro")?;
+        let hour = std::time::Duration::from_secs(3600);
+        page.set_modified(std::time::SystemTime::now() - hour)?;
+        let stale = page_in(&root, None);
+        page.set_modified(std::time::SystemTime::now() + hour)?;
+        let fresh = page_in(&root, None);
+        std::fs::remove_dir_all(&root)?;
+        assert!(stale.contains("older than its sources"), "{stale}");
+        assert!(fresh.contains("Open it in your browser"), "{fresh}");
+        Ok(())
     }
 }

@@ -34,8 +34,9 @@ pub struct Cli {
     #[command(flatten)]
     pub workspace: Workspace,
 
-    /// The language the program speaks: en or pt-BR [default: from LC_ALL, LC_MESSAGES or LANG; else en]
-    #[arg(long, global = true, env = "WORKSHOP_LANG", value_name = "LANG")]
+    /// The language the program speaks: en or pt-BR [default: WORKSHOP_LANG, else the locale (LANGUAGE,
+    /// LC_ALL, LC_MESSAGES, LANG), else en]
+    #[arg(long, global = true, value_name = "LANG")]
     pub lang: Option<String>,
 }
 
@@ -171,6 +172,30 @@ pub fn command() -> clap::Command {
 }
 
 fn translated(mut command: clap::Command) -> clap::Command {
+    let template = format!(
+        "{{before-help}}{{about-with-newline}}\n{} {{usage}}\n\n{{all-args}}{{after-help}}",
+        t!("Usage:")
+    );
+    command = command
+        .help_template(template)
+        .subcommand_help_heading(t!("Commands"))
+        .disable_help_flag(true)
+        .arg(
+            clap::Arg::new("help")
+                .short('h')
+                .long("help")
+                .action(clap::ArgAction::Help)
+                .help(t!("Print help")),
+        );
+    if command.get_version().is_some() {
+        command = command.disable_version_flag(true).arg(
+            clap::Arg::new("version")
+                .short('V')
+                .long("version")
+                .action(clap::ArgAction::Version)
+                .help(t!("Print version")),
+        );
+    }
     if let Some(about) = command.get_about().map(|a| lang::tr(&a.to_string()).to_string()) {
         command = command.about(about);
     }
@@ -193,6 +218,8 @@ fn translated(mut command: clap::Command) -> clap::Command {
                 }
                 arg = arg.help(help);
             }
+            let heading = if arg.is_positional() { t!("Arguments") } else { t!("Options") };
+            arg = arg.help_heading(heading);
             if let Some(long) = arg.get_long_help().map(|h| lang::tr(&h.to_string()).to_string()) {
                 arg = arg.long_help(long);
             }

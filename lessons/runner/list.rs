@@ -50,9 +50,10 @@ pub fn text(rows: &[Row], project: &str, color: bool) -> String {
     out += &format!("\n{}", t!("{done} of {total} lessons done.", done, total = rows.len()));
     match rows.iter().find(|r| !r.done) {
         Some(next) => {
-            out += &t!(" Next: lesson {id} ({title})", id = next.id, title = tr(next.title))
+            let next = t!("Next: lesson {id} ({title})", id = next.id, title = tr(next.title));
+            out += &format!(" {next}");
         }
-        None => out += t!(" All done!"),
+        None => out += &format!(" {}", t!("All done!")),
     }
     out + "\n"
 }

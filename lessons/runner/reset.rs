@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::{bail, Result};
 
 use crate::catalog::LESSONS;
-use crate::lesson::{AnyLesson, Context, Undo};
+use crate::lesson::{AnyLesson, Context, Needs, Undo};
 
 /// Lesson `id` and every lesson that requires it (directly or through another), the last first. A lesson that
 /// stops the stack is undone only when it is the one asked for: undoing it starts the stack again.
@@ -40,7 +40,9 @@ pub async fn reset(ctx: &Context, id: u8, yes: bool) -> Result<String> {
     }
     let losses: Vec<&str> = plans.iter().filter_map(|(_, plan)| plan.loses.as_deref()).collect();
     if !losses.is_empty() && !yes {
-        confirm(id, &plans, &losses)?;
+        let needs = Needs { topic: true, group: true, ..Needs::NOTHING };
+        let yes = ctx.options.command(&format!("reset {id} --yes"), needs);
+        confirm(id, &plans, &losses, &yes)?;
     }
     let mut out = String::new();
     for (lesson, _) in &plans {
@@ -52,18 +54,22 @@ pub async fn reset(ctx: &Context, id: u8, yes: bool) -> Result<String> {
     Ok(out)
 }
 
-fn confirm(id: u8, plans: &[(&dyn AnyLesson, Undo)], losses: &[&str]) -> Result<()> {
+/// Asks before anything is deleted; `yes` is the same reset with `--yes`, every option the learner gave kept.
+fn confirm(id: u8, plans: &[(&dyn AnyLesson, Undo)], losses: &[&str], yes: &str) -> Result<()> {
     let mut text = format!("{}\n", t!("Resetting to before lesson {id}:", id));
     for (lesson, plan) in plans {
         text +=
             &format!("  {}\n", t!("lesson {id}: {does}", id = lesson.info().id, does = plan.does));
     }
-    let losses = losses.join(t!(", and "));
-    text += &format!("{}\n", t!("This deletes {losses}.", losses));
+    text += &format!("{}\n", t!("This deletes:"));
+    for loss in losses {
+        text += &format!("  - {loss}\n");
+    }
     if !std::io::stdin().is_terminal() {
         let refused = t!(
-            "Nothing was changed. To go ahead, run it again with --yes: lesson reset {id} --yes",
-            id
+            "Nothing was changed: there is no terminal to ask you in. To go ahead, run it again with \
+             --yes: {yes}",
+            yes
         );
         bail!("{text}{refused}");
     }
@@ -71,9 +77,9 @@ fn confirm(id: u8, plans: &[(&dyn AnyLesson, Undo)], losses: &[&str]) -> Result<
     std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
-    let answer = answer.trim();
+    let answer = answer.trim().to_lowercase();
     if answer != "yes" && answer != t!("yes") {
-        bail!(t!("Nothing was changed."));
+        bail!(t!("Nothing was changed (you did not type yes)."));
     }
     Ok(())
 }

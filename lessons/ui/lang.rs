@@ -1,5 +1,5 @@
-//! The language the program speaks: English, or Brazilian Portuguese. Chosen once, at start, from `--lang`
-//! (or `WORKSHOP_LANG`), else from the locale (`LC_ALL`, `LC_MESSAGES`, `LANG`); English when none says.
+//! The language the program speaks: English, or Brazilian Portuguese. Chosen once, at start, from `--lang`,
+//! else `WORKSHOP_LANG`, else the locale (`LANGUAGE`, `LC_ALL`, `LC_MESSAGES`, `LANG`); English when none says.
 //!
 //! Messages are written in English in the code, marked `t!("…")` (translated where used) or `n!("…")` (a
 //! constant, translated where it is filled), and looked up in `lessons/po/pt-BR.po`. A lesson's text is
@@ -48,7 +48,9 @@ impl Lang {
         let tag =
             tag.split(['.', '@']).next().unwrap_or_default().to_ascii_lowercase().replace('_', "-");
         match tag.as_str() {
-            "pt-br" | "pt" => Some(Lang::PtBr),
+            // Portugal's Portuguese reads Brazil's more easily than English.
+            "pt" => Some(Lang::PtBr),
+            other if other.starts_with("pt-") => Some(Lang::PtBr),
             "c" | "posix" | "en" => Some(Lang::En),
             other if other.starts_with("en-") => Some(Lang::En),
             _ => None,
@@ -65,22 +67,41 @@ impl Lang {
 
 static CHOSEN: OnceLock<Lang> = OnceLock::new();
 
-/// Chooses the language for this run: `asked` (from `--lang` or `WORKSHOP_LANG`) must be one the workshop
-/// speaks; otherwise the first locale variable set decides, and an unknown locale means English.
-pub fn choose(asked: Option<&str>) -> Result<Lang> {
-    let lang = match asked.filter(|a| !a.is_empty()) {
+/// Said in both languages: no language is chosen yet when it is said.
+const UNKNOWN: &str = "The workshop speaks English and Brazilian Portuguese, not `{asked}`: use en or pt-BR.\n\
+                       O workshop fala inglês e português do Brasil, não `{asked}`: use en ou pt-BR.";
+
+/// Chooses the language for this run, as gettext would with `WORKSHOP_LANG` in front: `--lang` (`flag`),
+/// else `WORKSHOP_LANG`, else `LANGUAGE`'s first language we speak (unless the locale is C), else the locale
+/// (`LC_ALL`, `LC_MESSAGES`, `LANG`: the first set); English when none names a language we speak. Only an
+/// unknown `--lang` is refused; an unknown `WORKSHOP_LANG` is said and passed over.
+pub fn choose(flag: Option<&str>) -> Result<Lang> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let lang = match flag.filter(|f| !f.is_empty()) {
         Some(asked) => match Lang::from_tag(asked) {
             Some(lang) => lang,
-            None => bail!(
-                "The workshop speaks English and Brazilian Portuguese, not `{asked}` (--lang or WORKSHOP_LANG).\n\
-                 Use --lang en or --lang pt-BR."
-            ),
+            None => bail!(UNKNOWN.replace("{asked}", asked)),
         },
-        None => ["LC_ALL", "LC_MESSAGES", "LANG"]
-            .iter()
-            .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
-            .and_then(|locale| Lang::from_tag(&locale))
-            .unwrap_or(Lang::En),
+        None => {
+            let workshop = var("WORKSHOP_LANG").and_then(|asked| {
+                let lang = Lang::from_tag(&asked);
+                if lang.is_none() {
+                    eprintln!("{} (WORKSHOP_LANG)", UNKNOWN.replace("{asked}", &asked));
+                }
+                lang
+            });
+            let locale = ["LC_ALL", "LC_MESSAGES", "LANG"].iter().find_map(|name| var(name));
+            let c = locale
+                .as_deref()
+                .is_none_or(|l| matches!(l.split(['.', '@']).next(), Some("C" | "POSIX")));
+            let language = var("LANGUAGE")
+                .filter(|_| !c)
+                .and_then(|list| list.split(':').find_map(Lang::from_tag));
+            workshop
+                .or(language)
+                .or_else(|| locale.as_deref().and_then(Lang::from_tag))
+                .unwrap_or(Lang::En)
+        }
     };
     Ok(*CHOSEN.get_or_init(|| lang))
 }

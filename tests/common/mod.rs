@@ -23,7 +23,7 @@ pub const FILTERS: &[(&str, &str)] = &[
     ),
     (r"TopicId: \S+", "TopicId: [ID]"),
     // How long the collector took.
-    (r"\bin \d+\.\d s\b", "in [TIME] s"),
+    (r"\b(in|em) \d+\.\d s\b", "$1 [TIME] s"),
     // Lesson 7's topics and group carry a hash of the learner's folder.
     (r"collect-[0-9a-f]{8}-", "collect-[DIR]-"),
     (r"\b[0-9a-f]{64}\b", "[ID]"),

@@ -54,8 +54,8 @@ fn walk(tokens: TokenStream, file: &str, found: &mut Vec<Message>, broken: &mut 
         };
         let bang = matches!(tokens.get(i + 1), Some(TokenTree::Punct(p)) if p.as_char() == '!');
         let skipped = matches!(
-            (ident(i).as_deref(), ident(i + 1).as_deref()),
-            (Some("mod"), Some("tests")) | (Some("macro_rules"), _)
+            (ident(i).as_deref(), ident(i + 1).as_deref(), ident(i + 2).as_deref()),
+            (Some("mod"), Some("tests"), _) | (Some("macro_rules"), _, Some("t" | "n"))
         );
         match (&tokens[i], tokens.get(i + 2)) {
             (TokenTree::Ident(name), Some(TokenTree::Group(group)))
@@ -79,7 +79,7 @@ fn walk(tokens: TokenStream, file: &str, found: &mut Vec<Message>, broken: &mut 
                 walk(group.stream(), file, found, broken);
             }
             _ if skipped => {
-                // `mod tests { … }` and `macro_rules! t { … }`: jump over their body.
+                // `mod tests { … }` and the definitions of `t!` and `n!`: jump over their body.
                 while i < tokens.len() && !matches!(&tokens[i], TokenTree::Group(_)) {
                     if matches!(&tokens[i], TokenTree::Punct(p) if p.as_char() == ';') {
                         break;
