@@ -77,6 +77,9 @@ fn l04_topic(l: &Learner) -> Result<()> {
     let native = common::random_name("topic");
     let args = ["--lang", "pt-BR", "4", "--run", "--native", "--topic", &native];
     snapshot!("l04_topic_run_native_pt_br", l.expect(&args, 0)?);
+    let other = common::random_name("topic");
+    let args = ["--lang", "pt-BR", "4", "--run", "--topic", &other];
+    snapshot!("l04_topic_run_pt_br", l.expect(&args, 0)?);
     Ok(())
 }
 
@@ -90,6 +93,10 @@ fn l05_produce_consume(l: &Learner) -> Result<()> {
         NOT_DONE
     );
     snapshot!("l05_produce_consume_run", l.expect(&["5", "--run", "--topic", topic], 0)?);
+    let other = common::random_name("topic");
+    l.expect(&["4", "--run", "--native", "--topic", &other], 0)?;
+    let args = ["--lang", "pt-BR", "5", "--run", "--topic", &other];
+    snapshot!("l05_produce_consume_run_pt_br", l.expect(&args, 0)?);
     snapshot_both!("l05_produce_consume_check", l, &["check", "5", "--topic", topic], 0);
     let other_group = ["check", "5", "--topic", topic, "--group", "nobody-read-this"];
     snapshot_both!("l05_produce_consume_check_other_group", l, &other_group, NOT_DONE);
