@@ -248,48 +248,40 @@ fn read_back(cloud: &Cloud, backend: Backend, paths: &Paths, run: &str) -> Resul
     Ok(())
 }
 
+/// `args` refused (exit 2) in English and in Portuguese, each snapshotted (`name`, `name_pt_br`); what each
+/// said on stderr.
+fn refused_in_both_languages(
+    cloud: &Cloud,
+    backend: Backend,
+    args: &[&str],
+    env: &[(&str, &str)],
+    name: &str,
+) -> Result<Vec<String>> {
+    let mut said = Vec::new();
+    for (lang, name) in [("en", name.to_string()), ("pt-BR", format!("{name}_pt_br"))] {
+        let args: Vec<&str> = ["--lang", lang].into_iter().chain(args.iter().copied()).collect();
+        let refused = cloud.expect(backend, &args, ERROR, env)?;
+        snapshot!(name.as_str(), refused.stderr.clone());
+        said.push(refused.stderr);
+    }
+    Ok(said)
+}
+
 /// Wrong secret, missing bucket, nothing listening, no key at all: refused at once, with the fix, no secret.
 fn s3_refusals(cloud: &Cloud) -> Result<()> {
     let storage = "--storage=s3://collect/refused";
-    let wrong = cloud.expect(
-        Backend::S3,
-        &["collect", "ingest", storage],
-        ERROR,
-        &[("AWS_SECRET_ACCESS_KEY", "not-it")],
-    )?;
-    ensure!(
-        !wrong.stderr.contains("not-it") && !wrong.stderr.contains(S3_SECRET),
-        "a secret in: {}",
-        wrong.stderr
-    );
-    snapshot!("error_s3_wrong_secret", wrong.stderr);
-    let wrong = cloud.expect(
-        Backend::S3,
-        &["--lang", "pt-BR", "collect", "ingest", storage],
-        ERROR,
-        &[("AWS_SECRET_ACCESS_KEY", "not-it")],
-    )?;
-    ensure!(
-        !wrong.stderr.contains("not-it") && !wrong.stderr.contains(S3_SECRET),
-        "a secret in: {}",
-        wrong.stderr
-    );
-    snapshot!("error_s3_wrong_secret_pt_br", wrong.stderr);
-    let missing = cloud.expect(
-        Backend::S3,
-        &["collect", "sink", "--until-caught-up", "--storage=s3://no-such-bucket/x"],
-        ERROR,
-        &[],
-    )?;
-    snapshot!("error_s3_missing_bucket", missing.stderr);
+    let ingest = ["collect", "ingest", storage];
+    let wrong = [("AWS_SECRET_ACCESS_KEY", "not-it")];
+    for said in
+        refused_in_both_languages(cloud, Backend::S3, &ingest, &wrong, "error_s3_wrong_secret")?
+    {
+        ensure!(!said.contains("not-it") && !said.contains(S3_SECRET), "a secret in: {said}");
+    }
+    let missing = ["collect", "sink", "--until-caught-up", "--storage=s3://no-such-bucket/x"];
+    refused_in_both_languages(cloud, Backend::S3, &missing, &[], "error_s3_missing_bucket")?;
     let endpoint = format!("http://127.0.0.1:{}", common::free_port()?);
-    let down = cloud.expect(
-        Backend::S3,
-        &["collect", "ingest", storage],
-        ERROR,
-        &[("AWS_ENDPOINT_URL", &endpoint)],
-    )?;
-    snapshot!("error_s3_server_down", down.stderr);
+    let down = [("AWS_ENDPOINT_URL", endpoint.as_str())];
+    refused_in_both_languages(cloud, Backend::S3, &ingest, &down, "error_s3_server_down")?;
     let unset = cloud.expect(
         Backend::S3,
         &["collect", "ingest", storage],
@@ -307,22 +299,16 @@ fn s3_refusals(cloud: &Cloud) -> Result<()> {
 fn azure_refusals(cloud: &Cloud) -> Result<()> {
     let storage = "--storage=az://collect/refused";
     let wrong_key = "bm90IHRoZSBrZXk=";
-    let wrong = cloud.expect(
-        Backend::Azure,
-        &["collect", "ingest", storage],
-        ERROR,
-        &[("AZURE_STORAGE_ACCOUNT_KEY", wrong_key)],
-    )?;
-    ensure!(!wrong.stderr.contains(wrong_key), "a key in: {}", wrong.stderr);
-    snapshot!("error_azure_wrong_key", wrong.stderr);
+    let ingest = ["collect", "ingest", storage];
+    let wrong = [("AZURE_STORAGE_ACCOUNT_KEY", wrong_key)];
+    for said in
+        refused_in_both_languages(cloud, Backend::Azure, &ingest, &wrong, "error_azure_wrong_key")?
+    {
+        ensure!(!said.contains(wrong_key), "a key in: {said}");
+    }
     let address = format!("http://127.0.0.1:{}", common::free_port()?);
-    let down = cloud.expect(
-        Backend::Azure,
-        &["collect", "ingest", storage],
-        ERROR,
-        &[("AZURITE_BLOB_STORAGE_URL", &address)],
-    )?;
-    snapshot!("error_azure_server_down", down.stderr);
+    let down = [("AZURITE_BLOB_STORAGE_URL", address.as_str())];
+    refused_in_both_languages(cloud, Backend::Azure, &ingest, &down, "error_azure_server_down")?;
     let unset = cloud.expect(
         Backend::Azure,
         &["collect", "ingest", storage],

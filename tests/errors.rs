@@ -30,22 +30,29 @@ fn error_no_engine() -> Result<()> {
 #[test]
 fn error_engine_permission_denied() -> Result<()> {
     let l = Learner::new()?;
-    let args = ["check", "2"];
-    let lesson = l.command(&args);
-    let mut command = std::process::Command::new("setpriv");
-    command
-        .args(["--reuid", "65534", "--regid", "65534", "--clear-groups", "--"])
-        .arg(lesson.get_program());
-    command.args(lesson.get_args()).envs(lesson.get_envs().filter_map(|(k, v)| Some((k, v?))));
-    let outcome = l.check_code(&args, l.run(&args, command)?, ERROR)?;
     let socket =
         std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
-    ensure!(outcome.stderr.contains("permission denied on its socket"), "{}", outcome.stderr);
-    let shown = outcome
-        .stderr
-        .replace(&socket, "[DOCKER_HOST]")
-        .replace(socket.trim_start_matches("unix://"), "[SOCKET]");
-    snapshot!("error_engine_permission_denied", shown);
+    for (lang, name) in [
+        ("en", "error_engine_permission_denied"),
+        ("pt-BR", "error_engine_permission_denied_pt_br"),
+    ] {
+        let args = ["--lang", lang, "check", "2"];
+        let lesson = l.command(&args);
+        let mut command = std::process::Command::new("setpriv");
+        command
+            .args(["--reuid", "65534", "--regid", "65534", "--clear-groups", "--"])
+            .arg(lesson.get_program());
+        command.args(lesson.get_args()).envs(lesson.get_envs().filter_map(|(k, v)| Some((k, v?))));
+        let outcome = l.check_code(&args, l.run(&args, command)?, ERROR)?;
+        let denied =
+            if lang == "en" { "permission denied on its socket" } else { "permissão negada" };
+        ensure!(outcome.stderr.contains(denied), "{}", outcome.stderr);
+        let shown = outcome
+            .stderr
+            .replace(&socket, "[DOCKER_HOST]")
+            .replace(socket.trim_start_matches("unix://"), "[SOCKET]");
+        snapshot!(name, shown);
+    }
     Ok(())
 }
 
