@@ -13,3 +13,31 @@
         buttons.prepend(link);
     }
 })();
+
+// mdBook's own buttons and search box, in the Portuguese book.
+(function () {
+    if (document.documentElement.lang !== "pt-BR") {
+        return;
+    }
+    const words = {
+        "Change theme": "Mudar o tema",
+        "Next chapter": "Próximo capítulo",
+        "Previous chapter": "Capítulo anterior",
+        "Page navigation": "Navegação entre páginas",
+        "Print this book": "Imprimir este livro",
+        "Table of contents": "Sumário",
+        "Themes": "Temas",
+        "Toggle Searchbar": "Mostrar ou ocultar a busca",
+        "Toggle Table of Contents": "Mostrar ou ocultar o sumário",
+        "Search (`/`)": "Buscar (`/`)",
+        "Search this book ...": "Buscar neste livro ...",
+    };
+    for (const attribute of ["title", "aria-label", "placeholder"]) {
+        for (const element of document.querySelectorAll("[" + attribute + "]")) {
+            const translated = words[element.getAttribute(attribute)];
+            if (translated) {
+                element.setAttribute(attribute, translated);
+            }
+        }
+    }
+})();
