@@ -1,7 +1,8 @@
 //! The Kafka workshop: the `lesson` program's library, shared with the tests and the benchmarks.
 //!
 //! Layers, each using only those above it in this list:
-//! - `ui`: text filling and the one status line shown while something is awaited.
+//! - `ui`: the language it speaks (`t!`, `n!`), text filling, lesson texts for the terminal, and the one status
+//!   line shown while something is awaited.
 //! - `kafka`: the Rust clients (rdkafka): one configuration, admin, records, reading the cluster back.
 //! - `stack`: the learner's stack: Docker API, compose CLI, ports, ZooKeeper, readiness.
 //! - `lesson`: what a lesson is (the trait, its facts, the context it runs in).
