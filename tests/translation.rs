@@ -32,6 +32,13 @@ fn kept(text: &str) -> BTreeSet<String> {
     }
     for rest in text.split("](").skip(1) {
         if let Some((target, _)) = rest.split_once(')') {
+            // A diagram may be drawn again in Portuguese: `x.pt-BR.svg` beside `x.svg`.
+            let target = match target.strip_suffix(".pt-BR.svg") {
+                Some(name) if root().join("book/src").join(target).is_file() => {
+                    format!("{name}.svg")
+                }
+                _ => target.to_string(),
+            };
             kept.insert(format!("({target})"));
         }
     }
