@@ -147,13 +147,23 @@ fn l07_collect_hostile_source(l: &Learner, paths: &Paths) -> Result<()> {
     events.extend_from_slice(b"{\"id\":\"ok-1\",\"kind\":\"changed\"}\n");
     std::fs::write(&paths.events, &events)?;
 
-    let args = ["collect", "ingest"];
-    let sent = l.check_code(&args, l.run(&args, unprivileged(l, &args))?, NOT_DONE)?;
-    snapshot!("l07_collect_hostile_ingest", sent.stdout);
+    // Sent twice, in English then in Portuguese: the sink stores what arrives twice once.
+    for (lang, name) in
+        [("en", "l07_collect_hostile_ingest"), ("pt-BR", "l07_collect_hostile_ingest_pt_br")]
+    {
+        let args = ["--lang", lang, "collect", "ingest"];
+        let sent = l.check_code(&args, l.run(&args, unprivileged(l, &args))?, NOT_DONE)?;
+        snapshot!(name, sent.stdout);
+    }
     l.expect(&["collect", "sink", "--until-caught-up"], 0)?;
+    for (lang, name) in
+        [("en", "l07_collect_hostile_check"), ("pt-BR", "l07_collect_hostile_check_pt_br")]
+    {
+        let args = ["--lang", lang, "check", "7"];
+        let check = l.check_code(&args, l.run(&args, unprivileged(l, &args))?, NOT_DONE)?;
+        snapshot!(name, check.stdout);
+    }
     let args = ["check", "7"];
-    let check = l.check_code(&args, l.run(&args, unprivileged(l, &args))?, NOT_DONE)?;
-    snapshot!("l07_collect_hostile_check", check.stdout);
     std::fs::set_permissions(&paths.events, std::fs::Permissions::from_mode(0o000))?;
     let check = l.check_code(&args, l.run(&args, unprivileged(l, &args))?, NOT_DONE)?;
     ensure!(
@@ -353,8 +363,8 @@ fn l07_collect_corrupt_and_missing_chunks(
 fn l07_collect_storage_not_writable(l: &Learner, paths: &Paths) -> Result<()> {
     std::fs::remove_dir_all(&paths.storage)?;
     std::fs::write(&paths.storage, "a file where the storage directory should be")?;
-    let sink = l.fails(&["collect", "sink", "--until-caught-up"], ERROR)?;
-    snapshot!("l07_collect_storage_not_writable", sink.stderr);
+    let sink = ["collect", "sink", "--until-caught-up"];
+    snapshot_both_stderr!("l07_collect_storage_not_writable", l, &sink, ERROR);
     Ok(())
 }
 
