@@ -16,7 +16,7 @@ pub mod verify;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 
 use crate::lesson::Context;
 use crate::stack::Stack;
@@ -78,6 +78,27 @@ impl Paths {
     }
 }
 
+/// Whether `path` is `folder` or lies below it, once both are made absolute and `..` resolved.
+fn inside(path: &Path, folder: &Path) -> bool {
+    let clean = |p: &Path| {
+        std::path::absolute(p).map(|p| {
+            p.components().fold(PathBuf::new(), |mut out, part| {
+                match part {
+                    std::path::Component::ParentDir => {
+                        out.pop();
+                    }
+                    other => out.push(other),
+                }
+                out
+            })
+        })
+    };
+    match (clean(path), clean(folder)) {
+        (Ok(path), Ok(folder)) => path.starts_with(folder),
+        _ => false,
+    }
+}
+
 /// Lesson 7 for one learner: its topics and group, its folders, and where the sink stores (`--storage`).
 pub struct Capstone {
     pub names: Names,
@@ -87,11 +108,43 @@ pub struct Capstone {
 
 impl Capstone {
     pub fn of(ctx: &Context) -> Result<Capstone> {
-        let paths = Paths::in_dir(&ctx.config.dir);
+        let mut paths = Paths::in_dir(&ctx.config.dir);
+        if let Some(source) = &ctx.options.source {
+            if !source.is_dir() {
+                bail!(t!(
+                    "--source {source} is not a folder: name the folder whose files lesson 7 collects \
+                     (it must exist).",
+                    source = source.display()
+                ));
+            }
+            paths.source = source.clone();
+        }
+        if let Some(events) = &ctx.options.events {
+            if !events.is_file() {
+                bail!(t!(
+                    "--events {events} is not a file: name a JSON Lines file, one JSON object with an \"id\" \
+                     per line (it must exist).",
+                    events = events.display()
+                ));
+            }
+            paths.events = events.clone();
+        }
         let storage = match &ctx.options.storage {
             Some(text) => StorageUrl::parse(text, &ctx.config.dir)?,
             None => StorageUrl::Local(paths.storage.clone()),
         };
+        let local = match &storage {
+            StorageUrl::Local(folder) => vec![folder.clone(), paths.scratch.clone()],
+            _ => vec![paths.scratch.clone()],
+        };
+        if let Some(inside) = local.iter().find(|folder| inside(folder, &paths.source)) {
+            bail!(t!(
+                "{inside} is inside the source folder {source}: the collector would collect what the sink \
+                 stores. Choose a source folder that does not hold it (or store elsewhere: --storage).",
+                inside = inside.display(),
+                source = paths.source.display()
+            ));
+        }
         Ok(Capstone { names: Names::for_dir(&ctx.config.dir), paths, storage })
     }
 

@@ -1,7 +1,7 @@
 //! Lesson 7 on a live stack: a mixed set with a 24 MB file through Kafka into storage, with the sink
 //! killed (SIGKILL) mid-file and started again, the broker restarted during an ingest, a hostile source
 //! (names that are not UTF-8, link loops and escapes, a FIFO, unreadable files and folders, bad events),
-//! a second folder on the same broker, poison messages set aside as dead letters, and corrupt or missing
+//! a second folder on the same broker, a learner's own folder and events file (--source, --events), poison messages set aside as dead letters, and corrupt or missing
 //! chunks never stored as complete.
 
 mod common;
@@ -35,6 +35,7 @@ fn l07_collect_on_a_live_stack() -> Result<()> {
     l07_collect_kafka_restarted_during_ingest(&l, &paths, &names, &runtime)?;
     l07_collect_hostile_source(&l, &paths)?;
     l07_collect_second_folder(&l, &paths)?;
+    l07_collect_your_own_folder(&l)?;
     l07_collect_poison_messages(&l, &names, &runtime)?;
     l07_collect_file_becomes_folder(&l, &paths)?;
     l07_collect_two_sinks_at_once(&l, &paths)?;
@@ -266,6 +267,34 @@ fn l07_collect_poison_messages(
     snapshot!("l07_collect_poison", sink.stdout);
     l.expect(&["collect", "sink", "--until-caught-up"], 0)?;
     snapshot_both!("l07_collect_check_dead_letters", l, &["check", "7"], 0);
+    Ok(())
+}
+
+/// A folder and an events file of the learner's own, anywhere: collected and checked like the lesson's, and
+/// named wrongly, refused before anything runs. No sample is ever written into a folder the learner named.
+fn l07_collect_your_own_folder(l: &Learner) -> Result<()> {
+    let own = l.config.dir.with_extension("own");
+    std::fs::create_dir_all(own.join("reports"))?;
+    std::fs::write(own.join("notes.txt"), "mine")?;
+    std::fs::write(own.join("reports/q3.csv"), "quarter,revenue\nq3,42\n")?;
+    let events = l.config.dir.with_extension("events.jsonl");
+    std::fs::write(&events, "{\"id\":\"mine-1\",\"kind\":\"signup\"}\n{\"id\":\"mine-2\"}\n")?;
+    let (source, events) = (own.display().to_string(), events.display().to_string());
+    let mine = ["--source", source.as_str(), "--events", events.as_str()];
+    let with = |args: &[&'static str]| -> Vec<&str> { args.iter().copied().chain(mine).collect() };
+    l.expect(&with(&["collect", "ingest"]), 0)?;
+    l.expect(&with(&["collect", "sink", "--until-caught-up"]), 0)?;
+    snapshot_both!("l07_collect_check_own_folder", l, &with(&["check", "7"]), 0);
+    l.expect(&with(&["7", "--run"]), 0)?;
+    let written: Vec<_> =
+        std::fs::read_dir(&own)?.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+    ensure!(written.len() == 2, "lesson 7 --run wrote into the learner's folder: {written:?}");
+    let nowhere = l.config.dir.with_extension("missing").display().to_string();
+    let missing = ["check", "7", "--source", nowhere.as_str()];
+    snapshot_both_stderr!("l07_collect_missing_source", l, &missing, ERROR);
+    let holds_storage = l.config.dir.display().to_string();
+    let around = ["collect", "ingest", "--source", holds_storage.as_str()];
+    snapshot_both_stderr!("l07_collect_source_holds_storage", l, &around, ERROR);
     Ok(())
 }
 

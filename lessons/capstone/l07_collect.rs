@@ -38,7 +38,8 @@ started again ends with every file exactly once. Start it again with: lesson col
         let stack = capstone.ready(ctx).await?;
         let paths = &capstone.paths;
         let mut out = String::new();
-        if sample::is_empty(&paths.source) {
+        // A sample is made only in the lesson's own folder, never in one the learner named (--source).
+        if ctx.options.source.is_none() && sample::is_empty(&paths.source) {
             let made = sample::write(paths)?;
             out += &t!(
                 "Made a sample set in {folder}: {files}",

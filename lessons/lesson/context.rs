@@ -1,5 +1,7 @@
 //! The context a lesson runs in: where the learner works, what they chose, and their stack.
 
+use std::path::PathBuf;
+
 use anyhow::Result;
 use tokio::sync::OnceCell;
 
@@ -23,6 +25,9 @@ pub struct Options {
     pub workspace_flags: String,
     /// Where lesson 7 stores (`--storage`): its folder when None.
     pub storage: Option<String>,
+    /// The folder and the events file lesson 7 collects (`--source`, `--events`): its own when None.
+    pub source: Option<PathBuf>,
+    pub events: Option<PathBuf>,
 }
 
 impl Options {
@@ -60,6 +65,8 @@ impl Default for Options {
             native: false,
             workspace_flags: String::new(),
             storage: None,
+            source: None,
+            events: None,
         }
     }
 }

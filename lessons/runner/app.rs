@@ -230,6 +230,8 @@ fn context(workspace: &Workspace, volumes: bool, native: bool) -> Result<Context
         native,
         workspace_flags: workspace_flags(workspace),
         storage: workspace.storage.clone(),
+        source: workspace.source.as_deref().map(absolute).transpose()?,
+        events: workspace.events.as_deref().map(absolute).transpose()?,
     };
     Ok(Context::new(config, options))
 }
@@ -251,7 +253,18 @@ fn workspace_flags(workspace: &Workspace) -> String {
     if let Some(storage) = &workspace.storage {
         flags += &format!(" --storage {}", shell_word(storage));
     }
+    for (flag, path) in [("--source", &workspace.source), ("--events", &workspace.events)] {
+        if let Some(path) = path {
+            let path = absolute(path).unwrap_or_else(|_| path.clone());
+            flags += &format!(" {flag} {}", shell_word(&path.display().to_string()));
+        }
+    }
     flags
+}
+
+/// `path` from the current directory, as the shell that typed it meant it.
+fn absolute(path: &std::path::Path) -> Result<std::path::PathBuf> {
+    Ok(std::path::absolute(path)?)
 }
 
 /// A word as a shell reads it back: quoted when it holds anything but plain characters.
@@ -320,6 +333,8 @@ mod tests {
             replication_factor: 1,
             group: String::new(),
             storage: None,
+            source: None,
+            events: None,
         };
         assert_eq!(workspace_flags(&workspace("/home/ana/kafka")), " --dir /home/ana/kafka");
         let to_s3 = Workspace { storage: Some("s3://collect/run 1".into()), ..workspace("/w") };

@@ -133,6 +133,15 @@ pub struct Workspace {
     /// Where lesson 7 stores: a folder, s3://BUCKET/PREFIX or az://CONTAINER/PREFIX [default: collect/storage]
     #[arg(long, global = true, value_name = "URL")]
     pub storage: Option<String>,
+
+    /// The folder lesson 7 collects: any folder of yours [default: collect/source]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub source: Option<PathBuf>,
+
+    /// The events lesson 7 collects: a JSON Lines file, one JSON object with an "id" per line [default:
+    /// collect/events.jsonl]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub events: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
