@@ -78,25 +78,30 @@ impl Paths {
     }
 }
 
-/// Whether `path` is `folder` or lies below it, once both are made absolute and `..` resolved.
-fn inside(path: &Path, folder: &Path) -> bool {
-    let clean = |p: &Path| {
-        std::path::absolute(p).map(|p| {
-            p.components().fold(PathBuf::new(), |mut out, part| {
-                match part {
-                    std::path::Component::ParentDir => {
-                        out.pop();
-                    }
-                    other => out.push(other),
-                }
-                out
-            })
-        })
-    };
-    match (clean(path), clean(folder)) {
-        (Ok(path), Ok(folder)) => path.starts_with(folder),
-        _ => false,
+/// `path` as the file system finds it: links followed, `..` resolved; for a path that does not exist yet,
+/// its nearest existing parent resolved and the rest added.
+fn resolved(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut rest = Vec::new();
+    let mut existing = absolute.as_path();
+    loop {
+        if let Ok(found) = existing.canonicalize() {
+            return rest.iter().rev().fold(found, |out, part| out.join(part));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                existing = parent;
+            }
+            _ => return absolute,
+        }
     }
+}
+
+/// Whether one of `a` and `b` is, or lies inside, the other.
+fn overlap(a: &Path, b: &Path) -> bool {
+    let (a, b) = (resolved(a), resolved(b));
+    a.starts_with(&b) || b.starts_with(&a)
 }
 
 /// Lesson 7 for one learner: its topics and group, its folders, and where the sink stores (`--storage`).
@@ -120,6 +125,12 @@ impl Capstone {
             paths.source = source.clone();
         }
         if let Some(events) = &ctx.options.events {
+            if events.file_name().is_some_and(|name| name == "-") {
+                bail!(t!(
+                    "--events - (standard input) is not supported: check 7 reads the events again to compare. \
+                     Save them to a file and name it: --events FILE."
+                ));
+            }
             if !events.is_file() {
                 bail!(t!(
                     "--events {events} is not a file: name a JSON Lines file, one JSON object with an \"id\" \
@@ -133,17 +144,21 @@ impl Capstone {
             Some(text) => StorageUrl::parse(text, &ctx.config.dir)?,
             None => StorageUrl::Local(paths.storage.clone()),
         };
-        let local = match &storage {
-            StorageUrl::Local(folder) => vec![folder.clone(), paths.scratch.clone()],
-            _ => vec![paths.scratch.clone()],
-        };
-        if let Some(inside) = local.iter().find(|folder| inside(folder, &paths.source)) {
-            bail!(t!(
-                "{inside} is inside the source folder {source}: the collector would collect what the sink \
-                 stores. Choose a source folder that does not hold it (or store elsewhere: --storage).",
-                inside = inside.display(),
-                source = paths.source.display()
-            ));
+        let mut written = vec![paths.scratch.clone()];
+        if let StorageUrl::Local(folder) = &storage {
+            written.push(folder.clone());
+        }
+        for (flag, read) in [("--source", &paths.source), ("--events", &paths.events)] {
+            if let Some(folder) = written.iter().find(|folder| overlap(folder, read)) {
+                bail!(t!(
+                    "{flag} {read} and {folder}, where lesson 7 writes, overlap: the collector would collect \
+                     what the sink stores, and lesson reset 7 would delete your files. Keep what you collect \
+                     apart from {folder} (or store elsewhere: --storage).",
+                    flag,
+                    read = read.display(),
+                    folder = folder.display()
+                ));
+            }
         }
         Ok(Capstone { names: Names::for_dir(&ctx.config.dir), paths, storage })
     }
@@ -228,4 +243,33 @@ pub const MESSAGES: [&str; 2] = [n!("{n} message"), n!("{n} messages")];
 /// "1 file", "3 files": `one` or `many`, translated, with `{n}` filled.
 pub fn count(n: u64, [one, many]: [&str; 2]) -> String {
     crate::ui::text::fill(if n == 1 { one } else { many }, &[("n", &n)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::overlap;
+
+    #[test]
+    fn folders_overlap_through_links_and_in_either_direction() -> std::io::Result<()> {
+        let root = std::env::temp_dir().join(format!("capstone-overlap-{}", std::process::id()));
+        let work = root.join("work");
+        std::fs::create_dir_all(work.join("collect/storage/mine"))?;
+        std::fs::create_dir_all(root.join("elsewhere"))?;
+        std::os::unix::fs::symlink(&work, root.join("link"))?;
+        let storage = work.join("collect/storage");
+        let cases = [
+            (root.join("link"), true),
+            (work.join("collect/storage/mine"), true),
+            (work.join("collect/storage/not-yet/events.jsonl"), true),
+            (work.join("collect/../collect/storage"), true),
+            (root.join("elsewhere"), false),
+            (work.join("collect/source"), false),
+        ];
+        let seen: Vec<bool> = cases.iter().map(|(path, _)| overlap(&storage, path)).collect();
+        std::fs::remove_dir_all(&root)?;
+        for ((path, expected), seen) in cases.iter().zip(seen) {
+            assert_eq!(seen, *expected, "{}", path.display());
+        }
+        Ok(())
+    }
 }

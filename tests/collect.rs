@@ -285,10 +285,17 @@ fn l07_collect_your_own_folder(l: &Learner) -> Result<()> {
     l.expect(&with(&["collect", "ingest"]), 0)?;
     l.expect(&with(&["collect", "sink", "--until-caught-up"]), 0)?;
     snapshot_both!("l07_collect_check_own_folder", l, &with(&["check", "7"]), 0);
-    l.expect(&with(&["7", "--run"]), 0)?;
-    let written: Vec<_> =
-        std::fs::read_dir(&own)?.filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
-    ensure!(written.len() == 2, "lesson 7 --run wrote into the learner's folder: {written:?}");
+    // An empty folder of the learner's gets no sample, and their events file stays as it was.
+    let empty = l.config.dir.with_extension("empty");
+    std::fs::create_dir_all(&empty)?;
+    let before = std::fs::read(&events)?;
+    let empty_source = empty.display().to_string();
+    l.expect(&["7", "--run", "--source", &empty_source, "--events", &events], 0)?;
+    ensure!(
+        std::fs::read_dir(&empty)?.next().is_none(),
+        "lesson 7 --run wrote into the learner's folder"
+    );
+    ensure!(std::fs::read(&events)? == before, "lesson 7 --run changed the learner's events");
     let nowhere = l.config.dir.with_extension("missing").display().to_string();
     let missing = ["check", "7", "--source", nowhere.as_str()];
     snapshot_both_stderr!("l07_collect_missing_source", l, &missing, ERROR);

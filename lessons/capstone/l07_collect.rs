@@ -38,8 +38,9 @@ started again ends with every file exactly once. Start it again with: lesson col
         let stack = capstone.ready(ctx).await?;
         let paths = &capstone.paths;
         let mut out = String::new();
-        // A sample is made only in the lesson's own folder, never in one the learner named (--source).
-        if ctx.options.source.is_none() && sample::is_empty(&paths.source) {
+        // A sample is made only in the lesson's own folders, never where the learner named (--source, --events).
+        let own = ctx.options.source.is_none() && ctx.options.events.is_none();
+        if own && sample::is_empty(&paths.source) {
             let made = sample::write(paths)?;
             out += &t!(
                 "Made a sample set in {folder}: {files}",
@@ -73,8 +74,8 @@ started again ends with every file exactly once. Start it again with: lesson col
                 storage = paths.storage.display(),
                 scratch = paths.scratch.display(),
                 topics = names.topics().join(", "),
-                source = paths.source.display(),
-                events = paths.events.display()
+                source = ctx.options.source.as_ref().unwrap_or(&paths.source).display(),
+                events = ctx.options.events.as_ref().unwrap_or(&paths.events).display()
             ),
             loses: Some(t!(
                 "the stored copies in {storage} and the capstone's topics",

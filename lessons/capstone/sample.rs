@@ -38,8 +38,16 @@ pub fn write(paths: &Paths) -> Result<Vec<String>> {
         events.push_str(&line.to_string());
         events.push('\n');
     }
-    std::fs::write(&paths.events, events)
-        .with_context(|| t!("Failed to write {path}", path = paths.events.display()))?;
+    // Events of the learner's own are never replaced by the sample's.
+    match std::fs::OpenOptions::new().write(true).create_new(true).open(&paths.events) {
+        Ok(mut file) => std::io::Write::write_all(&mut file, events.as_bytes())
+            .with_context(|| t!("Failed to write {path}", path = paths.events.display()))?,
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(err) => {
+            return Err(err)
+                .with_context(|| t!("Failed to write {path}", path = paths.events.display()))
+        }
+    }
     Ok(names)
 }
 
@@ -205,6 +213,19 @@ mod tests {
             content_type(&xlsx()?),
             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn events_of_the_learners_own_are_never_replaced() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("sample-own-events-{}", std::process::id()));
+        let paths = super::super::Paths::in_dir(&dir);
+        std::fs::create_dir_all(paths.events.parent().unwrap_or(&dir))?;
+        std::fs::write(&paths.events, "{\"id\":\"mine\"}\n")?;
+        write(&paths)?;
+        let kept = std::fs::read_to_string(&paths.events)?;
+        std::fs::remove_dir_all(&dir)?;
+        assert_eq!(kept, "{\"id\":\"mine\"}\n");
         Ok(())
     }
 }

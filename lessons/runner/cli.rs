@@ -134,12 +134,13 @@ pub struct Workspace {
     #[arg(long, global = true, value_name = "URL")]
     pub storage: Option<String>,
 
-    /// The folder lesson 7 collects: any folder of yours [default: collect/source]
+    /// The folder lesson 7 collects: any folder of yours, a relative path from the current directory
+    /// [default: collect/source]
     #[arg(long, global = true, value_name = "DIR")]
     pub source: Option<PathBuf>,
 
-    /// The events lesson 7 collects: a JSON Lines file, one JSON object with an "id" per line [default:
-    /// collect/events.jsonl]
+    /// The events lesson 7 collects: a JSON Lines file, one JSON object with an "id" per line, a relative
+    /// path from the current directory [default: collect/events.jsonl]
     #[arg(long, global = true, value_name = "FILE")]
     pub events: Option<PathBuf>,
 }
