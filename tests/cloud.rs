@@ -258,7 +258,7 @@ fn refused_in_both_languages(
     name: &str,
 ) -> Result<Vec<String>> {
     let mut said = Vec::new();
-    for (lang, name) in [("en", name.to_string()), ("pt-BR", format!("{name}_pt_br"))] {
+    for (lang, name) in common::in_both_languages(name) {
         let args: Vec<&str> = ["--lang", lang].into_iter().chain(args.iter().copied()).collect();
         let refused = cloud.expect(backend, &args, ERROR, env)?;
         snapshot!(name.as_str(), refused.stderr.clone());

@@ -149,20 +149,16 @@ fn l07_collect_hostile_source(l: &Learner, paths: &Paths) -> Result<()> {
     std::fs::write(&paths.events, &events)?;
 
     // Sent twice, in English then in Portuguese: the sink stores what arrives twice once.
-    for (lang, name) in
-        [("en", "l07_collect_hostile_ingest"), ("pt-BR", "l07_collect_hostile_ingest_pt_br")]
-    {
+    for (lang, name) in common::in_both_languages("l07_collect_hostile_ingest") {
         let args = ["--lang", lang, "collect", "ingest"];
         let sent = l.check_code(&args, l.run(&args, unprivileged(l, &args))?, NOT_DONE)?;
-        snapshot!(name, sent.stdout);
+        snapshot!(name.as_str(), sent.stdout);
     }
     l.expect(&["collect", "sink", "--until-caught-up"], 0)?;
-    for (lang, name) in
-        [("en", "l07_collect_hostile_check"), ("pt-BR", "l07_collect_hostile_check_pt_br")]
-    {
+    for (lang, name) in common::in_both_languages("l07_collect_hostile_check") {
         let args = ["--lang", lang, "check", "7"];
         let check = l.check_code(&args, l.run(&args, unprivileged(l, &args))?, NOT_DONE)?;
-        snapshot!(name, check.stdout);
+        snapshot!(name.as_str(), check.stdout);
     }
     let args = ["check", "7"];
     std::fs::set_permissions(&paths.events, std::fs::Permissions::from_mode(0o000))?;

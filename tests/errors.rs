@@ -32,10 +32,7 @@ fn error_engine_permission_denied() -> Result<()> {
     let l = Learner::new()?;
     let socket =
         std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
-    for (lang, name) in [
-        ("en", "error_engine_permission_denied"),
-        ("pt-BR", "error_engine_permission_denied_pt_br"),
-    ] {
+    for (lang, name) in common::in_both_languages("error_engine_permission_denied") {
         let args = ["--lang", lang, "check", "2"];
         let lesson = l.command(&args);
         let mut command = std::process::Command::new("setpriv");

@@ -172,8 +172,8 @@ impl Cli {
     }
 }
 
-/// The command line with its help in the chosen language (clap's own words, such as `Usage:`, stay as clap
-/// prints them).
+/// The command line with its help in the chosen language, clap's headings and `[default: …]` included (its
+/// parse errors and the `help` subcommand's line stay as clap prints them).
 pub fn command() -> clap::Command {
     match lang::current() {
         Lang::En => Cli::command(),

@@ -56,13 +56,6 @@ impl Lang {
             _ => None,
         }
     }
-
-    pub fn tag(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::PtBr => "pt-BR",
-        }
-    }
 }
 
 static CHOSEN: OnceLock<Lang> = OnceLock::new();

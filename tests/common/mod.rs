@@ -66,6 +66,11 @@ macro_rules! snapshot {
     }};
 }
 
+/// `--lang` and the snapshot name for each language: `NAME` in English, `NAME_pt_br` in Portuguese.
+pub fn in_both_languages(name: &str) -> [(&'static str, String); 2] {
+    [("en", name.to_string()), ("pt-BR", format!("{name}_pt_br"))]
+}
+
 /// Snapshots what `lesson ARGS` printed (stdout; exit `code`) as `name`, then the same command in Portuguese
 /// as `name_pt_br`: the Portuguese book shows that one where the English book shows the first.
 #[macro_export]

@@ -52,8 +52,6 @@ pub fn parse(text: &str) -> Vec<Entry> {
                     "str" => entry.text.push_str(&unquote(line)),
                     _ => {}
                 }
-            } else if line.starts_with("#~") {
-                field = "";
             }
         }
         if !entry.id.is_empty() {
