@@ -263,8 +263,13 @@ impl Sink {
         let (partition, offset) = (message.partition(), message.offset());
         let at =
             Position { partition, offset, millis: message.timestamp().to_millis().unwrap_or(0) };
-        if self.scratch.superseded(&meta.name, at) || self.already_stored(&meta, index)? {
+        if self.scratch.superseded(&meta.name, at) {
             return Ok(());
+        }
+        if self.already_stored(&meta, index)? {
+            // A sink killed after the store took this version, before it forgot its copy, left one: it
+            // would wait for chunks nobody sends again.
+            return self.scratch.discard(&meta.id);
         }
         let step = self.scratch.add(&meta, index, message.payload().unwrap_or_default())?;
         match step {
