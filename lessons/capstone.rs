@@ -7,11 +7,13 @@ pub mod dead_letter;
 pub mod events;
 pub mod ingest;
 pub mod l07_collect;
+pub mod origin;
 pub mod sample;
 pub mod sink;
 pub mod source;
 pub mod storage;
 pub mod verify;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -104,16 +106,31 @@ fn overlap(a: &Path, b: &Path) -> bool {
     a.starts_with(&b) || b.starts_with(&a)
 }
 
-/// Lesson 7 for one learner: its topics and group, its folders, and where the sink stores (`--storage`).
+/// Lesson 7 for one learner: its topics and group, its folders, where the sink stores (`--storage`), and
+/// the options every command it suggests repeats.
+#[derive(Clone)]
 pub struct Capstone {
     pub names: Names,
     pub paths: Paths,
     pub storage: StorageUrl,
+    /// `--events -`: the events come from standard input, as they arrive (`lesson collect ingest` only).
+    pub events_from_stdin: bool,
+    options: crate::lesson::Options,
 }
 
 impl Capstone {
     pub fn of(ctx: &Context) -> Result<Capstone> {
+        Capstone::open(ctx, false)
+    }
+
+    /// Lesson 7 for the collector, which alone can read events from standard input (`--events -`).
+    pub fn for_ingest(ctx: &Context) -> Result<Capstone> {
+        Capstone::open(ctx, true)
+    }
+
+    fn open(ctx: &Context, stdin: bool) -> Result<Capstone> {
         let mut paths = Paths::in_dir(&ctx.config.dir);
+        let mut events_from_stdin = false;
         if let Some(source) = &ctx.options.source {
             if !source.is_dir() {
                 bail!(t!(
@@ -126,19 +143,24 @@ impl Capstone {
         }
         if let Some(events) = &ctx.options.events {
             if events.file_name().is_some_and(|name| name == "-") {
-                bail!(t!(
-                    "--events - (standard input) is not supported: check 7 reads the events again to compare. \
-                     Save them to a file and name it: --events FILE."
-                ));
-            }
-            if !events.is_file() {
+                if !stdin {
+                    bail!(t!(
+                        "--events - (standard input) is for lesson collect ingest alone, which sends each line as it \
+                         arrives: this command would have to read the events again. Run it without --events (check 7 \
+                         then checks that every stored event is stored once), or save them to a file: --events FILE."
+                    ));
+                }
+                events_from_stdin = true;
+            } else if !events.is_file() {
                 bail!(t!(
                     "--events {events} is not a file: name a JSON Lines file, one JSON object with an \"id\" \
                      per line (it must exist).",
                     events = events.display()
                 ));
             }
-            paths.events = events.clone();
+            if !events_from_stdin {
+                paths.events = events.clone();
+            }
         }
         let storage = match &ctx.options.storage {
             Some(text) => StorageUrl::parse(text, &ctx.config.dir)?,
@@ -160,7 +182,45 @@ impl Capstone {
                 ));
             }
         }
-        Ok(Capstone { names: Names::for_dir(&ctx.config.dir), paths, storage })
+        Ok(Capstone {
+            names: Names::for_dir(&ctx.config.dir),
+            paths,
+            storage,
+            events_from_stdin,
+            options: ctx.options.clone(),
+        })
+    }
+
+    /// `lesson ARGS` with the learner's folders, storage and directory: it collects the same things.
+    pub fn command(&self, args: &str) -> String {
+        self.options.command(args, crate::lesson::Needs::COLLECT)
+    }
+
+    /// Did the learner name the folder or the events to collect (then no sample is ever made for them)?
+    pub fn named_source(&self) -> bool {
+        self.options.source.is_some() || self.options.events.is_some()
+    }
+
+    /// The storage holds this source's copies, and no other's.
+    fn claim(&self) -> Result<()> {
+        origin::claim(
+            &self.paths.scratch,
+            &self.storage,
+            &self.paths.source,
+            &self.command("reset 7"),
+        )
+    }
+
+    /// What to do when there is nothing to collect.
+    pub fn when_empty(&self) -> String {
+        if self.named_source() {
+            t!("Put the files to collect in {folder}.", folder = self.paths.source.display())
+        } else {
+            t!(
+                "Put files there, or make a sample set and collect it: {command}",
+                command = self.command("7 --run")
+            )
+        }
     }
 
     /// The stack, once Kafka answers (a broker just restarted may still be loading, or restarting again),
@@ -182,19 +242,55 @@ impl Capstone {
 
     /// Sends what storage lacks of the source folder and the events file.
     pub async fn ingest(&self, bootstrap: &str) -> Result<ingest::IngestReport> {
+        let scan = tokio::task::block_in_place(|| source::scan(&self.paths.source));
+        let events = self.events();
+        let nothing = [scan.files.len(), scan.refused.len(), scan.ignored.len()];
+        if nothing == [0; 3]
+            && events.events.is_empty()
+            && events.refused.is_empty()
+            && !self.events_from_stdin
+        {
+            bail!(t!(
+                "There is nothing to collect in {folder}: no files, no events. {fix}",
+                folder = self.paths.source.display(),
+                fix = self.when_empty()
+            ));
+        }
+        self.ingest_unseen(bootstrap, &mut ingest::Seen::default()).await
+    }
+
+    /// Sends what storage lacks and `seen` does not hold yet (a collector that keeps running: `--watch`).
+    pub async fn ingest_unseen(
+        &self,
+        bootstrap: &str,
+        seen: &mut ingest::Seen,
+    ) -> Result<ingest::IngestReport> {
+        self.claim()?;
         let storage = self.open_storage(false).await?;
-        let source =
-            ingest::Source { folder: &self.paths.source, events: events::read(&self.paths.events) };
+        let source = ingest::Source { folder: &self.paths.source, events: self.events() };
         let sending = t!("the collector to send what storage lacks");
-        crate::ui::progress::while_running(
+        let mut report = crate::ui::progress::while_running(
             sending,
-            ingest::ingest(bootstrap, &self.names, source, storage.as_ref()),
+            ingest::ingest_unseen(bootstrap, &self.names, source, storage.as_ref(), seen),
         )
-        .await
+        .await?;
+        if self.events_from_stdin {
+            ingest::ingest_stdin(bootstrap, &self.names, storage.as_ref(), &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    /// The events file's events; none when they come from standard input (sent as they arrive).
+    fn events(&self) -> events::Events {
+        if self.events_from_stdin {
+            return events::Events::default();
+        }
+        events::read(&self.paths.events)
     }
 
     /// Stores what arrives, until stopped or, with `until_caught_up`, until every partition is read.
     pub async fn sink(&self, bootstrap: &str, until_caught_up: bool) -> Result<sink::SinkReport> {
+        self.claim()?;
         let storage = self.open_storage(true).await?;
         let sink = sink::run(bootstrap, &self.names, &self.paths.scratch, storage, until_caught_up);
         let storing =

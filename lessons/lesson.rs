@@ -22,6 +22,8 @@ pub struct Needs {
     pub group: bool,
     /// `--volumes` changes what it does and what its check expects.
     pub volumes: bool,
+    /// It collects: the `--source`, `--events` and `--storage` the learner gave.
+    pub collects: bool,
 }
 
 impl Needs {
@@ -31,7 +33,10 @@ impl Needs {
         topic: false,
         group: false,
         volumes: false,
+        collects: false,
     };
+    /// Lesson 7's commands (`collect ingest`, `collect sink`): the folder, events and storage the learner chose.
+    pub const COLLECT: Needs = Needs { collects: true, ..Needs::NOTHING };
 }
 
 /// One lesson's identity: its id and slug name its module (`l04_topic.rs`), chapter (`04-topic.md`),

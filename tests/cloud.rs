@@ -1,9 +1,9 @@
 //! Lesson 7 into object storage on real servers: the reference file's S3 server and Azurite (profile `cloud`)
 //! next to the learner's Kafka, one stack for both. On each, the sink is killed mid-file and started again (the
 //! store never shows a partial object), everything stored is read back and compared with the source byte for
-//! byte, a sink killed between storing a file and forgetting its copy leaves nothing waiting, and wrong
-//! credentials, a missing bucket and a server that does not answer each get a clear message, with no secret
-//! in it.
+//! byte, a sink killed between storing a file and forgetting its copy leaves nothing waiting, corrupt and
+//! missing chunks never become an object, and wrong credentials, a missing bucket and a server that does not
+//! answer each get a clear message, with no secret in it.
 
 mod common;
 
@@ -144,6 +144,7 @@ fn l07_cloud_on_live_servers() -> Result<()> {
     );
     let paths = Paths::in_dir(&cloud.learner.config.dir);
     sample::write(&paths)?;
+    let mut runs = Vec::new();
     for (backend, scheme, name) in [(Backend::S3, "s3", "s3"), (Backend::Azure, "az", "azure")] {
         let run = common::random_name("run");
         let storage = format!("--storage={scheme}://collect/{run}");
@@ -161,6 +162,11 @@ fn l07_cloud_on_live_servers() -> Result<()> {
         );
         read_back(&cloud, backend, &paths, &run)?;
         sink_killed_after_storing(&cloud, backend, &paths, &storage)?;
+        runs.push((backend, storage, run));
+    }
+    // After both checks: what the sink sets aside here, check 7 lists.
+    for (backend, storage, run) in &runs {
+        corrupt_and_missing_chunks(&cloud, *backend, storage, run)?;
     }
     s3_refusals(&cloud)?;
     azure_refusals(&cloud)?;
@@ -230,6 +236,53 @@ fn sink_killed_after_storing(
     cloud.expect(backend, &["collect", "sink", "--until-caught-up", storage], 0, &[])?;
     ensure!(!has_partial(&paths.scratch), "a copy of a stored file is left in the sink's scratch");
     std::fs::remove_file(&path)?;
+    Ok(())
+}
+
+/// A file with a corrupt chunk and one with a chunk missing: neither becomes an object, the sink says why
+/// and exits 1 (not done).
+fn corrupt_and_missing_chunks(
+    cloud: &Cloud,
+    backend: Backend,
+    storage: &str,
+    run: &str,
+) -> Result<()> {
+    let dir = &cloud.learner.config.dir;
+    let names = workshop::capstone::Names::for_dir(dir);
+    let bytes = sample::video(3 * CHUNK_SIZE);
+    let (corrupt, missing) = (format!("corrupt-{run}.mp4"), format!("missing-{run}.mp4"));
+    let corrupt = common::chunks::crafted(&dir.join("collect/.sink"), &corrupt, &bytes)?;
+    let missing = common::chunks::crafted(&dir.join("collect/.sink"), &missing, &bytes)?;
+    let producer = workshop::capstone::ingest::producer(&format!(
+        "localhost:{}",
+        cloud.learner.config.kafka_port
+    ))?;
+    tokio::runtime::Runtime::new()?.block_on(async {
+        for index in 0..3u32 {
+            let mut chunk = common::chunks::part(&bytes, index).to_vec();
+            if index == 1 {
+                chunk[100] ^= 0xff;
+            }
+            common::chunks::send(&producer, &names.files, &corrupt, index, &chunk).await?;
+            if index != 1 {
+                let part = common::chunks::part(&bytes, index);
+                common::chunks::send(&producer, &names.files, &missing, index, part).await?;
+            }
+        }
+        anyhow::Ok(())
+    })?;
+    let sink = cloud.expect(backend, &["collect", "sink", "--until-caught-up", storage], 1, &[])?;
+    ensure!(
+        sink.stdout.contains(&format!("{}: its chunks make", corrupt.name))
+            && sink.stdout.contains(&format!("chunk 2 of {} arrived before chunk 1", missing.name)),
+        "the sink did not say why: {}",
+        sink.stdout
+    );
+    let stored = listed(cloud, backend, &format!("{run}/files"))?;
+    ensure!(
+        !stored.iter().any(|(name, _)| *name == corrupt.name || *name == missing.name),
+        "a corrupt or incomplete file became an object: {stored:?}"
+    );
     Ok(())
 }
 

@@ -6,14 +6,12 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use common::{has_partial, Learner};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use workshop::capstone::chunk::FileMeta;
+use rdkafka::producer::FutureRecord;
 use workshop::capstone::{ingest, sample, Names, Paths};
 use workshop::kafka::inspect as kafka_inspect;
 use workshop::stack::engine::Engine;
@@ -33,6 +31,8 @@ fn l07_collect_on_a_live_stack() -> Result<()> {
     l07_collect_check_before(&l)?;
     l07_collect_sink_killed_mid_file(&l, &paths)?;
     l07_collect_kafka_restarted_during_ingest(&l, &paths, &names, &runtime)?;
+    l07_collect_watch(&l, &paths)?;
+    l07_collect_events_from_stdin(&l, &paths)?;
     l07_collect_hostile_source(&l, &paths)?;
     l07_collect_second_folder(&l, &paths)?;
     l07_collect_your_own_folder(&l)?;
@@ -105,6 +105,106 @@ fn l07_collect_kafka_restarted_during_ingest(
     l.expect(&["collect", "sink", "--until-caught-up"], 0)?;
     let check = l.expect(&["check", "7"], 0)?;
     ensure!(check.contains("7 of 7 source files"), "{check}");
+    Ok(())
+}
+
+/// A live source: with the collector watching and the sink running, a file written into a new folder of
+/// the source, a file rewritten, and an event appended are each stored, without either being started
+/// again.
+fn l07_collect_watch(l: &Learner, paths: &Paths) -> Result<()> {
+    use std::io::BufRead;
+    let events_before = std::fs::read(&paths.events)?;
+    let live = paths.source.join("live");
+    std::fs::create_dir_all(&live)?;
+    std::fs::write(live.join("notes.txt"), "there before the collector watched")?;
+    let mut sink = l.command(&["collect", "sink"]).stdout(std::process::Stdio::null()).spawn()?;
+    let mut watching = l
+        .command(&["collect", "ingest", "--watch"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let stdout = watching.stdout.take().context("the watcher has no stdout")?;
+    let (said, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = said.send(line);
+        }
+    });
+    let mut heard = Vec::new();
+    common::wait_for("the collector to say it is watching", || {
+        heard.extend(lines.try_iter());
+        Ok(heard.iter().any(|line| line.starts_with("watching ")))
+    })?;
+    let before_watching = heard.len();
+    std::fs::create_dir_all(live.join("new"))?;
+    std::fs::write(live.join("new/arrived.txt"), "written while the collector watched")?;
+    std::fs::write(live.join("notes.txt"), "rewritten while the collector watched")?;
+    let mut events = std::fs::OpenOptions::new().append(true).open(&paths.events)?;
+    std::io::Write::write_all(&mut events, b"{\"id\":\"live-1\",\"kind\":\"arrived\"}\n")?;
+    let storage = workshop::capstone::storage::LocalDir::at(&paths.storage);
+    let stored = |name: &str| -> Result<bool> {
+        let want = std::fs::read(paths.source.join(name))?;
+        Ok(std::fs::read(paths.storage.join("files").join(name)).is_ok_and(|got| got == want))
+    };
+    common::wait_for("the sink to store what was written while watching", || {
+        use workshop::capstone::storage::Storage;
+        Ok(stored("live/new/arrived.txt")?
+            && stored("live/notes.txt")?
+            && storage.events()?.iter().any(|e| e.id == "live-1"))
+    })?;
+    for child in [&mut watching, &mut sink] {
+        child.kill()?;
+        child.wait()?;
+    }
+    heard.extend(lines.try_iter());
+    ensure!(
+        heard[before_watching..].iter().any(|line| line.starts_with("sent ")),
+        "the watcher said nothing of what it sent: {heard:?}"
+    );
+    l.expect(&["collect", "sink", "--until-caught-up"], 0)?;
+    std::fs::remove_dir_all(&live)?;
+    std::fs::write(&paths.events, events_before)?;
+    Ok(())
+}
+
+/// Events piped in (`--events -`): each line checked as a file's are, refused ones said at once on
+/// stderr, the others stored once; a command that would read the events again is refused.
+fn l07_collect_events_from_stdin(l: &Learner, paths: &Paths) -> Result<()> {
+    use std::io::Write;
+    let args = ["collect", "ingest", "--events", "-"];
+    let mut ingest = l
+        .command(&args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let mut input = ingest.stdin.take().context("the collector has no stdin")?;
+    input.write_all(
+        b"{\"id\":\"piped-1\"}\nnot json\n{\"id\":\"piped-1\"}\n{\"id\":\"piped-2\",\"n\":2}\n",
+    )?;
+    drop(input);
+    let out = ingest.wait_with_output()?;
+    ensure!(out.status.code() == Some(NOT_DONE), "the collector exited {:?}", out.status.code());
+    // What it says of the lines; the status lines beside them depend on timing.
+    let said: Vec<String> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|line| line.starts_with("not sent: "))
+        .map(str::to_string)
+        .collect();
+    snapshot!("l07_collect_events_from_stdin", said.join("\n"));
+    let summary = String::from_utf8_lossy(&out.stdout);
+    ensure!(summary.starts_with("sent 0 files (0.0 MB) and 2 events"), "{summary}");
+    l.expect(&["collect", "sink", "--until-caught-up"], 0)?;
+    use workshop::capstone::storage::Storage;
+    let stored = workshop::capstone::storage::LocalDir::at(&paths.storage).events()?;
+    for id in ["piped-1", "piped-2"] {
+        ensure!(stored.iter().filter(|e| e.id == id).count() == 1, "{id} is not stored once");
+    }
+    snapshot_both_stderr!(
+        "l07_collect_events_stdin_check",
+        l,
+        &["check", "7", "--events", "-"],
+        ERROR
+    );
     Ok(())
 }
 
@@ -276,7 +376,12 @@ fn l07_collect_your_own_folder(l: &Learner) -> Result<()> {
     let events = l.config.dir.with_extension("events.jsonl");
     std::fs::write(&events, "{\"id\":\"mine-1\",\"kind\":\"signup\"}\n{\"id\":\"mine-2\"}\n")?;
     let (source, events) = (own.display().to_string(), events.display().to_string());
-    let mine = ["--source", source.as_str(), "--events", events.as_str()];
+    // The lesson's own storage holds the sample's copies: another folder's go elsewhere.
+    let into_lessons =
+        ["collect", "ingest", "--source", source.as_str(), "--events", events.as_str()];
+    snapshot_both_stderr!("l07_collect_storage_holds_another_source", l, &into_lessons, ERROR);
+    let storage = l.config.dir.with_extension("own-storage").display().to_string();
+    let mine = ["--source", &source, "--events", &events, "--storage", &storage];
     let with = |args: &[&'static str]| -> Vec<&str> { args.iter().copied().chain(mine).collect() };
     l.expect(&with(&["collect", "ingest"]), 0)?;
     l.expect(&with(&["collect", "sink", "--until-caught-up"]), 0)?;
@@ -286,7 +391,9 @@ fn l07_collect_your_own_folder(l: &Learner) -> Result<()> {
     std::fs::create_dir_all(&empty)?;
     let before = std::fs::read(&events)?;
     let empty_source = empty.display().to_string();
-    l.expect(&["7", "--run", "--source", &empty_source, "--events", &events], 0)?;
+    let empty_storage = l.config.dir.with_extension("empty-storage").display().to_string();
+    let into_empty = ["--source", &empty_source, "--events", &events, "--storage", &empty_storage];
+    l.expect(&[&["7", "--run"][..], &into_empty].concat(), 0)?;
     ensure!(
         std::fs::read_dir(&empty)?.next().is_none(),
         "lesson 7 --run wrote into the learner's folder"
@@ -367,17 +474,24 @@ fn l07_collect_corrupt_and_missing_chunks(
     let bootstrap = format!("localhost:{}", l.config.kafka_port);
     let producer = ingest::producer(&bootstrap)?;
     let bytes = sample::video(3 * workshop::capstone::CHUNK_SIZE);
-    let corrupt = crafted(&paths.storage, "corrupt.mp4", &bytes)?;
-    let missing = crafted(&paths.storage, "missing.mp4", &bytes)?;
+    let corrupt = common::chunks::crafted(&paths.storage, "corrupt.mp4", &bytes)?;
+    let missing = common::chunks::crafted(&paths.storage, "missing.mp4", &bytes)?;
     runtime.block_on(async {
         for index in 0..3u32 {
-            let mut chunk = part(&bytes, index).to_vec();
+            let mut chunk = common::chunks::part(&bytes, index).to_vec();
             if index == 1 {
                 chunk[100] ^= 0xff;
             }
-            send(&producer, &names.files, &corrupt, index, &chunk).await?;
+            common::chunks::send(&producer, &names.files, &corrupt, index, &chunk).await?;
             if index != 1 {
-                send(&producer, &names.files, &missing, index, part(&bytes, index)).await?;
+                common::chunks::send(
+                    &producer,
+                    &names.files,
+                    &missing,
+                    index,
+                    common::chunks::part(&bytes, index),
+                )
+                .await?;
             }
         }
         anyhow::Ok(())
@@ -397,36 +511,6 @@ fn l07_collect_storage_not_writable(l: &Learner, paths: &Paths) -> Result<()> {
     std::fs::write(&paths.storage, "a file where the storage directory should be")?;
     let sink = ["collect", "sink", "--until-caught-up"];
     snapshot_both_stderr!("l07_collect_storage_not_writable", l, &sink, ERROR);
-    Ok(())
-}
-
-fn crafted(storage: &Path, name: &str, bytes: &[u8]) -> Result<FileMeta> {
-    let path = storage.join(format!("../{name}.src"));
-    std::fs::write(&path, bytes)?;
-    let meta = FileMeta::of(&path, name)?;
-    std::fs::remove_file(&path)?;
-    Ok(meta)
-}
-
-fn part(bytes: &[u8], index: u32) -> &[u8] {
-    let size = workshop::capstone::CHUNK_SIZE;
-    let start = index as usize * size;
-    &bytes[start..(start + size).min(bytes.len())]
-}
-
-async fn send(
-    producer: &FutureProducer,
-    topic: &str,
-    meta: &FileMeta,
-    index: u32,
-    chunk: &[u8],
-) -> Result<()> {
-    let record =
-        FutureRecord::to(topic).key(&meta.name).payload(chunk).headers(meta.headers(index));
-    producer
-        .send(record, Duration::from_secs(30))
-        .await
-        .map_err(|(e, _)| anyhow::anyhow!("{e}"))?;
     Ok(())
 }
 

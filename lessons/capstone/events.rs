@@ -43,17 +43,53 @@ pub fn read(path: &Path) -> Events {
 /// Splits JSON Lines; `origin` names the file in messages.
 pub fn parse(bytes: &[u8], origin: &str) -> Events {
     let mut out = Events::default();
-    let mut first_line_of: HashMap<String, (usize, usize)> = HashMap::new();
-    for (index, raw) in bytes.split(|b| *b == b'\n').enumerate() {
-        let number = index + 1;
+    let mut lines = Lines::new(origin);
+    for raw in bytes.split(|b| *b == b'\n') {
+        match lines.next(raw) {
+            Line::Event(event) => out.events.push(event),
+            Line::Repeated => out.repeated += 1,
+            Line::Blank => {}
+            Line::Refused(what, why) => out.refused.push((what, why)),
+        }
+    }
+    out
+}
+
+/// One line of JSON Lines, read in its place among the others.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Line {
+    Event(Event),
+    /// The same line as an earlier one: sent once.
+    Repeated,
+    Blank,
+    /// (what, why) for a line that is not sent.
+    Refused(String, String),
+}
+
+/// Reads JSON Lines one line at a time (a file, or standard input as it arrives), remembering each id's
+/// first line: an id given again with different content is refused.
+pub struct Lines {
+    origin: String,
+    number: usize,
+    first_line_of: HashMap<String, (usize, String)>,
+}
+
+impl Lines {
+    pub fn new(origin: &str) -> Lines {
+        Lines { origin: origin.to_string(), number: 0, first_line_of: HashMap::new() }
+    }
+
+    pub fn next(&mut self, raw: &[u8]) -> Line {
+        self.number += 1;
+        let number = self.number;
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         // A byte-order mark some editors put first is no part of the JSON.
         let raw =
-            if index == 0 { raw.strip_prefix("\u{feff}".as_bytes()).unwrap_or(raw) } else { raw };
+            if number == 1 { raw.strip_prefix("\u{feff}".as_bytes()).unwrap_or(raw) } else { raw };
         if raw.iter().all(u8::is_ascii_whitespace) {
-            continue;
+            return Line::Blank;
         }
-        let what = t!("{origin} line {number}", origin, number);
+        let what = t!("{origin} line {number}", origin = self.origin, number);
         // Trailing blanks are not part of an event: every side compares and stores lines without them.
         let line = match std::str::from_utf8(raw) {
             Ok(line) => line.trim_end(),
@@ -63,8 +99,7 @@ pub fn parse(bytes: &[u8], origin: &str) -> Events {
                     at = err.valid_up_to() + 1,
                     byte = format!("{:#04x}", raw[err.valid_up_to()])
                 );
-                out.refused.push((what, why));
-                continue;
+                return Line::Refused(what, why);
             }
         };
         if line.len() > EVENT_LIMIT {
@@ -72,15 +107,11 @@ pub fn parse(bytes: &[u8], origin: &str) -> Events {
                 "{mb} MB, above Kafka's 1 MB message limit: keep events small, and collect large content as a file",
                 mb = format!("{:.1}", line.len() as f64 / 1_000_000.0)
             );
-            out.refused.push((what, why));
-            continue;
+            return Line::Refused(what, why);
         }
         let id = match parse_event(line) {
             Ok(id) => id,
-            Err(why) => {
-                out.refused.push((what, why));
-                continue;
-            }
+            Err(why) => return Line::Refused(what, why),
         };
         if line.len() + id.len() > EVENT_LIMIT {
             // The id travels twice: as the message's key, and in its value.
@@ -88,12 +119,11 @@ pub fn parse(bytes: &[u8], origin: &str) -> Events {
                 "its id and line make {mb} MB, above Kafka's 1 MB message limit: use a short id",
                 mb = format!("{:.1}", (line.len() + id.len()) as f64 / 1_000_000.0)
             );
-            out.refused.push((what, why));
-            continue;
+            return Line::Refused(what, why);
         }
-        match first_line_of.get(&id) {
-            Some(&(_, at)) if out.events[at].line == line => out.repeated += 1,
-            Some(&(first, _)) => out.refused.push((
+        match self.first_line_of.get(&id) {
+            Some((_, first)) if first == line => Line::Repeated,
+            Some((first, _)) => Line::Refused(
                 what,
                 t!(
                     "id `{id}` was given on line {first} with different content; one id names one event, give this \
@@ -101,14 +131,13 @@ pub fn parse(bytes: &[u8], origin: &str) -> Events {
                     id,
                     first
                 ),
-            )),
+            ),
             None => {
-                first_line_of.insert(id.clone(), (number, out.events.len()));
-                out.events.push(Event { id, line: line.to_string() });
+                self.first_line_of.insert(id.clone(), (number, line.to_string()));
+                Line::Event(Event { id, line: line.to_string() })
             }
         }
     }
-    out
 }
 
 /// The contract of an event: one JSON object per line, with an `id` (a string or a number) that names it.

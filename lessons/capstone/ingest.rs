@@ -3,9 +3,10 @@
 //! acks=all: a retried send is never stored twice by the broker. A file or line it cannot send is
 //! reported with why, and the others go on.
 
+use std::collections::HashMap;
 use std::io::{IsTerminal, Read};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{anyhow, bail, Context, Result};
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -106,11 +107,30 @@ pub struct Source<'a> {
     pub events: super::events::Events,
 }
 
+/// What a collector that keeps running has sent or found stored: a file unchanged since (same size and
+/// modification time) is not read again, an event with the same line is not sent again.
+#[derive(Debug, Default)]
+pub struct Seen {
+    files: HashMap<String, (u64, SystemTime)>,
+    events: HashMap<String, String>,
+}
+
 pub async fn ingest(
     bootstrap: &str,
     names: &Names,
     source: Source<'_>,
     storage: &dyn Storage,
+) -> Result<IngestReport> {
+    ingest_unseen(bootstrap, names, source, storage, &mut Seen::default()).await
+}
+
+/// Sends what storage lacks and `seen` does not hold, and adds what it sent or found stored to `seen`.
+pub async fn ingest_unseen(
+    bootstrap: &str,
+    names: &Names,
+    source: Source<'_>,
+    storage: &dyn Storage,
+    seen: &mut Seen,
 ) -> Result<IngestReport> {
     let start = Instant::now();
     let scan = tokio::task::block_in_place(|| super::source::scan(source.folder));
@@ -118,23 +138,15 @@ pub async fn ingest(
     let mut report =
         IngestReport { refused: scan.refused, ignored: scan.ignored, ..IngestReport::default() };
     report.refused.extend(events.refused);
-    if scan.files.is_empty()
-        && events.events.is_empty()
-        && report.refused.is_empty()
-        && report.ignored.is_empty()
-    {
-        bail!(t!(
-            "There is nothing to collect in {folder}: no files, no events. Put files there, or run lesson 7 --run to \
-             make a sample set.",
-            folder = source.folder.display()
-        ));
-    }
     let producer = producer(bootstrap)?;
     let total: u64 =
         scan.files.iter().filter_map(|(_, p)| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
     let bar = progress_bar(total);
     for (name, path) in &scan.files {
         let before = std::fs::metadata(path).and_then(|m| Ok((m.len(), m.modified()?))).ok();
+        if before.is_some() && seen.files.get(name) == before.as_ref() {
+            continue;
+        }
         let meta = match tokio::task::block_in_place(|| FileMeta::of(path, name)) {
             Ok(meta) => meta,
             Err(err) => {
@@ -147,26 +159,37 @@ pub async fn ingest(
         {
             report.stored_files += 1;
             bar.inc(meta.size);
+            seen.files.extend(before.map(|b| (name.clone(), b)));
             continue;
         }
         match send_file(&producer, &names.files, path, &meta, before, &bar).await {
             Ok(()) => {
                 report.files += 1;
                 report.bytes += meta.size;
+                seen.files.extend(before.map(|b| (name.clone(), b)));
             }
             Err(err) => report.refused.push((name.clone(), format!("{err:#}"))),
         }
     }
     bar.finish_and_clear();
-    let stored: std::collections::HashMap<String, String> =
+    let unseen: Vec<Event> =
+        events.events.into_iter().filter(|e| seen.events.get(&e.id) != Some(&e.line)).collect();
+    // Reading what storage holds is a listing of every event in a cloud store: only when there is news.
+    let stored: HashMap<String, String> = if unseen.is_empty() {
+        HashMap::new()
+    } else {
         tokio::task::block_in_place(|| storage.events())?
             .into_iter()
             .map(|e| (e.id, e.line))
-            .collect();
+            .collect()
+    };
     let mut to_send = Vec::new();
-    for event in events.events {
+    for event in unseen {
         match stored.get(&event.id) {
-            Some(line) if *line == event.line => report.stored_events += 1,
+            Some(line) if *line == event.line => {
+                report.stored_events += 1;
+                seen.events.insert(event.id, event.line);
+            }
             Some(_) => report.refused.push((
                 t!("event `{id}`", id = event.id),
                 t!("storage holds another event with this id; one id names one event, give this one its own")
@@ -177,9 +200,82 @@ pub async fn ingest(
     }
     let sending = Instant::now();
     report.events = send_events(&producer, &names.events, &to_send).await?;
+    seen.events.extend(to_send.into_iter().map(|e| (e.id, e.line)));
     report.events_elapsed = sending.elapsed();
     report.elapsed = start.elapsed();
     Ok(report)
+}
+
+/// Sends the events of standard input as they arrive (`--events -`), until it ends: each line checked as a
+/// file's lines are, an event storage holds already not sent again, what is refused said at once.
+pub async fn ingest_stdin(
+    bootstrap: &str,
+    names: &Names,
+    storage: &dyn Storage,
+    report: &mut IngestReport,
+) -> Result<()> {
+    use tokio::io::AsyncBufReadExt;
+    let start = Instant::now();
+    let producer = producer(bootstrap)?;
+    let stored: HashMap<String, String> = tokio::task::block_in_place(|| storage.events())?
+        .into_iter()
+        .map(|e| (e.id, e.line))
+        .collect();
+    let mut lines = super::events::Lines::new(t!("standard input"));
+    let mut input = tokio::io::BufReader::new(tokio::io::stdin());
+    let mut in_flight = FuturesUnordered::new();
+    let mut raw = Vec::new();
+    loop {
+        tokio::select! {
+            // read_until keeps what it read when the other branch wins: the line goes on next time.
+            read = input.read_until(b'\n', &mut raw) => {
+                let read = read.context(t!("Failed to read standard input"))?;
+                if read == 0 {
+                    break;
+                }
+                let line = lines.next(raw.strip_suffix(b"\n").unwrap_or(&raw));
+                raw.clear();
+                let event = match line {
+                    super::events::Line::Event(event) => event,
+                    super::events::Line::Refused(what, why) => {
+                        eprintln!("{}", t!("not sent: {what}: {why}", what, why));
+                        report.refused.push((what, why));
+                        continue;
+                    }
+                    super::events::Line::Repeated | super::events::Line::Blank => continue,
+                };
+                match stored.get(&event.id) {
+                    Some(line) if *line == event.line => report.stored_events += 1,
+                    Some(_) => {
+                        let what = t!("event `{id}`", id = event.id);
+                        let why = t!(
+                            "storage holds another event with this id; one id names one event, give this one its own"
+                        )
+                        .to_string();
+                        eprintln!("{}", t!("not sent: {what}: {why}", what, why));
+                        report.refused.push((what, why));
+                    }
+                    None => {
+                        let record = || {
+                            FutureRecord::to(&names.events)
+                                .key(event.id.as_str())
+                                .payload(event.line.as_bytes())
+                        };
+                        let delivery = queue(&producer, record, &mut in_flight).await?;
+                        in_flight.push(delivery);
+                        report.events += 1;
+                    }
+                }
+            }
+            Some(result) = in_flight.next(), if !in_flight.is_empty() => settle(Some(result))?,
+        }
+    }
+    while let Some(result) = in_flight.next().await {
+        settle(Some(result))?;
+    }
+    report.events_elapsed += start.elapsed();
+    report.elapsed += start.elapsed();
+    Ok(())
 }
 
 /// Sends a file chunk by chunk. A file that changes between its hashing and its last chunk (its size or

@@ -25,7 +25,7 @@ A file larger than Kafka's message limit (1 MB by default) travels as chunks: al
 key, so they land in one partition, in order. The sink appends each chunk to disk before it stores its
 offset, and stores a file only when its size and SHA-256 match, so a sink killed at any moment and
 started again ends with every file exactly once. Start it again with: lesson collect sink --until-caught-up"),
-        needs: Needs::NOTHING,
+        needs: Needs::COLLECT,
         requires: &[2],
     };
 
@@ -39,8 +39,7 @@ started again ends with every file exactly once. Start it again with: lesson col
         let paths = &capstone.paths;
         let mut out = String::new();
         // A sample is made only in the lesson's own folders, never where the learner named (--source, --events).
-        let own = ctx.options.source.is_none() && ctx.options.events.is_none();
-        if own && sample::is_empty(&paths.source) {
+        if !capstone.named_source() && sample::is_empty(&paths.source) {
             let made = sample::write(paths)?;
             out += &t!(
                 "Made a sample set in {folder}: {files}",
@@ -53,12 +52,13 @@ started again ends with every file exactly once. Start it again with: lesson col
         let sent = capstone.ingest(&bootstrap).await?;
         out += &t!("collector: {summary}", summary = sent.summary());
         let stored = capstone.sink(&bootstrap, true).await?;
-        out += &t!("sink: {summary}", summary = stored.summary(&capstone.names));
+        out += &t!("sink: {summary}", summary = stored.summary(&capstone));
         out += &t!("storage: {storage}", storage = capstone.storage);
         if !sent.refused.is_empty() || !stored.is_clean() {
             bail!(t!(
-                "{out}\n\nNot everything was collected: fix what is named above, then run lesson 7 --run again.",
-                out
+                "{out}\n\nNot everything was collected: fix what is named above, then run {command} again.",
+                out,
+                command = capstone.command("7 --run")
             ));
         }
         Ok(out)
@@ -121,6 +121,19 @@ started again ends with every file exactly once. Start it again with: lesson col
 mod tests {
     use super::TEXT;
     use crate::stack::reference::REFERENCE;
+
+    /// Every `lesson` command of the text is one the program takes.
+    #[test]
+    fn the_commands_parse() {
+        use clap::Parser;
+        for command in crate::ui::markdown::commands(TEXT) {
+            let Some(at) = command.find("lesson ") else { continue };
+            let words = command[at..].split_whitespace();
+            if let Err(err) = crate::runner::cli::Cli::try_parse_from(words) {
+                panic!("`{command}` does not parse: {err}");
+            }
+        }
+    }
 
     /// The text's local S3 settings are those the reference compose file gives the S3 server.
     #[test]

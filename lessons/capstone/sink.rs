@@ -41,7 +41,7 @@ pub struct SinkReport {
 }
 
 impl SinkReport {
-    pub fn summary(&self, names: &Names) -> String {
+    pub fn summary(&self, capstone: &super::Capstone) -> String {
         let mut out = t!(
             "stored {files} ({mb} MB) and {events}",
             files = count(self.files, FILES),
@@ -64,7 +64,10 @@ impl SinkReport {
         if !self.incomplete.is_empty() {
             out += &format!(
                 "  {}\n",
-                t!("(the collector sends the rest when run again: lesson collect ingest)")
+                t!(
+                    "(the collector sends the rest when run again: {command})",
+                    command = capstone.command("collect ingest")
+                )
             );
         }
         if !self.dead_letters.is_empty() {
@@ -73,7 +76,7 @@ impl SinkReport {
                 t!(
                     "set aside {messages} in {topic} (dead letters):",
                     messages = count(self.dead_letters.len() as u64, MESSAGES),
-                    topic = names.dead_letters
+                    topic = capstone.names.dead_letters
                 )
             );
             // Sorted: the sink reads its topics' partitions in no fixed order.

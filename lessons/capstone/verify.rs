@@ -8,20 +8,20 @@ use anyhow::Result;
 use super::assembly::partials;
 use super::chunk::FileMeta;
 use super::dead_letter;
-use super::storage::{Storage, StorageUrl};
-use super::{megabytes, Capstone, Names, Paths};
+use super::storage::Storage;
+use super::{megabytes, Capstone};
 use crate::basics::common::{compose_hint, IN_NETWORK_BOOTSTRAP};
-use crate::lesson::{Context, Fact, Needs};
+use crate::lesson::{Context, Fact};
 use crate::ui::text::fill;
 
 /// How many names a fix lists before "and N more".
 const SHOWN: usize = 5;
 
 pub async fn facts(ctx: &Context, capstone: &Capstone) -> Result<Vec<Fact>> {
-    let (paths, storage) = (capstone.paths.clone(), capstone.storage.clone());
+    let owned = capstone.clone();
     // Hashing every source and stored file is blocking work: off the async runtime.
-    let mut facts = tokio::task::spawn_blocking(move || storage_facts(&paths, &storage)).await??;
-    facts.extend(kafka_facts(ctx, &capstone.names).await?);
+    let mut facts = tokio::task::spawn_blocking(move || storage_facts(&owned)).await??;
+    facts.extend(kafka_facts(ctx, capstone).await?);
     Ok(facts)
 }
 
@@ -33,7 +33,9 @@ fn listed(items: &[String]) -> String {
     out
 }
 
-pub fn storage_facts(paths: &Paths, storage: &StorageUrl) -> Result<Vec<Fact>> {
+pub fn storage_facts(capstone: &Capstone) -> Result<Vec<Fact>> {
+    let (paths, storage) = (&capstone.paths, &capstone.storage);
+    let collect = capstone.command("7 --run");
     let scan = super::source::scan(&paths.source);
     let events = super::events::read(&paths.events);
     if scan.files.is_empty()
@@ -43,7 +45,7 @@ pub fn storage_facts(paths: &Paths, storage: &StorageUrl) -> Result<Vec<Fact>> {
     {
         return Ok(vec![Fact::fail(
             t!("{folder} holds files to collect", folder = paths.source.display()),
-            t!("Run lesson 7 --run to make a sample set and collect it, or put your own files there"),
+            capstone.when_empty(),
         )]);
     }
     let store = super::storage::open(storage, false)?;
@@ -101,14 +103,19 @@ pub fn storage_facts(paths: &Paths, storage: &StorageUrl) -> Result<Vec<Fact>> {
                 what,
                 &[("same", &same), ("n", &total), ("mb", &format!("{:.1}", megabytes(bytes)))],
             ),
-            t!("Not stored yet: {names}. Collect them: lesson 7 --run", names = listed(&missing)),
+            t!(
+                "Not stored yet: {names}. Collect them: {collect}",
+                names = listed(&missing),
+                collect
+            ),
         ));
         facts.push(Fact::check(
             different.is_empty(),
             t!("every stored file has its source's SHA-256"),
             t!(
-                "Stored with other content: {names}. Collect them again: lesson 7 --run",
-                names = listed(&different)
+                "Stored with other content: {names}. Collect them again: {collect}",
+                names = listed(&different),
+                collect
             ),
         ));
     }
@@ -128,20 +135,23 @@ pub fn storage_facts(paths: &Paths, storage: &StorageUrl) -> Result<Vec<Fact>> {
         waiting.is_empty(),
         t!("no source file is half-rebuilt by the sink"),
         t!(
-            "Waiting for the rest of {names}. Start the sink again (lesson collect sink --until-caught-up); if the \
-             collector was stopped too, run it again (lesson collect ingest)",
-            names = listed(&waiting)
+            "Waiting for the rest of {names}. Start the sink again ({sink}); if the collector was stopped too, run \
+             it again ({ingest})",
+            names = listed(&waiting),
+            sink = capstone.command("collect sink --until-caught-up"),
+            ingest = capstone.command("collect ingest")
         ),
     ));
-    facts.extend(event_facts(paths, &events, store.as_ref())?);
+    facts.extend(event_facts(capstone, &events, store.as_ref())?);
     Ok(facts)
 }
 
 fn event_facts(
-    paths: &Paths,
+    capstone: &Capstone,
     events: &super::events::Events,
     store: &dyn Storage,
 ) -> Result<Vec<Fact>> {
+    let (paths, collect) = (&capstone.paths, capstone.command("7 --run"));
     let mut facts = Vec::new();
     if let Some((what, why)) =
         events.refused.iter().find(|(what, _)| *what == paths.events.display().to_string())
@@ -159,13 +169,12 @@ fn event_facts(
             events.refused.iter().take(SHOWN).map(|(what, why)| format!("{what}: {why}")).collect();
         if events.refused.len() > SHOWN {
             lines.push(t!(
-                "and {n} more (lesson collect ingest lists them all)",
-                n = events.refused.len() - SHOWN
+                "and {n} more ({ingest} lists them all)",
+                n = events.refused.len() - SHOWN,
+                ingest = capstone.command("collect ingest")
             ));
         }
-        lines.push(
-            t!("Repair or remove those lines, then collect again: lesson 7 --run").to_string(),
-        );
+        lines.push(t!("Repair or remove those lines, then collect again: {collect}", collect));
         let what = if events.refused.len() == 1 {
             n!("{n} line of {file} cannot be collected")
         } else {
@@ -196,7 +205,7 @@ fn event_facts(
         present == events.events.len(),
         fill(what, &[("present", &present), ("n", &events.events.len())]),
         if other.is_empty() {
-            t!("Collect them: lesson 7 --run").to_string()
+            t!("Collect them: {collect}", collect)
         } else {
             t!(
                 "Storage holds other content for the ids {ids}: one id names one event; give the new ones ids of \
@@ -218,7 +227,8 @@ fn event_facts(
     Ok(facts)
 }
 
-async fn kafka_facts(ctx: &Context, names: &Names) -> Result<Vec<Fact>> {
+async fn kafka_facts(ctx: &Context, capstone: &Capstone) -> Result<Vec<Fact>> {
+    let names = &capstone.names;
     let stack = match crate::basics::common::stack_up(ctx).await? {
         Ok(stack) => stack,
         Err(facts) => return Ok(facts),
@@ -241,7 +251,7 @@ async fn kafka_facts(ctx: &Context, names: &Names) -> Result<Vec<Fact>> {
             Ok((behind, letters))
         })
         .await?;
-    let sink = ctx.options.command("collect sink --until-caught-up", Needs::NOTHING);
+    let sink = capstone.command("collect sink --until-caught-up");
     let waits = if behind == 1 {
         n!("{n} message waits for it: {sink}")
     } else {

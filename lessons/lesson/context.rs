@@ -23,6 +23,9 @@ pub struct Options {
     /// `--dir D --project P` as the learner gave them (empty when they gave neither), repeated in every
     /// command the program tells them to run, so that it acts on the same stack.
     pub workspace_flags: String,
+    /// `--storage U --source S --events E` as the learner gave them, absolute, repeated in every command
+    /// of lesson 7's the program tells them to run.
+    pub collect_flags: String,
     /// Where lesson 7 stores (`--storage`): its folder when None.
     pub storage: Option<String>,
     /// The folder and the events file lesson 7 collects (`--source`, `--events`): its own when None.
@@ -50,6 +53,9 @@ impl Options {
         if needs.volumes && self.volumes {
             command += " --volumes";
         }
+        if needs.collects {
+            command += &self.collect_flags;
+        }
         command + &self.workspace_flags
     }
 }
@@ -64,6 +70,7 @@ impl Default for Options {
             volumes: false,
             native: false,
             workspace_flags: String::new(),
+            collect_flags: String::new(),
             storage: None,
             source: None,
             events: None,

@@ -45,6 +45,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Some(Command::Check { lesson, json, volumes }) => {
             let lesson = catalog::find(&lesson)?;
             let info = lesson.info();
+            refuse_collect_flags(ws, info)?;
             let facts = lesson.check(&context(ws, volumes, false)?).await?;
             if json {
                 println!("{}", report::json(info, &facts));
@@ -113,6 +114,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             }
             Some(lesson) => {
                 let lesson = catalog::find(lesson)?;
+                refuse_collect_flags(ws, lesson.info())?;
                 let ctx = context(ws, cli.volumes, cli.native)?;
                 if cli.run {
                     let info = lesson.info();
@@ -135,8 +137,22 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
 }
 
 async fn collect(ws: &Workspace, action: CollectAction) -> Result<ExitCode> {
-    let ctx = context(ws, false, false)?;
-    let capstone = crate::capstone::Capstone::of(&ctx)?;
+    let mut ws = ws.clone();
+    if let CollectAction::Ingest { watch: Some(Some(folder)) } = &action {
+        if ws.source.as_ref().is_some_and(|source| source != folder) {
+            anyhow::bail!(t!(
+                "--watch {folder} and --source {source} name two folders: lesson 7 collects one. Give one of them.",
+                folder = folder.display(),
+                source = ws.source.as_ref().map(|s| s.display().to_string()).unwrap_or_default()
+            ));
+        }
+        ws.source = Some(folder.clone());
+    }
+    let ctx = context(&ws, false, false)?;
+    let capstone = match action {
+        CollectAction::Ingest { watch: None } => crate::capstone::Capstone::for_ingest(&ctx)?,
+        _ => crate::capstone::Capstone::of(&ctx)?,
+    };
     let names = &capstone.names;
     let defaults = crate::lesson::Options::default();
     if ws.topic != defaults.topic || ws.group != defaults.group {
@@ -151,14 +167,18 @@ async fn collect(ws: &Workspace, action: CollectAction) -> Result<ExitCode> {
     }
     let stack = capstone.ready(&ctx).await?;
     match action {
-        CollectAction::Ingest => {
+        CollectAction::Ingest { watch: Some(_) } => {
+            crate::capstone::watch::watch(&capstone, &stack.bootstrap()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        CollectAction::Ingest { watch: None } => {
             let report = capstone.ingest(&stack.bootstrap()).await?;
             print!("{}", report.summary());
             Ok(done(report.refused.is_empty()))
         }
         CollectAction::Sink { until_caught_up } => {
             let report = capstone.sink(&stack.bootstrap(), until_caught_up).await?;
-            print!("{}", report.summary(names));
+            print!("{}", report.summary(&capstone));
             Ok(done(report.is_clean()))
         }
     }
@@ -229,11 +249,41 @@ fn context(workspace: &Workspace, volumes: bool, native: bool) -> Result<Context
         volumes,
         native,
         workspace_flags: workspace_flags(workspace),
-        storage: workspace.storage.clone(),
+        collect_flags: collect_flags(workspace)?,
+        storage: storage(workspace)?,
         source: workspace.source.as_deref().map(absolute).transpose()?,
         events: workspace.events.as_deref().map(absolute).transpose()?,
     };
     Ok(Context::new(config, options))
+}
+
+/// `--storage` as given, a folder made absolute from the current directory, as the shell that typed it meant it.
+fn storage(workspace: &Workspace) -> Result<Option<String>> {
+    let Some(text) = &workspace.storage else { return Ok(None) };
+    if text.is_empty() || text.contains("://") {
+        return Ok(Some(text.clone()));
+    }
+    Ok(Some(absolute(std::path::Path::new(text))?.display().to_string()))
+}
+
+/// `--source`, `--events` and `--storage` are lesson 7's: given to another lesson, they would be carried
+/// into its suggested commands and mean nothing there.
+fn refuse_collect_flags(workspace: &Workspace, info: &Info) -> Result<()> {
+    let given = [
+        ("--source", workspace.source.is_some()),
+        ("--events", workspace.events.is_some()),
+        ("--storage", workspace.storage.is_some()),
+    ];
+    if let Some((flag, _)) = given.iter().find(|(_, given)| *given) {
+        if !info.needs.collects {
+            anyhow::bail!(t!(
+                "{flag} is lesson 7's: lesson {id} collects nothing. Run the command again without it.",
+                flag,
+                id = info.id
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `lesson check N`, with every option the learner gave that the check needs to look at the same things.
@@ -250,16 +300,21 @@ fn workspace_flags(workspace: &Workspace) -> String {
     if let Some(project) = &workspace.project {
         flags += &format!(" --project {}", shell_word(project));
     }
-    if let Some(storage) = &workspace.storage {
-        flags += &format!(" --storage {}", shell_word(storage));
+    flags
+}
+
+/// ` --storage U --source S --events E`, as the learner gave them, folders and files absolute.
+fn collect_flags(workspace: &Workspace) -> Result<String> {
+    let mut flags = String::new();
+    if let Some(storage) = storage(workspace)? {
+        flags += &format!(" --storage {}", shell_word(&storage));
     }
     for (flag, path) in [("--source", &workspace.source), ("--events", &workspace.events)] {
         if let Some(path) = path {
-            let path = absolute(path).unwrap_or_else(|_| path.clone());
-            flags += &format!(" {flag} {}", shell_word(&path.display().to_string()));
+            flags += &format!(" {flag} {}", shell_word(&absolute(path)?.display().to_string()));
         }
     }
-    flags
+    Ok(flags)
 }
 
 /// `path` from the current directory, as the shell that typed it meant it.
@@ -319,8 +374,13 @@ mod tests {
         );
         assert_eq!(check_command(info(6), &chosen), "lesson check 6 --volumes");
         assert_eq!(check_command(info(1), &chosen), "lesson check 1");
-        let elsewhere = Options { workspace_flags: " --dir /w".into(), ..Options::default() };
+        let elsewhere = Options {
+            workspace_flags: " --dir /w".into(),
+            collect_flags: " --source /s".into(),
+            ..Options::default()
+        };
         assert_eq!(check_command(info(2), &elsewhere), "lesson check 2 --dir /w");
+        assert_eq!(check_command(info(7), &elsewhere), "lesson check 7 --source /s --dir /w");
     }
 
     #[test]
@@ -338,7 +398,11 @@ mod tests {
         };
         assert_eq!(workspace_flags(&workspace("/home/ana/kafka")), " --dir /home/ana/kafka");
         let to_s3 = Workspace { storage: Some("s3://collect/run 1".into()), ..workspace("/w") };
-        assert_eq!(workspace_flags(&to_s3), " --dir /w --storage 's3://collect/run 1'");
+        assert_eq!(workspace_flags(&to_s3), " --dir /w");
+        assert_eq!(collect_flags(&to_s3).ok().as_deref(), Some(" --storage 's3://collect/run 1'"));
+        let here = std::env::current_dir().map(|d| d.join("kept").display().to_string()).ok();
+        let local = Workspace { storage: Some("kept".into()), ..workspace("/w") };
+        assert_eq!(storage(&local).ok().flatten(), here);
         assert_eq!(
             workspace_flags(&workspace("/home/ana/meu kafka")),
             " --dir '/home/ana/meu kafka'"

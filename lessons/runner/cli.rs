@@ -148,7 +148,11 @@ pub struct Workspace {
 #[derive(Debug, Subcommand)]
 pub enum CollectAction {
     /// Send every file of collect/source and every event of collect/events.jsonl to Kafka.
-    Ingest,
+    Ingest {
+        /// Keep running, and send each file and event as it appears (DIR: the folder to watch, as --source).
+        #[arg(long, value_name = "DIR", num_args = 0..=1)]
+        watch: Option<Option<PathBuf>>,
+    },
     /// Store what arrives into collect/storage; runs until Ctrl-C.
     Sink {
         /// Stop once every partition is read to its end.

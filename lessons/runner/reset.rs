@@ -40,7 +40,7 @@ pub async fn reset(ctx: &Context, id: u8, yes: bool) -> Result<String> {
     }
     let losses: Vec<&str> = plans.iter().filter_map(|(_, plan)| plan.loses.as_deref()).collect();
     if !losses.is_empty() && !yes {
-        let needs = Needs { topic: true, group: true, ..Needs::NOTHING };
+        let needs = Needs { topic: true, group: true, collects: true, ..Needs::NOTHING };
         let yes = ctx.options.command(&format!("reset {id} --yes"), needs);
         confirm(id, &plans, &losses, &yes)?;
     }

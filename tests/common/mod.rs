@@ -1,6 +1,8 @@
 //! Helpers shared by the live tests: a stack of their own, random names, one list of snapshot filters.
 #![allow(dead_code)]
 
+pub mod chunks;
+
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};

@@ -1,0 +1,78 @@
+//! `lesson collect ingest --watch`: a live source. The collector sends what storage lacks, then keeps
+//! running: a file written into the source folder (or changed), a line added to the events file, is sent
+//! as soon as the writing stops, and the sink running beside it stores it within seconds. The operating
+//! system says when something changed (inotify, FSEvents): nothing is scanned on a timer.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use notify::{EventKind, RecursiveMode, Watcher};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::ingest::Seen;
+use super::Capstone;
+
+/// How long the source must stay still before a round: a file being copied in changes many times a second.
+const STILL: Duration = Duration::from_millis(300);
+
+/// Collects until stopped (Ctrl-C), printing what each round sent.
+pub async fn watch(capstone: &Capstone, bootstrap: &str) -> Result<()> {
+    let (sender, mut changes) = tokio::sync::mpsc::unbounded_channel();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        // Reads and opens change nothing; an error (the watch overflowed) may hide a change: look again.
+        if event.map_or(true, |e| !matches!(e.kind, EventKind::Access(_))) {
+            let _ = sender.send(());
+        }
+    })
+    .context(t!("Failed to watch for changes"))?;
+    let paths = &capstone.paths;
+    watch_path(&mut watcher, &paths.source, RecursiveMode::Recursive)?;
+    // The folder holding the events file: an editor saves by replacing the file.
+    if let Some(folder) = paths.events.parent() {
+        watch_path(&mut watcher, folder, RecursiveMode::NonRecursive)?;
+    }
+    let mut seen = Seen::default();
+    let mut first = true;
+    loop {
+        let report = capstone.ingest_unseen(bootstrap, &mut seen).await?;
+        if first || report.files + report.events > 0 || !report.refused.is_empty() {
+            print!("{}", report.summary());
+        }
+        if first {
+            println!(
+                "{}",
+                t!(
+                    "watching {folder} and {events}: each new or changed file and event is sent as it appears \
+                     (Ctrl-C stops)",
+                    folder = paths.source.display(),
+                    events = paths.events.display()
+                )
+            );
+            first = false;
+        }
+        if !settled(&mut changes).await {
+            return Ok(());
+        }
+    }
+}
+
+fn watch_path(watcher: &mut impl Watcher, path: &Path, mode: RecursiveMode) -> Result<()> {
+    watcher
+        .watch(path, mode)
+        .with_context(|| t!("Failed to watch {path} for changes", path = path.display()))
+}
+
+/// Waits for a change, then for the source to stay still; false when the watcher is gone.
+async fn settled(changes: &mut UnboundedReceiver<()>) -> bool {
+    if changes.recv().await.is_none() {
+        return false;
+    }
+    loop {
+        match tokio::time::timeout(STILL, changes.recv()).await {
+            Ok(Some(())) => continue,
+            Ok(None) => return false,
+            Err(_still) => return true,
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! Chunks as a collector that went wrong would send them: crafted by hand, some corrupt or missing.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Result;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use workshop::capstone::chunk::FileMeta;
+
+/// The description of `bytes` as the collector would send them under `name`.
+pub fn crafted(storage: &Path, name: &str, bytes: &[u8]) -> Result<FileMeta> {
+    let path = storage.join(format!("../{name}.src"));
+    std::fs::write(&path, bytes)?;
+    let meta = FileMeta::of(&path, name)?;
+    std::fs::remove_file(&path)?;
+    Ok(meta)
+}
+
+pub fn part(bytes: &[u8], index: u32) -> &[u8] {
+    let size = workshop::capstone::CHUNK_SIZE;
+    let start = index as usize * size;
+    &bytes[start..(start + size).min(bytes.len())]
+}
+
+pub async fn send(
+    producer: &FutureProducer,
+    topic: &str,
+    meta: &FileMeta,
+    index: u32,
+    chunk: &[u8],
+) -> Result<()> {
+    let record =
+        FutureRecord::to(topic).key(&meta.name).payload(chunk).headers(meta.headers(index));
+    producer
+        .send(record, Duration::from_secs(30))
+        .await
+        .map_err(|(e, _)| anyhow::anyhow!("{e}"))?;
+    Ok(())
+}
