@@ -48,6 +48,8 @@ fn l07_collect_check_before(l: &Learner) -> Result<()> {
     snapshot!("l07_collect_explain", l.expect(&["7"], 0)?);
     snapshot_both!("l07_collect_check_before", l, &["check", "7"], NOT_DONE);
     snapshot_both_stderr!("l07_collect_nothing_to_collect", l, &["collect", "ingest"], ERROR);
+    let elsewhere = l.fails(&["check", "3", "--source", "anywhere"], ERROR)?;
+    ensure!(elsewhere.stderr.contains("--source is lesson 7's"), "{}", elsewhere.stderr);
     snapshot_both_stderr!(
         "l07_collect_topic_flag",
         l,
