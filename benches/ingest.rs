@@ -1,23 +1,29 @@
 //! Lesson 7's collector and sink on a live stack: `cargo bench --bench ingest`. Starts its own stack (own
-//! project, free ports) from compose/docker-compose.yml, then, in rounds that alternate so both sides see
-//! the same machine, prints medians of:
+//! project, free ports) from compose/docker-compose.yml, and for the last measure its storage servers too
+//! (profile `cloud`: S3Proxy and Azurite), then, in rounds that alternate so both sides see the same machine,
+//! prints medians of:
 //! - files: the collector (read, SHA-256, chunk, send) against rdkafka sending the same number of
 //!   same-sized messages with the same settings (the capstone aims at >= 0.9);
 //! - events: the collector against rdkafka sending the same lines (the capstone aims at >= 5,000 events/s);
-//! - an update: the sink storing a changed version of a large stored file (MB/s stored and verified).
+//! - an update: the sink storing a changed version of a large stored file (MB/s stored and verified);
+//! - each backend: the sink storing the same new files into a fresh folder or prefix of a local folder, S3
+//!   and Azure Blob in turn (MB/s stored and verified).
 //!
-//! A benchmark, not a test: it asserts nothing.
+//! A benchmark, not a test: it asserts no figure (only that the sink stored what was sent, or a figure would
+//! mean nothing).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{ensure, Context, Result};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use rdkafka::producer::{FutureProducer, FutureRecord};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use workshop::capstone::events::{self, Event};
 use workshop::capstone::ingest::{self, Source};
-use workshop::capstone::storage::LocalDir;
+use workshop::capstone::storage::{self, LocalDir, StorageUrl};
 use workshop::capstone::{megabytes, sample, sink, Names, Paths, CHUNK_SIZE};
+use workshop::stack::compose::CLOUD_PROFILE;
 use workshop::stack::config::StackConfig;
 use workshop::stack::Stack;
 
@@ -25,9 +31,69 @@ const ROUNDS: usize = 5;
 const VIDEOS: usize = 3;
 const EVENTS: usize = 20_000;
 const UPDATED_BYTES: usize = 100 * 1024 * 1024;
+/// What the compose file's S3 server (service `s3`) accepts; its bucket `collect` exists from the start.
+const S3_IDENTITY: &str = "workshop";
+const S3_SECRET: &str = "workshop-secret";
+
+/// Where the sink stores, in the order each round visits them.
+#[derive(Clone, Copy)]
+enum Backend {
+    Local,
+    S3,
+    Azure,
+}
+
+const BACKENDS: [Backend; 3] = [Backend::Local, Backend::S3, Backend::Azure];
+
+impl Backend {
+    fn label(self) -> &'static str {
+        match self {
+            Backend::Local => "local folder",
+            Backend::S3 => "S3 (S3Proxy, compose service s3)",
+            Backend::Azure => "Azure Blob (Azurite, compose service azurite)",
+        }
+    }
+
+    /// A `--storage` no earlier round stored into: a folder of the bench's directory, or a prefix.
+    fn fresh(self, round: usize) -> String {
+        match self {
+            Backend::Local => format!("bench-local-{round}"),
+            Backend::S3 => format!("s3://collect/bench-{round}"),
+            Backend::Azure => format!("az://collect/bench-{round}"),
+        }
+    }
+}
+
+/// The host ports of the storage servers (profile `cloud`).
+#[derive(Clone, Copy)]
+struct CloudPorts {
+    s3: u16,
+    azurite: u16,
+}
 
 fn main() -> Result<()> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(bench())
+    let cloud = CloudPorts { s3: free_port()?, azurite: free_port()? };
+    // The storage client reads its servers and credentials from the environment, as tests/cloud.rs gives them
+    // to `lesson`: set here, before any thread runs. Variables that would take precedence over these go.
+    for variable in [
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ENDPOINT",
+        "AWS_SESSION_TOKEN",
+        "AZURE_STORAGE_CONNECTION_STRING",
+    ] {
+        std::env::remove_var(variable);
+    }
+    for (variable, value) in [
+        ("AWS_ACCESS_KEY_ID", S3_IDENTITY.to_string()),
+        ("AWS_SECRET_ACCESS_KEY", S3_SECRET.to_string()),
+        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", cloud.s3)),
+        ("AWS_REGION", "us-east-1".to_string()),
+        ("AZURE_STORAGE_USE_EMULATOR", "true".to_string()),
+        ("AZURITE_BLOB_STORAGE_URL", format!("http://127.0.0.1:{}", cloud.azurite)),
+    ] {
+        std::env::set_var(variable, value);
+    }
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(bench(cloud))
 }
 
 fn free_port() -> Result<u16> {
@@ -39,7 +105,7 @@ fn median(mut samples: Vec<f64>) -> f64 {
     samples[samples.len() / 2]
 }
 
-async fn bench() -> Result<()> {
+async fn bench(cloud: CloudPorts) -> Result<()> {
     let project = format!("wks-bench-{:08x}", std::process::id());
     let dir = std::env::temp_dir().join(&project);
     std::fs::create_dir_all(&dir)?;
@@ -54,13 +120,14 @@ async fn bench() -> Result<()> {
         zookeeper_port: free_port()?,
     };
     let stack = Stack::connect(config).await?;
-    let result = measure(&stack, &dir).await;
+    let result = measure(&stack, &dir, cloud).await;
+    // `--profile cloud down -v`: the storage servers and their volumes go too.
     stack.down(true).await?;
     std::fs::remove_dir_all(&dir).ok();
     result
 }
 
-async fn measure(stack: &Stack, dir: &std::path::Path) -> Result<()> {
+async fn measure(stack: &Stack, dir: &std::path::Path, cloud: CloudPorts) -> Result<()> {
     stack.up().await?;
     let bootstrap = stack.bootstrap();
     let paths = Paths::in_dir(dir);
@@ -104,6 +171,8 @@ async fn measure(stack: &Stack, dir: &std::path::Path) -> Result<()> {
         raw_evs.push(raw_events(&producer, &lines).await?);
     }
     let update = sink_update(&bootstrap, &names, &paths).await?;
+    start_cloud(stack, cloud).await?;
+    let backends = sink_backends(&bootstrap, &names, &paths, dir).await?;
 
     let (files, raw_files, evs, raw_evs) =
         (median(files), median(raw_files), median(evs), median(raw_evs));
@@ -120,6 +189,13 @@ async fn measure(stack: &Stack, dir: &std::path::Path) -> Result<()> {
         UPDATED_BYTES / (1024 * 1024)
     );
     println!("    local folder                                      {update:>9.1} MB/s");
+    println!(
+        "  sink, {VIDEOS} new files ({:.1} MB) stored and verified, a fresh folder or prefix each round:",
+        megabytes(total)
+    );
+    for (backend, rates) in BACKENDS.into_iter().zip(backends) {
+        println!("    {:<50}{:>9.1} MB/s", backend.label(), median(rates));
+    }
     Ok(())
 }
 
@@ -172,4 +248,89 @@ async fn sink_update(bootstrap: &str, names: &Names, paths: &Paths) -> Result<f6
         }
     }
     Ok(median(rates))
+}
+
+/// `compose --profile cloud up -d s3 azurite` in the bench's project, as tests/cloud.rs starts them, then
+/// waits until each answers HTTP on its host port.
+async fn start_cloud(stack: &Stack, ports: CloudPorts) -> Result<()> {
+    let compose = &stack.compose;
+    let mut words = compose.cli.name().split(' ');
+    let program = words.next().context("no compose command")?;
+    let up = tokio::process::Command::new(program)
+        .args(words)
+        .arg("--project-name")
+        .arg(&compose.project)
+        .arg("--file")
+        .arg(&compose.file)
+        .args(["--profile", CLOUD_PROFILE, "up", "-d", "s3", "azurite"])
+        .current_dir(compose.dir())
+        .envs(compose.env.iter().map(|(k, v)| (k, v)))
+        .env("S3_PORT", ports.s3.to_string())
+        .env("AZURITE_PORT", ports.azurite.to_string())
+        .output()
+        .await
+        .context("Failed to run compose up for s3 and azurite")?;
+    ensure!(
+        up.status.success(),
+        "compose up s3 azurite failed: {}",
+        String::from_utf8_lossy(&up.stderr)
+    );
+    wait_for("the S3 server to answer GET /healthz", ports.s3, b"GET /healthz HTTP/1.0\r\n\r\n")
+        .await?;
+    wait_for("Azurite to answer GET /", ports.azurite, b"GET / HTTP/1.0\r\n\r\n").await
+}
+
+/// Polls every 50 ms, for up to two minutes, until `port` answers `request` with an HTTP status line.
+async fn wait_for(what: &str, port: u16, request: &[u8]) -> Result<()> {
+    eprintln!("waiting for {what} (127.0.0.1:{port})");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !answers(port, request).await {
+        ensure!(Instant::now() < deadline, "gave up after two minutes waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+/// The port answers an HTTP request with a status line (Docker's port proxy accepts and closes before the
+/// server listens).
+async fn answers(port: u16, request: &[u8]) -> bool {
+    let talk = async {
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
+        stream.write_all(request).await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        Ok::<bool, std::io::Error>(answer.starts_with(b"HTTP/1.1 "))
+    };
+    matches!(tokio::time::timeout(Duration::from_secs(2), talk).await, Ok(Ok(true)))
+}
+
+/// In each round, for each backend in turn: the videos sent again, then the sink storing them into a fresh
+/// folder or prefix of that backend; MB/s stored and verified, from the time the sink spends on the files'
+/// chunks (appending, hashing, storing), not waiting for Kafka. One list of rates per backend.
+async fn sink_backends(
+    bootstrap: &str,
+    names: &Names,
+    paths: &Paths,
+    dir: &std::path::Path,
+) -> Result<Vec<Vec<f64>>> {
+    let mut rates = vec![Vec::new(); BACKENDS.len()];
+    for round in 0..ROUNDS {
+        for (backend, rates) in BACKENDS.into_iter().zip(&mut rates) {
+            let url = StorageUrl::parse(&backend.fresh(round), dir)?;
+            // Opening a bucket or container is a round trip on a runtime of its own: a blocking call.
+            let target = tokio::task::block_in_place(|| storage::open(&url, true))?;
+            // Nothing is stored there yet: every file is sent.
+            let source = Source { folder: &paths.source, events: events::Events::default() };
+            let sent = ingest::ingest(bootstrap, names, source, target.as_ref()).await?;
+            let report = sink::run(bootstrap, names, &paths.scratch, target, true).await?;
+            ensure!(
+                report.files == sent.files && report.bytes == sent.bytes,
+                "{url}: the sink stored {} of {} files",
+                report.files,
+                sent.files
+            );
+            rates.push(megabytes(report.bytes) / report.busy.as_secs_f64().max(0.001));
+        }
+    }
+    Ok(rates)
 }
