@@ -203,12 +203,11 @@ impl Capstone {
 
     /// The storage holds this source's copies, and no other's.
     fn claim(&self) -> Result<()> {
-        origin::claim(
-            &self.paths.scratch,
-            &self.storage,
-            &self.paths.source,
-            &self.command("reset 7"),
-        )
+        // lesson reset 7 empties the lesson's own storage only: for another, the way out is another storage.
+        let own =
+            matches!(&self.storage, StorageUrl::Local(folder) if *folder == self.paths.storage);
+        let reset = own.then(|| self.command("reset 7"));
+        origin::claim(&self.paths.scratch, &self.storage, &self.paths.source, reset.as_deref())
     }
 
     /// What to do when there is nothing to collect.

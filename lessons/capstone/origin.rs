@@ -18,9 +18,14 @@ struct Origin {
 }
 
 /// Records that `storage` holds the copies of `source`'s files, or refuses when it holds another's
-/// (`reset`: the command that starts lesson 7 over). Events need no such guard: one id names one event,
+/// (`reset`: the command that starts lesson 7 over, when it would empty this storage). Events need no such guard: one id names one event,
 /// and an id stored with another line is refused wherever it comes from.
-pub fn claim(scratch: &Path, storage: &StorageUrl, source: &Path, reset: &str) -> Result<()> {
+pub fn claim(
+    scratch: &Path,
+    storage: &StorageUrl,
+    source: &Path,
+    reset: Option<&str>,
+) -> Result<()> {
     let key = match storage {
         StorageUrl::Local(folder) => super::resolved(folder).display().to_string(),
         cloud => cloud.to_string(),
@@ -33,12 +38,20 @@ pub fn claim(scratch: &Path, storage: &StorageUrl, source: &Path, reset: &str) -
         .unwrap_or_default();
     match origins.get(&key) {
         Some(held) if *held == this => return Ok(()),
+        Some(held) if reset.is_none() => bail!(t!(
+            "{storage} holds the copies of {their_source}: the files of {source} would replace those of the same \
+             name there. Store these elsewhere: --storage with another folder, or another prefix \
+             (s3://BUCKET/OTHER).",
+            storage,
+            their_source = held.source.display(),
+            source = source.display()
+        )),
         Some(held) => bail!(t!(
             "{storage} holds the copies of {their_source}: the files of {source} would replace those of the same \
              name there. Store these elsewhere (--storage with another folder, or another \
              prefix: s3://BUCKET/OTHER), or start over with {reset} (it lists what it deletes and asks).",
             storage,
-            reset,
+            reset = reset.unwrap_or_default(),
             their_source = held.source.display(),
             source = source.display()
         )),
@@ -62,12 +75,12 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("workshop-origins-{}", std::process::id()));
         let (scratch, storage) = (dir.join(".sink"), StorageUrl::Local(dir.join("storage")));
         let (mine, theirs) = (dir.join("mine"), dir.join("theirs"));
-        claim(&scratch, &storage, &mine, "")?;
-        claim(&scratch, &storage, &mine, "")?;
-        let refused = claim(&scratch, &storage, &theirs, "").err().map(|e| e.to_string());
+        claim(&scratch, &storage, &mine, Some(""))?;
+        claim(&scratch, &storage, &mine, Some(""))?;
+        let refused = claim(&scratch, &storage, &theirs, Some("")).err().map(|e| e.to_string());
         assert!(refused.is_some_and(|e| e.contains("holds the copies of")));
         let elsewhere = StorageUrl::S3 { bucket: "b".into(), prefix: "p".into() };
-        claim(&scratch, &elsewhere, &theirs, "")?;
+        claim(&scratch, &elsewhere, &theirs, None)?;
         std::fs::remove_dir_all(&dir)?;
         Ok(())
     }

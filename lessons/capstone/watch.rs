@@ -15,6 +15,8 @@ use super::Capstone;
 
 /// How long the source must stay still before a round: a file being copied in changes many times a second.
 const STILL: Duration = Duration::from_millis(300);
+/// A source that never stays still (a log appended to all the time) still gets a round this often.
+const AT_MOST: Duration = Duration::from_secs(2);
 
 /// Collects until stopped (Ctrl-C), printing what each round sent.
 pub async fn watch(capstone: &Capstone, bootstrap: &str) -> Result<()> {
@@ -35,7 +37,19 @@ pub async fn watch(capstone: &Capstone, bootstrap: &str) -> Result<()> {
     let mut seen = Seen::default();
     let mut first = true;
     loop {
-        let report = capstone.ingest_unseen(bootstrap, &mut seen).await?;
+        let report = match capstone.ingest_unseen(bootstrap, &mut seen).await {
+            Ok(report) => report,
+            Err(err) if first => return Err(err),
+            // A round that failed (the store did not answer, Kafka was restarting) is tried again at the
+            // next change: what it did not send is still unseen.
+            Err(err) => {
+                eprintln!("✗ {err:#}");
+                if !settled(&mut changes).await {
+                    return Ok(());
+                }
+                continue;
+            }
+        };
         if first || report.files + report.events > 0 || !report.refused.is_empty() {
             print!("{}", report.summary());
         }
@@ -63,13 +77,15 @@ fn watch_path(watcher: &mut impl Watcher, path: &Path, mode: RecursiveMode) -> R
         .with_context(|| t!("Failed to watch {path} for changes", path = path.display()))
 }
 
-/// Waits for a change, then for the source to stay still; false when the watcher is gone.
+/// Waits for a change, then for the source to stay still (at most AT_MOST); false when the watcher is gone.
 async fn settled(changes: &mut UnboundedReceiver<()>) -> bool {
     if changes.recv().await.is_none() {
         return false;
     }
+    let first = tokio::time::Instant::now();
     loop {
-        match tokio::time::timeout(STILL, changes.recv()).await {
+        let still = STILL.min(AT_MOST.saturating_sub(first.elapsed()));
+        match tokio::time::timeout(still, changes.recv()).await {
             Ok(Some(())) => continue,
             Ok(None) => return false,
             Err(_still) => return true,
