@@ -27,9 +27,10 @@ use storage::StorageUrl;
 /// Half of Kafka's default 1 MB message limit, leaving room for headers.
 pub const CHUNK_SIZE: usize = 512 * 1024;
 
-/// The capstone's topics and the sink's group. They carry a short hash of the learner's directory: two
-/// directories against one broker (even two folders of the same name, which compose gives one project)
-/// never read each other's files.
+/// The capstone's topics and the sink's group. They carry a short hash of the learner's directory, and of
+/// the storage when it is not the lesson's own: two directories against one broker (even two folders of the
+/// same name, which compose gives one project) never read each other's files, and a sink of one storage
+/// never takes what was sent for another.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Names {
     pub files: String,
@@ -40,10 +41,28 @@ pub struct Names {
 }
 
 impl Names {
+    /// The names of the lesson's own storage, `collect/storage`.
     pub fn for_dir(dir: &Path) -> Names {
+        Names::hashed(dir, None)
+    }
+
+    /// The names for `storage`: the lesson's own keeps the directory's names, any other has its own.
+    pub fn for_storage(dir: &Path, storage: &StorageUrl) -> Names {
+        let own = StorageUrl::Local(Paths::in_dir(dir).storage);
+        let key = origin::key(storage);
+        Names::hashed(dir, (key != origin::key(&own)).then_some(key.as_str()))
+    }
+
+    fn hashed(dir: &Path, storage: Option<&str>) -> Names {
         use sha2::Digest;
         let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-        let hash = chunk::hex(&sha2::Sha256::digest(dir.as_os_str().as_encoded_bytes()));
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(dir.as_os_str().as_encoded_bytes());
+        if let Some(storage) = storage {
+            hasher.update([0]);
+            hasher.update(storage.as_bytes());
+        }
+        let hash = chunk::hex(&hasher.finalize());
         let base = format!("collect-{}", &hash[..8]);
         Names {
             files: format!("{base}-files"),
@@ -66,6 +85,8 @@ pub struct Paths {
     pub events: PathBuf,
     pub storage: PathBuf,
     pub scratch: PathBuf,
+    /// Which source each storage holds the copies of (origin.rs).
+    pub origins: PathBuf,
 }
 
 impl Paths {
@@ -76,7 +97,20 @@ impl Paths {
             events: base.join("events.jsonl"),
             storage: base.join("storage"),
             scratch: base.join(".sink"),
+            origins: base.join("origins.json"),
         }
+    }
+
+    /// The lesson's folders for the storage `names` were made for: a storage other than the lesson's own
+    /// has a scratch folder of its own (`collect/.sink-<hash>`), so what one sink half-rebuilt or stored
+    /// never misleads another's.
+    pub fn for_names(dir: &Path, names: &Names) -> Paths {
+        let mut paths = Paths::in_dir(dir);
+        if *names != Names::for_dir(dir) {
+            let tag = names.group.trim_start_matches("collect-").trim_end_matches("-sink");
+            paths.scratch = paths.scratch.with_file_name(format!(".sink-{tag}"));
+        }
+        paths
     }
 }
 
@@ -129,7 +163,13 @@ impl Capstone {
     }
 
     fn open(ctx: &Context, stdin: bool) -> Result<Capstone> {
-        let mut paths = Paths::in_dir(&ctx.config.dir);
+        let own = Paths::in_dir(&ctx.config.dir);
+        let storage = match &ctx.options.storage {
+            Some(text) => StorageUrl::parse(text, &ctx.config.dir)?,
+            None => StorageUrl::Local(own.storage.clone()),
+        };
+        let names = Names::for_storage(&ctx.config.dir, &storage);
+        let mut paths = Paths::for_names(&ctx.config.dir, &names);
         let mut events_from_stdin = false;
         if let Some(source) = &ctx.options.source {
             if !source.is_dir() {
@@ -162,10 +202,6 @@ impl Capstone {
                 paths.events = events.clone();
             }
         }
-        let storage = match &ctx.options.storage {
-            Some(text) => StorageUrl::parse(text, &ctx.config.dir)?,
-            None => StorageUrl::Local(paths.storage.clone()),
-        };
         let mut written = vec![paths.scratch.clone()];
         if let StorageUrl::Local(folder) = &storage {
             written.push(folder.clone());
@@ -182,13 +218,7 @@ impl Capstone {
                 ));
             }
         }
-        Ok(Capstone {
-            names: Names::for_dir(&ctx.config.dir),
-            paths,
-            storage,
-            events_from_stdin,
-            options: ctx.options.clone(),
-        })
+        Ok(Capstone { names, paths, storage, events_from_stdin, options: ctx.options.clone() })
     }
 
     /// `lesson ARGS` with the learner's folders, storage and directory: it collects the same things.
@@ -202,12 +232,19 @@ impl Capstone {
     }
 
     /// The storage holds this source's copies, and no other's.
-    fn claim(&self) -> Result<()> {
+    fn claim(&self, storage: &dyn storage::Storage) -> Result<()> {
         // lesson reset 7 empties the lesson's own storage only: for another, the way out is another storage.
         let own =
             matches!(&self.storage, StorageUrl::Local(folder) if *folder == self.paths.storage);
         let reset = own.then(|| self.command("reset 7"));
-        origin::claim(&self.paths.scratch, &self.storage, &self.paths.source, reset.as_deref())
+        let holds_files = || Ok(!tokio::task::block_in_place(|| storage.files())?.is_empty());
+        origin::claim(
+            &self.paths.origins,
+            &self.storage,
+            &self.paths.source,
+            reset.as_deref(),
+            holds_files,
+        )
     }
 
     /// What to do when there is nothing to collect.
@@ -264,8 +301,8 @@ impl Capstone {
         bootstrap: &str,
         seen: &mut ingest::Seen,
     ) -> Result<ingest::IngestReport> {
-        self.claim()?;
         let storage = self.open_storage(false).await?;
+        self.claim(storage.as_ref())?;
         let source = ingest::Source { folder: &self.paths.source, events: self.events() };
         let sending = t!("the collector to send what storage lacks");
         let mut report = crate::ui::progress::while_running(
@@ -289,7 +326,6 @@ impl Capstone {
 
     /// Stores what arrives, until stopped or, with `until_caught_up`, until every partition is read.
     pub async fn sink(&self, bootstrap: &str, until_caught_up: bool) -> Result<sink::SinkReport> {
-        self.claim()?;
         let storage = self.open_storage(true).await?;
         let sink = sink::run(bootstrap, &self.names, &self.paths.scratch, storage, until_caught_up);
         let storing =

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use workshop::capstone::assembly::{Scratch, Step};
 use workshop::capstone::chunk::FileMeta;
 use workshop::capstone::storage::StorageUrl;
-use workshop::capstone::{sample, Paths, CHUNK_SIZE};
+use workshop::capstone::{sample, Names, Paths, CHUNK_SIZE};
 
 const ERROR: i32 = 2;
 const S3_SECRET: &str = "workshop-secret";
@@ -148,6 +148,11 @@ fn l07_cloud_on_live_servers() -> Result<()> {
     for (backend, scheme, name) in [(Backend::S3, "s3", "s3"), (Backend::Azure, "az", "azure")] {
         let run = common::random_name("run");
         let storage = format!("--storage={scheme}://collect/{run}");
+        // Another storage than the lesson's own: topics, group and scratch folder of its own.
+        let dir = &cloud.learner.config.dir;
+        let url = StorageUrl::parse(&format!("{scheme}://collect/{run}"), dir)?;
+        let paths = Paths::for_names(dir, &Names::for_storage(dir, &url));
+        ensure!(paths.scratch != Paths::in_dir(dir).scratch, "one scratch folder for two storages");
         sink_killed_mid_file(&cloud, backend, &paths, &storage, &run)?;
         let check = cloud.expect(backend, &["check", "7", &storage], 0, &[])?;
         let name = format!("l07_cloud_check_{name}");
@@ -248,11 +253,13 @@ fn corrupt_and_missing_chunks(
     run: &str,
 ) -> Result<()> {
     let dir = &cloud.learner.config.dir;
-    let names = workshop::capstone::Names::for_dir(dir);
+    let url = StorageUrl::parse(storage.trim_start_matches("--storage="), dir)?;
+    let names = Names::for_storage(dir, &url);
     let bytes = sample::video(3 * CHUNK_SIZE);
     let (corrupt, missing) = (format!("corrupt-{run}.mp4"), format!("missing-{run}.mp4"));
-    let corrupt = common::chunks::crafted(&dir.join("collect/.sink"), &corrupt, &bytes)?;
-    let missing = common::chunks::crafted(&dir.join("collect/.sink"), &missing, &bytes)?;
+    let source = Paths::in_dir(dir).source;
+    let corrupt = common::chunks::crafted(&source, &corrupt, &bytes)?;
+    let missing = common::chunks::crafted(&source, &missing, &bytes)?;
     let producer = workshop::capstone::ingest::producer(&format!(
         "localhost:{}",
         cloud.learner.config.kafka_port

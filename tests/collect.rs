@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
@@ -40,6 +41,7 @@ fn l07_collect_on_a_live_stack() -> Result<()> {
     l07_collect_file_becomes_folder(&l, &paths)?;
     l07_collect_two_sinks_at_once(&l, &paths)?;
     l07_collect_corrupt_and_missing_chunks(&l, &paths, &names, &runtime)?;
+    l07_collect_storage_disk_full(&l, &paths)?;
     l07_collect_storage_not_writable(&l, &paths)?;
     Ok(())
 }
@@ -111,8 +113,8 @@ fn l07_collect_kafka_restarted_during_ingest(
 }
 
 /// A live source: with the collector watching and the sink running, a file written into a new folder of
-/// the source, a file rewritten, and an event appended are each stored, without either being started
-/// again.
+/// the source, a file rewritten at the same size, and events appended without a pause (a busy log) are
+/// each stored, without either being started again.
 fn l07_collect_watch(l: &Learner, paths: &Paths) -> Result<()> {
     use std::io::BufRead;
     let events_before = std::fs::read(&paths.events)?;
@@ -139,20 +141,39 @@ fn l07_collect_watch(l: &Learner, paths: &Paths) -> Result<()> {
     let before_watching = heard.len();
     std::fs::create_dir_all(live.join("new"))?;
     std::fs::write(live.join("new/arrived.txt"), "written while the collector watched")?;
-    std::fs::write(live.join("notes.txt"), "rewritten while the collector watched")?;
-    let mut events = std::fs::OpenOptions::new().append(true).open(&paths.events)?;
-    std::io::Write::write_all(&mut events, b"{\"id\":\"live-1\",\"kind\":\"arrived\"}\n")?;
+    std::fs::write(live.join("notes.txt"), "THERE BEFORE THE COLLECTOR WATCHED")?;
+    let appending = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let appender = {
+        let (appending, events) = (appending.clone(), paths.events.clone());
+        std::thread::spawn(move || -> Result<()> {
+            let mut file = std::fs::OpenOptions::new().append(true).open(events)?;
+            let mut n = 0;
+            while appending.load(std::sync::atomic::Ordering::Relaxed) {
+                std::io::Write::write_all(
+                    &mut file,
+                    format!("{{\"id\":\"live-{n}\"}}\n").as_bytes(),
+                )?;
+                n += 1;
+                // The pace of a busy log (a writer, not a wait for anything).
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Ok(())
+        })
+    };
     let storage = workshop::capstone::storage::LocalDir::at(&paths.storage);
     let stored = |name: &str| -> Result<bool> {
         let want = std::fs::read(paths.source.join(name))?;
         Ok(std::fs::read(paths.storage.join("files").join(name)).is_ok_and(|got| got == want))
     };
-    common::wait_for("the sink to store what was written while watching", || {
+    let waited = common::wait_for("the sink to store what was written while watching", || {
         use workshop::capstone::storage::Storage;
         Ok(stored("live/new/arrived.txt")?
             && stored("live/notes.txt")?
             && storage.events()?.iter().any(|e| e.id == "live-1"))
-    })?;
+    });
+    appending.store(false, std::sync::atomic::Ordering::Relaxed);
+    appender.join().map_err(|_| anyhow::anyhow!("the appender panicked"))??;
+    waited?;
     for child in [&mut watching, &mut sink] {
         child.kill()?;
         child.wait()?;
@@ -168,8 +189,9 @@ fn l07_collect_watch(l: &Learner, paths: &Paths) -> Result<()> {
     Ok(())
 }
 
-/// Events piped in (`--events -`): each line checked as a file's are, refused ones said at once on
-/// stderr, the others stored once; a command that would read the events again is refused.
+/// Events piped in (`--events -`): each sent as it arrives (stored by a running sink while the pipe is
+/// still open), checked as a file's lines are, refused ones said at once on stderr, the others stored
+/// once; a command that would read the events again is refused.
 fn l07_collect_events_from_stdin(l: &Learner, paths: &Paths) -> Result<()> {
     use std::io::Write;
     let args = ["collect", "ingest", "--events", "-"];
@@ -179,10 +201,20 @@ fn l07_collect_events_from_stdin(l: &Learner, paths: &Paths) -> Result<()> {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()?;
+    let mut sink = l.command(&["collect", "sink"]).stdout(std::process::Stdio::null()).spawn()?;
     let mut input = ingest.stdin.take().context("the collector has no stdin")?;
-    input.write_all(
-        b"{\"id\":\"piped-1\"}\nnot json\n{\"id\":\"piped-1\"}\n{\"id\":\"piped-2\",\"n\":2}\n",
-    )?;
+    input.write_all(b"{\"id\":\"piped-1\"}\n")?;
+    input.flush()?;
+    let storage = workshop::capstone::storage::LocalDir::at(&paths.storage);
+    use workshop::capstone::storage::Storage;
+    let arrived =
+        common::wait_for("the first piped event to be stored, the pipe still open", || {
+            Ok(storage.events()?.iter().any(|e| e.id == "piped-1"))
+        });
+    sink.kill()?;
+    sink.wait()?;
+    arrived?;
+    input.write_all(b"not json\n{\"id\":\"piped-1\"}\n{\"id\":\"piped-2\",\"n\":2}\n")?;
     drop(input);
     let out = ingest.wait_with_output()?;
     ensure!(out.status.code() == Some(NOT_DONE), "the collector exited {:?}", out.status.code());
@@ -196,8 +228,7 @@ fn l07_collect_events_from_stdin(l: &Learner, paths: &Paths) -> Result<()> {
     let summary = String::from_utf8_lossy(&out.stdout);
     ensure!(summary.starts_with("sent 0 files (0.0 MB) and 2 events"), "{summary}");
     l.expect(&["collect", "sink", "--until-caught-up"], 0)?;
-    use workshop::capstone::storage::Storage;
-    let stored = workshop::capstone::storage::LocalDir::at(&paths.storage).events()?;
+    let stored = storage.events()?;
     for id in ["piped-1", "piped-2"] {
         ensure!(stored.iter().filter(|e| e.id == id).count() == 1, "{id} is not stored once");
     }
@@ -506,6 +537,63 @@ fn l07_collect_corrupt_and_missing_chunks(
         "a bad file was stored"
     );
     Ok(())
+}
+
+/// A storage on a disk too small (a tmpfs of 8 MB for the source's 65 MB): the sink stops with the disk
+/// named, nothing in storage looks complete that is not, and once there is room the same command ends the
+/// work. Mounting needs root, as CI runs.
+fn l07_collect_storage_disk_full(l: &Learner, paths: &Paths) -> Result<()> {
+    let small = l.config.dir.with_extension("small-disk");
+    std::fs::create_dir_all(&small)?;
+    let mount = |args: &[&str]| -> Result<()> {
+        let out = std::process::Command::new("mount").args(args).arg(&small).output()?;
+        ensure!(
+            out.status.success(),
+            "mount {} failed (this test needs root): {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(())
+    };
+    mount(&["-t", "tmpfs", "-o", "size=8m", "tmpfs"])?;
+    let result = (|| -> Result<()> {
+        let storage = format!("--storage={}", small.display());
+        l.expect(&["collect", "ingest", &storage], 0)?;
+        let full = l.fails(&["collect", "sink", "--until-caught-up", &storage], ERROR)?;
+        ensure!(full.stderr.contains("is the disk full?"), "{}", full.stderr);
+        for entry in walk(&small.join("files"))? {
+            let name = entry.strip_prefix(small.join("files"))?;
+            let source = std::fs::metadata(paths.source.join(name))?.len();
+            let stored = std::fs::metadata(&entry)?.len();
+            ensure!(stored == source, "{} is visible with {stored} of {source} bytes", name.display());
+        }
+        mount(&["-o", "remount,size=256m"])?;
+        l.expect(&["collect", "sink", "--until-caught-up", &storage], 0)?;
+        let check = l.expect(&["check", "7", &storage], 0)?;
+        ensure!(check.contains("✓ every stored file has its source's SHA-256"), "{check}");
+        Ok(())
+    })();
+    let unmounted = std::process::Command::new("umount").arg(&small).status()?;
+    result?;
+    ensure!(unmounted.success(), "umount {} failed", small.display());
+    Ok(())
+}
+
+/// Every file below `dir`.
+fn walk(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    if !dir.exists() {
+        return Ok(out);
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            out.extend(walk(&path)?);
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(out)
 }
 
 fn l07_collect_storage_not_writable(l: &Learner, paths: &Paths) -> Result<()> {

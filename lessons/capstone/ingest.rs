@@ -113,6 +113,17 @@ pub struct Source<'a> {
 pub struct Seen {
     files: HashMap<String, (u64, SystemTime)>,
     events: HashMap<String, String>,
+    /// A file modified more recently than this is left for a later round: it may still be written.
+    young: Option<Duration>,
+    /// The last round left such a file.
+    pub left_young: bool,
+}
+
+impl Seen {
+    /// For a collector that keeps running: a file written more recently than `young` waits a round.
+    pub fn leaving_young(young: Duration) -> Seen {
+        Seen { young: Some(young), ..Seen::default() }
+    }
 }
 
 pub async fn ingest(
@@ -133,6 +144,7 @@ pub async fn ingest_unseen(
     seen: &mut Seen,
 ) -> Result<IngestReport> {
     let start = Instant::now();
+    seen.left_young = false;
     let scan = tokio::task::block_in_place(|| super::source::scan(source.folder));
     let events = source.events;
     let mut report =
@@ -146,6 +158,12 @@ pub async fn ingest_unseen(
         let before = std::fs::metadata(path).and_then(|m| Ok((m.len(), m.modified()?))).ok();
         if before.is_some() && seen.files.get(name) == before.as_ref() {
             continue;
+        }
+        if let (Some(young), Some((_, modified))) = (seen.young, before) {
+            if modified.elapsed().is_ok_and(|age| age < young) {
+                seen.left_young = true;
+                continue;
+            }
         }
         let meta = match tokio::task::block_in_place(|| FileMeta::of(path, name)) {
             Ok(meta) => meta,
@@ -185,6 +203,15 @@ pub async fn ingest_unseen(
     };
     let mut to_send = Vec::new();
     for event in unseen {
+        if seen.events.get(&event.id).is_some_and(|line| *line != event.line) {
+            // Sent before with another line, maybe not stored yet: one id names one event.
+            report.refused.push((
+                t!("event `{id}`", id = event.id),
+                t!("it was sent before with other content; one id names one event, give this one its own")
+                    .into(),
+            ));
+            continue;
+        }
         match stored.get(&event.id) {
             Some(line) if *line == event.line => {
                 report.stored_events += 1;
@@ -206,8 +233,10 @@ pub async fn ingest_unseen(
     Ok(report)
 }
 
-/// Sends the events of standard input as they arrive (`--events -`), until it ends: each line checked as a
-/// file's lines are, an event storage holds already not sent again, what is refused said at once.
+/// Sends the events of standard input as they arrive (`--events -`), until it ends or Ctrl-C: each line
+/// checked as a file's lines are, an event storage holds already not sent again, what is refused said at
+/// once. Standard input cannot be read again, so Ctrl-C ends it like its end: what was read is sent and
+/// acknowledged before it returns.
 pub async fn ingest_stdin(
     bootstrap: &str,
     names: &Names,
@@ -225,8 +254,13 @@ pub async fn ingest_stdin(
     let mut input = tokio::io::BufReader::new(tokio::io::stdin());
     let mut in_flight = FuturesUnordered::new();
     let mut raw = Vec::new();
+    let mut stop = std::pin::pin!(tokio::signal::ctrl_c());
     loop {
         tokio::select! {
+            _ = &mut stop => {
+                eprintln!("{}", t!("Stopped: every line read before Ctrl-C is sent, once Kafka acknowledges it."));
+                break;
+            }
             // read_until keeps what it read when the other branch wins: the line goes on next time.
             read = input.read_until(b'\n', &mut raw) => {
                 let read = read.context(t!("Failed to read standard input"))?;

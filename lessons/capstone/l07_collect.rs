@@ -4,11 +4,24 @@ use anyhow::Result;
 
 use anyhow::{bail, Context as _};
 
+use super::storage::StorageUrl;
 use super::{sample, verify, Capstone, Names, Paths};
 use crate::lesson::Fact;
 
 use crate::kafka::admin;
 use crate::lesson::{Context, Info, Lesson, Needs, Undo};
+
+/// The topics and group of the storage the learner named (`--storage`), or of the lesson's own, and the
+/// lesson's folders for it.
+fn names_and_paths(ctx: &Context) -> (Names, Paths) {
+    let names = match ctx.options.storage.as_deref().map(|t| StorageUrl::parse(t, &ctx.config.dir))
+    {
+        Some(Ok(storage)) => Names::for_storage(&ctx.config.dir, &storage),
+        _ => Names::for_dir(&ctx.config.dir),
+    };
+    let paths = Paths::for_names(&ctx.config.dir, &names);
+    (names, paths)
+}
 
 /// What `lesson N` says and the chapter includes: written once, in markdown.
 pub const TEXT: &str = include_str!("l07_collect.md");
@@ -65,35 +78,55 @@ started again ends with every file exactly once. Start it again with: lesson col
     }
 
     fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
-        let paths = Paths::in_dir(&ctx.config.dir);
-        let names = Names::for_dir(&ctx.config.dir);
+        let (names, paths) = names_and_paths(ctx);
+        let (topics, scratch) = (names.topics().join(", "), paths.scratch.display());
+        let source = ctx.options.source.as_ref().unwrap_or(&paths.source).display();
+        let events = ctx.options.events.as_ref().unwrap_or(&paths.events).display();
+        let Some(storage) = ctx.options.storage.as_ref() else {
+            return Some(Undo {
+                does: t!(
+                    "removes {storage} and {scratch}, the capstone's topics ({topics}) and its sink group; your \
+                     sources in {source} and {events} stay",
+                    storage = paths.storage.display(),
+                    scratch,
+                    topics,
+                    source,
+                    events
+                ),
+                loses: Some(t!(
+                    "the stored copies in {storage} and the capstone's topics",
+                    storage = paths.storage.display()
+                )),
+            });
+        };
+        // A storage the learner named may hold anything of theirs: it is never removed.
         Some(Undo {
             does: t!(
-                "removes {storage} and {scratch}, the capstone's topics ({topics}) and its sink group; your sources \
-                 in {source} and {events} stay",
-                storage = paths.storage.display(),
-                scratch = paths.scratch.display(),
-                topics = names.topics().join(", "),
-                source = ctx.options.source.as_ref().unwrap_or(&paths.source).display(),
-                events = ctx.options.events.as_ref().unwrap_or(&paths.events).display()
+                "removes {scratch}, the topics of {storage} ({topics}) and its sink group; {storage}, which you \
+                 named, and your sources in {source} and {events} stay: empty it yourself to store anew",
+                storage,
+                scratch,
+                topics,
+                source,
+                events
             ),
-            loses: Some(t!(
-                "the stored copies in {storage} and the capstone's topics",
-                storage = paths.storage.display()
-            )),
+            loses: Some(t!("the capstone's topics for {storage}", storage)),
         })
     }
 
     async fn undo(&self, ctx: &Context) -> Result<String> {
-        let paths = Paths::in_dir(&ctx.config.dir);
-        let names = Names::for_dir(&ctx.config.dir);
+        let (names, paths) = names_and_paths(ctx);
         let mut done = Vec::new();
-        for dir in [&paths.storage, &paths.scratch] {
+        let own = ctx.options.storage.is_none().then_some(&paths.storage);
+        for dir in own.into_iter().chain([&paths.scratch]) {
             if dir.exists() {
                 std::fs::remove_dir_all(dir)
                     .with_context(|| t!("Failed to remove {path}", path = dir.display()))?;
                 done.push(t!("removed {path}", path = dir.display()));
             }
+        }
+        if let Some(storage) = own {
+            super::origin::forget(&paths.origins, &StorageUrl::Local(storage.clone()))?;
         }
         let stack = ctx.stack().await?;
         if stack.service("kafka").await.is_ok() {

@@ -17,6 +17,8 @@ use super::Capstone;
 const STILL: Duration = Duration::from_millis(300);
 /// A source that never stays still (a log appended to all the time) still gets a round this often.
 const AT_MOST: Duration = Duration::from_secs(2);
+/// A file written this recently is left for the next round: a download or a copy may only have paused.
+const YOUNG: Duration = Duration::from_secs(1);
 
 /// Collects until stopped (Ctrl-C), printing what each round sent.
 pub async fn watch(capstone: &Capstone, bootstrap: &str) -> Result<()> {
@@ -31,10 +33,11 @@ pub async fn watch(capstone: &Capstone, bootstrap: &str) -> Result<()> {
     let paths = &capstone.paths;
     watch_path(&mut watcher, &paths.source, RecursiveMode::Recursive)?;
     // The folder holding the events file: an editor saves by replacing the file.
-    if let Some(folder) = paths.events.parent() {
+    if let Some(folder) = paths.events.parent().filter(|folder| folder.is_dir()) {
         watch_path(&mut watcher, folder, RecursiveMode::NonRecursive)?;
     }
-    let mut seen = Seen::default();
+    let mut seen = Seen::leaving_young(YOUNG);
+    let mut said = std::collections::HashSet::new();
     let mut first = true;
     loop {
         let report = match capstone.ingest_unseen(bootstrap, &mut seen).await {
@@ -44,12 +47,15 @@ pub async fn watch(capstone: &Capstone, bootstrap: &str) -> Result<()> {
             // next change: what it did not send is still unseen.
             Err(err) => {
                 eprintln!("✗ {err:#}");
-                if !settled(&mut changes).await {
+                if !settled(&mut changes, false).await {
                     return Ok(());
                 }
                 continue;
             }
         };
+        let mut report = report;
+        // What cannot be sent is said once, not at every round.
+        report.refused.retain(|refused| said.insert(refused.clone()));
         if first || report.files + report.events > 0 || !report.refused.is_empty() {
             print!("{}", report.summary());
         }
@@ -65,7 +71,7 @@ pub async fn watch(capstone: &Capstone, bootstrap: &str) -> Result<()> {
             );
             first = false;
         }
-        if !settled(&mut changes).await {
+        if !settled(&mut changes, seen.left_young).await {
             return Ok(());
         }
     }
@@ -77,9 +83,15 @@ fn watch_path(watcher: &mut impl Watcher, path: &Path, mode: RecursiveMode) -> R
         .with_context(|| t!("Failed to watch {path} for changes", path = path.display()))
 }
 
-/// Waits for a change, then for the source to stay still (at most AT_MOST); false when the watcher is gone.
-async fn settled(changes: &mut UnboundedReceiver<()>) -> bool {
-    if changes.recv().await.is_none() {
+/// Waits for a change (or, when a file was left for being young, for it to age), then for the source to
+/// stay still (at most AT_MOST); false when the watcher is gone.
+async fn settled(changes: &mut UnboundedReceiver<()>, left_young: bool) -> bool {
+    let changed = if left_young {
+        tokio::time::timeout(YOUNG, changes.recv()).await.unwrap_or(Some(()))
+    } else {
+        changes.recv().await
+    };
+    if changed.is_none() {
         return false;
     }
     let first = tokio::time::Instant::now();

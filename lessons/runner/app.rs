@@ -28,8 +28,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 .and_then(|l| catalog::find(l).ok())
                 .is_some_and(|l| l.info().id == 7);
     let workspace = cli.workspace.clone();
-    if matches!(cli.command, Some(Command::Watch { .. })) {
-        // Ctrl-C is how watching ends: the watch stops by itself, with nothing to undo.
+    let from_stdin = matches!(cli.command, Some(Command::Collect { .. }))
+        && cli.workspace.events.as_ref().is_some_and(|events| events.as_os_str() == "-");
+    if matches!(cli.command, Some(Command::Watch { .. })) || from_stdin {
+        // Ctrl-C is how watching ends, with nothing to undo; standard input ends on it, and what was
+        // read is still sent (it cannot be read again).
         return dispatch(cli).await;
     }
     tokio::select! {
@@ -138,8 +141,16 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
 
 async fn collect(ws: &Workspace, action: CollectAction) -> Result<ExitCode> {
     let mut ws = ws.clone();
+    let from_stdin = ws.events.as_ref().is_some_and(|events| events.as_os_str() == "-");
+    if matches!(action, CollectAction::Ingest { watch: Some(_) }) && from_stdin {
+        anyhow::bail!(t!(
+            "--watch watches the events file, and --events - reads standard input: give one of them (events \
+             piped in stream as they arrive without --watch)."
+        ));
+    }
     if let CollectAction::Ingest { watch: Some(Some(folder)) } = &action {
-        if ws.source.as_ref().is_some_and(|source| source != folder) {
+        let same = |source: &std::path::PathBuf| absolute(source).ok() == absolute(folder).ok();
+        if ws.source.as_ref().is_some_and(|source| !same(source)) {
             anyhow::bail!(t!(
                 "--watch {folder} and --source {source} name two folders: lesson 7 collects one. Give one of them.",
                 folder = folder.display(),
@@ -310,7 +321,8 @@ fn collect_flags(workspace: &Workspace) -> Result<String> {
         flags += &format!(" --storage {}", shell_word(&storage));
     }
     for (flag, path) in [("--source", &workspace.source), ("--events", &workspace.events)] {
-        if let Some(path) = path {
+        // Standard input is read once: no other command takes --events -.
+        if let Some(path) = path.as_ref().filter(|path| path.as_os_str() != "-") {
             flags += &format!(" {flag} {}", shell_word(&absolute(path)?.display().to_string()));
         }
     }

@@ -49,7 +49,8 @@ pub async fn reset(ctx: &Context, id: u8, yes: bool) -> Result<String> {
         let did = lesson.undo(ctx).await?;
         out += &format!("✓ {}\n", t!("lesson {id}: {did}", id = lesson.info().id, did));
     }
-    let again = ctx.options.command(&id.to_string(), Default::default());
+    let needs = LESSONS.iter().find(|l| l.info().id == id).map(|l| l.info().needs);
+    let again = ctx.options.command(&id.to_string(), needs.unwrap_or_default());
     out += &format!("\n{}", t!("Back to before lesson {id}. Start it again: {again}", id, again));
     Ok(out)
 }
