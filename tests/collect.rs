@@ -565,7 +565,11 @@ fn l07_collect_storage_disk_full(l: &Learner, paths: &Paths) -> Result<()> {
             let name = entry.strip_prefix(small.join("files"))?;
             let source = std::fs::metadata(paths.source.join(name))?.len();
             let stored = std::fs::metadata(&entry)?.len();
-            ensure!(stored == source, "{} is visible with {stored} of {source} bytes", name.display());
+            ensure!(
+                stored == source,
+                "{} is visible with {stored} of {source} bytes",
+                name.display()
+            );
         }
         mount(&["-o", "remount,size=256m"])?;
         l.expect(&["collect", "sink", "--until-caught-up", &storage], 0)?;
