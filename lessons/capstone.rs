@@ -292,13 +292,14 @@ impl Capstone {
                 fix = self.when_empty()
             ));
         }
-        self.ingest_unseen(bootstrap, &mut ingest::Seen::default()).await
+        let producer = ingest::producer(bootstrap)?;
+        self.ingest_unseen(&producer, &mut ingest::Seen::default()).await
     }
 
     /// Sends what storage lacks and `seen` does not hold yet (a collector that keeps running: `--watch`).
     pub async fn ingest_unseen(
         &self,
-        bootstrap: &str,
+        producer: &rdkafka::producer::FutureProducer,
         seen: &mut ingest::Seen,
     ) -> Result<ingest::IngestReport> {
         let storage = self.open_storage(false).await?;
@@ -307,11 +308,11 @@ impl Capstone {
         let sending = t!("the collector to send what storage lacks");
         let mut report = crate::ui::progress::while_running(
             sending,
-            ingest::ingest_unseen(bootstrap, &self.names, source, storage.as_ref(), seen),
+            ingest::ingest_unseen(producer, &self.names, source, storage.as_ref(), seen),
         )
         .await?;
         if self.events_from_stdin {
-            ingest::ingest_stdin(bootstrap, &self.names, storage.as_ref(), &mut report).await?;
+            ingest::ingest_stdin(producer, &self.names, storage.as_ref(), &mut report).await?;
         }
         Ok(report)
     }

@@ -2,8 +2,9 @@
 //! next to the learner's Kafka, one stack for both. On each, the sink is killed mid-file and started again (the
 //! store never shows a partial object), everything stored is read back and compared with the source byte for
 //! byte, a sink killed between storing a file and forgetting its copy leaves nothing waiting, corrupt and
-//! missing chunks never become an object, and wrong credentials, a missing bucket and a server that does not
-//! answer each get a clear message, with no secret in it.
+//! missing chunks never become an object, a file sent across a Kafka restart is stored whole, and wrong
+//! credentials, a missing bucket and a server that does not answer each get a clear message, with no secret
+//! in it.
 
 mod common;
 
@@ -172,6 +173,7 @@ fn l07_cloud_on_live_servers() -> Result<()> {
     // After both checks: what the sink sets aside here, check 7 lists.
     for (backend, storage, run) in &runs {
         corrupt_and_missing_chunks(&cloud, *backend, storage, run)?;
+        kafka_restarted_during_ingest(&cloud, *backend, storage)?;
     }
     s3_refusals(&cloud)?;
     azure_refusals(&cloud)?;
@@ -290,6 +292,40 @@ fn corrupt_and_missing_chunks(
         !stored.iter().any(|(name, _)| *name == corrupt.name || *name == missing.name),
         "a corrupt or incomplete file became an object: {stored:?}"
     );
+    Ok(())
+}
+
+/// Kafka restarted while the collector sends a 30 MB file: the collector rides it out (idempotent, acks=all),
+/// and the file is stored whole and verified.
+fn kafka_restarted_during_ingest(cloud: &Cloud, backend: Backend, storage: &str) -> Result<()> {
+    let learner = &cloud.learner;
+    let dir = &learner.config.dir;
+    let url = StorageUrl::parse(storage.trim_start_matches("--storage="), dir)?;
+    let names = Names::for_storage(dir, &url);
+    let path = Paths::in_dir(dir).source.join("across-a-restart.mp4");
+    std::fs::write(&path, sample::video(30 * 1024 * 1024))?;
+    let bootstrap = format!("localhost:{}", learner.config.kafka_port);
+    let runtime = tokio::runtime::Runtime::new()?;
+    let before = runtime.block_on(common::chunks::messages_in(&bootstrap, &names.files))?;
+    let ingest = cloud.lesson(backend, &["collect", "ingest", storage], &[]).spawn()?;
+    common::wait_for("the collector to start sending", || {
+        Ok(runtime.block_on(common::chunks::messages_in(&bootstrap, &names.files))? > before)
+    })?;
+    runtime.block_on(async {
+        let engine = workshop::stack::engine::Engine::connect().await?;
+        engine.restart(&learner.kafka_container(&engine).await?, 60).await
+    })?;
+    let sent = ingest.wait_with_output()?;
+    ensure!(sent.status.success(), "ingest failed across the restart");
+    cloud.expect(backend, &["collect", "sink", "--until-caught-up", storage], 0, &[])?;
+    let run = url.to_string().rsplit('/').next().unwrap_or_default().to_string();
+    let stored = listed(cloud, backend, &format!("{run}/files"))?;
+    let size = std::fs::metadata(&path)?.len();
+    ensure!(
+        stored.contains(&("across-a-restart.mp4".to_string(), size)),
+        "the file sent across the restart is not stored whole: {stored:?}"
+    );
+    std::fs::remove_file(&path)?;
     Ok(())
 }
 

@@ -14,7 +14,6 @@ use common::{has_partial, Learner};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::FutureRecord;
 use workshop::capstone::{ingest, sample, Names, Paths};
-use workshop::kafka::inspect as kafka_inspect;
 use workshop::stack::engine::Engine;
 
 const NOT_DONE: i32 = 1;
@@ -91,10 +90,10 @@ fn l07_collect_kafka_restarted_during_ingest(
 ) -> Result<()> {
     std::fs::write(paths.source.join("second-clip.mp4"), sample::video(40 * 1024 * 1024))?;
     let bootstrap = format!("localhost:{}", l.config.kafka_port);
-    let before = runtime.block_on(messages_in(&bootstrap, &names.files))?;
+    let before = runtime.block_on(common::chunks::messages_in(&bootstrap, &names.files))?;
     let ingest = l.command(&["collect", "ingest"]).spawn()?;
     common::wait_for("the ingest to start sending", || {
-        Ok(runtime.block_on(messages_in(&bootstrap, &names.files))? > before)
+        Ok(runtime.block_on(common::chunks::messages_in(&bootstrap, &names.files))? > before)
     })?;
     runtime.block_on(async {
         let engine = Engine::connect().await?;
@@ -606,14 +605,4 @@ fn l07_collect_storage_not_writable(l: &Learner, paths: &Paths) -> Result<()> {
     let sink = ["collect", "sink", "--until-caught-up"];
     snapshot_both_stderr!("l07_collect_storage_not_writable", l, &sink, ERROR);
     Ok(())
-}
-
-async fn messages_in(bootstrap: &str, topic: &str) -> Result<i64> {
-    let partitions = kafka_inspect::topic(bootstrap, topic).await?.unwrap_or_default();
-    let ids: Vec<i32> = partitions.iter().map(|p| p.id).collect();
-    Ok(kafka_inspect::watermarks(bootstrap, topic, &ids)
-        .await?
-        .values()
-        .map(|(_, high)| high)
-        .sum())
 }

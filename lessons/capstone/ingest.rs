@@ -132,12 +132,13 @@ pub async fn ingest(
     source: Source<'_>,
     storage: &dyn Storage,
 ) -> Result<IngestReport> {
-    ingest_unseen(bootstrap, names, source, storage, &mut Seen::default()).await
+    let producer = producer(bootstrap)?;
+    ingest_unseen(&producer, names, source, storage, &mut Seen::default()).await
 }
 
 /// Sends what storage lacks and `seen` does not hold, and adds what it sent or found stored to `seen`.
 pub async fn ingest_unseen(
-    bootstrap: &str,
+    producer: &FutureProducer,
     names: &Names,
     source: Source<'_>,
     storage: &dyn Storage,
@@ -150,7 +151,6 @@ pub async fn ingest_unseen(
     let mut report =
         IngestReport { refused: scan.refused, ignored: scan.ignored, ..IngestReport::default() };
     report.refused.extend(events.refused);
-    let producer = producer(bootstrap)?;
     let total: u64 =
         scan.files.iter().filter_map(|(_, p)| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
     let bar = progress_bar(total);
@@ -180,7 +180,7 @@ pub async fn ingest_unseen(
             seen.files.extend(before.map(|b| (name.clone(), b)));
             continue;
         }
-        match send_file(&producer, &names.files, path, &meta, before, &bar).await {
+        match send_file(producer, &names.files, path, &meta, before, &bar).await {
             Ok(()) => {
                 report.files += 1;
                 report.bytes += meta.size;
@@ -226,7 +226,7 @@ pub async fn ingest_unseen(
         }
     }
     let sending = Instant::now();
-    report.events = send_events(&producer, &names.events, &to_send).await?;
+    report.events = send_events(producer, &names.events, &to_send).await?;
     seen.events.extend(to_send.into_iter().map(|e| (e.id, e.line)));
     report.events_elapsed = sending.elapsed();
     report.elapsed = start.elapsed();
@@ -238,14 +238,13 @@ pub async fn ingest_unseen(
 /// once. Standard input cannot be read again, so Ctrl-C ends it like its end: what was read is sent and
 /// acknowledged before it returns.
 pub async fn ingest_stdin(
-    bootstrap: &str,
+    producer: &FutureProducer,
     names: &Names,
     storage: &dyn Storage,
     report: &mut IngestReport,
 ) -> Result<()> {
     use tokio::io::AsyncBufReadExt;
     let start = Instant::now();
-    let producer = producer(bootstrap)?;
     let stored: HashMap<String, String> = tokio::task::block_in_place(|| storage.events())?
         .into_iter()
         .map(|e| (e.id, e.line))
@@ -295,7 +294,7 @@ pub async fn ingest_stdin(
                                 .key(event.id.as_str())
                                 .payload(event.line.as_bytes())
                         };
-                        let delivery = queue(&producer, record, &mut in_flight).await?;
+                        let delivery = queue(producer, record, &mut in_flight).await?;
                         in_flight.push(delivery);
                         report.events += 1;
                     }

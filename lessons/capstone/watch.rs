@@ -37,10 +37,12 @@ pub async fn watch(capstone: &Capstone, bootstrap: &str) -> Result<()> {
         watch_path(&mut watcher, folder, RecursiveMode::NonRecursive)?;
     }
     let mut seen = Seen::leaving_young(YOUNG);
+    // One producer for every round: connected once, not at every change.
+    let producer = super::ingest::producer(bootstrap)?;
     let mut said = std::collections::HashSet::new();
     let mut first = true;
     loop {
-        let report = match capstone.ingest_unseen(bootstrap, &mut seen).await {
+        let report = match capstone.ingest_unseen(&producer, &mut seen).await {
             Ok(report) => report,
             Err(err) if first => return Err(err),
             // A round that failed (the store did not answer, Kafka was restarting) is tried again at the

@@ -1,4 +1,5 @@
-//! Chunks as a collector that went wrong would send them: crafted by hand, some corrupt or missing.
+//! Chunks sent by hand, as a collector that went wrong would send them (some corrupt or missing), and how
+//! many messages a topic holds.
 
 use std::path::Path;
 use std::time::Duration;
@@ -6,6 +7,7 @@ use std::time::Duration;
 use anyhow::Result;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use workshop::capstone::chunk::FileMeta;
+use workshop::kafka::inspect as kafka_inspect;
 
 /// The description of `bytes` as the collector would send them under `name`.
 pub fn crafted(storage: &Path, name: &str, bytes: &[u8]) -> Result<FileMeta> {
@@ -36,4 +38,15 @@ pub async fn send(
         .await
         .map_err(|(e, _)| anyhow::anyhow!("{e}"))?;
     Ok(())
+}
+
+/// How many messages `topic` holds.
+pub async fn messages_in(bootstrap: &str, topic: &str) -> Result<i64> {
+    let partitions = kafka_inspect::topic(bootstrap, topic).await?.unwrap_or_default();
+    let ids: Vec<i32> = partitions.iter().map(|p| p.id).collect();
+    Ok(kafka_inspect::watermarks(bootstrap, topic, &ids)
+        .await?
+        .values()
+        .map(|(_, high)| high)
+        .sum())
 }
