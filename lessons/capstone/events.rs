@@ -2,6 +2,8 @@
 //! A line that breaks the contract is refused with its number and why; the others go on.
 
 use std::collections::HashMap;
+
+use sha2::Digest;
 use std::path::Path;
 
 /// Kafka refuses a message above 1 MB by default (the broker's `message.max.bytes`); an event must fit
@@ -67,11 +69,12 @@ pub enum Line {
 }
 
 /// Reads JSON Lines one line at a time (a file, or standard input as it arrives), remembering each id's
-/// first line: an id given again with different content is refused.
+/// first line (its number and SHA-256: a stream that never ends is not kept in memory): an id given again
+/// with different content is refused.
 pub struct Lines {
     origin: String,
     number: usize,
-    first_line_of: HashMap<String, (usize, String)>,
+    first_line_of: HashMap<String, (usize, [u8; 32])>,
 }
 
 impl Lines {
@@ -121,8 +124,9 @@ impl Lines {
             );
             return Line::Refused(what, why);
         }
+        let digest: [u8; 32] = sha2::Sha256::digest(line.as_bytes()).into();
         match self.first_line_of.get(&id) {
-            Some((_, first)) if first == line => Line::Repeated,
+            Some((_, first)) if *first == digest => Line::Repeated,
             Some((first, _)) => Line::Refused(
                 what,
                 t!(
@@ -133,7 +137,7 @@ impl Lines {
                 ),
             ),
             None => {
-                self.first_line_of.insert(id.clone(), (number, line.to_string()));
+                self.first_line_of.insert(id.clone(), (number, digest));
                 Line::Event(Event { id, line: line.to_string() })
             }
         }

@@ -154,9 +154,10 @@ pub async fn ingest_unseen(
     let total: u64 =
         scan.files.iter().filter_map(|(_, p)| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
     let bar = progress_bar(total);
-    for (name, path) in &scan.files {
-        let before = std::fs::metadata(path).and_then(|m| Ok((m.len(), m.modified()?))).ok();
-        if before.is_some() && seen.files.get(name) == before.as_ref() {
+    let mut candidates = Vec::new();
+    for (name, path) in scan.files {
+        let before = std::fs::metadata(&path).and_then(|m| Ok((m.len(), m.modified()?))).ok();
+        if before.is_some() && seen.files.get(&name) == before.as_ref() {
             continue;
         }
         if let (Some(young), Some((_, modified))) = (seen.young, before) {
@@ -165,14 +166,28 @@ pub async fn ingest_unseen(
                 continue;
             }
         }
-        let meta = match tokio::task::block_in_place(|| FileMeta::of(path, name)) {
+        candidates.push((name, path, before));
+    }
+    // The next file is hashed while this one is sent: hashing is the collector's one pass that raw
+    // rdkafka does not make, and the other core is often idle meanwhile.
+    let (hashed, mut next) = tokio::sync::mpsc::channel(1);
+    let hashing = tokio::task::spawn_blocking(move || {
+        for (name, path, before) in candidates {
+            let meta = FileMeta::of(&path, &name);
+            if hashed.blocking_send((name, path, before, meta)).is_err() {
+                break;
+            }
+        }
+    });
+    while let Some((name, path, before, meta)) = next.recv().await {
+        let meta = match meta {
             Ok(meta) => meta,
             Err(err) => {
                 report.refused.push((name.clone(), super::source::unreadable(&err)));
                 continue;
             }
         };
-        if tokio::task::block_in_place(|| storage.stored(name))?
+        if tokio::task::block_in_place(|| storage.stored(&name))?
             .is_some_and(|s| s.sha256 == meta.sha256)
         {
             report.stored_files += 1;
@@ -180,7 +195,7 @@ pub async fn ingest_unseen(
             seen.files.extend(before.map(|b| (name.clone(), b)));
             continue;
         }
-        match send_file(producer, &names.files, path, &meta, before, &bar).await {
+        match send_file(producer, &names.files, &path, &meta, before, &bar).await {
             Ok(()) => {
                 report.files += 1;
                 report.bytes += meta.size;
@@ -189,6 +204,7 @@ pub async fn ingest_unseen(
             Err(err) => report.refused.push((name.clone(), format!("{err:#}"))),
         }
     }
+    hashing.await.context(t!("The collector's hashing stopped"))?;
     bar.finish_and_clear();
     let unseen: Vec<Event> =
         events.events.into_iter().filter(|e| seen.events.get(&e.id) != Some(&e.line)).collect();
