@@ -234,8 +234,8 @@ impl Capstone {
     /// The storage holds this source's copies, and no other's.
     fn claim(&self, storage: &dyn storage::Storage) -> Result<()> {
         // lesson reset 7 empties the lesson's own storage only: for another, the way out is another storage.
-        let own =
-            matches!(&self.storage, StorageUrl::Local(folder) if *folder == self.paths.storage);
+        let own = origin::key(&self.storage)
+            == origin::key(&StorageUrl::Local(self.paths.storage.clone()));
         let reset = own.then(|| self.command("reset 7"));
         let holds_files = || Ok(!tokio::task::block_in_place(|| storage.files())?.is_empty());
         origin::claim(

@@ -141,18 +141,18 @@ fn l07_collect_watch(l: &Learner, paths: &Paths) -> Result<()> {
     std::fs::create_dir_all(live.join("new"))?;
     std::fs::write(live.join("new/arrived.txt"), "written while the collector watched")?;
     std::fs::write(live.join("notes.txt"), "THERE BEFORE THE COLLECTOR WATCHED")?;
-    let appending = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    // A busy log: a line every 100 ms for 15 s, never still for the 300 ms a round waits for. A fixed
+    // count, so the topics' offsets (in later snapshots) do not depend on timing.
+    const LOG_LINES: usize = 150;
     let appender = {
-        let (appending, events) = (appending.clone(), paths.events.clone());
+        let events = paths.events.clone();
         std::thread::spawn(move || -> Result<()> {
             let mut file = std::fs::OpenOptions::new().append(true).open(events)?;
-            let mut n = 0;
-            while appending.load(std::sync::atomic::Ordering::Relaxed) {
+            for n in 0..LOG_LINES {
                 std::io::Write::write_all(
                     &mut file,
                     format!("{{\"id\":\"live-{n}\"}}\n").as_bytes(),
                 )?;
-                n += 1;
                 // The pace of a busy log (a writer, not a wait for anything).
                 std::thread::sleep(std::time::Duration::from_millis(100));
             }
@@ -164,15 +164,20 @@ fn l07_collect_watch(l: &Learner, paths: &Paths) -> Result<()> {
         let want = std::fs::read(paths.source.join(name))?;
         Ok(std::fs::read(paths.storage.join("files").join(name)).is_ok_and(|got| got == want))
     };
-    let waited = common::wait_for("the sink to store what was written while watching", || {
+    let has_event = |id: &str| -> Result<bool> {
         use workshop::capstone::storage::Storage;
-        Ok(stored("live/new/arrived.txt")?
-            && stored("live/notes.txt")?
-            && storage.events()?.iter().any(|e| e.id == "live-1"))
-    });
-    appending.store(false, std::sync::atomic::Ordering::Relaxed);
+        Ok(storage.events()?.iter().any(|e| e.id == id))
+    };
+    common::wait_for("the sink to store what was written while watching", || {
+        Ok(stored("live/new/arrived.txt")? && stored("live/notes.txt")? && has_event("live-1")?)
+    })?;
+    ensure!(
+        !appender.is_finished(),
+        "stored only once the log stopped: a busy source got no round"
+    );
     appender.join().map_err(|_| anyhow::anyhow!("the appender panicked"))??;
-    waited?;
+    let last = format!("live-{}", LOG_LINES - 1);
+    common::wait_for("the log's last line to be stored", || has_event(&last))?;
     for child in [&mut watching, &mut sink] {
         child.kill()?;
         child.wait()?;

@@ -11,16 +11,18 @@ use crate::lesson::Fact;
 use crate::kafka::admin;
 use crate::lesson::{Context, Info, Lesson, Needs, Undo};
 
-/// The topics and group of the storage the learner named (`--storage`), or of the lesson's own, and the
-/// lesson's folders for it.
-fn names_and_paths(ctx: &Context) -> (Names, Paths) {
-    let names = match ctx.options.storage.as_deref().map(|t| StorageUrl::parse(t, &ctx.config.dir))
-    {
-        Some(Ok(storage)) => Names::for_storage(&ctx.config.dir, &storage),
-        _ => Names::for_dir(&ctx.config.dir),
+/// The topics and group of the storage the learner named (`--storage`), or of the lesson's own, the
+/// lesson's folders for it, and whether it is the lesson's own (`collect/storage`, named or not).
+fn names_and_paths(ctx: &Context) -> Result<(Names, Paths, bool)> {
+    let own = StorageUrl::Local(Paths::in_dir(&ctx.config.dir).storage);
+    let storage = match ctx.options.storage.as_deref() {
+        Some(text) => StorageUrl::parse(text, &ctx.config.dir)?,
+        None => own.clone(),
     };
+    let names = Names::for_storage(&ctx.config.dir, &storage);
     let paths = Paths::for_names(&ctx.config.dir, &names);
-    (names, paths)
+    let is_own = super::origin::key(&storage) == super::origin::key(&own);
+    Ok((names, paths, is_own))
 }
 
 /// What `lesson N` says and the chapter includes: written once, in markdown.
@@ -78,11 +80,15 @@ started again ends with every file exactly once. Start it again with: lesson col
     }
 
     fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
-        let (names, paths) = names_and_paths(ctx);
+        // A --storage that does not parse: undo says why, and nothing is removed.
+        let Ok((names, paths, own)) = names_and_paths(ctx) else {
+            return Some(Undo { does: String::new(), loses: None });
+        };
         let (topics, scratch) = (names.topics().join(", "), paths.scratch.display());
         let source = ctx.options.source.as_ref().unwrap_or(&paths.source).display();
         let events = ctx.options.events.as_ref().unwrap_or(&paths.events).display();
-        let Some(storage) = ctx.options.storage.as_ref() else {
+        let storage = ctx.options.storage.as_ref().filter(|_| !own);
+        let Some(storage) = storage else {
             return Some(Undo {
                 does: t!(
                     "removes {storage} and {scratch}, the capstone's topics ({topics}) and its sink group; your \
@@ -115,9 +121,9 @@ started again ends with every file exactly once. Start it again with: lesson col
     }
 
     async fn undo(&self, ctx: &Context) -> Result<String> {
-        let (names, paths) = names_and_paths(ctx);
+        let (names, paths, own) = names_and_paths(ctx)?;
         let mut done = Vec::new();
-        let own = ctx.options.storage.is_none().then_some(&paths.storage);
+        let own = own.then_some(&paths.storage);
         for dir in own.into_iter().chain([&paths.scratch]) {
             if dir.exists() {
                 std::fs::remove_dir_all(dir)

@@ -86,7 +86,12 @@ fn lock(file: &Path) -> Result<std::fs::File> {
         std::fs::create_dir_all(folder)
             .with_context(|| t!("Failed to create {path}", path = folder.display()))?;
     }
-    let lock = std::fs::File::create(file.with_extension("lock"))
+    // Not truncated: a watching collector would see every claim as a change in the folder it watches.
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open(file.with_extension("lock"))
         .with_context(|| t!("Failed to create {path}", path = file.display()))?;
     lock.lock().with_context(|| t!("Failed to lock {path}", path = file.display()))?;
     Ok(lock)

@@ -23,14 +23,20 @@ const YOUNG: Duration = Duration::from_secs(1);
 /// Collects until stopped (Ctrl-C), printing what each round sent.
 pub async fn watch(capstone: &Capstone, bootstrap: &str) -> Result<()> {
     let (sender, mut changes) = tokio::sync::mpsc::unbounded_channel();
+    let paths = &capstone.paths;
+    let (source, events) = (paths.source.clone(), paths.events.clone());
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        // Reads and opens change nothing; an error (the watch overflowed) may hide a change: look again.
-        if event.map_or(true, |e| !matches!(e.kind, EventKind::Access(_))) {
+        // Reads and opens change nothing, nor does anything else in the events file's folder; an error
+        // (the watch overflowed) may hide a change: look again.
+        let relevant = event.map_or(true, |e| {
+            !matches!(e.kind, EventKind::Access(_))
+                && e.paths.iter().any(|p| p.starts_with(&source) || *p == events)
+        });
+        if relevant {
             let _ = sender.send(());
         }
     })
     .context(t!("Failed to watch for changes"))?;
-    let paths = &capstone.paths;
     watch_path(&mut watcher, &paths.source, RecursiveMode::Recursive)?;
     // The folder holding the events file: an editor saves by replacing the file.
     if let Some(folder) = paths.events.parent().filter(|folder| folder.is_dir()) {
@@ -49,7 +55,8 @@ pub async fn watch(capstone: &Capstone, bootstrap: &str) -> Result<()> {
             // next change: what it did not send is still unseen.
             Err(err) => {
                 eprintln!("✗ {err:#}");
-                if !settled(&mut changes, false).await {
+                // Tried again soon even if nothing changes: what failed (Kafka, the store) may be back.
+                if !settled(&mut changes, true).await {
                     return Ok(());
                 }
                 continue;
