@@ -266,20 +266,12 @@ fn corrupt_and_missing_chunks(
         "localhost:{}",
         cloud.learner.config.kafka_port
     ))?;
-    tokio::runtime::Runtime::new()?.block_on(async {
-        for index in 0..3u32 {
-            let mut chunk = common::chunks::part(&bytes, index).to_vec();
-            if index == 1 {
-                chunk[100] ^= 0xff;
-            }
-            common::chunks::send(&producer, &names.files, &corrupt, index, &chunk).await?;
-            if index != 1 {
-                let part = common::chunks::part(&bytes, index);
-                common::chunks::send(&producer, &names.files, &missing, index, part).await?;
-            }
-        }
-        anyhow::Ok(())
-    })?;
+    tokio::runtime::Runtime::new()?.block_on(common::chunks::send_corrupt_and_missing(
+        &producer,
+        &names.files,
+        [&corrupt, &missing],
+        &bytes,
+    ))?;
     let sink = cloud.expect(backend, &["collect", "sink", "--until-caught-up", storage], 1, &[])?;
     ensure!(
         sink.stdout.contains(&format!("{}: its chunks make", corrupt.name))

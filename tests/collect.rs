@@ -513,26 +513,12 @@ fn l07_collect_corrupt_and_missing_chunks(
     let bytes = sample::video(3 * workshop::capstone::CHUNK_SIZE);
     let corrupt = common::chunks::crafted(&paths.storage, "corrupt.mp4", &bytes)?;
     let missing = common::chunks::crafted(&paths.storage, "missing.mp4", &bytes)?;
-    runtime.block_on(async {
-        for index in 0..3u32 {
-            let mut chunk = common::chunks::part(&bytes, index).to_vec();
-            if index == 1 {
-                chunk[100] ^= 0xff;
-            }
-            common::chunks::send(&producer, &names.files, &corrupt, index, &chunk).await?;
-            if index != 1 {
-                common::chunks::send(
-                    &producer,
-                    &names.files,
-                    &missing,
-                    index,
-                    common::chunks::part(&bytes, index),
-                )
-                .await?;
-            }
-        }
-        anyhow::Ok(())
-    })?;
+    runtime.block_on(common::chunks::send_corrupt_and_missing(
+        &producer,
+        &names.files,
+        [&corrupt, &missing],
+        &bytes,
+    ))?;
     let sink = l.fails(&["collect", "sink", "--until-caught-up"], NOT_DONE)?;
     snapshot!("l07_collect_sink_rejects", sink.stdout);
     let stored = paths.storage.join("files");

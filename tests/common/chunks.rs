@@ -50,3 +50,24 @@ pub async fn messages_in(bootstrap: &str, topic: &str) -> Result<i64> {
         .map(|(_, high)| high)
         .sum())
 }
+
+/// Sends `bytes` (three chunks) as `corrupt`, with a byte of chunk 1 flipped, and as `missing`, without
+/// chunk 1.
+pub async fn send_corrupt_and_missing(
+    producer: &FutureProducer,
+    topic: &str,
+    [corrupt, missing]: [&FileMeta; 2],
+    bytes: &[u8],
+) -> Result<()> {
+    for index in 0..3u32 {
+        let mut chunk = part(bytes, index).to_vec();
+        if index == 1 {
+            chunk[100] ^= 0xff;
+        }
+        send(producer, topic, corrupt, index, &chunk).await?;
+        if index != 1 {
+            send(producer, topic, missing, index, part(bytes, index)).await?;
+        }
+    }
+    Ok(())
+}
