@@ -48,21 +48,19 @@ pub async fn watch(capstone: &Capstone, bootstrap: &str) -> Result<()> {
     let mut said = std::collections::HashSet::new();
     let mut first = true;
     loop {
-        let report = match capstone.ingest_unseen(&producer, &mut seen).await {
+        let mut report = match capstone.ingest_unseen(&producer, &mut seen).await {
             Ok(report) => report,
             Err(err) if first => return Err(err),
-            // A round that failed (the store did not answer, Kafka was restarting) is tried again at the
-            // next change: what it did not send is still unseen.
+            // A round that failed (the store did not answer, Kafka was restarting) is tried again within a
+            // second, or at the next change: what it did not send is still unseen.
             Err(err) => {
                 eprintln!("✗ {err:#}");
-                // Tried again soon even if nothing changes: what failed (Kafka, the store) may be back.
                 if !settled(&mut changes, true).await {
                     return Ok(());
                 }
                 continue;
             }
         };
-        let mut report = report;
         // What cannot be sent is said once, not at every round.
         report.refused.retain(|refused| said.insert(refused.clone()));
         if first || report.files + report.events > 0 || !report.refused.is_empty() {
