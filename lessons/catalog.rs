@@ -8,6 +8,7 @@ use crate::basics::{
     l05_produce_consume::ProduceConsume, l06_teardown::Teardown,
 };
 use crate::capstone::l07_collect::Collect;
+use crate::cluster::l08_replication::Replication;
 use crate::lesson::{AnyLesson, Info, Lesson};
 
 macro_rules! catalog {
@@ -31,7 +32,7 @@ macro_rules! catalog {
     };
 }
 
-catalog![ComposeFile, Start, Status, Topic, ProduceConsume, Teardown, Collect];
+catalog![ComposeFile, Start, Status, Topic, ProduceConsume, Teardown, Collect, Replication];
 
 /// A lesson by number (`4`) or slug (`topic`); anything else lists the lessons there are.
 pub fn find(name: &str) -> Result<&'static dyn AnyLesson> {

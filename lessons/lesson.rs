@@ -24,6 +24,8 @@ pub struct Needs {
     pub volumes: bool,
     /// It collects: the `--source`, `--events` and `--storage` the learner gave.
     pub collects: bool,
+    /// It runs on the cluster of three brokers (its own compose project), not on the stack of lessons 2–7.
+    pub cluster: bool,
 }
 
 impl Needs {
@@ -34,6 +36,7 @@ impl Needs {
         group: false,
         volumes: false,
         collects: false,
+        cluster: false,
     };
     /// Lesson 7's commands (`collect ingest`, `collect sink`): the folder, events and storage the learner chose.
     pub const COLLECT: Needs = Needs { collects: true, ..Needs::NOTHING };

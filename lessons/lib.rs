@@ -6,7 +6,7 @@
 //! - `kafka`: the Rust clients (rdkafka): one configuration, admin, records, reading the cluster back.
 //! - `stack`: the learner's stack: Docker API, compose CLI, ports, ZooKeeper, readiness.
 //! - `lesson`: what a lesson is (the trait, its facts, the context it runs in).
-//! - `basics`, `capstone`: the lessons themselves, one folder per family.
+//! - `basics`, `capstone`, `cluster`: the lessons themselves, one folder per family.
 //! - `catalog`: the registry of every lesson, in order.
 //! - `runner`: the command line and what each command does.
 
@@ -17,6 +17,7 @@ pub mod ui;
 pub mod basics;
 pub mod capstone;
 pub mod catalog;
+pub mod cluster;
 pub mod kafka;
 pub mod lesson;
 pub mod runner;

@@ -36,6 +36,21 @@ pub async fn brokers(bootstrap: &str, timeout: Duration) -> Result<Vec<Broker>> 
     .await?
 }
 
+/// The id of the cluster `bootstrap` belongs to: a new one each time a cluster is created anew (its
+/// ZooKeeper data removed).
+pub async fn cluster_id(bootstrap: &str) -> Result<String> {
+    let bootstrap = bootstrap.to_string();
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer =
+            config(&bootstrap).create().context(t!("Failed to create a Kafka client"))?;
+        consumer
+            .client()
+            .fetch_cluster_id(Timeout::After(Duration::from_secs(10)))
+            .with_context(|| t!("Kafka at {bootstrap} did not say its cluster id", bootstrap))
+    })
+    .await?
+}
+
 /// What creating a topic came to: made now, or there before.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Created {
@@ -52,14 +67,18 @@ pub async fn create_topic(
     partitions: i32,
     replication: i32,
 ) -> Result<Created> {
+    create(bootstrap, &NewTopic::new(topic, partitions, TopicReplication::Fixed(replication))).await
+}
+
+async fn create(bootstrap: &str, new_topic: &NewTopic<'_>) -> Result<Created> {
+    let topic = new_topic.name;
     let admin: AdminClient<DefaultClientContext> =
         config(bootstrap).create().context(t!("Failed to create an admin client"))?;
-    let new_topic = NewTopic::new(topic, partitions, TopicReplication::Fixed(replication));
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     let attempts = async {
         'attempt: loop {
-            let results = match admin.create_topics([&new_topic], &options).await {
+            let results = match admin.create_topics([new_topic], &options).await {
                 Err(KafkaError::AdminOp(code))
                     if not_ready(code) && std::time::Instant::now() < deadline =>
                 {
@@ -94,6 +113,37 @@ pub async fn create_topic(
         attempts,
     )
     .await
+}
+
+/// Creates a topic whose partition `p` lives on the brokers `replicas[p]` (the first leads it), with
+/// topic settings `configs`.
+pub async fn create_topic_on(
+    bootstrap: &str,
+    topic: &str,
+    replicas: &[&[i32]],
+    configs: &[(&str, &str)],
+) -> Result<Created> {
+    let mut new_topic =
+        NewTopic::new(topic, replicas.len() as i32, TopicReplication::Variable(replicas));
+    for (name, value) in configs {
+        new_topic = new_topic.set(name, value);
+    }
+    create(bootstrap, &new_topic).await
+}
+
+/// A topic's setting as the broker applies it (its own value, else the broker's default); None when the
+/// topic does not exist.
+pub async fn topic_setting(bootstrap: &str, topic: &str, name: &str) -> Result<Option<String>> {
+    let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
+    let results = admin(bootstrap)?
+        .describe_configs([&rdkafka::admin::ResourceSpecifier::Topic(topic)], &options)
+        .await
+        .with_context(|| t!("Failed to read the settings of topic `{topic}`", topic))?;
+    Ok(results
+        .into_iter()
+        .flatten()
+        .next()
+        .and_then(|resource| resource.get(name).and_then(|entry| entry.value.clone())))
 }
 
 /// Answers of a broker whose controller is not ready yet.

@@ -199,6 +199,24 @@ impl Inspector {
 
     /// Every message of `topic` from the beginning to its current end, without joining or committing a group.
     pub fn read_all(&self, topic: &str, partitions: &[i32]) -> Result<Vec<Record>> {
+        self.read(topic, partitions, Record::from_message)
+    }
+
+    /// As `read_all`, each record with the leader epoch it was written under (`records::leader_epoch`).
+    pub fn read_all_stamped(
+        &self,
+        topic: &str,
+        partitions: &[i32],
+    ) -> Result<Vec<(Record, Option<i32>)>> {
+        self.read(topic, partitions, |m| (Record::from_message(m), super::records::leader_epoch(m)))
+    }
+
+    fn read<T>(
+        &self,
+        topic: &str,
+        partitions: &[i32],
+        each: impl Fn(&rdkafka::message::BorrowedMessage) -> T,
+    ) -> Result<Vec<T>> {
         let marks = self.watermarks(topic, partitions)?;
         let mut assignment = TopicPartitionList::new();
         for (&p, &(low, _)) in &marks {
@@ -220,7 +238,7 @@ impl Inspector {
             }
             let Some(message) = client.poll(Duration::from_millis(500)) else { continue };
             let message = message.with_context(|| t!("Failed to read `{topic}`", topic))?;
-            records.push(Record::from_message(&message));
+            records.push(each(&message));
         }
         client.unassign().context(t!("Failed to unassign partitions"))?;
         Ok(records)

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
-use super::cli::{Cli, CollectAction, Command, Workspace};
+use super::cli::{Cli, ClusterAction, CollectAction, Command, Workspace};
 use super::{doctor, list, report, reset, tour, watch};
 use crate::catalog;
 use crate::lesson::{all_pass, Context, Info, Options};
@@ -27,17 +27,26 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 .as_deref()
                 .and_then(|l| catalog::find(l).ok())
                 .is_some_and(|l| l.info().id == 7);
+    let on_cluster = matches!(cli.command, Some(Command::Cluster { .. }))
+        || cli.run
+            && cli
+                .lesson
+                .as_deref()
+                .and_then(|l| catalog::find(l).ok())
+                .is_some_and(|l| l.info().needs.cluster);
     let workspace = cli.workspace.clone();
     let from_stdin = matches!(cli.command, Some(Command::Collect { .. }))
         && cli.workspace.events.as_ref().is_some_and(|events| events.as_os_str() == "-");
-    if matches!(cli.command, Some(Command::Watch { .. })) || from_stdin {
+    let producing =
+        matches!(cli.command, Some(Command::Cluster { action: ClusterAction::Produce }));
+    if matches!(cli.command, Some(Command::Watch { .. })) || from_stdin || producing {
         // Ctrl-C is how watching ends, with nothing to undo; standard input ends on it, and what was
-        // read is still sent (it cannot be read again).
+        // read is still sent (it cannot be read again); lesson 8's producer waits for the answers due.
         return dispatch(cli).await;
     }
     tokio::select! {
         outcome = dispatch(cli) => outcome,
-        _ = tokio::signal::ctrl_c() => interrupted(&workspace, starts_stack, collecting).await,
+        _ = tokio::signal::ctrl_c() => interrupted(&workspace, starts_stack, collecting, on_cluster).await,
     }
 }
 
@@ -97,6 +106,23 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(done(all_pass(&facts)))
         }
         Some(Command::Collect { action }) => collect(ws, action).await,
+        Some(Command::Cluster { action }) => {
+            let ctx = context(ws, false, false)?;
+            let said = match action {
+                ClusterAction::Produce => {
+                    let cluster = crate::cluster::Cluster::connect(&ctx.config).await?;
+                    let ledger = crate::cluster::ledger::path(&cluster.dir);
+                    let check = ctx.options.command("check 8", crate::lesson::Needs::NOTHING);
+                    crate::cluster::produce::keep_producing(&cluster.bootstrap(), &ledger, &check)
+                        .await?
+                }
+                ClusterAction::Kill { broker } => {
+                    crate::cluster::l08_replication::kill(&ctx, broker).await?
+                }
+            };
+            println!("{said}");
+            Ok(ExitCode::SUCCESS)
+        }
         Some(Command::Reset { lesson, yes }) => {
             let id = if lesson == "all" { 1 } else { catalog::find(&lesson)?.info().id };
             println!("{}", reset::reset(&context(ws, false, false)?, id, yes).await?);
@@ -199,6 +225,7 @@ async fn interrupted(
     workspace: &Workspace,
     starts_stack: bool,
     collecting: bool,
+    on_cluster: bool,
 ) -> Result<ExitCode> {
     eprintln!("\n{}", t!("Interrupted."));
     if starts_stack {
@@ -225,6 +252,12 @@ async fn interrupted(
             t!("Stopped. Every file stored so far is complete and verified (a file is stored only whole), and what\n\
                 was sent or half-rebuilt is kept: run the same command again. The collector sends what storage\n\
                 still lacks, and the sink goes on where it stopped.")
+        );
+    } else if on_cluster {
+        eprintln!(
+            "{}",
+            t!("Stopped. A broker killed before stays down until started again: lesson 8 --run starts the whole \
+                cluster (or, in its folder: docker compose up -d).")
         );
     } else {
         eprintln!(

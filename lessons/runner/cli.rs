@@ -70,6 +70,11 @@ pub enum Command {
         #[command(subcommand)]
         action: CollectAction,
     },
+    /// Lesson 8's producer and its broker killer, to run by hand while you watch the cluster.
+    Cluster {
+        #[command(subcommand)]
+        action: ClusterAction,
+    },
     /// Every lesson end to end: each one run, then checked, with the time it took.
     Tour {
         /// End with `down -v`, removing the data too.
@@ -158,6 +163,19 @@ pub enum CollectAction {
         /// Stop once every partition is read to its end.
         #[arg(long)]
         until_caught_up: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterAction {
+    /// Produce ten records a second to replicated-events with acks=all, each acknowledged one written into
+    /// cluster/acknowledged.jsonl, until Ctrl-C.
+    Produce,
+    /// Kill a broker as a crash would (docker compose kill), then wait until the partitions it led have
+    /// new leaders.
+    Kill {
+        /// The broker: 1, 2 or 3 [default: the leader of partition 0 of replicated-events].
+        broker: Option<i32>,
     },
 }
 

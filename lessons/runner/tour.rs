@@ -8,13 +8,17 @@ use crate::catalog::{self, LESSONS};
 use crate::lesson::{all_pass, AnyLesson, Context};
 use crate::runner::report;
 
-/// Runs and checks each lesson in order, the one that stops the stack last; stops at the first that is
-/// not done, and says so.
+/// Runs and checks each lesson of the stack in order, the one that stops the stack last; stops at the first
+/// that is not done, and says so. The cluster's lessons start three more brokers: they are named, not run.
 pub async fn tour(ctx: &Context, color: bool) -> Result<bool> {
     let started = Instant::now();
-    let (last, mut all): (Vec<&dyn AnyLesson>, Vec<&dyn AnyLesson>) =
-        LESSONS.iter().copied().partition(|l| l.info().needs.stops_stack);
+    let (last, mut all): (Vec<&dyn AnyLesson>, Vec<&dyn AnyLesson>) = LESSONS
+        .iter()
+        .copied()
+        .filter(|l| !l.info().needs.cluster)
+        .partition(|l| l.info().needs.stops_stack);
     all.extend(last);
+    let count = all.len();
     for lesson in all {
         let info = lesson.info();
         let (id, title) = (info.id, crate::ui::lang::tr(info.title));
@@ -42,10 +46,20 @@ pub async fn tour(ctx: &Context, color: bool) -> Result<bool> {
         "{}",
         t!(
             "All {count} lessons done in {time}. Now do them yourself, one at a time: lesson 1",
-            count = catalog::LESSONS.len(),
+            count,
             time = secs(started.elapsed())
         )
     );
+    if let Some(first) = catalog::infos().find(|i| i.needs.cluster) {
+        println!(
+            "{}",
+            t!(
+                "Lessons {first} and after run on a cluster of three brokers of their own, which the tour does not start: \
+                 lesson {first}",
+                first = first.id
+            )
+        );
+    }
     Ok(true)
 }
 

@@ -143,6 +143,25 @@ impl Compose {
         Ok(text)
     }
 
+    /// `compose kill SERVICE`: the container stops at once, as a crash or a pulled plug would stop it.
+    pub async fn kill(&self, service: &str) -> Result<()> {
+        self.succeed(&["kill", service]).await
+    }
+
+    /// `compose start SERVICE…`: containers that exist start again, with their volumes.
+    pub async fn start(&self, services: &[&str]) -> Result<()> {
+        self.succeed(&[&["start"], services].concat()).await
+    }
+
+    async fn succeed(&self, args: &[&str]) -> Result<()> {
+        let command = format!("{} {}", self.cli.name(), args.join(" "));
+        let out = crate::ui::progress::while_running(&command, self.run(args)).await?;
+        if !out.status.success() {
+            bail!(t!("`{command}` failed:\n{output}", command, output = combined(&out).trim_end()));
+        }
+        Ok(())
+    }
+
     fn port_in_use(&self, output: &str) -> Option<String> {
         let lower = output.to_lowercase();
         if !lower.contains("address already in use") && !lower.contains("port is already allocated")

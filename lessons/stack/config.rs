@@ -82,7 +82,7 @@ pub fn project_name(raw: &str) -> String {
         .to_string()
 }
 
-fn port_from_env(var: &str, default: u16) -> Result<u16> {
+pub fn port_from_env(var: &str, default: u16) -> Result<u16> {
     match std::env::var(var) {
         Ok(value) => value.trim().parse::<u16>().ok().filter(|p| *p > 0).with_context(|| {
             t!(

@@ -1,0 +1,492 @@
+//! Lesson 8: a topic on three brokers, a leader killed while records are produced, and proof that every
+//! acknowledged record survived.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use anyhow::{bail, Result};
+
+use super::ledger::{self, Entry};
+use super::produce::{self, Producer};
+use super::stack::{service, Cluster, BROKERS, FOLDER};
+use super::{MIN_IN_SYNC, TOPIC};
+use crate::kafka::admin::{self, Created};
+use crate::kafka::inspect::{self, PartitionInfo};
+use crate::lesson::{Context, Fact, Info, Lesson, Needs, Undo};
+
+pub const TEXT: &str = include_str!("l08_replication.md");
+
+/// Partition p's replicas: each broker leads one partition and follows the other two.
+const PLACEMENT: [&[i32]; 3] = [&[1, 2, 3], &[2, 3, 1], &[3, 1, 2]];
+const BATCH: usize = 50;
+
+pub struct Replication;
+
+impl Lesson for Replication {
+    const INFO: Info = Info {
+        id: 8,
+        slug: "replication",
+        title: n!("Replicate a topic and survive a broker's death"),
+        hint: n!("\
+Run `lesson 8 --run` once to see it all, or by hand: start the cluster in the cluster/ folder (docker compose
+up -d), create the topic with --replication-factor 3 --config min.insync.replicas=2, start
+`lesson cluster produce` in one terminal and, in another, `lesson cluster kill` (the leader of partition 0).
+Watch the producer carry on. Kill a second broker and watch acks=all be refused; `docker compose start` both,
+wait until `kafka-topics --describe` shows every replica in sync, stop the producer, and check."),
+        needs: Needs { cluster: true, ..Needs::NOTHING },
+        requires: &[],
+    };
+
+    fn explain(&self, _ctx: &Context) -> String {
+        crate::ui::markdown::lesson(TEXT, &[])
+    }
+
+    async fn run(&self, ctx: &Context) -> Result<String> {
+        let cluster = Cluster::connect(&ctx.config).await?;
+        let bootstrap = cluster.bootstrap();
+        let mut out = Vec::new();
+        let (note, mut brokers) = cluster.up().await?;
+        brokers.sort_by_key(|b| b.id);
+        out.extend(note);
+        let registered: Vec<String> = brokers
+            .iter()
+            .map(|b| t!("{id} at {host}:{port}", id = b.id, host = b.host, port = b.port))
+            .collect();
+        out.push(format!(
+            "$ cd {FOLDER} && {} up -d\n{}",
+            cluster.compose.cli.name(),
+            t!("Three brokers registered: {brokers}", brokers = registered.join(", "))
+        ));
+        let created = admin::create_topic_on(
+            &bootstrap,
+            TOPIC,
+            &PLACEMENT,
+            &[("min.insync.replicas", &MIN_IN_SYNC.to_string())],
+        )
+        .await?;
+        out.push(match created {
+            Created::Now => t!(
+                "Created topic {topic}: 3 partitions, each on brokers 1, 2 and 3, min.insync.replicas=2.",
+                topic = TOPIC
+            ),
+            Created::AlreadyThere => t!("Topic {topic} was already there.", topic = TOPIC),
+        });
+        let (partitions, _) =
+            cluster.until(t!("every replica to be in sync"), TOPIC, in_sync).await?;
+        out.push(describe(&partitions));
+
+        let mut producer = Producer::connect(&bootstrap, &ledger::path(&cluster.dir)).await?;
+        let before = producer.batch(BATCH).await?;
+        out.push(t!(
+            "Sent {count} records with acks=all: {acknowledged} acknowledged.",
+            count = BATCH,
+            acknowledged = before.acknowledged
+        ));
+
+        let first = partitions[0].leader;
+        cluster.kill(first).await?;
+        out.push(format!("$ {} kill {}", cluster.compose.cli.name(), service(first)));
+        let moved = t!("partition 0 to get a leader other than broker {first}", first);
+        let (during, elected) = tokio::join!(
+            producer.batch(BATCH),
+            cluster.until(&moved, TOPIC, |p| p[0].leader != first && p[0].leader >= 0)
+        );
+        let ((partitions, took), during) = (elected?, during?);
+        out.push(t!(
+            "Partition 0 has a new leader, broker {leader}, elected in {seconds} s: in sync {isr}.",
+            leader = partitions[0].leader,
+            seconds = format!("{:.1}", took.as_secs_f64()),
+            isr = list(&partitions[0].isr)
+        ));
+        out.push(t!(
+            "Sent {count} records during the failover: {acknowledged} acknowledged (the producer retried until the \
+             new leader answered).",
+            count = BATCH,
+            acknowledged = during.acknowledged
+        ));
+
+        let second = partitions[0].leader;
+        cluster.kill(second).await?;
+        out.push(format!("$ {} kill {}", cluster.compose.cli.name(), service(second)));
+        let alone =
+            t!("the controller to take broker {second} out of the in-sync replicas", second);
+        let (partitions, _) = cluster
+            .until(&alone, TOPIC, |p| p.iter().all(|p| p.isr.len() == 1 && p.leader >= 0))
+            .await?;
+        out.push(describe(&partitions));
+        out.push(match produce::probe(&bootstrap, "all").await? {
+            Err(err) => t!(
+                "acks=all refused: {error}. One replica is in sync and the topic wants two: Kafka refuses rather than \
+                 acknowledge a record that one more failure would lose.",
+                error = err
+            ),
+            Ok((partition, offset)) => t!(
+                "acks=all accepted at partition {partition} offset {offset}: min.insync.replicas is not 2 on this topic.",
+                partition,
+                offset
+            ),
+        });
+        out.push(match produce::probe(&bootstrap, "1").await? {
+            Ok((partition, offset)) => t!(
+                "acks=1 accepted at partition {partition} offset {offset}, written on one broker alone: had that broker \
+                 failed now, the record would be lost although it was acknowledged.",
+                partition,
+                offset
+            ),
+            Err(err) => t!("acks=1 refused too: {error}", error = err),
+        });
+
+        cluster.start(&[first, second]).await?;
+        out.push(format!(
+            "$ {} start {} {}",
+            cluster.compose.cli.name(),
+            service(first),
+            service(second)
+        ));
+        let healed =
+            t!("brokers {first} and {second} to catch up and be in sync again", first, second);
+        let (partitions, took) = cluster.until(&healed, TOPIC, in_sync).await?;
+        out.push(t!(
+            "Every replica in sync again in {seconds} s:",
+            seconds = format!("{:.1}", took.as_secs_f64())
+        ));
+        out.push(describe(&partitions));
+        out.push(verify(&bootstrap, &cluster.dir).await?.summary());
+        Ok(out.join("\n"))
+    }
+
+    fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
+        let dir = ctx.config.dir.join(FOLDER);
+        dir.join(crate::stack::config::COMPOSE_FILE).exists().then(|| Undo {
+            does: t!(
+                "removes the cluster of project `{project}-cluster` with its volumes (compose down -v), and its ledger {ledger}",
+                project = ctx.config.project,
+                ledger = ledger::path(&dir).display()
+            ),
+            loses: Some(t!("every topic and message of the cluster").into()),
+        })
+    }
+
+    async fn undo(&self, ctx: &Context) -> Result<String> {
+        let cluster = Cluster::connect(&ctx.config).await?;
+        cluster.down().await?;
+        match std::fs::remove_file(ledger::path(&cluster.dir)) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err.into()),
+            _ => {}
+        }
+        Ok(t!(
+            "removed the cluster of project `{project}`, its volumes and its ledger",
+            project = cluster.project()
+        ))
+    }
+
+    async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
+        let cluster = Cluster::connect(&ctx.config).await?;
+        let mut facts = Vec::new();
+        let containers = cluster.containers().await?;
+        let what = t!("the cluster of project `{project}` runs", project = cluster.project());
+        if containers.is_empty() {
+            let start = ctx.options.command("8 --run", Needs::NOTHING);
+            return Ok(vec![Fact::fail(
+                what,
+                t!(
+                    "Start it: {start} (or in {dir}: docker compose up -d)",
+                    start,
+                    dir = cluster.dir.display()
+                ),
+            )]);
+        }
+        let stopped: Vec<String> =
+            containers.iter().filter(|c| !c.running()).map(|c| c.service.clone()).collect();
+        if !stopped.is_empty() {
+            return Ok(vec![Fact::fail(
+                what,
+                t!(
+                    "Not running: {services}. Start them again in {dir}: docker compose start {services}",
+                    services = stopped.join(" "),
+                    dir = cluster.dir.display()
+                ),
+            )]);
+        }
+        facts.push(Fact::pass(what));
+        let bootstrap = cluster.bootstrap();
+        let registered: BTreeSet<i32> =
+            admin::brokers(&bootstrap, std::time::Duration::from_secs(10))
+                .await
+                .map(|b| b.iter().map(|b| b.id).collect())
+                .unwrap_or_default();
+        let all: BTreeSet<i32> = BROKERS.into_iter().collect();
+        facts.push(Fact::check(
+            registered == all,
+            t!("brokers 1, 2 and 3 are registered"),
+            t!(
+                "Registered now: {registered}. A broker just started registers within seconds; if one does not: \
+                 docker compose logs {service}",
+                registered = list(&registered.iter().copied().collect::<Vec<_>>()),
+                service = all.difference(&registered).next().map(|&b| service(b)).unwrap_or_default()
+            ),
+        ));
+        let Some(partitions) = cluster.partitions(TOPIC).await? else {
+            facts.push(Fact::fail(
+                t!("topic {topic} exists", topic = TOPIC),
+                t!(
+                    "Create it: {run}, or in {dir}: docker compose exec kafka-1 kafka-topics --bootstrap-server \
+                     kafka-1:29092 --create --topic {topic} --partitions 3 --replication-factor 3 --config \
+                     min.insync.replicas=2",
+                    run = ctx.options.command("8 --run", Needs::NOTHING),
+                    dir = cluster.dir.display(),
+                    topic = TOPIC
+                ),
+            ));
+            return Ok(facts);
+        };
+        let factor = partitions.iter().map(|p| p.replicas.len()).min().unwrap_or(0);
+        let min_isr = admin::topic_setting(&bootstrap, TOPIC, "min.insync.replicas")
+            .await?
+            .unwrap_or_default();
+        facts.push(Fact::check(
+            factor == 3 && min_isr == MIN_IN_SYNC.to_string(),
+            t!("topic {topic} has 3 replicas of each partition and min.insync.replicas=2", topic = TOPIC),
+            t!(
+                "It has {factor} replicas and min.insync.replicas={min_isr}. Remove it and create it again (lesson reset \
+                 8 removes the whole cluster): replication factor 3, --config min.insync.replicas=2",
+                factor,
+                min_isr
+            ),
+        ));
+        facts.push(Fact::check(
+            in_sync(&partitions),
+            t!("every replica of {topic} is in sync (no partition under-replicated)", topic = TOPIC),
+            t!(
+                "{partitions}\nA broker that was down is catching up: check again in a few seconds.",
+                partitions = describe(&partitions)
+            ),
+        ));
+        let verdict = verify(&bootstrap, &cluster.dir).await?;
+        facts.push(verdict.leadership_fact());
+        facts.push(verdict.ledger_fact(&ledger::path(&cluster.dir)));
+        Ok(facts)
+    }
+}
+
+/// Every partition has a leader and all its replicas in sync.
+fn in_sync(partitions: &[PartitionInfo]) -> bool {
+    partitions.iter().all(|p| p.leader >= 0 && p.isr.len() == p.replicas.len())
+}
+
+/// `  partition 0: leader 2, replicas 1, 2, 3, in sync 2, 3`, one line per partition, as `kafka-topics
+/// --describe` says it.
+fn describe(partitions: &[PartitionInfo]) -> String {
+    partitions
+        .iter()
+        .map(|p| {
+            let mut isr = p.isr.clone();
+            isr.sort();
+            let leader = if p.leader >= 0 { p.leader.to_string() } else { t!("none").to_string() };
+            format!(
+                "  {}",
+                t!(
+                    "partition {id}: leader {leader}, replicas {replicas}, in sync {isr}",
+                    id = p.id,
+                    leader,
+                    replicas = list(&p.replicas),
+                    isr = list(&isr)
+                )
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn list(ids: &[i32]) -> String {
+    if ids.is_empty() {
+        return t!("none").to_string();
+    }
+    ids.iter().map(i32::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// What the topic holds, measured against the ledger: read from the brokers, never from the ledger alone.
+pub struct Verdict {
+    /// The ledger's entries for this cluster.
+    pub acknowledged: usize,
+    /// Entries of a cluster that was removed since.
+    pub of_other_clusters: usize,
+    pub missing: Vec<Entry>,
+    /// Acknowledged values found more than once.
+    pub twice: Vec<String>,
+    /// Records in the topic that no ledger entry names (sent, never acknowledged with acks=all).
+    pub unacknowledged: usize,
+    /// The leader epochs each partition's records were written under.
+    pub epochs: BTreeMap<i32, BTreeSet<i32>>,
+}
+
+pub async fn verify(bootstrap: &str, cluster_dir: &Path) -> Result<Verdict> {
+    let entries = ledger::read(&ledger::path(cluster_dir))?;
+    let id = admin::cluster_id(bootstrap).await?;
+    let records = inspect::inspect(bootstrap, |i| {
+        let Some(ids) = i.partition_ids(TOPIC)? else { return Ok(Vec::new()) };
+        i.read_all_stamped(TOPIC, &ids)
+    })
+    .await?;
+    let mut epochs: BTreeMap<i32, BTreeSet<i32>> = BTreeMap::new();
+    let mut copies: HashMap<&str, usize> = HashMap::new();
+    let mut at: HashMap<(i32, i64), &str> = HashMap::new();
+    for (record, epoch) in &records {
+        if let Some(epoch) = epoch {
+            epochs.entry(record.partition).or_default().insert(*epoch);
+        }
+        *copies.entry(record.value.as_str()).or_default() += 1;
+        at.insert((record.partition, record.offset), record.value.as_str());
+    }
+    let (ours, others): (Vec<&Entry>, Vec<&Entry>) = entries.iter().partition(|e| e.cluster == id);
+    let missing = ours
+        .iter()
+        .filter(|e| at.get(&(e.partition, e.offset)) != Some(&e.value.as_str()))
+        .map(|e| (*e).clone());
+    let twice = ours.iter().filter(|e| copies.get(e.value.as_str()).is_some_and(|&n| n > 1));
+    let named: BTreeSet<&str> = ours.iter().map(|e| e.value.as_str()).collect();
+    Ok(Verdict {
+        acknowledged: ours.len(),
+        of_other_clusters: others.len(),
+        missing: missing.collect(),
+        twice: twice.map(|e| e.value.clone()).collect(),
+        unacknowledged: records.iter().filter(|(r, _)| !named.contains(r.value.as_str())).count(),
+        epochs,
+    })
+}
+
+impl Verdict {
+    fn moved(&self) -> Option<(i32, &BTreeSet<i32>)> {
+        self.epochs.iter().find(|(_, e)| e.len() > 1).map(|(p, e)| (*p, e))
+    }
+
+    pub fn leadership_fact(&self) -> Fact {
+        match self.moved() {
+            Some((partition, epochs)) => Fact::pass(t!(
+                "partition {partition}'s leader changed while records were written (they carry leader epochs {epochs})",
+                partition,
+                epochs = list(&epochs.iter().copied().collect::<Vec<_>>())
+            )),
+            None => Fact::fail(
+                t!("a partition's leader changed while records were written"),
+                t!(
+                    "Every record so far was written under one leader. Produce (lesson cluster produce) and, while it \
+                     runs, kill the leader in another terminal (lesson cluster kill)."
+                ),
+            ),
+        }
+    }
+
+    pub fn ledger_fact(&self, path: &Path) -> Fact {
+        let what = t!(
+            "every record acknowledged to the lesson's producer is there, once ({count} in {ledger})",
+            count = self.acknowledged,
+            ledger = path.display()
+        );
+        if self.acknowledged == 0 {
+            let before = if self.of_other_clusters > 0 {
+                t!(
+                    "Its {count} records were acknowledged by a cluster removed since. ",
+                    count = self.of_other_clusters
+                )
+            } else {
+                String::new()
+            };
+            return Fact::fail(
+                what,
+                t!("{before}Produce with the lesson's producer: lesson cluster produce", before),
+            );
+        }
+        if let Some(first) = self.missing.first() {
+            return Fact::fail(
+                what,
+                t!(
+                    "{count} acknowledged records are not there, the first at partition {partition} offset {offset}: \
+                     data an acknowledgement promised was lost.",
+                    count = self.missing.len(),
+                    partition = first.partition,
+                    offset = first.offset
+                ),
+            );
+        }
+        if let Some(value) = self.twice.first() {
+            return Fact::fail(
+                what,
+                t!(
+                    "{count} acknowledged records are there twice, the first {value}.",
+                    count = self.twice.len(),
+                    value
+                ),
+            );
+        }
+        Fact::pass(what)
+    }
+
+    /// What `--run` says at its end.
+    pub fn summary(&self) -> String {
+        if self.missing.is_empty() && self.twice.is_empty() {
+            t!(
+                "Read the topic back: all {acknowledged} acknowledged records are there, each once; {other} more that were \
+                 never acknowledged with acks=all.",
+                acknowledged = self.acknowledged,
+                other = self.unacknowledged
+            )
+        } else {
+            t!(
+                "Read the topic back: of {acknowledged} acknowledged records, {missing} are missing and {twice} are there \
+                 twice.",
+                acknowledged = self.acknowledged,
+                missing = self.missing.len(),
+                twice = self.twice.len()
+            )
+        }
+    }
+}
+
+/// `lesson cluster kill [BROKER]`: the leader of partition 0 unless a broker is named; then waits until
+/// each partition it led has another leader, or none.
+pub async fn kill(ctx: &Context, broker: Option<i32>) -> Result<String> {
+    let cluster = Cluster::connect(&ctx.config).await?;
+    let before = match cluster.containers().await?.is_empty() {
+        true => bail!(t!(
+            "There is no cluster to kill a broker of: start it with lesson 8 --run (or in {dir}: docker compose up -d).",
+            dir = cluster.dir.display()
+        )),
+        false => cluster.partitions(TOPIC).await.ok().flatten(),
+    };
+    let broker = match (broker, &before) {
+        (Some(broker), _) => broker,
+        (None, Some(partitions)) if partitions[0].leader >= 0 => partitions[0].leader,
+        (None, _) => bail!(t!(
+            "Partition 0 of {topic} has no leader to kill (no such topic yet, or no broker of it is running). Name \
+             the broker: lesson cluster kill 2",
+            topic = TOPIC
+        )),
+    };
+    cluster.kill(broker).await?;
+    let mut out = vec![format!("$ {} kill {}", cluster.compose.cli.name(), service(broker))];
+    let led: Vec<i32> =
+        before.iter().flatten().filter(|p| p.leader == broker).map(|p| p.id).collect();
+    let alive = cluster.running().await?;
+    if led.is_empty() {
+        out.push(t!("Broker {broker} led no partition of {topic}.", broker, topic = TOPIC));
+        return Ok(out.join("\n"));
+    }
+    let what = t!("the partitions broker {broker} led to get another leader", broker);
+    let (partitions, took) = cluster
+        .until(&what, TOPIC, |partitions| {
+            // A partition none of whose in-sync replicas runs stays without a leader: unclean election is off.
+            let settled = |p: &PartitionInfo| {
+                (p.leader >= 0 && p.leader != broker) || !p.isr.iter().any(|r| alive.contains(r))
+            };
+            partitions.iter().filter(|p| led.contains(&p.id)).all(settled)
+        })
+        .await?;
+    out.push(t!(
+        "Partitions it led got new leaders in {seconds} s (its ZooKeeper session expired, then the controller \
+         elected an in-sync replica):",
+        seconds = format!("{:.1}", took.as_secs_f64())
+    ));
+    out.push(describe(&partitions));
+    Ok(out.join("\n"))
+}

@@ -1,0 +1,233 @@
+//! Lesson 8's producer: numbered, keyed records sent with acks=all and idempotence; each one Kafka
+//! acknowledges goes into the ledger, and nothing else does.
+
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use rdkafka::error::KafkaError;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+
+use super::ledger::{Entry, Ledger};
+use super::TOPIC;
+use crate::kafka::config;
+
+/// Long enough to ride out a failover (a dead broker's ZooKeeper session expires in 6 s, then a leader is
+/// elected), short enough that a record no broker can take is answered soon.
+const MESSAGE_TIMEOUT_MS: &str = "15000";
+const KEYS: u64 = 8;
+
+pub type Delivery = (String, Result<(i32, i64), KafkaError>);
+
+pub struct Producer {
+    producer: FutureProducer,
+    ledger: Ledger,
+    cluster: String,
+    run: String,
+    next: u64,
+}
+
+/// What a batch came to.
+pub struct Batch {
+    pub acknowledged: usize,
+    pub refused: Vec<KafkaError>,
+}
+
+impl Producer {
+    pub async fn connect(bootstrap: &str, ledger: &Path) -> Result<Producer> {
+        let producer: FutureProducer = config::producer(bootstrap)
+            .set("message.timeout.ms", MESSAGE_TIMEOUT_MS)
+            .create()
+            .context(t!("Failed to create a producer"))?;
+        Ok(Producer {
+            cluster: crate::kafka::admin::cluster_id(bootstrap).await?,
+            producer,
+            ledger: Ledger::open(ledger)?,
+            run: format!(
+                "{:x}",
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_millis()
+            ),
+            next: 0,
+        })
+    }
+
+    /// Sends the next record; the future ends with Kafka's answer.
+    pub fn send(&mut self) -> impl Future<Output = Delivery> + 'static {
+        let n = self.next;
+        self.next += 1;
+        let value = format!("{}-{n:06}", self.run);
+        let key = format!("key-{}", n % KEYS);
+        let producer = self.producer.clone();
+        async move {
+            let record = FutureRecord::to(TOPIC).key(&key).payload(&value);
+            let answer = producer
+                .send(record, Timeout::Never)
+                .await
+                .map(|d| (d.partition, d.offset))
+                .map_err(|(err, _)| err);
+            (value, answer)
+        }
+    }
+
+    /// Writes an acknowledged record into the ledger.
+    pub fn acknowledged(&mut self, value: String, partition: i32, offset: i64) -> Result<()> {
+        self.ledger.record(&Entry { cluster: self.cluster.clone(), partition, offset, value })
+    }
+
+    /// Sends `count` records at once and waits for every answer.
+    pub async fn batch(&mut self, count: usize) -> Result<Batch> {
+        let sends: Vec<_> = (0..count).map(|_| self.send()).collect();
+        let mut batch = Batch { acknowledged: 0, refused: Vec::new() };
+        for (value, answer) in futures_util::future::join_all(sends).await {
+            match answer {
+                Ok((partition, offset)) => {
+                    self.acknowledged(value, partition, offset)?;
+                    batch.acknowledged += 1;
+                }
+                Err(err) => batch.refused.push(err),
+            }
+        }
+        Ok(batch)
+    }
+}
+
+/// One record sent with `acks` and no retry, outside the ledger: what the broker answers at once.
+pub async fn probe(bootstrap: &str, acks: &str) -> Result<Result<(i32, i64), KafkaError>> {
+    let producer: FutureProducer = config::config(bootstrap)
+        .set("acks", acks)
+        .set("enable.idempotence", "false")
+        .set("retries", "0")
+        .set("message.timeout.ms", "10000")
+        .set("partitioner", "murmur2_random")
+        .create()
+        .context(t!("Failed to create a producer"))?;
+    let value = format!("probe with acks={acks}");
+    let record = FutureRecord::to(TOPIC).key("probe").payload(&value);
+    Ok(producer
+        .send(record, Timeout::Never)
+        .await
+        .map(|d| (d.partition, d.offset))
+        .map_err(|(e, _)| e))
+}
+
+/// `lesson cluster produce`: ten records a second until Ctrl-C, a line a second saying how they fare; then
+/// waits for the answers still due and says what came of them all.
+pub async fn keep_producing(bootstrap: &str, ledger: &Path, check: &str) -> Result<String> {
+    let mut producer = Producer::connect(bootstrap, ledger).await?;
+    println!(
+        "{}",
+        t!(
+            "Producing ten records a second to {topic} with acks=all. Each one Kafka acknowledges goes into {ledger}.\n\
+             Kill a broker meanwhile, in another terminal: lesson cluster kill. Ctrl-C stops.",
+            topic = TOPIC,
+            ledger = ledger.display()
+        )
+    );
+    let mut pending = FuturesUnordered::new();
+    let mut tally = Tally::default();
+    let mut send = tokio::time::interval(Duration::from_millis(100));
+    let mut report = tokio::time::interval(Duration::from_secs(1));
+    report.tick().await;
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = send.tick() => {
+                pending.push(producer.send());
+                tally.sent += 1;
+            }
+            Some((value, answer)) = pending.next() => tally.answer(&mut producer, bootstrap, value, answer).await?,
+            _ = report.tick() => println!("{}", tally.line(pending.len())),
+        }
+    }
+    let waiting = t!("the answers to the {count} records sent last", count = pending.len());
+    let rest = async {
+        while let Some((value, answer)) = pending.next().await {
+            tally.answer(&mut producer, bootstrap, value, answer).await?;
+        }
+        Ok::<_, anyhow::Error>(())
+    };
+    crate::ui::progress::while_running(&waiting, rest).await?;
+    Ok(t!(
+        "Sent {sent} records: {acknowledged} acknowledged, each written into {ledger}; {refused} refused, in no ledger.\n\
+         Now check that every acknowledged one is there: {check}",
+        sent = tally.sent,
+        acknowledged = tally.acknowledged,
+        refused = tally.refused,
+        ledger = ledger.display(),
+        check
+    ))
+}
+
+/// Why records are refused, from the partitions' state: the producer only says its retries ran out.
+async fn why_refused(bootstrap: &str) -> Option<String> {
+    let partitions = crate::kafka::inspect::topic(bootstrap, TOPIC).await.ok()??;
+    if let Some(p) = partitions.iter().find(|p| p.leader < 0) {
+        return Some(t!(
+            "partition {partition} has no leader (none of its in-sync replicas runs)",
+            partition = p.id
+        ));
+    }
+    let short = partitions.iter().find(|p| (p.isr.len() as i32) < super::MIN_IN_SYNC)?;
+    Some(t!(
+        "partition {partition} has {count} replica in sync and the topic wants {wanted}: its leader answers \
+         NOT_ENOUGH_REPLICAS, and the producer retried until it gave up",
+        partition = short.id,
+        count = short.isr.len(),
+        wanted = super::MIN_IN_SYNC
+    ))
+}
+
+#[derive(Default)]
+struct Tally {
+    sent: usize,
+    acknowledged: usize,
+    refused: usize,
+    last_refusal: Option<String>,
+}
+
+impl Tally {
+    async fn answer(
+        &mut self,
+        producer: &mut Producer,
+        bootstrap: &str,
+        value: String,
+        answer: Result<(i32, i64), KafkaError>,
+    ) -> Result<()> {
+        match answer {
+            Ok((partition, offset)) => {
+                producer.acknowledged(value, partition, offset)?;
+                self.acknowledged += 1;
+            }
+            Err(err) => {
+                self.refused += 1;
+                let said = match why_refused(bootstrap).await {
+                    Some(why) => format!("{err}: {why}"),
+                    None => err.to_string(),
+                };
+                if self.last_refusal.as_ref() != Some(&said) {
+                    println!("{}", t!("refused: {error}", error = said));
+                    self.last_refusal = Some(said);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn line(&self, waiting: usize) -> String {
+        t!(
+            "sent {sent} · acknowledged {acknowledged} · waiting for an answer {waiting} · refused {refused}",
+            sent = self.sent,
+            acknowledged = self.acknowledged,
+            waiting,
+            refused = self.refused
+        )
+    }
+}

@@ -1,0 +1,243 @@
+//! The cluster's compose project: three brokers and ZooKeeper, started, killed and started again.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _, Result};
+
+use crate::kafka::admin::{self, Broker};
+use crate::kafka::inspect::{self, PartitionInfo};
+use crate::stack::compose::{Compose, ComposeCli};
+use crate::stack::config::{port_from_env, StackConfig};
+use crate::stack::engine::{Container, Engine};
+
+/// The repository's compose/cluster/docker-compose.yml, which lesson 8 writes into the learner's `cluster/`.
+pub const FILE: &str = include_str!("../../compose/cluster/docker-compose.yml");
+pub const FOLDER: &str = "cluster";
+pub const BROKERS: [i32; 3] = [1, 2, 3];
+/// Three broker heaps of 512 MiB, ZooKeeper's of 256 MiB and the JVMs around them: measured at 0.9 GiB idle
+/// and 2.1 GiB after the reliability test's 100,000 records; 3 GiB leaves room for both.
+pub const MEMORY_NEEDED: i64 = 3 << 30;
+
+/// `kafka-2`: broker 2's compose service.
+pub fn service(broker: i32) -> String {
+    format!("kafka-{broker}")
+}
+
+pub struct Cluster {
+    /// The learner's `cluster/` folder: the compose file, its `.env`, the producer's ledger.
+    pub dir: PathBuf,
+    pub ports: [u16; 3],
+    pub engine: Engine,
+    pub compose: Compose,
+}
+
+impl Cluster {
+    pub async fn connect(config: &StackConfig) -> Result<Cluster> {
+        let dir = config.dir.join(FOLDER);
+        let ports = [
+            port_from_env("KAFKA_1_PORT", 19092)?,
+            port_from_env("KAFKA_2_PORT", 19093)?,
+            port_from_env("KAFKA_3_PORT", 19094)?,
+        ];
+        let compose = Compose {
+            cli: ComposeCli::detect().await?,
+            project: format!("{}-cluster", config.project),
+            file: dir.join(crate::stack::config::COMPOSE_FILE),
+            env: (1..=3).map(|n| (format!("KAFKA_{n}_PORT"), ports[n - 1].to_string())).collect(),
+        };
+        Ok(Cluster { dir, ports, engine: Engine::connect().await?, compose })
+    }
+
+    pub fn project(&self) -> &str {
+        &self.compose.project
+    }
+
+    /// Every broker's published port: a client reaches the cluster while any one of them answers.
+    pub fn bootstrap(&self) -> String {
+        self.ports.iter().map(|p| format!("localhost:{p}")).collect::<Vec<_>>().join(",")
+    }
+
+    pub async fn containers(&self) -> Result<Vec<Container>> {
+        self.engine.containers(self.project()).await
+    }
+
+    /// The brokers whose containers run now.
+    pub async fn running(&self) -> Result<Vec<i32>> {
+        let containers = self.containers().await?;
+        Ok(BROKERS
+            .into_iter()
+            .filter(|&b| containers.iter().any(|c| c.service == service(b) && c.running()))
+            .collect())
+    }
+
+    /// Writes the compose file and `.env`, which names the project for compose commands typed in the folder.
+    /// A compose file of the learner's that differs is kept, and the reference written beside it: what to say.
+    pub fn write_files(&self) -> Result<Option<String>> {
+        let write = |path: &std::path::Path, text: &str| {
+            std::fs::write(path, text)
+                .with_context(|| t!("Failed to write {path}", path = path.display()))
+        };
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| t!("Failed to create {path}", path = self.dir.display()))?;
+        write(&self.dir.join(".env"), &format!("COMPOSE_PROJECT_NAME={}\n", self.project()))?;
+        match std::fs::read_to_string(&self.compose.file) {
+            Ok(existing) if existing == FILE => Ok(None),
+            Ok(_) => {
+                let reference = self.dir.join("docker-compose.reference.yml");
+                write(&reference, FILE)?;
+                Ok(Some(t!(
+                    "{path} is yours and differs from the workshop's, so it was left as it is. The workshop's is beside \
+                     it: {reference}",
+                    path = self.compose.file.display(),
+                    reference = reference.display()
+                )))
+            }
+            Err(_) => write(&self.compose.file, FILE).map(|_| None),
+        }
+    }
+
+    /// `compose up -d` in `cluster/`, once the engine has the memory; then waits until all three brokers are
+    /// registered. Says if the learner's compose file was kept.
+    pub async fn up(&self) -> Result<(Option<String>, Vec<Broker>)> {
+        if let Some(total) = self.engine.memory_total().await {
+            enough_memory(total)?;
+        }
+        let note = self.write_files()?;
+        self.compose.up().await?;
+        Ok((note, self.registered().await?))
+    }
+
+    /// Waits until the three brokers are registered; fails at once when a container stopped.
+    pub async fn registered(&self) -> Result<Vec<Broker>> {
+        let what = t!("the three brokers to register with ZooKeeper");
+        let deadline = Instant::now() + crate::stack::ready_timeout();
+        crate::ui::progress::while_running(what, async {
+            loop {
+                for c in self.containers().await? {
+                    if c.state.stopped() {
+                        let logs = self.engine.logs_tail(&c.id, 20).await.unwrap_or_default();
+                        bail!(t!(
+                            "{service} stopped (exit {code}). Its last lines:\n{logs}",
+                            service = c.service,
+                            code = c.exit_code,
+                            logs = logs.trim_end()
+                        ));
+                    }
+                }
+                if let Ok(brokers) = admin::brokers(&self.bootstrap(), Duration::from_secs(3)).await
+                {
+                    if brokers.len() == BROKERS.len() {
+                        return Ok(brokers);
+                    }
+                }
+                if Instant::now() > deadline {
+                    bail!(t!(
+                        "The three brokers did not all register in {seconds} s: {command}",
+                        seconds = crate::stack::ready_timeout().as_secs(),
+                        command = "docker compose logs"
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        })
+        .await
+    }
+
+    /// The lesson topic's partitions now, or None when it does not exist.
+    pub async fn partitions(&self, topic: &str) -> Result<Option<Vec<PartitionInfo>>> {
+        inspect::topic(&self.bootstrap(), topic).await
+    }
+
+    /// Polls the topic's metadata until `done` holds; returns it and how long that took.
+    pub async fn until(
+        &self,
+        what: &str,
+        topic: &str,
+        done: impl Fn(&[PartitionInfo]) -> bool,
+    ) -> Result<(Vec<PartitionInfo>, Duration)> {
+        let start = Instant::now();
+        crate::ui::progress::while_running(what, async {
+            loop {
+                if let Ok(Some(partitions)) = self.partitions(topic).await {
+                    if done(&partitions) {
+                        return Ok((partitions, start.elapsed()));
+                    }
+                }
+                if start.elapsed() > crate::stack::ready_timeout() {
+                    bail!(t!("gave up waiting for {what}", what));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await
+    }
+
+    /// `compose kill kafka-N`, refused for a broker that is not running.
+    pub async fn kill(&self, broker: i32) -> Result<()> {
+        if !BROKERS.contains(&broker) {
+            bail!(t!("There is no broker {broker}: the cluster's brokers are 1, 2 and 3.", broker));
+        }
+        if !self.running().await?.contains(&broker) {
+            bail!(t!(
+                "Broker {broker} is not running, so there is nothing to kill. Start it again in {dir}: docker compose \
+                 start {service}",
+                broker,
+                dir = self.dir.display(),
+                service = service(broker)
+            ));
+        }
+        self.compose.kill(&service(broker)).await
+    }
+
+    pub async fn start(&self, brokers: &[i32]) -> Result<()> {
+        let services: Vec<String> = brokers.iter().map(|&b| service(b)).collect();
+        self.compose.start(&services.iter().map(String::as_str).collect::<Vec<_>>()).await
+    }
+
+    pub async fn down(&self) -> Result<String> {
+        self.compose.down(true).await
+    }
+}
+
+/// Refuses before starting anything when the engine cannot hold the cluster.
+pub fn enough_memory(total: i64) -> Result<()> {
+    if total >= MEMORY_NEEDED {
+        return Ok(());
+    }
+    let gib = |bytes: i64| format!("{:.1}", bytes as f64 / f64::from(1 << 30));
+    bail!(t!(
+        "The cluster needs about {needed} GiB of memory and the engine has {total} GiB: its brokers would be killed \
+         for lack of memory. Give Docker more (Docker Desktop: Settings → Resources → Memory), or stop what else \
+         runs (the single broker of lessons 2–7: docker compose stop, in your folder). Nothing was started.",
+        needed = gib(MEMORY_NEEDED),
+        total = gib(total)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn too_little_memory_is_refused_before_starting() {
+        assert!(enough_memory(MEMORY_NEEDED).is_ok());
+        let err = enough_memory(2 << 30).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            err.starts_with("The cluster needs about 3.0 GiB of memory and the engine has 2.0 GiB"),
+            "{err}"
+        );
+        assert!(err.ends_with("Nothing was started."), "{err}");
+    }
+
+    #[test]
+    fn the_file_publishes_each_broker_on_loopback_with_a_capped_heap() {
+        for b in BROKERS {
+            assert!(
+                FILE.contains(&format!("\"127.0.0.1:${{KAFKA_{b}_PORT:-{}}}:9092\"", 19091 + b))
+            );
+        }
+        assert_eq!(FILE.matches("KAFKA_HEAP_OPTS: -Xmx512m -Xms512m").count(), 3);
+        assert!(!FILE.contains("docker.sock"));
+    }
+}
