@@ -89,7 +89,8 @@ localhost:9092. With one broker the replication factor can only be 1."),
                 if brokers == 1 { "1".to_string() } else { t!("from 1 to {brokers}", brokers) };
             bail!(t!(
                 "Each of a topic's replicas (--replication-factor {asked}) is kept by another broker, and this cluster \
-                 has {brokers}.\nAsk for --replication-factor {ask}.",
+                 has {brokers}.\nAsk for --replication-factor {ask}. A topic replicated on three brokers is lesson 8's, \
+                 on a cluster of its own: lesson 8",
                 asked = o.replication_factor,
                 brokers,
                 ask

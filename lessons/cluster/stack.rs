@@ -16,7 +16,7 @@ pub const FILE: &str = include_str!("../../compose/cluster/docker-compose.yml");
 pub const FOLDER: &str = "cluster";
 pub const BROKERS: [i32; 3] = [1, 2, 3];
 /// Three broker heaps of 512 MiB, ZooKeeper's of 256 MiB and the JVMs around them: measured at 0.9 GiB idle
-/// and 2.1 GiB after the reliability test's 100,000 records; 3 GiB leaves room for both.
+/// and 1.0 GiB after the reliability test's 200,000 records, and capped under about 2.5 GiB.
 pub const MEMORY_NEEDED: i64 = 3 << 30;
 
 /// `kafka-2`: broker 2's compose service.

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::util::Timeout;
 
@@ -236,8 +237,14 @@ impl Inspector {
                     topic
                 ));
             }
-            let Some(message) = client.poll(Duration::from_millis(500)) else { continue };
-            let message = message.with_context(|| t!("Failed to read `{topic}`", topic))?;
+            let message = match client.poll(Duration::from_millis(500)) {
+                None => continue,
+                // A broker of a cluster is down: the client says so, and reads on from the others.
+                Some(Err(KafkaError::MessageConsumption(
+                    RDKafkaErrorCode::BrokerTransportFailure,
+                ))) => continue,
+                Some(message) => message.with_context(|| t!("Failed to read `{topic}`", topic))?,
+            };
             records.push(each(&message));
         }
         client.unassign().context(t!("Failed to unassign partitions"))?;

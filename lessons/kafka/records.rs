@@ -31,6 +31,7 @@ impl Record {
     }
 }
 
+// ANCHOR: leader_epoch
 /// The leader epoch the broker stamped on the message's batch when it appended it: one more each time the
 /// partition got a new leader. None when the broker did not say.
 pub fn leader_epoch(message: &rdkafka::message::BorrowedMessage) -> Option<i32> {
@@ -38,6 +39,7 @@ pub fn leader_epoch(message: &rdkafka::message::BorrowedMessage) -> Option<i32> 
     let epoch = unsafe { rdkafka::bindings::rd_kafka_message_leader_epoch(message.ptr()) };
     (epoch >= 0).then_some(epoch)
 }
+// ANCHOR_END: leader_epoch
 
 /// Sends each (key, value) and waits for the broker's acknowledgement; returns where each landed.
 // ANCHOR: produce

@@ -176,6 +176,8 @@ impl DownOnDrop {
 pub struct Learner {
     pub config: StackConfig,
     pub topic: String,
+    /// The host ports of lesson 8's three brokers (KAFKA_1_PORT, …).
+    pub cluster_ports: [u16; 3],
 }
 
 /// What one `lesson` command did.
@@ -187,7 +189,11 @@ pub struct Outcome {
 
 impl Learner {
     pub fn new() -> Result<Learner> {
-        Ok(Learner { config: learner_config("lessons")?, topic: random_name("topic") })
+        Ok(Learner {
+            config: learner_config("lessons")?,
+            topic: random_name("topic"),
+            cluster_ports: [free_port()?, free_port()?, free_port()?],
+        })
     }
 
     /// `lesson ARGS --dir <dir> --project <project>` with the learner's ports, not yet started.
@@ -200,6 +206,9 @@ impl Learner {
             .args(["--project", &self.config.project])
             .env("KAFKA_PORT", self.config.kafka_port.to_string())
             .env("ZOOKEEPER_PORT", self.config.zookeeper_port.to_string())
+            .env("KAFKA_1_PORT", self.cluster_ports[0].to_string())
+            .env("KAFKA_2_PORT", self.cluster_ports[1].to_string())
+            .env("KAFKA_3_PORT", self.cluster_ports[2].to_string())
             .env("NO_COLOR", "1")
             // English, whatever the machine's locale; a test in Portuguese passes --lang pt-BR.
             .env("WORKSHOP_LANG", "en");
@@ -297,17 +306,7 @@ impl Learner {
 
     /// `docker compose --project-name P --file F ARGS` (Compose v2 when present, else v1) with the learner's ports.
     pub fn compose_command(&self, args: &[&str]) -> std::process::Command {
-        let v2 = std::process::Command::new("docker")
-            .args(["compose", "version"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        let mut command = if v2 {
-            let mut c = std::process::Command::new("docker");
-            c.arg("compose");
-            c
-        } else {
-            std::process::Command::new("docker-compose")
-        };
+        let mut command = compose_cli();
         command
             .args(["--project-name", &self.config.project, "--file"])
             .arg(self.config.compose_file())
@@ -337,6 +336,61 @@ impl Learner {
         .chain(["--dir".to_string(), self.config.dir.display().to_string()])
         .collect();
         DownOnDrop { program }
+    }
+}
+
+/// `docker compose` when Compose v2 is there, else `docker-compose`.
+fn compose_cli() -> std::process::Command {
+    let v2 = std::process::Command::new("docker")
+        .args(["compose", "version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if v2 {
+        let mut c = std::process::Command::new("docker");
+        c.arg("compose");
+        c
+    } else {
+        std::process::Command::new("docker-compose")
+    }
+}
+
+impl Learner {
+    /// Removes lesson 8's cluster with its volumes when the test ends, however it ends, through the lesson.
+    pub fn cluster_down_on_drop(&self) -> DownOnDrop {
+        let program = [
+            env!("CARGO_BIN_EXE_lesson"),
+            "reset",
+            "8",
+            "--yes",
+            "--project",
+            &self.config.project,
+        ]
+        .into_iter()
+        .map(str::to_string)
+        .chain(["--dir".to_string(), self.config.dir.display().to_string()])
+        .collect();
+        DownOnDrop { program }
+    }
+
+    /// `docker compose ARGS` in the learner's `cluster/` folder, as they type it there (the project comes from
+    /// its `.env`), with the test's ports.
+    pub fn cluster_compose(&self, args: &[&str]) -> Result<std::process::Output> {
+        let mut command = compose_cli();
+        command
+            .args(args)
+            .current_dir(self.config.dir.join("cluster"))
+            .env("KAFKA_1_PORT", self.cluster_ports[0].to_string())
+            .env("KAFKA_2_PORT", self.cluster_ports[1].to_string())
+            .env("KAFKA_3_PORT", self.cluster_ports[2].to_string());
+        let out = command.output().context("Failed to run compose")?;
+        eprintln!(
+            "$ compose {} -> {:?}\n{}{}",
+            args.join(" "),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(out)
     }
 }
 

@@ -1,0 +1,295 @@
+//! Lesson 8 on a live cluster of three brokers: checked before there is a cluster, run (a leader killed, acks=all
+//! refused with two brokers down, every acknowledged record read back), removed and run again in Portuguese,
+//! then done by hand as the chapter says: the producer running while `lesson cluster kill` kills leaders and
+//! `docker compose start` brings them back. Each of check 8's verdicts is compared with Kafka's own: its tools
+//! (`kafka-topics --under-replicated-partitions`, `kafka-console-consumer`) and the brokers' log segments.
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::BufRead;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{ensure, Context, Result};
+use common::Learner;
+
+const NOT_DONE: i32 = 1;
+const ERROR: i32 = 2;
+const TOPIC: &str = "replicated-events";
+
+#[test]
+fn l08_replication_on_a_live_cluster() -> Result<()> {
+    let l = Learner::new()?;
+    let _down = l.cluster_down_on_drop();
+    l08_before_the_cluster(&l)?;
+    l08_run(&l)?;
+    l08_by_hand(&l)?;
+    l08_bad_input(&l)?;
+    Ok(())
+}
+
+fn l08_before_the_cluster(l: &Learner) -> Result<()> {
+    snapshot!("l08_replication_explain", l.expect(&["8"], 0)?);
+    snapshot_both!("l08_replication_check_before", l, &["check", "8"], NOT_DONE);
+    snapshot_both_stderr!("l08_replication_kill_before", l, &["cluster", "kill"], ERROR);
+    Ok(())
+}
+
+fn l08_run(l: &Learner) -> Result<()> {
+    snapshot!("l08_replication_run", l.expect(&["8", "--run"], 0)?);
+    snapshot_both!("l08_replication_check", l, &["check", "8"], 0);
+    agrees_with_kafka(l, true)?;
+    l.expect(&["reset", "8", "--yes"], 0)?;
+    let gone = l.expect(&["check", "8"], NOT_DONE)?;
+    ensure!(gone.contains("fix: Start it: lesson 8 --run"), "{gone}");
+    snapshot!("l08_replication_run_pt_br", l.expect(&["--lang", "pt-BR", "8", "--run"], 0)?);
+    Ok(())
+}
+
+/// The chapter's way: the producer in one terminal, kills and starts in another.
+fn l08_by_hand(l: &Learner) -> Result<()> {
+    let ledger = l.config.dir.join("cluster").join("acknowledged.jsonl");
+    let lines = || -> Result<usize> {
+        Ok(std::fs::read_to_string(&ledger).map(|t| t.lines().count()).unwrap_or(0))
+    };
+    let mut producer = l
+        .command(&["cluster", "produce"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let said = Arc::new(Mutex::new(String::new()));
+    let reader = {
+        let said = said.clone();
+        let stdout = producer.stdout.take().context("no stdout")?;
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(mut said) = said.lock() {
+                    said.push_str(&line);
+                    said.push('\n');
+                }
+            }
+        })
+    };
+    let start = lines()?;
+    common::wait_for("the producer's first acknowledgements", || Ok(lines()? >= start + 10))?;
+    let first = l.expect(&["cluster", "kill"], 0)?;
+    ensure!(first.contains("got new leaders in"), "{first}");
+    agrees_with_kafka(l, false)?;
+    let after_one = lines()?;
+    common::wait_for("acknowledgements with one broker down", || Ok(lines()? >= after_one + 10))?;
+    l.expect(&["cluster", "kill"], 0)?;
+    common::wait_for("the producer to be refused", || {
+        Ok(said.lock().map(|s| s.contains("NOT_ENOUGH_REPLICAS")).unwrap_or(false))
+    })?;
+    let out = l.cluster_compose(&["start", "kafka-1", "kafka-2", "kafka-3"])?;
+    ensure!(out.status.success(), "compose start failed");
+    common::wait_for("check 8 to pass", || Ok(l.lesson(&["check", "8"])?.code == 0))?;
+    let after_heal = lines()?;
+    common::wait_for("acknowledgements once healed", || Ok(lines()? >= after_heal + 10))?;
+    // Ctrl-C: the producer waits for the answers due, then says what came of everything it sent.
+    std::process::Command::new("kill").args(["-INT", &producer.id().to_string()]).status()?;
+    let status = producer.wait()?;
+    let _ = reader.join();
+    let said = said.lock().map(|s| s.clone()).unwrap_or_default();
+    ensure!(status.success(), "the producer exited {status}:\n{said}");
+    ensure!(said.contains("acknowledged, each written into"), "{said}");
+    ensure!(
+        said.contains("Now check that every acknowledged one is there: lesson check 8"),
+        "{said}"
+    );
+    l.expect(&["check", "8"], 0)?;
+    agrees_with_kafka(l, true)?;
+    Ok(())
+}
+
+fn l08_bad_input(l: &Learner) -> Result<()> {
+    snapshot_both_stderr!(
+        "l08_replication_kill_no_such_broker",
+        l,
+        &["cluster", "kill", "7"],
+        ERROR
+    );
+    l.expect(&["cluster", "kill", "1"], 0)?;
+    snapshot_both_stderr!("l08_replication_kill_dead_broker", l, &["cluster", "kill", "1"], ERROR);
+    let check = l.expect(&["check", "8"], NOT_DONE)?;
+    ensure!(check.contains("Not running: kafka-1. Start them again in"), "{check}");
+    let out = l.cluster_compose(&["start", "kafka-1"])?;
+    ensure!(out.status.success(), "compose start failed");
+    common::wait_for("check 8 to pass again", || Ok(l.lesson(&["check", "8"])?.code == 0))?;
+    Ok(())
+}
+
+/// Check 8's verdicts against Kafka's own, asked of a broker that runs; those on the records too when no
+/// producer is writing (`at_rest`).
+fn agrees_with_kafka(l: &Learner, at_rest: bool) -> Result<()> {
+    let facts = facts_now(l)?;
+    let running = l.cluster_compose(&["ps", "--services", "--filter", "status=running"])?;
+    let broker = String::from_utf8_lossy(&running.stdout)
+        .lines()
+        .find(|s| s.starts_with("kafka-"))
+        .context("no broker runs")?
+        .to_string();
+    let tool = |args: &[&str]| -> Result<String> {
+        let mut all = vec!["exec", "-T", broker.as_str()];
+        all.extend(args);
+        let out = l.cluster_compose(&all)?;
+        ensure!(out.status.success(), "{} failed", args.join(" "));
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let bootstrap = format!("{broker}:29092");
+
+    let under = tool(&[
+        "kafka-topics",
+        "--bootstrap-server",
+        &bootstrap,
+        "--describe",
+        "--under-replicated-partitions",
+        "--topic",
+        TOPIC,
+    ])?;
+    let in_sync = passed(&facts, "every replica of replicated-events is in sync")?;
+    ensure!(
+        in_sync == under.trim().is_empty(),
+        "check 8 says in sync: {in_sync}; kafka-topics says:\n{under}"
+    );
+
+    // The rest holds only while nothing is written.
+    if !at_rest {
+        return Ok(());
+    }
+    // The leader epochs check 8 read on the records, against the batches in the brokers' own log segments.
+    {
+        let moved = facts
+            .iter()
+            .find(|(what, pass)| *pass && what.contains("leader epochs"))
+            .context("check 8 found no partition written under two leader epochs")?;
+        let partition: u32 =
+            moved.0.trim_start_matches("partition ").split('\'').next().unwrap_or("").parse()?;
+        let said: BTreeSet<i32> = moved
+            .0
+            .rsplit("epochs ")
+            .next()
+            .and_then(|rest| rest.split(':').next())
+            .unwrap_or("")
+            .split(", ")
+            .map(str::parse)
+            .collect::<Result<_, _>>()?;
+        let dump = tool(&[
+            "sh",
+            "-c",
+            &format!(
+                "kafka-run-class kafka.tools.DumpLogSegments --files /var/lib/kafka/data/{TOPIC}-{partition}/*.log"
+            ),
+        ])?;
+        let on_disk: BTreeSet<i32> = dump
+            .split("partitionLeaderEpoch: ")
+            .skip(1)
+            .filter_map(|rest| rest.split_whitespace().next()?.parse().ok())
+            .collect();
+        ensure!(
+            said == on_disk,
+            "check 8 read epochs {said:?}; the log segment holds {on_disk:?}\n{dump}"
+        );
+    }
+
+    // The ledger fact against kafka-console-consumer, for the ledger as it is and altered.
+    let ends = tool(&["kafka-get-offsets", "--bootstrap-server", &bootstrap, "--topic", TOPIC])?;
+    let count: u64 =
+        ends.lines().filter_map(|l| l.rsplit(':').next()?.trim().parse::<u64>().ok()).sum();
+    let consumed = tool(&[
+        "kafka-console-consumer",
+        "--bootstrap-server",
+        &bootstrap,
+        "--topic",
+        TOPIC,
+        "--from-beginning",
+        "--max-messages",
+        &count.to_string(),
+        "--timeout-ms",
+        "60000",
+        "--property",
+        "print.partition=true",
+        "--property",
+        "print.offset=true",
+    ])?;
+    let mut at: HashMap<(i32, i64), String> = HashMap::new();
+    for line in consumed.lines() {
+        let mut fields = line.splitn(3, '\t');
+        let (Some(p), Some(o), Some(v)) = (fields.next(), fields.next(), fields.next()) else {
+            continue;
+        };
+        let (Some(p), Some(o)) = (p.strip_prefix("Partition:"), o.strip_prefix("Offset:")) else {
+            continue;
+        };
+        at.insert((p.parse()?, o.parse()?), v.to_string());
+    }
+    ensure!(at.len() as u64 == count, "the console consumer read {} of {count} records", at.len());
+    let path = l.config.dir.join("cluster").join("acknowledged.jsonl");
+    let original = std::fs::read_to_string(&path)?;
+    let entries: Vec<serde_json::Value> =
+        original.lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+    let first = entries.first().context("an empty ledger")?.clone();
+    let altered = |field: &str, value: serde_json::Value| {
+        let mut entry = first.clone();
+        entry[field] = value;
+        format!("{original}{entry}\n")
+    };
+    let corpus = [
+        original.clone(),
+        altered("value", "never-sent".into()),
+        altered("offset", (count as i64 + 1000).into()),
+        altered("partition", 2.into()),
+        format!("{original}{first}\n"),
+    ];
+    for ledger in corpus {
+        std::fs::write(&path, &ledger)?;
+        let tool_says =
+            ledger.lines().map(serde_json::from_str::<serde_json::Value>).all(|entry| {
+                entry.is_ok_and(|e| {
+                    let key = (
+                        e["partition"].as_i64().unwrap_or(-1) as i32,
+                        e["offset"].as_i64().unwrap_or(-1),
+                    );
+                    at.get(&key).map(String::as_str) == e["value"].as_str()
+                })
+            });
+        let check_says =
+            passed(&facts_now(l)?, "every record acknowledged to the lesson's producer")?;
+        ensure!(
+            check_says == tool_says,
+            "check 8 says {check_says}, the console consumer {tool_says}:\n{ledger}"
+        );
+    }
+    std::fs::write(&path, original)?;
+    Ok(())
+}
+
+/// `lesson check 8 --json`: each fact's words and whether it passed, once the topic could be read back (a
+/// partition changing leader cannot be read that instant).
+fn facts_now(l: &Learner) -> Result<Vec<(String, bool)>> {
+    let mut facts = Vec::new();
+    common::wait_for("check 8 to read the topic back", || {
+        facts = facts_once(l)?;
+        Ok(!facts.iter().any(|(what, _)| what.ends_with("can be read back from the brokers")))
+    })?;
+    Ok(facts)
+}
+
+fn facts_once(l: &Learner) -> Result<Vec<(String, bool)>> {
+    let out = l.lesson(&["check", "8", "--json"])?;
+    let report: serde_json::Value = serde_json::from_str(&out.stdout)?;
+    Ok(report["facts"]
+        .as_array()
+        .context("no facts")?
+        .iter()
+        .map(|f| (f["what"].as_str().unwrap_or_default().to_string(), f["status"] == "pass"))
+        .collect())
+}
+
+fn passed(facts: &[(String, bool)], starts: &str) -> Result<bool> {
+    facts
+        .iter()
+        .find(|(what, _)| what.starts_with(starts))
+        .map(|(_, pass)| *pass)
+        .with_context(|| format!("check 8 has no fact `{starts}…`: {facts:?}"))
+}
