@@ -118,6 +118,7 @@ async fn bench(cloud: CloudPorts) -> Result<()> {
     let config = StackConfig {
         dir: dir.clone(),
         project,
+        project_given: true,
         kafka_port: free_port()?,
         zookeeper_port: free_port()?,
     };

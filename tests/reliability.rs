@@ -68,7 +68,120 @@ fn replication_survives_two_leader_kills() -> Result<()> {
         .args(&ids)
         .output()?;
     eprintln!("memory after both trials:\n{}", String::from_utf8_lossy(&stats.stdout));
+
+    // Unclean leader election's own case: the followers die, the leader takes writes alone, then dies too,
+    // and a follower that missed those writes comes back first.
+    let refused = stale_follower(&l, &runtime, &bootstrap, "stale-acks-all", Settings::SAFE)?;
+    eprintln!("followers then leader killed, acks=all: {refused}");
+    ensure!(refused.lost == 0, "acks=all lost {} acknowledged records", refused.lost);
+    let lost = stale_follower(&l, &runtime, &bootstrap, "stale-acks-1", Settings::UNSAFE)?;
+    eprintln!("followers then leader killed, acks=1, unclean leader election: {lost}");
     Ok(())
+}
+
+/// What the stale-follower case came to.
+struct Stale {
+    acknowledged: usize,
+    refused: usize,
+    lost: usize,
+}
+
+impl std::fmt::Display for Stale {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} acknowledged, {} refused, {} acknowledged and lost",
+            self.acknowledged, self.refused, self.lost
+        )
+    }
+}
+
+/// Writes a batch with all replicas in sync; kills both followers of every partition's leader-to-be (broker 1
+/// leads all three once 2 and 3 are gone) and writes a second batch; kills broker 1; starts broker 2 first,
+/// then the others; reads everything back.
+fn stale_follower(
+    l: &Learner,
+    runtime: &tokio::runtime::Runtime,
+    bootstrap: &str,
+    topic: &str,
+    settings: Settings,
+) -> Result<Stale> {
+    const BATCH: usize = 5_000;
+    let unclean = if settings.unclean { "true" } else { "false" };
+    runtime.block_on(admin::create_topic_on(
+        bootstrap,
+        topic,
+        &PLACEMENT,
+        &[
+            ("min.insync.replicas", settings.min_in_sync),
+            ("unclean.leader.election.enable", unclean),
+        ],
+    ))?;
+    let producer: FutureProducer = config::producer(bootstrap)
+        .set("acks", settings.acks)
+        .set("enable.idempotence", if settings.idempotence { "true" } else { "false" })
+        .set("message.timeout.ms", "10000")
+        .create()?;
+    let compose = |args: &[&str]| -> Result<()> {
+        ensure!(l.cluster_compose(args)?.status.success(), "compose {} failed", args.join(" "));
+        Ok(())
+    };
+    let until = |what: &str, done: &dyn Fn(&[workshop::kafka::inspect::PartitionInfo]) -> bool| {
+        common::wait_for(what, || {
+            let now = runtime
+                .block_on(inspect::topic(bootstrap, topic))
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            Ok(!now.is_empty() && done(&now))
+        })
+    };
+    let mut sent = Sent { acknowledged: Vec::new(), refused: 0 };
+    runtime.block_on(send_batch(&producer, topic, 0, BATCH, &mut sent));
+    compose(&["kill", "kafka-2"])?;
+    compose(&["kill", "kafka-3"])?;
+    until("broker 1 to lead every partition alone", &|p| {
+        p.iter().all(|p| p.leader == 1 && p.isr == [1])
+    })?;
+    runtime.block_on(send_batch(&producer, topic, BATCH, BATCH, &mut sent));
+    compose(&["kill", "kafka-1"])?;
+    compose(&["start", "kafka-2"])?;
+    if settings.unclean {
+        until("broker 2 to be elected though not in sync", &|p| p.iter().all(|p| p.leader == 2))?;
+    }
+    compose(&["start", "kafka-1", "kafka-3"])?;
+    until("every replica in sync", &|p| p.iter().all(|p| p.leader >= 0 && p.isr.len() == 3))?;
+    let records = runtime.block_on(inspect::inspect(bootstrap, {
+        let topic = topic.to_string();
+        move |i| i.read_all(&topic, &[0, 1, 2])
+    }))?;
+    let there: HashSet<(i32, i64, &str)> =
+        records.iter().map(|r| (r.partition, r.offset, r.value.as_str())).collect();
+    let lost =
+        sent.acknowledged.iter().filter(|(p, o, v)| !there.contains(&(*p, *o, v.as_str()))).count();
+    Ok(Stale { acknowledged: sent.acknowledged.len(), refused: sent.refused, lost })
+}
+
+/// Sends records `from..from + count` at once and waits for every answer.
+async fn send_batch(
+    producer: &FutureProducer,
+    topic: &str,
+    from: usize,
+    count: usize,
+    sent: &mut Sent,
+) {
+    let sends = (from..from + count).map(|n| async move {
+        let (key, value) = (format!("k{}", n % KEYS), format!("k{}:{n}", n % KEYS));
+        let record = FutureRecord::to(topic).key(&key).payload(&value);
+        let answer = producer.send(record, Timeout::Never).await.map(|d| (d.partition, d.offset));
+        (value, answer)
+    });
+    for (value, answer) in futures_util::future::join_all(sends).await {
+        match answer {
+            Ok((p, o)) => sent.acknowledged.push((p, o, value)),
+            Err(_) => sent.refused += 1,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -142,31 +255,10 @@ fn trial(
     let started = Instant::now();
     let (sent, failovers) = std::thread::scope(|scope| -> Result<_> {
         let chaos = scope.spawn(|| -> Result<Vec<f64>> {
-            let runtime = tokio::runtime::Runtime::new()?;
-            let mut failovers = Vec::new();
-            for at in KILL_AT {
-                common::wait_for("the producer to reach the kill", || {
-                    Ok(acked.load(Ordering::Relaxed) >= at - 5_000)
-                })?;
-                let leader =
-                    partitions(&runtime).first().map(|p| p.leader).context("no partition 0")?;
-                compose(&["kill", &service(leader)])?;
-                let killed = Instant::now();
-                kills.fetch_add(1, Ordering::Relaxed);
-                common::wait_for("a new leader", || {
-                    Ok(partitions(&runtime)
-                        .first()
-                        .is_some_and(|p| p.leader >= 0 && p.leader != leader))
-                })?;
-                failovers.push(killed.elapsed().as_secs_f64());
-                compose(&["start", &service(leader)])?;
-                common::wait_for("every replica in sync", || {
-                    let now = partitions(&runtime);
-                    Ok(!now.is_empty()
-                        && now.iter().all(|p| p.leader >= 0 && p.isr.len() == p.replicas.len()))
-                })?;
-            }
-            Ok(failovers)
+            let result = chaos(&acked, &kills, &partitions, &compose);
+            // A chaos that failed must not leave the producer waiting for a kill that will never come.
+            kills.store(KILL_AT.len(), Ordering::Relaxed);
+            result
         });
         let sent = runtime.block_on(produce(bootstrap, topic, settings, &acked, &kills));
         let failovers =
@@ -288,4 +380,36 @@ async fn produce(
         answer(&mut sent, done);
     }
     Ok(sent)
+}
+
+/// Kills the leader of partition 0 at each of `KILL_AT` (once the producer is near it), measures the time to a
+/// new leader, starts the broker again and waits until every replica is in sync.
+fn chaos(
+    acked: &AtomicUsize,
+    kills: &AtomicUsize,
+    partitions: &dyn Fn(&tokio::runtime::Runtime) -> Vec<workshop::kafka::inspect::PartitionInfo>,
+    compose: &dyn Fn(&[&str]) -> Result<()>,
+) -> Result<Vec<f64>> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let mut failovers = Vec::new();
+    for at in KILL_AT {
+        common::wait_for("the producer to reach the kill", || {
+            Ok(acked.load(Ordering::Relaxed) >= at - 5_000)
+        })?;
+        let leader = partitions(&runtime).first().map(|p| p.leader).context("no partition 0")?;
+        compose(&["kill", &service(leader)])?;
+        let killed = Instant::now();
+        kills.fetch_add(1, Ordering::Relaxed);
+        common::wait_for("a new leader", || {
+            Ok(partitions(&runtime).first().is_some_and(|p| p.leader >= 0 && p.leader != leader))
+        })?;
+        failovers.push(killed.elapsed().as_secs_f64());
+        compose(&["start", &service(leader)])?;
+        common::wait_for("every replica in sync", || {
+            let now = partitions(&runtime);
+            Ok(!now.is_empty()
+                && now.iter().all(|p| p.leader >= 0 && p.isr.len() == p.replicas.len()))
+        })?;
+    }
+    Ok(failovers)
 }

@@ -210,15 +210,25 @@ fn every_lesson_text_is_found_in_the_books_catalog() -> Result<()> {
     let po = std::fs::read_to_string(root().join("book/po/pt-BR.po"))?;
     let translations = po::translations(&po);
     let mut texts = Vec::new();
-    for dir in ["lessons/basics", "lessons/capstone"] {
-        for entry in std::fs::read_dir(root().join(dir))? {
+    // Every family's folder: `lessons/basics/l04_topic.md`, `lessons/cluster/l08_replication.md`, …
+    for family in std::fs::read_dir(root().join("lessons"))? {
+        let family = family?.path();
+        if !family.is_dir() {
+            continue;
+        }
+        for entry in std::fs::read_dir(&family)? {
             let path = entry?.path();
-            if path.extension().is_some_and(|e| e == "md") {
+            let name =
+                path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let numbered =
+                name.starts_with('l') && name.as_bytes().get(1).is_some_and(u8::is_ascii_digit);
+            if numbered && name.ends_with(".md") {
                 texts.push(path);
             }
         }
     }
-    ensure!(texts.len() >= 7, "only {} lesson texts found", texts.len());
+    let lessons = workshop::catalog::LESSONS.len();
+    ensure!(texts.len() == lessons, "{} lesson texts found for {lessons} lessons", texts.len());
     let mut missing = Vec::new();
     for path in texts {
         let text = std::fs::read_to_string(&path)?;

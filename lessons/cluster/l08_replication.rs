@@ -44,15 +44,16 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
     async fn run(&self, ctx: &Context) -> Result<String> {
         let cluster = Cluster::connect(&ctx.config).await?;
         let bootstrap = cluster.bootstrap();
-        let mut out = Vec::new();
+        // Each step is printed as it happens: the lesson takes about a minute.
+        let step = |line: String| crate::ui::progress::print(&line);
         let (note, mut brokers) = cluster.up().await?;
         brokers.sort_by_key(|b| b.id);
-        out.extend(note);
+        note.into_iter().for_each(step);
         let registered: Vec<String> = brokers
             .iter()
             .map(|b| t!("{id} at {host}:{port}", id = b.id, host = b.host, port = b.port))
             .collect();
-        out.push(format!(
+        step(format!(
             "$ cd {FOLDER} && {} up -d\n{}",
             cluster.compose.cli.name(),
             t!("Three brokers registered: {brokers}", brokers = registered.join(", "))
@@ -64,20 +65,35 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
             &[("min.insync.replicas", &MIN_IN_SYNC.to_string())],
         )
         .await?;
-        out.push(match created {
+        step(match created {
             Created::Now => t!(
                 "Created topic {topic}: 3 partitions, each on brokers 1, 2 and 3, min.insync.replicas=2.",
                 topic = TOPIC
             ),
             Created::AlreadyThere => t!("Topic {topic} was already there.", topic = TOPIC),
         });
+        let factor = cluster
+            .partitions(TOPIC)
+            .await?
+            .map(|p| p.iter().map(|p| p.replicas.len()).min().unwrap_or(0));
+        let min_isr = admin::topic_setting(&bootstrap, TOPIC, "min.insync.replicas").await?;
+        if factor != Some(3) || min_isr.as_deref() != Some(&MIN_IN_SYNC.to_string()) {
+            bail!(t!(
+                "Topic {topic} is there with {factor} replicas of each partition and min.insync.replicas={min_isr}; the \
+                 lesson needs 3 and 2. Nothing was killed. To start over with the right topic: lesson reset 8, then \
+                 lesson 8 --run.",
+                topic = TOPIC,
+                factor = factor.unwrap_or(0),
+                min_isr = min_isr.unwrap_or_default()
+            ));
+        }
         let (partitions, _) =
             cluster.until(t!("every replica to be in sync"), TOPIC, in_sync).await?;
-        out.push(describe(&partitions));
+        step(describe(&partitions));
 
         let mut producer = Producer::connect(&bootstrap, &ledger::path(&cluster.dir)).await?;
         let before = producer.batch(BATCH).await?;
-        out.push(t!(
+        step(t!(
             "Sent {count} records with acks=all: {acknowledged} acknowledged.",
             count = BATCH,
             acknowledged = before.acknowledged
@@ -85,20 +101,20 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
 
         let first = partitions[0].leader;
         cluster.kill(first).await?;
-        out.push(format!("$ {} kill {}", cluster.compose.cli.name(), service(first)));
+        step(format!("$ {} kill {}", cluster.compose.cli.name(), service(first)));
         let moved = t!("partition 0 to get a leader other than broker {first}", first);
         let (during, elected) = tokio::join!(
             producer.batch(BATCH),
             cluster.until(&moved, TOPIC, |p| p[0].leader != first && p[0].leader >= 0)
         );
         let ((partitions, took), during) = (elected?, during?);
-        out.push(t!(
+        step(t!(
             "Partition 0 has a new leader, broker {leader}, elected in {seconds} s: in sync {isr}.",
             leader = partitions[0].leader,
             seconds = format!("{:.1}", took.as_secs_f64()),
             isr = list(&partitions[0].isr)
         ));
-        out.push(t!(
+        step(t!(
             "Sent {count} records during the failover: {acknowledged} acknowledged (the producer retried until the \
              new leader answered).",
             count = BATCH,
@@ -107,14 +123,14 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
 
         let second = partitions[0].leader;
         cluster.kill(second).await?;
-        out.push(format!("$ {} kill {}", cluster.compose.cli.name(), service(second)));
+        step(format!("$ {} kill {}", cluster.compose.cli.name(), service(second)));
         let alone =
             t!("the controller to take broker {second} out of the in-sync replicas", second);
         let (partitions, _) = cluster
             .until(&alone, TOPIC, |p| p.iter().all(|p| p.isr.len() == 1 && p.leader >= 0))
             .await?;
-        out.push(describe(&partitions));
-        out.push(match produce::probe(&bootstrap, "all").await? {
+        step(describe(&partitions));
+        step(match produce::probe(&bootstrap, "all").await? {
             Err(err) => t!(
                 "acks=all refused: {error}. One replica is in sync and the topic wants two: Kafka refuses rather than \
                  acknowledge a record that one more failure would lose.",
@@ -126,7 +142,7 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
                 offset
             ),
         });
-        out.push(match produce::probe(&bootstrap, "1").await? {
+        step(match produce::probe(&bootstrap, "1").await? {
             Ok((partition, offset)) => t!(
                 "acks=1 accepted at partition {partition} offset {offset}, written on one broker alone: had that broker \
                  failed now, the record would be lost although it was acknowledged.",
@@ -137,7 +153,7 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
         });
 
         cluster.start(&[first, second]).await?;
-        out.push(format!(
+        step(format!(
             "$ {} start {} {}",
             cluster.compose.cli.name(),
             service(first),
@@ -146,13 +162,13 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
         let healed =
             t!("brokers {first} and {second} to catch up and be in sync again", first, second);
         let (partitions, took) = cluster.until(&healed, TOPIC, in_sync).await?;
-        out.push(t!(
+        step(t!(
             "Every replica in sync again in {seconds} s:",
             seconds = format!("{:.1}", took.as_secs_f64())
         ));
-        out.push(describe(&partitions));
-        out.push(verify(&bootstrap, &cluster.dir).await?.summary());
-        Ok(out.join("\n"))
+        step(describe(&partitions));
+        let entries = ledger::read(&ledger::path(&cluster.dir))?;
+        Ok(verify(&bootstrap, &entries).await?.summary())
     }
 
     fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
@@ -187,19 +203,22 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
         let what = t!("the cluster of project `{project}` runs", project = cluster.project());
         if containers.is_empty() {
             let start = ctx.options.command("8 --run", Needs::NOTHING);
-            return Ok(vec![Fact::fail(
-                what,
+            let dir = cluster.dir.display();
+            let fix = if cluster.compose.file.exists() {
+                t!("Start it: {start} (or in {dir}: docker compose up -d)", start, dir)
+            } else {
                 t!(
-                    "Start it: {start} (or in {dir}: docker compose up -d)",
+                    "Start it: {start} (it writes the cluster's compose file into {dir} first)",
                     start,
-                    dir = cluster.dir.display()
-                ),
-            )]);
+                    dir
+                )
+            };
+            return Ok(vec![Fact::fail(what, fix)]);
         }
         let stopped: Vec<String> =
             containers.iter().filter(|c| !c.running()).map(|c| c.service.clone()).collect();
         let fix = t!(
-            "Not running: {services}. Start them again in {dir}: docker compose start {services}",
+            "Not running: {services}. Start again in {dir}: docker compose start {services}",
             services = stopped.join(" "),
             dir = cluster.dir.display()
         );
@@ -210,22 +229,29 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
             return Ok(facts);
         }
         let bootstrap = cluster.bootstrap();
-        let registered: BTreeSet<i32> =
-            admin::brokers(&bootstrap, std::time::Duration::from_secs(10))
-                .await
-                .map(|b| b.iter().map(|b| b.id).collect())
-                .unwrap_or_default();
         let all: BTreeSet<i32> = BROKERS.into_iter().collect();
-        facts.push(Fact::check(
-            registered == all,
-            t!("brokers 1, 2 and 3 are registered"),
-            t!(
-                "Registered now: {registered}. A broker just started registers within seconds; if one does not: \
-                 docker compose logs {service}",
-                registered = list(&registered.iter().copied().collect::<Vec<_>>()),
-                service = all.difference(&registered).next().map(|&b| service(b)).unwrap_or_default()
-            ),
-        ));
+        let what = t!("brokers 1, 2 and 3 are registered");
+        match admin::brokers(&bootstrap, std::time::Duration::from_secs(10)).await {
+            Ok(brokers) => {
+                let registered: BTreeSet<i32> = brokers.iter().map(|b| b.id).collect();
+                facts.push(Fact::check(
+                    registered == all,
+                    what,
+                    t!(
+                        "Registered now: {registered}. A broker that is down is not registered: start it (in {dir}: \
+                         docker compose start {service}); it registers within seconds. If it does not: docker compose \
+                         logs {service}",
+                        registered = list(&registered.iter().copied().collect::<Vec<_>>()),
+                        service = all.difference(&registered).next().map(|&b| service(b)).unwrap_or_default(),
+                        dir = cluster.dir.display()
+                    ),
+                ));
+            }
+            Err(err) => {
+                facts.push(Fact::fail(what, format!("{err:#}")));
+                return Ok(facts);
+            }
+        }
         let Some(partitions) = cluster.partitions(TOPIC).await? else {
             facts.push(Fact::fail(
                 t!("topic {topic} exists", topic = TOPIC),
@@ -241,15 +267,26 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
             return Ok(facts);
         };
         let factor = partitions.iter().map(|p| p.replicas.len()).min().unwrap_or(0);
-        let min_isr = admin::topic_setting(&bootstrap, TOPIC, "min.insync.replicas")
-            .await?
-            .unwrap_or_default();
+        let min_isr = match admin::topic_setting(&bootstrap, TOPIC, "min.insync.replicas").await {
+            Ok(value) => value.unwrap_or_default(),
+            Err(err) => {
+                facts.push(Fact::fail(
+                    t!("the brokers answer for topic {topic}", topic = TOPIC),
+                    t!(
+                        "{error}\nA broker killed a moment ago is declared dead only when its ZooKeeper session \
+                         expires, about 6 s later: check again in a few seconds.",
+                        error = format!("{err:#}")
+                    ),
+                ));
+                return Ok(facts);
+            }
+        };
         facts.push(Fact::check(
             factor == 3 && min_isr == MIN_IN_SYNC.to_string(),
             t!("topic {topic} has 3 replicas of each partition and min.insync.replicas=2", topic = TOPIC),
             t!(
-                "It has {factor} replicas and min.insync.replicas={min_isr}. Remove it and create it again (lesson reset \
-                 8 removes the whole cluster): replication factor 3, --config min.insync.replicas=2",
+                "It has {factor} replicas and min.insync.replicas={min_isr}. To start over with the right topic: lesson \
+                 reset 8 (it removes the cluster, its topics and the ledger), then lesson 8 again.",
                 factor,
                 min_isr
             ),
@@ -265,16 +302,30 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
             ),
         ));
         let ledger = ledger::path(&cluster.dir);
-        match verify(&bootstrap, &cluster.dir).await {
+        let entries = match ledger::read(&ledger) {
+            Ok(entries) => entries,
+            Err(err) => {
+                facts.push(Fact::fail(t!("the producer's ledger can be read"), format!("{err:#}")));
+                return Ok(facts);
+            }
+        };
+        match verify(&bootstrap, &entries).await {
             Ok(verdict) => {
                 facts.push(verdict.leadership_fact());
                 facts.push(verdict.ledger_fact(&ledger));
+                if verdict.expired > 0 {
+                    facts.push(Fact::info(t!(
+                        "{count} older acknowledged records were deleted by the topic's retention since",
+                        count = verdict.expired
+                    )));
+                }
             }
-            // A partition whose leader is changing cannot be read this instant; the brokers are up.
+            // The brokers run: a partition whose leader is changing cannot be read this instant.
             Err(err) => facts.push(Fact::fail(
                 t!("{topic} can be read back from the brokers", topic = TOPIC),
                 t!(
-                    "{error}\nA partition may be changing leader: check again in a few seconds.",
+                    "{error}\nThe brokers could not serve the topic's records this instant (a leader changing, or \
+                     brokers down): check again once every broker runs.",
                     error = format!("{err:#}")
                 ),
             )),
@@ -290,7 +341,7 @@ fn in_sync(partitions: &[PartitionInfo]) -> bool {
 
 /// `  partition 0: leader 2, replicas 1, 2, 3, in sync 2, 3`, one line per partition, as `kafka-topics
 /// --describe` says it.
-fn describe(partitions: &[PartitionInfo]) -> String {
+pub(super) fn describe(partitions: &[PartitionInfo]) -> String {
     partitions
         .iter()
         .map(|p| {
@@ -319,10 +370,27 @@ fn list(ids: &[i32]) -> String {
     ids.iter().map(i32::to_string).collect::<Vec<_>>().join(", ")
 }
 
+/// `0, 1, 2`, or `0, 1, … 21 (12 epochs)` when there are many.
+fn epoch_list(epochs: &BTreeSet<i32>) -> String {
+    let all: Vec<i32> = epochs.iter().copied().collect();
+    if all.len() <= 6 {
+        return list(&all);
+    }
+    format!(
+        "{}, {}, … {} ({})",
+        all[0],
+        all[1],
+        all[all.len() - 1],
+        t!("{count} epochs", count = all.len())
+    )
+}
+
 /// What the topic holds, measured against the ledger: read from the brokers, never from the ledger alone.
 pub struct Verdict {
     /// The ledger's entries for this cluster.
     pub acknowledged: usize,
+    /// Entries deleted since by the topic's retention.
+    pub expired: usize,
     /// Entries of a cluster that was removed since.
     pub of_other_clusters: usize,
     pub missing: Vec<Entry>,
@@ -335,12 +403,13 @@ pub struct Verdict {
 }
 
 // ANCHOR: verify
-pub async fn verify(bootstrap: &str, cluster_dir: &Path) -> Result<Verdict> {
-    let entries = ledger::read(&ledger::path(cluster_dir))?;
+pub async fn verify(bootstrap: &str, entries: &[Entry]) -> Result<Verdict> {
     let id = admin::cluster_id(bootstrap).await?;
-    let records = inspect::inspect(bootstrap, |i| {
-        let Some(ids) = i.partition_ids(TOPIC)? else { return Ok(Vec::new()) };
-        i.read_all_stamped(TOPIC, &ids)
+    let (records, starts) = inspect::inspect(bootstrap, |i| {
+        let Some(ids) = i.partition_ids(TOPIC)? else { return Ok(Default::default()) };
+        let starts: HashMap<i32, i64> =
+            i.watermarks(TOPIC, &ids)?.into_iter().map(|(p, (low, _))| (p, low)).collect();
+        Ok((i.read_all_stamped(TOPIC, &ids)?, starts))
     })
     .await?;
     let mut epochs: BTreeMap<i32, BTreeSet<i32>> = BTreeMap::new();
@@ -354,6 +423,10 @@ pub async fn verify(bootstrap: &str, cluster_dir: &Path) -> Result<Verdict> {
         at.insert((record.partition, record.offset), record.value.as_str());
     }
     let (ours, others): (Vec<&Entry>, Vec<&Entry>) = entries.iter().partition(|e| e.cluster == id);
+    // Records older than the topic keeps (7 days by default) are deleted by retention, not lost.
+    let (expired, ours): (Vec<&Entry>, Vec<&Entry>) = ours
+        .into_iter()
+        .partition(|e| starts.get(&e.partition).is_some_and(|&start| e.offset < start));
     let missing = ours
         .iter()
         .filter(|e| at.get(&(e.partition, e.offset)) != Some(&e.value.as_str()))
@@ -362,6 +435,7 @@ pub async fn verify(bootstrap: &str, cluster_dir: &Path) -> Result<Verdict> {
     let named: BTreeSet<&str> = ours.iter().map(|e| e.value.as_str()).collect();
     Ok(Verdict {
         acknowledged: ours.len(),
+        expired: expired.len(),
         of_other_clusters: others.len(),
         missing: missing.collect(),
         twice: twice.map(|e| e.value.clone()).collect(),
@@ -382,8 +456,16 @@ impl Verdict {
                 "partition {partition}'s records were written under leader epochs {epochs}: its leader or its in-sync \
                  replicas changed while you produced",
                 partition,
-                epochs = list(&epochs.iter().copied().collect::<Vec<_>>())
+                epochs = epoch_list(epochs)
             )),
+            None if self.epochs.is_empty() => Fact::fail(
+                t!("a partition's records were written under more than one leader epoch"),
+                t!(
+                    "There is no record in {topic} yet. Produce (lesson cluster produce) and, while it runs, kill the \
+                     leader in another terminal (lesson cluster kill).",
+                    topic = TOPIC
+                ),
+            ),
             None => Fact::fail(
                 t!("a partition's records were written under more than one leader epoch"),
                 t!(
@@ -419,7 +501,8 @@ impl Verdict {
                 what,
                 t!(
                     "{count} acknowledged records are not there, the first at partition {partition} offset {offset}: \
-                     data an acknowledgement promised was lost.",
+                     data an acknowledgement promised was lost. (If you deleted the topic and created it again, its \
+                     records went with it: lesson reset 8 starts over, with a new ledger.)",
                     count = self.missing.len(),
                     partition = first.partition,
                     offset = first.offset
@@ -462,19 +545,28 @@ impl Verdict {
 
 /// `lesson cluster kill [BROKER]`: the leader of partition 0 unless a broker is named; then waits until
 /// each partition it led has another leader, or none.
-pub async fn kill(ctx: &Context, broker: Option<i32>) -> Result<String> {
+pub async fn kill(ctx: &Context, broker: Option<&str>) -> Result<String> {
+    let broker = broker
+        .map(|b| {
+            b.trim().trim_start_matches("kafka-").parse::<i32>().map_err(|_| {
+                anyhow::anyhow!(t!(
+                    "`{broker}` is no broker: name one as 1, 2 or 3 (or kafka-2).",
+                    broker = b
+                ))
+            })
+        })
+        .transpose()?;
     let cluster = Cluster::connect(&ctx.config).await?;
-    let before = match cluster.containers().await?.is_empty() {
-        true => bail!(t!(
-            "There is no cluster to kill a broker of: start it with {start} (or in {dir}: docker compose up -d).",
-            start = ctx.options.command("8 --run", Needs::NOTHING),
-            dir = cluster.dir.display()
-        )),
-        false => cluster.partitions(TOPIC).await.ok().flatten(),
-    };
-    let broker = match (broker, &before) {
+    if cluster.containers().await?.is_empty() {
+        bail!(t!(
+            "There is no cluster yet: start it with {start}, then kill one of its brokers.",
+            start = ctx.options.command("8 --run", Needs::NOTHING)
+        ));
+    }
+    let before = cluster.partitions(TOPIC).await.ok().flatten().unwrap_or_default();
+    let broker = match (broker, before.first()) {
         (Some(broker), _) => broker,
-        (None, Some(partitions)) if partitions[0].leader >= 0 => partitions[0].leader,
+        (None, Some(first)) if first.leader >= 0 => first.leader,
         (None, _) => bail!(t!(
             "Partition 0 of {topic} has no leader to kill (no such topic yet, or no broker of it is running). Name \
              the broker: lesson cluster kill 2",
@@ -483,28 +575,57 @@ pub async fn kill(ctx: &Context, broker: Option<i32>) -> Result<String> {
     };
     cluster.kill(broker).await?;
     let mut out = vec![format!("$ {} kill {}", cluster.compose.cli.name(), service(broker))];
-    let led: Vec<i32> =
-        before.iter().flatten().filter(|p| p.leader == broker).map(|p| p.id).collect();
+    let led: Vec<i32> = before.iter().filter(|p| p.leader == broker).map(|p| p.id).collect();
     let alive = cluster.running().await?;
-    if led.is_empty() {
-        out.push(t!("Broker {broker} led no partition of {topic}.", broker, topic = TOPIC));
+    if alive.is_empty() {
+        out.push(t!(
+            "That was the last broker running: no partition has a leader now, and none will until a broker starts \
+             again (in {dir}: docker compose start {service}).",
+            dir = cluster.dir.display(),
+            service = service(broker)
+        ));
         return Ok(out.join("\n"));
     }
-    let what = t!("the partitions broker {broker} led to get another leader", broker);
-    let (partitions, took) = cluster
-        .until(&what, TOPIC, |partitions| {
-            // A partition none of whose in-sync replicas runs stays without a leader: unclean election is off.
-            let settled = |p: &PartitionInfo| {
-                (p.leader >= 0 && p.leader != broker) || !p.isr.iter().any(|r| alive.contains(r))
-            };
-            partitions.iter().filter(|p| led.contains(&p.id)).all(settled)
-        })
-        .await?;
+    if before.is_empty() {
+        return Ok(out.join("\n"));
+    }
+    // The controller takes the dead broker out of every partition's in-sync replicas, and gives the partitions
+    // it led to another of them. A partition none of whose in-sync replicas runs stays without a leader
+    // (unclean election is off): the brokers say so with leader -1, and keep its last in-sync replica listed.
+    let settled = |p: &PartitionInfo| {
+        let leaderless = p.leader < 0 && !p.isr.iter().any(|r| alive.contains(r));
+        leaderless || (p.leader >= 0 && p.leader != broker && !p.isr.contains(&broker))
+    };
+    let what = t!("the controller to notice that broker {broker} is gone", broker);
+    let (partitions, took) =
+        cluster.until(&what, TOPIC, |partitions| partitions.iter().all(settled)).await?;
+    if led.is_empty() {
+        out.push(t!(
+            "Broker {broker} led no partition of {topic}; the controller took it out of the in-sync replicas in \
+             {seconds} s:",
+            broker,
+            topic = TOPIC,
+            seconds = format!("{:.1}", took.as_secs_f64())
+        ));
+        out.push(describe(&partitions));
+        return Ok(out.join("\n"));
+    }
     out.push(t!(
-        "Partitions it led got new leaders in {seconds} s (its ZooKeeper session expired, then the controller \
-         elected an in-sync replica):",
+        "The controller noticed in {seconds} s (the broker's ZooKeeper session expired) and gave what it led to \
+         in-sync replicas:",
         seconds = format!("{:.1}", took.as_secs_f64())
     ));
     out.push(describe(&partitions));
+    let leaderless: Vec<i32> =
+        partitions.iter().filter(|p| led.contains(&p.id) && p.leader < 0).map(|p| p.id).collect();
+    if !leaderless.is_empty() {
+        out.push(t!(
+            "Partitions {partitions} have no leader: none of their in-sync replicas runs. They take no record until \
+             one starts again (in {dir}: docker compose start {service}).",
+            partitions = list(&leaderless),
+            dir = cluster.dir.display(),
+            service = service(broker)
+        ));
+    }
     Ok(out.join("\n"))
 }

@@ -14,13 +14,15 @@ use rdkafka::util::Timeout;
 use super::ledger::{Entry, Ledger};
 use super::TOPIC;
 use crate::kafka::config;
+use crate::kafka::inspect::PartitionInfo;
 
 /// Long enough to ride out a failover (a dead broker's ZooKeeper session expires in 6 s, then a leader is
 /// elected), short enough that a record no broker can take is answered soon.
 const MESSAGE_TIMEOUT_MS: &str = "15000";
 const KEYS: u64 = 8;
 
-pub type Delivery = (String, Result<(i32, i64), KafkaError>);
+/// A record's value, and where Kafka wrote it, or why not and the partition it was for.
+pub type Delivery = (String, Result<(i32, i64), (KafkaError, i32)>);
 
 pub struct Producer {
     producer: FutureProducer,
@@ -70,7 +72,7 @@ impl Producer {
                 .send(record, Timeout::Never)
                 .await
                 .map(|d| (d.partition, d.offset))
-                .map_err(|(err, _)| err);
+                .map_err(|(err, message)| (err, rdkafka::message::Message::partition(&message)));
             (value, answer)
         }
     }
@@ -90,7 +92,7 @@ impl Producer {
                     self.acknowledged(value, partition, offset)?;
                     batch.acknowledged += 1;
                 }
-                Err(err) => batch.refused.push(err),
+                Err((err, _)) => batch.refused.push(err),
             }
         }
         Ok(batch)
@@ -119,7 +121,9 @@ pub async fn probe(bootstrap: &str, acks: &str) -> Result<Result<(i32, i64), Kaf
 /// `lesson cluster produce`: ten records a second until Ctrl-C, a line a second saying how they fare; then
 /// waits for the answers still due and says what came of them all.
 pub async fn keep_producing(bootstrap: &str, ledger: &Path, check: &str) -> Result<String> {
-    let mut producer = Producer::connect(bootstrap, ledger).await?;
+    let producer = Producer::connect(bootstrap, ledger);
+    let what = t!("the cluster to say its id");
+    let mut producer = crate::ui::progress::while_running(what, producer).await?;
     println!(
         "{}",
         t!(
@@ -131,7 +135,22 @@ pub async fn keep_producing(bootstrap: &str, ledger: &Path, check: &str) -> Resu
     );
     let mut pending = FuturesUnordered::new();
     let mut tally = Tally::default();
+    // The partitions' state, asked once a second beside the sending: why records are refused.
+    let partitions = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let watcher = tokio::spawn({
+        let (partitions, bootstrap) = (partitions.clone(), bootstrap.to_string());
+        async move {
+            loop {
+                if let Ok(Some(now)) = crate::kafka::inspect::topic(&bootstrap, TOPIC).await {
+                    *partitions.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = now;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    });
+    let state = || partitions.lock().map(|p| p.clone()).unwrap_or_default();
     let mut send = tokio::time::interval(Duration::from_millis(100));
+    send.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut report = tokio::time::interval(Duration::from_secs(1));
     report.tick().await;
     let stop = tokio::signal::ctrl_c();
@@ -143,46 +162,62 @@ pub async fn keep_producing(bootstrap: &str, ledger: &Path, check: &str) -> Resu
                 pending.push(producer.send());
                 tally.sent += 1;
             }
-            Some((value, answer)) = pending.next() => tally.answer(&mut producer, bootstrap, value, answer).await?,
+            Some((value, answer)) = pending.next() => tally.answer(&mut producer, &state(), value, answer)?,
             _ = report.tick() => println!("{}", tally.line(pending.len())),
         }
     }
-    let waiting = t!("the answers to the {count} records sent last", count = pending.len());
+    let unanswered = pending.len();
+    let waiting = t!(
+        "the answers to the {count} records sent last (Ctrl-C again: stop without them)",
+        count = unanswered
+    );
     let rest = async {
         while let Some((value, answer)) = pending.next().await {
-            tally.answer(&mut producer, bootstrap, value, answer).await?;
+            tally.answer(&mut producer, &state(), value, answer)?;
         }
         Ok::<_, anyhow::Error>(())
     };
-    crate::ui::progress::while_running(&waiting, rest).await?;
-    Ok(t!(
-        "Sent {sent} records: {acknowledged} acknowledged, each written into {ledger}; {refused} refused, in no ledger.\n\
-         Now check that every acknowledged one is there: {check}",
+    let abandoned = tokio::select! {
+        done = crate::ui::progress::while_running(&waiting, rest) => done.map(|_| false)?,
+        _ = tokio::signal::ctrl_c() => true,
+    };
+    watcher.abort();
+    let mut said = t!(
+        "Sent {sent} records: {acknowledged} acknowledged, each written into {ledger}; {refused} refused, in no ledger.",
         sent = tally.sent,
         acknowledged = tally.acknowledged,
         refused = tally.refused,
-        ledger = ledger.display(),
-        check
-    ))
+        ledger = ledger.display()
+    );
+    if abandoned {
+        said += "\n";
+        said += &t!(
+            "Stopped without the answers to {count} records: they are in no ledger, though Kafka may have written some.",
+            count = tally.sent - tally.acknowledged - tally.refused
+        );
+    }
+    Ok(said + "\n" + &t!("Now check that every acknowledged one is there: {check}", check))
 }
 
-/// Why records are refused, from the partitions' state: the producer only says its retries ran out.
-async fn why_refused(bootstrap: &str) -> Option<String> {
-    let partitions = crate::kafka::inspect::topic(bootstrap, TOPIC).await.ok()??;
-    if let Some(p) = partitions.iter().find(|p| p.leader < 0) {
+/// Why a record for `partition` is refused, from the partitions' state: the producer only says its retries ran
+/// out.
+fn why_refused(partitions: &[PartitionInfo], partition: i32) -> Option<String> {
+    let p = partitions.iter().find(|p| p.id == partition)?;
+    if p.leader < 0 {
         return Some(t!(
             "partition {partition} has no leader (none of its in-sync replicas runs)",
-            partition = p.id
+            partition
         ));
     }
-    let short = partitions.iter().find(|p| (p.isr.len() as i32) < super::MIN_IN_SYNC)?;
-    Some(t!(
-        "partition {partition} has {count} replica in sync and the topic wants {wanted}: its leader answers \
-         NOT_ENOUGH_REPLICAS, and the producer retried until it gave up",
-        partition = short.id,
-        count = short.isr.len(),
-        wanted = super::MIN_IN_SYNC
-    ))
+    ((p.isr.len() as i32) < super::MIN_IN_SYNC).then(|| {
+        t!(
+            "partition {partition} has {count} of its replicas in sync and the topic wants {wanted}: its leader \
+             answers NOT_ENOUGH_REPLICAS, and the producer retried until it gave up",
+            partition,
+            count = p.isr.len(),
+            wanted = super::MIN_IN_SYNC
+        )
+    })
 }
 
 #[derive(Default)]
@@ -194,21 +229,21 @@ struct Tally {
 }
 
 impl Tally {
-    async fn answer(
+    fn answer(
         &mut self,
         producer: &mut Producer,
-        bootstrap: &str,
+        partitions: &[PartitionInfo],
         value: String,
-        answer: Result<(i32, i64), KafkaError>,
+        answer: Result<(i32, i64), (KafkaError, i32)>,
     ) -> Result<()> {
         match answer {
             Ok((partition, offset)) => {
                 producer.acknowledged(value, partition, offset)?;
                 self.acknowledged += 1;
             }
-            Err(err) => {
+            Err((err, partition)) => {
                 self.refused += 1;
-                let said = match why_refused(bootstrap).await {
+                let said = match why_refused(partitions, partition) {
                     Some(why) => format!("{err}: {why}"),
                     None => err.to_string(),
                 };

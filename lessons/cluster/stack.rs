@@ -17,7 +17,7 @@ pub const FOLDER: &str = "cluster";
 pub const BROKERS: [i32; 3] = [1, 2, 3];
 /// Three broker heaps of 512 MiB, ZooKeeper's of 256 MiB and the JVMs around them: measured at 0.9 GiB idle
 /// and 1.0 GiB after the reliability test's 200,000 records, and capped under about 2.5 GiB.
-pub const MEMORY_NEEDED: i64 = 3 << 30;
+pub const MEMORY_NEEDED: i64 = 5 << 29;
 
 /// `kafka-2`: broker 2's compose service.
 pub fn service(broker: i32) -> String {
@@ -34,15 +34,33 @@ pub struct Cluster {
 
 impl Cluster {
     pub async fn connect(config: &StackConfig) -> Result<Cluster> {
-        let dir = config.dir.join(FOLDER);
-        let ports = [
-            port_from_env("KAFKA_1_PORT", 19092)?,
-            port_from_env("KAFKA_2_PORT", 19093)?,
-            port_from_env("KAFKA_3_PORT", 19094)?,
-        ];
+        // Typed in the cluster's own folder (`cd cluster`), a command means that folder, not a `cluster/` in it.
+        let dir = if is_cluster_folder(&config.dir) {
+            config.dir.clone()
+        } else {
+            config.dir.join(FOLDER)
+        };
+        // The environment first, then the folder's `.env` (what compose typed there would use), then the defaults.
+        let saved = std::fs::read_to_string(dir.join(".env")).unwrap_or_default();
+        let port = |n: usize| -> Result<u16> {
+            let var = format!("KAFKA_{n}_PORT");
+            let default = 19091 + n as u16;
+            if std::env::var_os(&var).is_some() {
+                return port_from_env(&var, default);
+            }
+            let line = saved.lines().find_map(|l| l.trim().strip_prefix(&format!("{var}=")));
+            Ok(line.and_then(|v| v.trim().parse().ok()).unwrap_or(default))
+        };
+        let ports = [port(1)?, port(2)?, port(3)?];
         let compose = Compose {
             cli: ComposeCli::detect().await?,
-            project: format!("{}-cluster", config.project),
+            // As compose names it in the folder, so that commands typed there act on the same project; a
+            // project the learner named gets a name of its own.
+            project: if config.project_given {
+                format!("{}-cluster", config.project)
+            } else {
+                crate::stack::config::project_name(FOLDER)
+            },
             file: dir.join(crate::stack::config::COMPOSE_FILE),
             env: (1..=3).map(|n| (format!("KAFKA_{n}_PORT"), ports[n - 1].to_string())).collect(),
         };
@@ -71,7 +89,8 @@ impl Cluster {
             .collect())
     }
 
-    /// Writes the compose file and `.env`, which names the project for compose commands typed in the folder.
+    /// Writes the compose file and `.env`, which names the project and its ports for compose commands typed in
+    /// the folder.
     /// A compose file of the learner's that differs is kept, and the reference written beside it: what to say.
     pub fn write_files(&self) -> Result<Option<String>> {
         let write = |path: &std::path::Path, text: &str| {
@@ -80,7 +99,11 @@ impl Cluster {
         };
         std::fs::create_dir_all(&self.dir)
             .with_context(|| t!("Failed to create {path}", path = self.dir.display()))?;
-        write(&self.dir.join(".env"), &format!("COMPOSE_PROJECT_NAME={}\n", self.project()))?;
+        let mut env = format!("COMPOSE_PROJECT_NAME={}\n", self.project());
+        for (n, port) in self.ports.iter().enumerate() {
+            env += &format!("KAFKA_{}_PORT={port}\n", n + 1);
+        }
+        write(&self.dir.join(".env"), &env)?;
         match std::fs::read_to_string(&self.compose.file) {
             Ok(existing) if existing == FILE => Ok(None),
             Ok(_) => {
@@ -115,12 +138,14 @@ impl Cluster {
         crate::ui::progress::while_running(what, async {
             loop {
                 for c in self.containers().await? {
-                    if c.state.stopped() {
+                    // Exited, or restarted by its policy again and again: no wait will make it register.
+                    if c.state.stopped() || c.restarts >= 3 {
                         let logs = self.engine.logs_tail(&c.id, 20).await.unwrap_or_default();
                         bail!(t!(
-                            "{service} stopped (exit {code}). Its last lines:\n{logs}",
+                            "{service} stopped (exit {code}, restarted {restarts} times). Its last lines:\n{logs}",
                             service = c.service,
                             code = c.exit_code,
+                            restarts = c.restarts,
                             logs = logs.trim_end()
                         ));
                     }
@@ -158,14 +183,28 @@ impl Cluster {
     ) -> Result<(Vec<PartitionInfo>, Duration)> {
         let start = Instant::now();
         crate::ui::progress::while_running(what, async {
+            let mut last: String;
             loop {
-                if let Ok(Some(partitions)) = self.partitions(topic).await {
-                    if done(&partitions) {
-                        return Ok((partitions, start.elapsed()));
-                    }
+                match self.partitions(topic).await {
+                    Ok(Some(partitions)) if done(&partitions) => return Ok((partitions, start.elapsed())),
+                    Ok(Some(partitions)) => last = super::l08_replication::describe(&partitions),
+                    // Just created, or deleted meanwhile: the deadline tells them apart.
+                    Ok(None) => last = t!("There is no topic {topic}.", topic),
+                    Err(err) => last = format!("{err:#}"),
+                }
+                if self.running().await?.is_empty() {
+                    bail!(t!(
+                        "No broker of the cluster runs: nothing can answer. In {dir}: docker compose up -d",
+                        dir = self.dir.display()
+                    ));
                 }
                 if start.elapsed() > crate::stack::ready_timeout() {
-                    bail!(t!("gave up waiting for {what}", what));
+                    bail!(t!(
+                        "Gave up waiting for {what} after {seconds} s. Last seen:\n{last}",
+                        what,
+                        seconds = start.elapsed().as_secs(),
+                        last
+                    ));
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -200,6 +239,14 @@ impl Cluster {
     }
 }
 
+/// A folder holding the cluster's compose file (one with its three brokers), named as lesson 8 names it.
+fn is_cluster_folder(dir: &std::path::Path) -> bool {
+    dir.file_name().is_some_and(|name| name == FOLDER)
+        && std::fs::read_to_string(dir.join(crate::stack::config::COMPOSE_FILE)).is_ok_and(|text| {
+            BROKERS.iter().all(|b| text.contains(&format!("\n  {}:", service(*b))))
+        })
+}
+
 /// Refuses before starting anything when the engine cannot hold the cluster.
 pub fn enough_memory(total: i64) -> Result<()> {
     if total >= MEMORY_NEEDED {
@@ -224,7 +271,7 @@ mod tests {
         assert!(enough_memory(MEMORY_NEEDED).is_ok());
         let err = enough_memory(2 << 30).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(
-            err.starts_with("The cluster needs about 3.0 GiB of memory and the engine has 2.0 GiB"),
+            err.starts_with("The cluster needs about 2.5 GiB of memory and the engine has 2.0 GiB"),
             "{err}"
         );
         assert!(err.ends_with("Nothing was started."), "{err}");

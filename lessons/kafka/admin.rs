@@ -139,11 +139,15 @@ pub async fn topic_setting(bootstrap: &str, topic: &str, name: &str) -> Result<O
         .describe_configs([&rdkafka::admin::ResourceSpecifier::Topic(topic)], &options)
         .await
         .with_context(|| t!("Failed to read the settings of topic `{topic}`", topic))?;
-    Ok(results
-        .into_iter()
-        .flatten()
-        .next()
-        .and_then(|resource| resource.get(name).and_then(|entry| entry.value.clone())))
+    match results.into_iter().next() {
+        Some(Ok(resource)) => Ok(resource.get(name).and_then(|entry| entry.value.clone())),
+        Some(Err(RDKafkaErrorCode::UnknownTopicOrPartition)) | None => Ok(None),
+        Some(Err(code)) => Err(anyhow!(t!(
+            "Kafka refused to say the settings of topic `{topic}`: {code}",
+            topic,
+            code
+        ))),
+    }
 }
 
 /// Answers of a broker whose controller is not ready yet.

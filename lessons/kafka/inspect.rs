@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::util::Timeout;
 
@@ -225,15 +226,22 @@ impl Inspector {
         }
         let client = self.grouped()?;
         client.assign(&assignment).context(t!("Failed to assign partitions"))?;
-        let expected: i64 = marks.values().map(|(low, high)| high - low).sum();
+        // Each partition is read up to its own high mark: records written meanwhile are not this read's.
+        let mut next: BTreeMap<i32, i64> = marks.iter().map(|(&p, &(low, _))| (p, low)).collect();
+        let unread = |next: &BTreeMap<i32, i64>| -> i64 {
+            marks
+                .iter()
+                .map(|(p, &(_, high))| (high - next.get(p).copied().unwrap_or(high)).max(0))
+                .sum()
+        };
         let mut records = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(60);
-        while (records.len() as i64) < expected {
+        while unread(&next) > 0 {
             if Instant::now() > deadline {
                 bail!(t!(
                     "read {read} of {expected} messages of `{topic}` within 60s",
                     read = records.len(),
-                    expected,
+                    expected = records.len() as i64 + unread(&next),
                     topic
                 ));
             }
@@ -245,7 +253,11 @@ impl Inspector {
                 ))) => continue,
                 Some(message) => message.with_context(|| t!("Failed to read `{topic}`", topic))?,
             };
-            records.push(each(&message));
+            let (partition, offset) = (message.partition(), message.offset());
+            if marks.get(&partition).is_some_and(|&(_, high)| offset < high) {
+                next.insert(partition, offset + 1);
+                records.push(each(&message));
+            }
         }
         client.unassign().context(t!("Failed to unassign partitions"))?;
         Ok(records)

@@ -107,17 +107,24 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Some(Command::Collect { action }) => collect(ws, action).await,
         Some(Command::Cluster { action }) => {
+            refuse_lesson_flags(ws)?;
             let ctx = context(ws, false, false)?;
             let said = match action {
                 ClusterAction::Produce => {
                     let cluster = crate::cluster::Cluster::connect(&ctx.config).await?;
+                    if cluster.containers().await?.is_empty() {
+                        anyhow::bail!(t!(
+                            "There is no cluster yet: start it with {start}, then produce.",
+                            start = ctx.options.command("8 --run", crate::lesson::Needs::NOTHING)
+                        ));
+                    }
                     let ledger = crate::cluster::ledger::path(&cluster.dir);
                     let check = ctx.options.command("check 8", crate::lesson::Needs::NOTHING);
                     crate::cluster::produce::keep_producing(&cluster.bootstrap(), &ledger, &check)
                         .await?
                 }
                 ClusterAction::Kill { broker } => {
-                    crate::cluster::l08_replication::kill(&ctx, broker).await?
+                    crate::cluster::l08_replication::kill(&ctx, broker.as_deref()).await?
                 }
             };
             println!("{said}");
@@ -125,7 +132,8 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         Some(Command::Reset { lesson, yes }) => {
             let id = if lesson == "all" { 1 } else { catalog::find(&lesson)?.info().id };
-            println!("{}", reset::reset(&context(ws, false, false)?, id, yes).await?);
+            let all = lesson == "all";
+            println!("{}", reset::reset(&context(ws, false, false)?, id, all, yes).await?);
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Watch { lesson }) => {
@@ -326,6 +334,28 @@ fn refuse_collect_flags(workspace: &Workspace, info: &Info) -> Result<()> {
                 id = info.id
             ));
         }
+    }
+    Ok(())
+}
+
+/// The cluster's commands work on lesson 8's topic: a `--topic` (or another lesson's flag) would be ignored.
+fn refuse_lesson_flags(workspace: &Workspace) -> Result<()> {
+    let defaults = Options::default();
+    let given = [
+        ("--topic", workspace.topic != defaults.topic),
+        ("--group", workspace.group != defaults.group),
+        ("--partitions", workspace.partitions != defaults.partitions),
+        ("--replication-factor", workspace.replication_factor != defaults.replication_factor),
+        ("--source", workspace.source.is_some()),
+        ("--events", workspace.events.is_some()),
+        ("--storage", workspace.storage.is_some()),
+    ];
+    if let Some((flag, _)) = given.iter().find(|(_, given)| *given) {
+        anyhow::bail!(t!(
+            "{flag} is not for lesson cluster: it works on lesson 8's topic, {topic}. Run the command again without it.",
+            flag,
+            topic = crate::cluster::TOPIC
+        ));
     }
     Ok(())
 }

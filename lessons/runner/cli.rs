@@ -174,8 +174,9 @@ pub enum ClusterAction {
     /// Kill a broker as a crash would (docker compose kill), then wait until the partitions it led have
     /// new leaders.
     Kill {
-        /// The broker: 1, 2 or 3 [default: the leader of partition 0 of replicated-events].
-        broker: Option<i32>,
+        /// The broker: 1, 2 or 3, or its service, kafka-2 [default: the leader of partition 0 of
+        /// replicated-events].
+        broker: Option<String>,
     },
 }
 

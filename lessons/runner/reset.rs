@@ -29,9 +29,16 @@ pub fn affected(id: u8) -> Vec<&'static dyn AnyLesson> {
     lessons
 }
 
-pub async fn reset(ctx: &Context, id: u8, yes: bool) -> Result<String> {
+/// Every lesson, the last first, except those that stop the stack (undoing them starts it again).
+pub fn every() -> Vec<&'static dyn AnyLesson> {
+    LESSONS.iter().rev().copied().filter(|l| !l.info().needs.stops_stack).collect()
+}
+
+/// Back to before lesson `id`; with `all`, before every lesson (the cluster's too, which needs no other).
+pub async fn reset(ctx: &Context, id: u8, all: bool, yes: bool) -> Result<String> {
+    let lessons = if all { every() } else { affected(id) };
     let plans: Vec<(&dyn AnyLesson, Undo)> =
-        affected(id).into_iter().filter_map(|l| l.undo_plan(ctx).map(|plan| (l, plan))).collect();
+        lessons.into_iter().filter_map(|l| l.undo_plan(ctx).map(|plan| (l, plan))).collect();
     if plans.is_empty() {
         return Ok(t!(
             "Nothing to undo: this directory is already as it was before lesson {id}.",
@@ -41,7 +48,8 @@ pub async fn reset(ctx: &Context, id: u8, yes: bool) -> Result<String> {
     let losses: Vec<&str> = plans.iter().filter_map(|(_, plan)| plan.loses.as_deref()).collect();
     if !losses.is_empty() && !yes {
         let needs = Needs { topic: true, group: true, collects: true, ..Needs::NOTHING };
-        let yes = ctx.options.command(&format!("reset {id} --yes"), needs);
+        let target = if all { "all".to_string() } else { id.to_string() };
+        let yes = ctx.options.command(&format!("reset {target} --yes"), needs);
         confirm(id, &plans, &losses, &yes)?;
     }
     let mut out = String::new();
@@ -101,5 +109,9 @@ mod tests {
         assert_eq!(ids(4), [5, 4]);
         assert_eq!(ids(2), [7, 5, 4, 3, 2]);
         assert_eq!(ids(1), [7, 5, 4, 3, 2, 1]);
+        assert_eq!(
+            super::every().iter().map(|l| l.info().id).collect::<Vec<_>>(),
+            [8, 7, 5, 4, 3, 2, 1]
+        );
     }
 }

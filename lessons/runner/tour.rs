@@ -54,8 +54,8 @@ pub async fn tour(ctx: &Context, color: bool) -> Result<bool> {
         println!(
             "{}",
             t!(
-                "Lessons {first} and after run on a cluster of three brokers of their own, which the tour does not start: \
-                 lesson {first}",
+                "Lesson {first} runs on a cluster of three brokers of its own, which the tour does not start: lesson \
+                 {first}",
                 first = first.id
             )
         );

@@ -11,6 +11,8 @@ pub struct StackConfig {
     /// The learner's directory: their compose file lives here, never in the repo's compose/.
     pub dir: PathBuf,
     pub project: String,
+    /// The learner named the project (`--project`); otherwise it is the directory's, as compose derives it.
+    pub project_given: bool,
     pub kafka_port: u16,
     pub zookeeper_port: u16,
 }
@@ -37,6 +39,7 @@ impl StackConfig {
         };
         let dir = std::path::absolute(&dir)
             .with_context(|| t!("Failed to resolve {path}", path = dir.display()))?;
+        let project_given = project.is_some();
         let project = match project {
             Some(name) => project_name(name),
             None => project_name(&dir.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()),
@@ -44,6 +47,7 @@ impl StackConfig {
         Ok(StackConfig {
             dir,
             project: if project.is_empty() { "workshop".into() } else { project },
+            project_given,
             kafka_port: port_from_env("KAFKA_PORT", 9092)?,
             zookeeper_port: port_from_env("ZOOKEEPER_PORT", 2181)?,
         })

@@ -100,6 +100,15 @@ pub fn say(line: &str) {
     *SAID_AT.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
 }
 
+/// Prints a line of a command's output to stdout as it happens, over the status line if one is shown.
+pub fn print(line: &str) {
+    if std::io::stderr().is_terminal() {
+        let _ = write!(std::io::stderr(), "\r\x1b[2K");
+    }
+    let _ = writeln!(std::io::stdout(), "{line}");
+    *SAID_AT.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+}
+
 /// Runs a whole command; whenever it has run a second, shows what it waits for now: the innermost
 /// `while_running` or progress, else `what`. No wait is silent, however short each of its steps.
 pub async fn reporting<T>(what: &str, work: impl std::future::Future<Output = T>) -> T {

@@ -136,7 +136,13 @@ pub fn learner_config(what: &str) -> Result<StackConfig> {
     let name = random_name(what);
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(&name);
     std::fs::create_dir_all(&dir).with_context(|| format!("Failed to create {}", dir.display()))?;
-    Ok(StackConfig { dir, project: name, kafka_port: free_port()?, zookeeper_port: free_port()? })
+    Ok(StackConfig {
+        dir,
+        project: name,
+        project_given: true,
+        kafka_port: free_port()?,
+        zookeeper_port: free_port()?,
+    })
 }
 
 /// Whether the sink's scratch folder `dir` holds a file it is still rebuilding (`<id>.partial`).
@@ -323,18 +329,22 @@ impl Learner {
 
     /// Tears the learner's stack down (with its volumes) when the test ends, through the lesson itself.
     pub fn down_on_drop(&self) -> DownOnDrop {
-        let program = [
-            env!("CARGO_BIN_EXE_lesson"),
-            "6",
-            "--run",
-            "--volumes",
-            "--project",
-            &self.config.project,
-        ]
-        .into_iter()
-        .map(str::to_string)
-        .chain(["--dir".to_string(), self.config.dir.display().to_string()])
-        .collect();
+        self.lesson_on_drop(&["6", "--run", "--volumes"])
+    }
+
+    /// Removes lesson 8's cluster with its volumes when the test ends, however it ends, through the lesson.
+    pub fn cluster_down_on_drop(&self) -> DownOnDrop {
+        self.lesson_on_drop(&["reset", "8", "--yes"])
+    }
+
+    /// Runs `lesson ARGS --project P --dir D` when the test ends.
+    fn lesson_on_drop(&self, args: &[&str]) -> DownOnDrop {
+        let program = std::iter::once(env!("CARGO_BIN_EXE_lesson"))
+            .chain(args.iter().copied())
+            .chain(["--project", &self.config.project])
+            .map(str::to_string)
+            .chain(["--dir".to_string(), self.config.dir.display().to_string()])
+            .collect();
         DownOnDrop { program }
     }
 }
@@ -355,23 +365,6 @@ fn compose_cli() -> std::process::Command {
 }
 
 impl Learner {
-    /// Removes lesson 8's cluster with its volumes when the test ends, however it ends, through the lesson.
-    pub fn cluster_down_on_drop(&self) -> DownOnDrop {
-        let program = [
-            env!("CARGO_BIN_EXE_lesson"),
-            "reset",
-            "8",
-            "--yes",
-            "--project",
-            &self.config.project,
-        ]
-        .into_iter()
-        .map(str::to_string)
-        .chain(["--dir".to_string(), self.config.dir.display().to_string()])
-        .collect();
-        DownOnDrop { program }
-    }
-
     /// `docker compose ARGS` in the learner's `cluster/` folder, as they type it there (the project comes from
     /// its `.env`), with the test's ports.
     pub fn cluster_compose(&self, args: &[&str]) -> Result<std::process::Output> {
