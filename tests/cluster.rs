@@ -116,7 +116,7 @@ fn l08_bad_input(l: &Learner) -> Result<()> {
     l.expect(&["cluster", "kill", "1"], 0)?;
     snapshot_both_stderr!("l08_replication_kill_dead_broker", l, &["cluster", "kill", "1"], ERROR);
     let check = l.expect(&["check", "8"], NOT_DONE)?;
-    ensure!(check.contains("Not running: kafka-1. Start them again in"), "{check}");
+    ensure!(check.contains("Not running: kafka-1. Start again in"), "{check}");
     let out = l.cluster_compose(&["start", "kafka-1"])?;
     ensure!(out.status.success(), "compose start failed");
     common::wait_for("check 8 to pass again", || Ok(l.lesson(&["check", "8"])?.code == 0))?;

@@ -271,7 +271,7 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
             Ok(value) => value.unwrap_or_default(),
             Err(err) => {
                 facts.push(Fact::fail(
-                    t!("the brokers answer for topic {topic}", topic = TOPIC),
+                    t!("the brokers answer about topic {topic}", topic = TOPIC),
                     t!(
                         "{error}\nA broker killed a moment ago is declared dead only when its ZooKeeper session \
                          expires, about 6 s later: check again in a few seconds.",
@@ -315,7 +315,7 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
                 facts.push(verdict.ledger_fact(&ledger));
                 if verdict.expired > 0 {
                     facts.push(Fact::info(t!(
-                        "{count} older acknowledged records were deleted by the topic's retention since",
+                        "{count} acknowledged records were older than the topic keeps, and its retention deleted them",
                         count = verdict.expired
                     )));
                 }
@@ -526,8 +526,8 @@ impl Verdict {
     pub fn summary(&self) -> String {
         if self.missing.is_empty() && self.twice.is_empty() {
             t!(
-                "Read the topic back: all {acknowledged} acknowledged records are there, each once; {other} more that were \
-                 never acknowledged with acks=all.",
+                "Read the topic back: all {acknowledged} acknowledged records are there, each once (and {other} more, \
+                 never acknowledged with acks=all).",
                 acknowledged = self.acknowledged,
                 other = self.unacknowledged
             )
@@ -611,8 +611,7 @@ pub async fn kill(ctx: &Context, broker: Option<&str>) -> Result<String> {
         return Ok(out.join("\n"));
     }
     out.push(t!(
-        "The controller noticed in {seconds} s (the broker's ZooKeeper session expired) and gave what it led to \
-         in-sync replicas:",
+        "The controller noticed in {seconds} s, once the broker's ZooKeeper session expired:",
         seconds = format!("{:.1}", took.as_secs_f64())
     ));
     out.push(describe(&partitions));

@@ -247,9 +247,10 @@ impl Inspector {
             }
             let message = match client.poll(Duration::from_millis(500)) {
                 None => continue,
-                // A broker of a cluster is down: the client says so, and reads on from the others.
+                // A broker of a cluster is down: the client says so, and reads on from the others (until they
+                // answer, it may even say that all are down).
                 Some(Err(KafkaError::MessageConsumption(
-                    RDKafkaErrorCode::BrokerTransportFailure,
+                    RDKafkaErrorCode::BrokerTransportFailure | RDKafkaErrorCode::AllBrokersDown,
                 ))) => continue,
                 Some(message) => message.with_context(|| t!("Failed to read `{topic}`", topic))?,
             };
