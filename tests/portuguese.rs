@@ -47,7 +47,11 @@ fn the_locale_chooses_the_language_and_a_flag_overrides_it() -> Result<()> {
     };
     let first_line = |text: String| text.lines().next().unwrap_or_default().to_string();
     type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], &'a str);
-    let (pt, en) = ("Lição 4 de 7 · Criar um tópico", "Lesson 4 of 7 · Create a topic");
+    let total = workshop::catalog::LESSONS.len();
+    let (pt, en) = (
+        format!("Lição 4 de {total} · Criar um tópico").leak() as &str,
+        format!("Lesson 4 of {total} · Create a topic").leak() as &str,
+    );
     let cases: [Case; 10] = [
         (&[("LANG", "pt_BR.UTF-8")], &["4"], pt),
         (&[("LC_ALL", "pt_BR.UTF-8"), ("LANG", "en_US.UTF-8")], &["4"], pt),

@@ -107,16 +107,7 @@ fn stale_follower(
     settings: Settings,
 ) -> Result<Stale> {
     const BATCH: usize = 5_000;
-    let unclean = if settings.unclean { "true" } else { "false" };
-    runtime.block_on(admin::create_topic_on(
-        bootstrap,
-        topic,
-        &PLACEMENT,
-        &[
-            ("min.insync.replicas", settings.min_in_sync),
-            ("unclean.leader.election.enable", unclean),
-        ],
-    ))?;
+    runtime.block_on(settings.create_topic(bootstrap, topic))?;
     let producer: FutureProducer = config::producer(bootstrap)
         .set("acks", settings.acks)
         .set("enable.idempotence", if settings.idempotence { "true" } else { "false" })
@@ -193,6 +184,16 @@ struct Settings {
 }
 
 impl Settings {
+    /// The trial's topic: each broker leads one partition, with these settings.
+    async fn create_topic(&self, bootstrap: &str, topic: &str) -> Result<()> {
+        let unclean = if self.unclean { "true" } else { "false" };
+        let configs = [
+            ("min.insync.replicas", self.min_in_sync),
+            ("unclean.leader.election.enable", unclean),
+        ];
+        admin::create_topic_on(bootstrap, topic, &PLACEMENT, &configs).await.map(|_| ())
+    }
+
     const SAFE: Settings =
         Settings { acks: "all", idempotence: true, min_in_sync: "2", unclean: false };
     const UNSAFE: Settings =
@@ -234,16 +235,7 @@ fn trial(
     topic: &str,
     settings: Settings,
 ) -> Result<Outcome> {
-    let unclean = if settings.unclean { "true" } else { "false" };
-    runtime.block_on(admin::create_topic_on(
-        bootstrap,
-        topic,
-        &PLACEMENT,
-        &[
-            ("min.insync.replicas", settings.min_in_sync),
-            ("unclean.leader.election.enable", unclean),
-        ],
-    ))?;
+    runtime.block_on(settings.create_topic(bootstrap, topic))?;
     let (acked, kills) = (AtomicUsize::new(0), AtomicUsize::new(0));
     let partitions = |rt: &tokio::runtime::Runtime| {
         rt.block_on(inspect::topic(bootstrap, topic)).ok().flatten().unwrap_or_default()

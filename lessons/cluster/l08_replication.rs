@@ -252,7 +252,14 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
                 return Ok(facts);
             }
         }
-        let Some(partitions) = cluster.partitions(TOPIC).await? else {
+        let partitions = match cluster.partitions(TOPIC).await {
+            Ok(partitions) => partitions,
+            Err(err) => {
+                facts.push(unanswered(&err));
+                return Ok(facts);
+            }
+        };
+        let Some(partitions) = partitions else {
             facts.push(Fact::fail(
                 t!("topic {topic} exists", topic = TOPIC),
                 t!(
@@ -270,14 +277,7 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
         let min_isr = match admin::topic_setting(&bootstrap, TOPIC, "min.insync.replicas").await {
             Ok(value) => value.unwrap_or_default(),
             Err(err) => {
-                facts.push(Fact::fail(
-                    t!("the brokers answer about topic {topic}", topic = TOPIC),
-                    t!(
-                        "{error}\nA broker killed a moment ago is declared dead only when its ZooKeeper session \
-                         expires, about 6 s later: check again in a few seconds.",
-                        error = format!("{err:#}")
-                    ),
-                ));
+                facts.push(unanswered(&err));
                 return Ok(facts);
             }
         };
@@ -332,6 +332,18 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
         }
         Ok(facts)
     }
+}
+
+/// The brokers did not answer about the topic: right after a kill, they wait for the controller.
+fn unanswered(err: &anyhow::Error) -> Fact {
+    Fact::fail(
+        t!("the brokers answer about topic {topic}", topic = TOPIC),
+        t!(
+            "{error}\nA broker killed a moment ago is declared dead only when its ZooKeeper session expires, about \
+             6 s later: check again in a few seconds.",
+            error = format!("{err:#}")
+        ),
+    )
 }
 
 /// Every partition has a leader and all its replicas in sync.

@@ -255,7 +255,9 @@ impl Inspector {
                 Some(message) => message.with_context(|| t!("Failed to read `{topic}`", topic))?,
             };
             let (partition, offset) = (message.partition(), message.offset());
-            if marks.get(&partition).is_some_and(|&(_, high)| offset < high) {
+            // A record the client delivers again (it may fetch anew after a leader change) is read once.
+            let fresh = next.get(&partition).is_some_and(|&from| offset >= from);
+            if fresh && marks.get(&partition).is_some_and(|&(_, high)| offset < high) {
                 next.insert(partition, offset + 1);
                 records.push(each(&message));
             }

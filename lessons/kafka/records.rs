@@ -32,10 +32,12 @@ impl Record {
 }
 
 // ANCHOR: leader_epoch
-/// The leader epoch the broker stamped on the message's batch when it appended it: one more each time the
-/// partition got a new leader. None when the broker did not say.
+/// The leader epoch the broker stamped on the message's batch when it appended it: one more each
+/// time the controller changed the partition's leader (with ZooKeeper, its in-sync replicas too).
+/// None when the broker did not say.
 pub fn leader_epoch(message: &rdkafka::message::BorrowedMessage) -> Option<i32> {
-    // SAFETY: `ptr` is the message `message` borrows, alive for this call; librdkafka only reads a field of it.
+    // SAFETY: `ptr` is the message `message` borrows, alive for this call; librdkafka only reads a
+    // field of it.
     let epoch = unsafe { rdkafka::bindings::rd_kafka_message_leader_epoch(message.ptr()) };
     (epoch >= 0).then_some(epoch)
 }

@@ -29,6 +29,8 @@ pub const FILTERS: &[(&str, &str)] = &[
     // Lesson 7's topics and group carry a hash of the learner's folder.
     (r"collect-[0-9a-f]{8}-", "collect-[DIR]-"),
     (r"\b[0-9a-f]{64}\b", "[ID]"),
+    // Whether the controller bumped a partition's leader epoch once or twice during a failover is a matter of timing.
+    (r"(leader epochs|épocas do líder) [0-9][0-9, …]*( \([^)]*\))?:", "$1 [EPOCHS]:"),
     // What a command waits for is shown after a second of waiting: how many such lines depends on the machine.
     (r"(?m)^(waiting for|aguardando) .*\n", ""),
 ];
