@@ -15,6 +15,8 @@ pub const FILTERS: &[(&str, &str)] = &[
     (r"wks-[a-z]+-[0-9a-f]{8}", "[NAME]"),
     // Compose v1 names containers `project_service_1`, v2 `project-service-1`: snapshots show v2's.
     (r"(\[NAME\])_([a-z]+)_1\b", "$1-$2-1"),
+    // A command the program shows is spelled as the machine's compose CLI is: snapshots show v2's.
+    (r"(\$ (?:cd cluster && )?)docker-compose ", "${1}docker compose "),
     // Compose v1 creates every named volume of the file at `up`, v2 only those of the services it starts: the
     // storage servers' volumes (profile cloud) appear on v1 alone.
     (r"\[NAME\]_(azurite|s3)-data, ", ""),
