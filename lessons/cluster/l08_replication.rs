@@ -8,8 +8,8 @@ use anyhow::{bail, Result};
 
 use super::ledger::{self, Entry};
 use super::produce::{self, Producer};
-use super::stack::{service, Cluster, BROKERS, FOLDER};
-use super::{MIN_IN_SYNC, TOPIC};
+use super::stack::{self, service, Cluster, BROKERS, FOLDER};
+use super::{describe, list, MIN_IN_SYNC, TOPIC};
 use crate::kafka::admin::{self, Created};
 use crate::kafka::inspect::{self, PartitionInfo};
 use crate::lesson::{Context, Fact, Info, Lesson, Needs, Undo};
@@ -172,11 +172,11 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
     }
 
     fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
-        let dir = ctx.config.dir.join(FOLDER);
+        let dir = stack::folder(&ctx.config);
         dir.join(crate::stack::config::COMPOSE_FILE).exists().then(|| Undo {
             does: t!(
-                "removes the cluster of project `{project}-cluster` with its volumes (compose down -v), and its ledger {ledger}",
-                project = ctx.config.project,
+                "removes the cluster of project `{project}` with its volumes (compose down -v), and its ledger {ledger}",
+                project = stack::project(&ctx.config),
                 ledger = ledger::path(&dir).display()
             ),
             loses: Some(t!("every topic and message of the cluster").into()),
@@ -349,37 +349,6 @@ fn unanswered(err: &anyhow::Error) -> Fact {
 /// Every partition has a leader and all its replicas in sync.
 fn in_sync(partitions: &[PartitionInfo]) -> bool {
     partitions.iter().all(|p| p.leader >= 0 && p.isr.len() == p.replicas.len())
-}
-
-/// `  partition 0: leader 2, replicas 1, 2, 3, in sync 2, 3`, one line per partition, as `kafka-topics
-/// --describe` says it.
-pub(super) fn describe(partitions: &[PartitionInfo]) -> String {
-    partitions
-        .iter()
-        .map(|p| {
-            let mut isr = p.isr.clone();
-            isr.sort();
-            let leader = if p.leader >= 0 { p.leader.to_string() } else { t!("none").to_string() };
-            format!(
-                "  {}",
-                t!(
-                    "partition {id}: leader {leader}, replicas {replicas}, in sync {isr}",
-                    id = p.id,
-                    leader,
-                    replicas = list(&p.replicas),
-                    isr = list(&isr)
-                )
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn list(ids: &[i32]) -> String {
-    if ids.is_empty() {
-        return t!("none").to_string();
-    }
-    ids.iter().map(i32::to_string).collect::<Vec<_>>().join(", ")
 }
 
 /// `0, 1, 2`, or `0, 1, … 21 (12 epochs)` when there are many.
@@ -568,13 +537,8 @@ pub async fn kill(ctx: &Context, broker: Option<&str>) -> Result<String> {
             })
         })
         .transpose()?;
-    let cluster = Cluster::connect(&ctx.config).await?;
-    if cluster.containers().await?.is_empty() {
-        bail!(t!(
-            "There is no cluster yet: start it with {start}, then kill one of its brokers.",
-            start = ctx.options.command("8 --run", Needs::NOTHING)
-        ));
-    }
+    let start = ctx.options.command("8 --run", Needs::NOTHING);
+    let cluster = Cluster::started(&ctx.config, &start, t!("kill one of its brokers")).await?;
     let before = cluster.partitions(TOPIC).await.ok().flatten().unwrap_or_default();
     let broker = match (broker, before.first()) {
         (Some(broker), _) => broker,

@@ -34,12 +34,7 @@ pub struct Cluster {
 
 impl Cluster {
     pub async fn connect(config: &StackConfig) -> Result<Cluster> {
-        // Typed in the cluster's own folder (`cd cluster`), a command means that folder, not a `cluster/` in it.
-        let dir = if is_cluster_folder(&config.dir) {
-            config.dir.clone()
-        } else {
-            config.dir.join(FOLDER)
-        };
+        let dir = folder(config);
         // The environment first, then the folder's `.env` (what compose typed there would use), then the defaults.
         let saved = std::fs::read_to_string(dir.join(".env")).unwrap_or_default();
         let port = |n: usize| -> Result<u16> {
@@ -54,17 +49,20 @@ impl Cluster {
         let ports = [port(1)?, port(2)?, port(3)?];
         let compose = Compose {
             cli: ComposeCli::detect().await?,
-            // As compose names it in the folder, so that commands typed there act on the same project; a
-            // project the learner named gets a name of its own.
-            project: if config.project_given {
-                format!("{}-cluster", config.project)
-            } else {
-                crate::stack::config::project_name(FOLDER)
-            },
+            project: project(config),
             file: dir.join(crate::stack::config::COMPOSE_FILE),
             env: (1..=3).map(|n| (format!("KAFKA_{n}_PORT"), ports[n - 1].to_string())).collect(),
         };
         Ok(Cluster { dir, ports, engine: Engine::connect().await?, compose })
+    }
+
+    /// The cluster, or what to type to start it when there is none yet (`then`: what comes after).
+    pub async fn started(config: &StackConfig, start: &str, then: &str) -> Result<Cluster> {
+        let cluster = Cluster::connect(config).await?;
+        if cluster.containers().await?.is_empty() {
+            bail!(t!("There is no cluster yet: start it with {start}, then {then}.", start, then));
+        }
+        Ok(cluster)
     }
 
     pub fn project(&self) -> &str {
@@ -187,7 +185,7 @@ impl Cluster {
             loop {
                 match self.partitions(topic).await {
                     Ok(Some(partitions)) if done(&partitions) => return Ok((partitions, start.elapsed())),
-                    Ok(Some(partitions)) => last = super::l08_replication::describe(&partitions),
+                    Ok(Some(partitions)) => last = super::describe(&partitions),
                     // Just created, or deleted meanwhile: the deadline tells them apart.
                     Ok(None) => last = t!("There is no topic {topic}.", topic),
                     Err(err) => last = format!("{err:#}"),
@@ -236,6 +234,26 @@ impl Cluster {
 
     pub async fn down(&self) -> Result<String> {
         self.compose.down(true).await
+    }
+}
+
+/// The learner's `cluster/` folder; typed in that folder itself (`cd cluster`), a command means it, not a
+/// `cluster/` inside it.
+pub fn folder(config: &StackConfig) -> PathBuf {
+    if is_cluster_folder(&config.dir) {
+        config.dir.clone()
+    } else {
+        config.dir.join(FOLDER)
+    }
+}
+
+/// The compose project: as compose names it in the folder, so that commands typed there act on the same one;
+/// a project the learner named gets a name of its own.
+pub fn project(config: &StackConfig) -> String {
+    if config.project_given {
+        format!("{}-cluster", config.project)
+    } else {
+        crate::stack::config::project_name(FOLDER)
     }
 }
 

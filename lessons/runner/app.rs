@@ -111,13 +111,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let ctx = context(ws, false, false)?;
             let said = match action {
                 ClusterAction::Produce => {
-                    let cluster = crate::cluster::Cluster::connect(&ctx.config).await?;
-                    if cluster.containers().await?.is_empty() {
-                        anyhow::bail!(t!(
-                            "There is no cluster yet: start it with {start}, then produce.",
-                            start = ctx.options.command("8 --run", crate::lesson::Needs::NOTHING)
-                        ));
-                    }
+                    let start = ctx.options.command("8 --run", crate::lesson::Needs::NOTHING);
+                    let then = t!("produce");
+                    let cluster =
+                        crate::cluster::Cluster::started(&ctx.config, &start, then).await?;
                     let ledger = crate::cluster::ledger::path(&cluster.dir);
                     let check = ctx.options.command("check 8", crate::lesson::Needs::NOTHING);
                     crate::cluster::produce::keep_producing(&cluster.bootstrap(), &ledger, &check)
