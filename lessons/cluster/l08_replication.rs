@@ -72,23 +72,21 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
             ),
             Created::AlreadyThere => t!("Topic {topic} was already there.", topic = TOPIC),
         });
-        let factor = cluster
-            .partitions(TOPIC)
-            .await?
-            .map(|p| p.iter().map(|p| p.replicas.len()).min().unwrap_or(0));
+        // Just after creation the metadata can list the topic before its partitions: wait for them first.
+        let (partitions, _) =
+            cluster.until(t!("every replica to be in sync"), TOPIC, in_sync).await?;
+        let factor = partitions.iter().map(|p| p.replicas.len()).min().unwrap_or(0);
         let min_isr = admin::topic_setting(&bootstrap, TOPIC, "min.insync.replicas").await?;
-        if factor != Some(3) || min_isr.as_deref() != Some(&MIN_IN_SYNC.to_string()) {
+        if factor != 3 || min_isr.as_deref() != Some(&MIN_IN_SYNC.to_string()) {
             bail!(t!(
                 "Topic {topic} is there with {factor} replicas of each partition and min.insync.replicas={min_isr}; the \
                  lesson needs 3 and 2. Nothing was killed. To start over with the right topic: lesson reset 8, then \
                  lesson 8 --run.",
                 topic = TOPIC,
-                factor = factor.unwrap_or(0),
+                factor,
                 min_isr = min_isr.unwrap_or_default()
             ));
         }
-        let (partitions, _) =
-            cluster.until(t!("every replica to be in sync"), TOPIC, in_sync).await?;
         step(describe(&partitions));
 
         let mut producer = Producer::connect(&bootstrap, &ledger::path(&cluster.dir)).await?;
@@ -348,7 +346,10 @@ fn unanswered(err: &anyhow::Error) -> Fact {
 
 /// Every partition has a leader and all its replicas in sync.
 fn in_sync(partitions: &[PartitionInfo]) -> bool {
-    partitions.iter().all(|p| p.leader >= 0 && p.isr.len() == p.replicas.len())
+    let each = |p: &PartitionInfo| {
+        !p.replicas.is_empty() && p.leader >= 0 && p.isr.len() == p.replicas.len()
+    };
+    !partitions.is_empty() && partitions.iter().all(each)
 }
 
 /// `0, 1, 2`, or `0, 1, … 21 (12 epochs)` when there are many.
