@@ -9,6 +9,7 @@ use crate::basics::{
 };
 use crate::capstone::l07_collect::Collect;
 use crate::cluster::l08_replication::Replication;
+use crate::cluster::l09_groups::Groups;
 use crate::lesson::{AnyLesson, Info, Lesson};
 
 macro_rules! catalog {
@@ -32,7 +33,7 @@ macro_rules! catalog {
     };
 }
 
-catalog![ComposeFile, Start, Status, Topic, ProduceConsume, Teardown, Collect, Replication];
+catalog![ComposeFile, Start, Status, Topic, ProduceConsume, Teardown, Collect, Replication, Groups];
 
 /// A lesson by number (`4`) or slug (`topic`); anything else lists the lessons there are.
 pub fn find(name: &str) -> Result<&'static dyn AnyLesson> {

@@ -1,6 +1,8 @@
 //! The lessons on a cluster of three brokers, a compose project of its own in the learner's `cluster/` folder.
 
+pub mod group;
 pub mod l08_replication;
+pub mod l09_groups;
 pub mod ledger;
 pub mod produce;
 pub mod stack;

@@ -1,10 +1,13 @@
-//! Lesson 8 on a live cluster of three brokers: checked before there is a cluster, run (a leader killed, acks=all
-//! refused with two brokers down, every acknowledged record read back), removed and run again in Portuguese,
-//! then done by hand as the chapter says: the producer running while `lesson cluster kill` kills leaders and
-//! `docker compose start` brings them back. Each of check 8's verdicts is compared with Kafka's own: its tools
-//! (`kafka-topics --under-replicated-partitions`, `kafka-console-consumer`) and the brokers' log segments.
+//! Lessons 8 and 9 on a live cluster of three brokers, one cluster for both. Lesson 8: checked before there
+//! is a cluster, run (a leader killed, acks=all refused with two brokers down, every acknowledged record read
+//! back), removed and run again in Portuguese, then done by hand as the chapter says: the producer running
+//! while `lesson cluster kill` kills leaders and `docker compose start` brings them back. Each of check 8's
+//! verdicts is compared with Kafka's own: its tools (`kafka-topics --under-replicated-partitions`,
+//! `kafka-console-consumer`) and the brokers' log segments. Lesson 9 is in `cluster/groups.rs`.
 
 mod common;
+#[path = "cluster/groups.rs"]
+mod groups;
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::BufRead;
@@ -25,6 +28,7 @@ fn l08_replication_on_a_live_cluster() -> Result<()> {
     l08_run(&l)?;
     l08_by_hand(&l)?;
     l08_bad_input(&l)?;
+    groups::l09_groups(&l)?;
     Ok(())
 }
 

@@ -125,7 +125,7 @@ fn l06_teardown(l: &Learner) -> Result<()> {
 #[test]
 fn unknown_lesson_says_which_there_are() -> Result<()> {
     let l = Learner::new()?;
-    snapshot_both_stderr!("unknown_lesson", l, &["9"], ERROR);
+    snapshot_both_stderr!("unknown_lesson", l, &["42"], ERROR);
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 
 use super::ledger::{self, Entry};
 use super::produce::{self, Producer};
-use super::stack::{self, service, Cluster, BROKERS, FOLDER};
+use super::stack::{self, service, Cluster, BROKERS};
 use super::{describe, list, MIN_IN_SYNC, TOPIC};
 use crate::kafka::admin::{self, Created};
 use crate::kafka::inspect::{self, PartitionInfo};
@@ -46,18 +46,7 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
         let bootstrap = cluster.bootstrap();
         // Each step is printed as it happens: the lesson takes about a minute.
         let step = |line: String| crate::ui::progress::print(&line);
-        let (note, mut brokers) = cluster.up().await?;
-        brokers.sort_by_key(|b| b.id);
-        note.into_iter().for_each(step);
-        let registered: Vec<String> = brokers
-            .iter()
-            .map(|b| t!("{id} at {host}:{port}", id = b.id, host = b.host, port = b.port))
-            .collect();
-        step(format!(
-            "$ cd {FOLDER} && {} up -d\n{}",
-            cluster.compose.cli.name(),
-            t!("Three brokers registered: {brokers}", brokers = registered.join(", "))
-        ));
+        cluster.start_and_say(&step).await?;
         let created = admin::create_topic_on(
             &bootstrap,
             TOPIC,
@@ -196,34 +185,9 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
 
     async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
         let cluster = Cluster::connect(&ctx.config).await?;
-        let mut facts = Vec::new();
-        let containers = cluster.containers().await?;
-        let what = t!("the cluster of project `{project}` runs", project = cluster.project());
-        if containers.is_empty() {
-            let start = ctx.options.command("8 --run", Needs::NOTHING);
-            let dir = cluster.dir.display();
-            let fix = if cluster.compose.file.exists() {
-                t!("Start it: {start} (or in {dir}: docker compose up -d)", start, dir)
-            } else {
-                t!(
-                    "Start it: {start} (it writes the cluster's compose file into {dir} first)",
-                    start,
-                    dir
-                )
-            };
-            return Ok(vec![Fact::fail(what, fix)]);
-        }
-        let stopped: Vec<String> =
-            containers.iter().filter(|c| !c.running()).map(|c| c.service.clone()).collect();
-        let fix = t!(
-            "Not running: {services}. Start again in {dir}: docker compose start {services}",
-            services = stopped.join(" "),
-            dir = cluster.dir.display()
-        );
-        facts.push(Fact::check(stopped.is_empty(), what, fix));
-        // With ZooKeeper or every broker down there is no cluster to ask; with one broker down, the others answer.
-        let zookeeper_runs = containers.iter().any(|c| c.service == "zookeeper" && c.running());
-        if !zookeeper_runs || cluster.running().await?.is_empty() {
+        let (mut facts, answers) =
+            cluster.runs(&ctx.options.command("8 --run", Needs::NOTHING)).await?;
+        if !answers {
             return Ok(facts);
         }
         let bootstrap = cluster.bootstrap();

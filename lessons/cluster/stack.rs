@@ -7,6 +7,7 @@ use anyhow::{bail, Context as _, Result};
 
 use crate::kafka::admin::{self, Broker};
 use crate::kafka::inspect::{self, PartitionInfo};
+use crate::lesson::Fact;
 use crate::stack::compose::{Compose, ComposeCli};
 use crate::stack::config::{port_from_env, StackConfig};
 use crate::stack::engine::{Container, Engine};
@@ -227,9 +228,75 @@ impl Cluster {
         self.compose.kill(&service(broker)).await
     }
 
+    /// `docker compose exec SERVICE CMD…`: what it printed; a command that fails is an error with its words.
+    pub async fn exec(&self, service: &str, cmd: &[&str]) -> Result<String> {
+        let containers = self.containers().await?;
+        let Some(container) = containers.iter().find(|c| c.service == service && c.running())
+        else {
+            bail!(t!(
+                "{service} is not running. Start it in {dir}: docker compose start {service}",
+                service,
+                dir = self.dir.display()
+            ));
+        };
+        let out = self.engine.exec(&container.id, cmd, None).await?;
+        if out.exit_code != 0 {
+            bail!("$ {}\n{}{}", cmd.join(" "), out.stdout, out.stderr);
+        }
+        Ok(out.stdout)
+    }
+
     pub async fn start(&self, brokers: &[i32]) -> Result<()> {
         let services: Vec<String> = brokers.iter().map(|&b| service(b)).collect();
         self.compose.start(&services.iter().map(String::as_str).collect::<Vec<_>>()).await
+    }
+
+    /// `compose up -d` until three brokers are registered, said as the lesson's first step.
+    pub async fn start_and_say(&self, step: &impl Fn(String)) -> Result<()> {
+        let (note, mut brokers) = self.up().await?;
+        brokers.sort_by_key(|b| b.id);
+        note.into_iter().for_each(step);
+        let registered: Vec<String> = brokers
+            .iter()
+            .map(|b| t!("{id} at {host}:{port}", id = b.id, host = b.host, port = b.port))
+            .collect();
+        step(format!(
+            "$ cd {FOLDER} && {} up -d\n{}",
+            self.compose.cli.name(),
+            t!("Three brokers registered: {brokers}", brokers = registered.join(", "))
+        ));
+        Ok(())
+    }
+
+    /// A check's first facts: the cluster's containers run. False when nothing could answer a question about
+    /// the cluster (no container, ZooKeeper down, every broker down); with one broker down the others answer.
+    /// `start` is the command that starts it.
+    pub async fn runs(&self, start: &str) -> Result<(Vec<Fact>, bool)> {
+        let containers = self.containers().await?;
+        let what = t!("the cluster of project `{project}` runs", project = self.project());
+        if containers.is_empty() {
+            let dir = self.dir.display();
+            let fix = if self.compose.file.exists() {
+                t!("Start it: {start} (or in {dir}: docker compose up -d)", start, dir)
+            } else {
+                t!(
+                    "Start it: {start} (it writes the cluster's compose file into {dir} first)",
+                    start,
+                    dir
+                )
+            };
+            return Ok((vec![Fact::fail(what, fix)], false));
+        }
+        let stopped: Vec<String> =
+            containers.iter().filter(|c| !c.running()).map(|c| c.service.clone()).collect();
+        let fix = t!(
+            "Not running: {services}. Start again in {dir}: docker compose start {services}",
+            services = stopped.join(" "),
+            dir = self.dir.display()
+        );
+        let facts = vec![Fact::check(stopped.is_empty(), what, fix)];
+        let zookeeper_runs = containers.iter().any(|c| c.service == "zookeeper" && c.running());
+        Ok((facts, zookeeper_runs && !self.running().await?.is_empty()))
     }
 
     pub async fn down(&self) -> Result<String> {

@@ -28,6 +28,16 @@ pub struct Member {
     pub client_id: String,
     /// The address it connected from, e.g. `/172.18.0.3`.
     pub host: String,
+    /// The partitions the group gave it, `(topic, partition)`, sorted.
+    pub partitions: Vec<(String, i32)>,
+}
+
+/// A consumer group now: `Stable` once its members have their partitions, `PreparingRebalance` or
+/// `CompletingRebalance` while they change, `Empty` with no member, `Dead` when it has no offsets either.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    pub state: String,
+    pub members: Vec<Member>,
 }
 
 /// A client with no group: it asks for metadata and offsets, needs no group coordinator, and closes at once.
@@ -138,20 +148,33 @@ impl Inspector {
 
     /// The members of `group` now: each a consumer that joined it and has not left.
     pub fn members(&self, group: &str) -> Result<Vec<Member>> {
+        Ok(self.group(group)?.members)
+    }
+
+    /// `group` as its coordinator describes it now: its state and members.
+    pub fn group(&self, group: &str) -> Result<Group> {
         let groups = self
             .client
             .fetch_group_list(Some(group), Duration::from_secs(10))
             .with_context(|| t!("Failed to describe consumer group `{group}`", group))?;
-        Ok(groups
-            .groups()
+        let Some(found) = groups.groups().iter().find(|g| g.name() == group) else {
+            return Ok(Group { state: "Dead".to_string(), members: Vec::new() });
+        };
+        let members = found
+            .members()
             .iter()
-            .filter(|g| g.name() == group)
-            .flat_map(|g| g.members())
             .map(|m| Member {
                 client_id: m.client_id().to_string(),
                 host: m.client_host().to_string(),
+                partitions: {
+                    let mut assigned =
+                        m.assignment().and_then(super::assignment::parse).unwrap_or_default();
+                    assigned.sort();
+                    assigned
+                },
             })
-            .collect())
+            .collect();
+        Ok(Group { state: found.state().to_string(), members })
     }
 
     /// The ids of the topic's partitions, or None when the cluster has no such topic.

@@ -27,21 +27,28 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 .as_deref()
                 .and_then(|l| catalog::find(l).ok())
                 .is_some_and(|l| l.info().id == 7);
-    let on_cluster = matches!(cli.command, Some(Command::Cluster { .. }))
-        || cli.run
-            && cli
-                .lesson
-                .as_deref()
-                .and_then(|l| catalog::find(l).ok())
-                .is_some_and(|l| l.info().needs.cluster);
+    // The cluster lesson a Ctrl-C would interrupt: `lesson cluster kill` is lesson 8's.
+    let on_cluster = match (&cli.command, cli.run) {
+        (Some(Command::Cluster { .. }), _) => Some(8),
+        (None, true) => cli
+            .lesson
+            .as_deref()
+            .and_then(|l| catalog::find(l).ok())
+            .filter(|l| l.info().needs.cluster)
+            .map(|l| l.info().id),
+        _ => None,
+    };
     let workspace = cli.workspace.clone();
     let from_stdin = matches!(cli.command, Some(Command::Collect { .. }))
         && cli.workspace.events.as_ref().is_some_and(|events| events.as_os_str() == "-");
-    let producing =
-        matches!(cli.command, Some(Command::Cluster { action: ClusterAction::Produce }));
+    let producing = matches!(
+        cli.command,
+        Some(Command::Cluster { action: ClusterAction::Produce | ClusterAction::Consume { .. } })
+    );
     if matches!(cli.command, Some(Command::Watch { .. })) || from_stdin || producing {
         // Ctrl-C is how watching ends, with nothing to undo; standard input ends on it, and what was
-        // read is still sent (it cannot be read again); lesson 8's producer waits for the answers due.
+        // read is still sent (it cannot be read again); lesson 8's producer waits for the answers due, and
+        // lesson 9's reader commits and leaves its group.
         return dispatch(cli).await;
     }
     tokio::select! {
@@ -122,6 +129,15 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 }
                 ClusterAction::Kill { broker } => {
                     crate::cluster::l08_replication::kill(&ctx, broker.as_deref()).await?
+                }
+                ClusterAction::Consume { name, rate } => {
+                    let start = ctx.options.command("9 --run", crate::lesson::Needs::NOTHING);
+                    let cluster =
+                        crate::cluster::Cluster::started(&ctx.config, &start, t!("consume"))
+                            .await?;
+                    let check = ctx.options.command("check 9", crate::lesson::Needs::NOTHING);
+                    crate::cluster::group::keep_consuming(&cluster, name, rate, &start, &check)
+                        .await?
                 }
             };
             println!("{said}");
@@ -230,7 +246,7 @@ async fn interrupted(
     workspace: &Workspace,
     starts_stack: bool,
     collecting: bool,
-    on_cluster: bool,
+    on_cluster: Option<u8>,
 ) -> Result<ExitCode> {
     eprintln!("\n{}", t!("Interrupted."));
     if starts_stack {
@@ -258,7 +274,13 @@ async fn interrupted(
                 was sent or half-rebuilt is kept: run the same command again. The collector sends what storage\n\
                 still lacks, and the sink goes on where it stopped.")
         );
-    } else if on_cluster {
+    } else if on_cluster == Some(9) {
+        eprintln!(
+            "{}",
+            t!("Stopped. The lesson's readers stopped with it, without leaving their group: the group drops them \
+                within 10 s. Then run it again: lesson 9 --run")
+        );
+    } else if on_cluster.is_some() {
         eprintln!(
             "{}",
             t!("Stopped. A broker killed before stays down until started again: lesson 8 --run starts the whole \

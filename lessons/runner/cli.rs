@@ -178,6 +178,15 @@ pub enum ClusterAction {
         /// replicated-events].
         broker: Option<String>,
     },
+    /// Read group-events as a member of group workshop-readers until Ctrl-C, saying which partitions the
+    /// group gives it; start several to watch them share.
+    Consume {
+        /// The reader's name in the group (its client id) [default: reader-<process id>].
+        name: Option<String>,
+        /// Records handled a second, as if each took work: lag shows while they catch up.
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        rate: u32,
+    },
 }
 
 impl Cli {

@@ -50,13 +50,16 @@ pub async fn tour(ctx: &Context, color: bool) -> Result<bool> {
             time = secs(started.elapsed())
         )
     );
-    if let Some(first) = catalog::infos().find(|i| i.needs.cluster) {
+    let on_cluster: Vec<u8> = catalog::infos().filter(|i| i.needs.cluster).map(|i| i.id).collect();
+    if let Some(first) = on_cluster.first() {
+        let ids: Vec<String> = on_cluster.iter().map(u8::to_string).collect();
         println!(
             "{}",
             t!(
-                "Lesson {first} runs on a cluster of three brokers of its own, which the tour does not start: lesson \
+                "Lessons {ids} run on a cluster of three brokers of their own, which the tour does not start: lesson \
                  {first}",
-                first = first.id
+                ids = ids.join(", "),
+                first
             )
         );
     }

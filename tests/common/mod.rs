@@ -49,6 +49,8 @@ pub fn settings() -> insta::Settings {
     }
     settings.add_filter(&regex_escape(env!("CARGO_TARGET_TMPDIR")), "[TMP]");
     settings.set_prepend_module_to_snapshot(false);
+    // One folder for every test binary's snapshots, modules in subfolders (tests/cluster/groups.rs) included.
+    settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots"));
     settings
 }
 
