@@ -31,7 +31,7 @@ impl ConsumerContext for Rebalances {
         if let (Some(say), Rebalance::Revoke(given)) = (&self.say, rebalance) {
             if given.count() > 0 {
                 say(t!(
-                    "The group is rebalancing: gave back partitions {partitions}.",
+                    "The group is rebalancing: this reader gave back partitions {partitions}.",
                     partitions = ids(given)
                 ));
             }

@@ -244,8 +244,8 @@ end: produce some (kafka-producer-perf-test, as the chapter shows) and wait unti
                 assignment = assignment(&group.members)
             ),
             t!(
-                "The group is {state}; partitions {unassigned} have no member. While members join or leave, the \
-                 group rebalances for a few seconds: check again.",
+                "The group is {state}; partitions {unassigned} are not held by exactly one member. While members join or \
+                 leave, the group rebalances for a few seconds: check again.",
                 state = group.state,
                 unassigned = list(&unassigned)
             ),

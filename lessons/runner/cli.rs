@@ -183,7 +183,7 @@ pub enum ClusterAction {
     Consume {
         /// The reader's name in the group (its client id) [default: reader-<process id>].
         name: Option<String>,
-        /// Records handled a second, as if each took work: lag shows while they catch up.
+        /// Records handled a second, as if each took work: lag shows while the readers catch up.
         #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         rate: u32,
     },

@@ -91,7 +91,9 @@ pub fn l09_groups(l: &Learner) -> Result<()> {
     agrees_with_kafka(l, 1)?;
     let said = a.stop()?;
     ensure!(
-        said.contains("The group is rebalancing: gave back partitions 0, 1, 2, 3, 4, 5."),
+        said.contains(
+            "The group is rebalancing: this reader gave back partitions 0, 1, 2, 3, 4, 5."
+        ),
         "{said}"
     );
 
