@@ -459,7 +459,9 @@ impl Verdict {
             return Fact::fail(
                 what,
                 t!(
-                    "{count} acknowledged records are there twice, the first {value}.",
+                    "{count} acknowledged records are there twice, the first {value}: Kafka holds two copies although \
+                     the producer is idempotent, which tells its retries apart only within one producer epoch. None is \
+                     lost. To try again on a clean topic: lesson reset 8, then the lesson again.",
                     count = self.twice.len(),
                     value
                 ),
