@@ -43,21 +43,8 @@ pub fn l09_groups(l: &Learner) -> Result<()> {
     ensure!(produced.contains("300 records sent"), "{produced}");
     let waiting = agrees_with_kafka(l, 0)?;
     ensure!(waiting == 300, "check 9 counts {waiting} records to read, not the 300 just produced");
-    tool(
-        l,
-        &[
-            "kafka-consumer-groups",
-            "--bootstrap-server",
-            "kafka-1:29092",
-            "--group",
-            GROUP,
-            "--topic",
-            TOPIC,
-            "--reset-offsets",
-            "--to-earliest",
-            "--execute",
-        ],
-    )?;
+    // The reset the chapter shows, typed as the learner types it.
+    tool(l, &workshop::cluster::l09_groups::reset_command())?;
     let everything = agrees_with_kafka(l, 0)?;
     ensure!(
         everything == 900,
