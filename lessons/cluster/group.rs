@@ -40,6 +40,11 @@ impl ConsumerContext for Rebalances {
 
     fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match (&self.say, rebalance) {
+            (Some(say), Rebalance::Assign(taken)) if taken.count() == 0 => say(t!(
+                "The group gave this reader no partition: it has more members than {topic} has partitions. This \
+                 one waits in reserve.",
+                topic = TOPIC
+            )),
             (Some(say), Rebalance::Assign(taken)) => say(t!(
                 "The group gave this reader partitions {partitions} of {topic}.",
                 partitions = ids(taken),
@@ -170,8 +175,8 @@ pub async fn keep_consuming(
     )
     .await?;
     Ok(t!(
-        "{name} left group {group} after reading {read} records. Its offsets are committed; the other members take \
-         its partitions over now.\nWith two readers running and the lag at 0: {check}",
+        "{name} left group {group} after reading {read} records. Its offsets are committed; the group's other \
+         members, if any, take its partitions over now.\nCheck 9 wants two readers running and the lag at 0: {check}",
         name,
         group = GROUP,
         read,

@@ -16,9 +16,11 @@ use super::TOPIC;
 use crate::kafka::config;
 use crate::kafka::inspect::PartitionInfo;
 
-/// Long enough to ride out a failover (a dead broker's ZooKeeper session expires in 6 s, then a leader is
-/// elected), short enough that a record no broker can take is answered soon.
-const MESSAGE_TIMEOUT_MS: &str = "15000";
+/// No deadline: a record waits, retried under one producer epoch, until a leader with enough replicas in sync
+/// takes it. A record given up on while a try of it may have been written makes librdkafka start a new epoch
+/// and send what was in flight again, which the brokers can no longer tell from new records: in CI that wrote
+/// acknowledged records twice.
+const MESSAGE_TIMEOUT_MS: &str = "0";
 const KEYS: u64 = 8;
 
 /// A record's value, and where Kafka wrote it, or why not and the partition it was for.
@@ -163,7 +165,15 @@ pub async fn keep_producing(bootstrap: &str, ledger: &Path, check: &str) -> Resu
                 tally.sent += 1;
             }
             Some((value, answer)) = pending.next() => tally.answer(&mut producer, &state(), value, answer)?,
-            _ = report.tick() => println!("{}", tally.line(pending.len())),
+            _ = report.tick() => {
+                println!("{}", tally.line(pending.len()));
+                let state = state();
+                let held: Vec<String> = state.iter().filter_map(|p| why_refused(&state, p.id)).collect();
+                if held != tally.held && !held.is_empty() {
+                    held.iter().for_each(|why| println!("{}", t!("held back: {why}", why)));
+                }
+                tally.held = held;
+            }
         }
     }
     let unanswered = pending.len();
@@ -199,8 +209,7 @@ pub async fn keep_producing(bootstrap: &str, ledger: &Path, check: &str) -> Resu
     Ok(said + "\n" + &t!("Now check that every acknowledged one is there: {check}", check))
 }
 
-/// Why a record for `partition` is refused, from the partitions' state: the producer only says its retries ran
-/// out.
+/// Why records for `partition` wait, from the partitions' state: the producer only retries.
 fn why_refused(partitions: &[PartitionInfo], partition: i32) -> Option<String> {
     let p = partitions.iter().find(|p| p.id == partition)?;
     if p.leader < 0 {
@@ -212,7 +221,7 @@ fn why_refused(partitions: &[PartitionInfo], partition: i32) -> Option<String> {
     ((p.isr.len() as i32) < super::MIN_IN_SYNC).then(|| {
         t!(
             "partition {partition} has {count} of its replicas in sync and the topic wants {wanted}: its leader \
-             answers NOT_ENOUGH_REPLICAS, and the producer retried until it gave up",
+             answers NOT_ENOUGH_REPLICAS, and the producer retries until enough are in sync again",
             partition,
             count = p.isr.len(),
             wanted = super::MIN_IN_SYNC
@@ -226,6 +235,8 @@ struct Tally {
     acknowledged: usize,
     refused: usize,
     last_refusal: Option<String>,
+    /// Why partitions take no record now, as last said.
+    held: Vec<String>,
 }
 
 impl Tally {

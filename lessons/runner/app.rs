@@ -371,9 +371,12 @@ fn refuse_lesson_flags(workspace: &Workspace) -> Result<()> {
     ];
     if let Some((flag, _)) = given.iter().find(|(_, given)| *given) {
         anyhow::bail!(t!(
-            "{flag} is not for lesson cluster: it works on lesson 8's topic, {topic}. Run the command again without it.",
+            "{flag} is not for lesson cluster: its commands work on topics of their own (produce and kill on \
+             {topic}, consume on {group_topic} as group {group}). Run the command again without it.",
             flag,
-            topic = crate::cluster::TOPIC
+            topic = crate::cluster::TOPIC,
+            group_topic = crate::cluster::group::TOPIC,
+            group = crate::cluster::group::GROUP
         ));
     }
     Ok(())
