@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the stand-in images that replace confluentinc/cp-zookeeper, confluentinc/cp-kafka, andrewgaul/s3proxy and
-# Microsoft's azurite on machines with no image registry: Debian rootfs with Java or Node.js, real Apache Kafka,
+# Builds the stand-in images that replace confluentinc/cp-zookeeper, confluentinc/cp-kafka, apache/kafka,
+# andrewgaul/s3proxy and Microsoft's azurite on machines with no image registry: Debian rootfs with Java or Node.js, real Apache Kafka,
 # ZooKeeper and S3Proxy jars from Maven Central, Azurite from npm, and the same entrypoint, environment variables
 # and tool names as the public images. Skips every part that
 # already exists. Prints the image names as shell assignments for eval.
@@ -14,6 +14,7 @@ base="localhost/standin/base:bookworm-jre17"
 content_hash() { (cd "$here" && find versions.env pom.xml common "$@" -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -c1-8; }
 zk_image="localhost/standin/cp-zookeeper:$KAFKA_VERSION-$(content_hash zookeeper)"
 kafka_image="localhost/standin/cp-kafka:$KAFKA_VERSION-$(content_hash kafka)"
+apache_kafka_image="localhost/standin/apache-kafka:$APACHE_KAFKA_VERSION-$(content_hash apache-kafka)"
 s3proxy_image="localhost/standin/s3proxy:$S3PROXY_VERSION-$(content_hash s3proxy)"
 azurite_image="localhost/standin/azurite:$AZURITE_VERSION-$(content_hash azurite)"
 node_base="localhost/standin/base:bookworm-node"
@@ -46,6 +47,9 @@ maven_libs() { # DIR POM JAR WHAT PROPERTY: the jars of POM in DIR, resolved onc
 libs="$work/libs-$KAFKA_VERSION"
 maven_libs "$libs" "$here/pom.xml" "kafka_2.13-$KAFKA_VERSION.jar" "Apache Kafka $KAFKA_VERSION" \
   -Dkafka.version="$KAFKA_VERSION"
+apache_libs="$work/libs-apache-kafka-$APACHE_KAFKA_VERSION"
+maven_libs "$apache_libs" "$here/apache-kafka/pom.xml" "kafka_2.13-$APACHE_KAFKA_VERSION.jar" \
+  "Apache Kafka $APACHE_KAFKA_VERSION" -Dkafka.version="$APACHE_KAFKA_VERSION"
 s3proxy_libs="$work/libs-s3proxy-$S3PROXY_VERSION"
 maven_libs "$s3proxy_libs" "$here/s3proxy/pom.xml" "s3proxy-$S3PROXY_VERSION.jar" "S3Proxy $S3PROXY_VERSION" \
   -Ds3proxy.version="$S3PROXY_VERSION"
@@ -79,6 +83,20 @@ build() { # build IMAGE ROLE
 }
 build "$zk_image" zookeeper
 build "$kafka_image" kafka
+if ! "$engine" image exists "$apache_kafka_image" || [ "${STANDIN_REBUILD:-0}" = 1 ]; then
+  log "building $apache_kafka_image"
+  ctx="$work/context-apache-kafka"
+  rm -rf "$ctx" && mkdir -p "$ctx/bin"
+  cp -r "$apache_libs" "$ctx/libs"
+  cp -r "$here/apache-kafka/docker" "$here/apache-kafka/Containerfile" "$ctx/"
+  cp "$here/apache-kafka/kafka-run-class.sh" "$here/apache-kafka/kafka-server-start.sh" "$ctx/bin/"
+  grep -v '^#' "$here/apache-kafka/tools.tsv" | while IFS=$'\t' read -r name class; do
+    printf '#!/bin/bash\nexec /opt/kafka/bin/kafka-run-class.sh %s "$@"\n' "$class" >"$ctx/bin/$name"
+    chmod +x "$ctx/bin/$name"
+  done
+  "$engine" build -q -f "$ctx/Containerfile" --build-arg BASE="$base" --build-arg KAFKA_VERSION="$APACHE_KAFKA_VERSION" \
+    -t "$apache_kafka_image" "$ctx" >/dev/null
+fi
 if ! "$engine" image exists "$s3proxy_image" || [ "${STANDIN_REBUILD:-0}" = 1 ]; then
   log "building $s3proxy_image"
   ctx="$work/context-s3proxy"
@@ -105,10 +123,11 @@ if ! "$engine" image exists "$azurite_image" || [ "${STANDIN_REBUILD:-0}" = 1 ];
 fi
 
 # Stand-ins of earlier build files: removed unless a container still uses them.
-"$engine" images --format '{{.Repository}}:{{.Tag}}' | grep -E '^localhost/standin/(cp-kafka|cp-zookeeper|s3proxy|azurite):' |
-  grep -vxF -e "$zk_image" -e "$kafka_image" -e "$s3proxy_image" -e "$azurite_image" | xargs -r "$engine" rmi >/dev/null 2>&1 || true
+"$engine" images --format '{{.Repository}}:{{.Tag}}' | grep -E '^localhost/standin/(cp-kafka|cp-zookeeper|apache-kafka|s3proxy|azurite):' |
+  grep -vxF -e "$zk_image" -e "$kafka_image" -e "$apache_kafka_image" -e "$s3proxy_image" -e "$azurite_image" | xargs -r "$engine" rmi >/dev/null 2>&1 || true
 
 echo "ZOOKEEPER_IMAGE=$zk_image"
 echo "KAFKA_IMAGE=$kafka_image"
+echo "APACHE_KAFKA_IMAGE=$apache_kafka_image"
 echo "S3PROXY_IMAGE=$s3proxy_image"
 echo "AZURITE_IMAGE=$azurite_image"
