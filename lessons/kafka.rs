@@ -4,6 +4,7 @@ pub mod admin;
 pub mod assignment;
 pub mod config;
 pub mod inspect;
+pub mod quorum;
 pub mod records;
 
 pub use config::config;

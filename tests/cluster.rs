@@ -43,10 +43,38 @@ fn l08_run(l: &Learner) -> Result<()> {
     snapshot!("l08_replication_run", l.expect(&["8", "--run"], 0)?);
     snapshot_both!("l08_replication_check", l, &["check", "8"], 0);
     agrees_with_kafka(l, true)?;
+    zookeeper_mode_has_no_quorum(l)?;
     l.expect(&["reset", "8", "--yes"], 0)?;
     let gone = l.expect(&["check", "8"], NOT_DONE)?;
     ensure!(gone.contains("fix: Start it: lesson 8 --run"), "{gone}");
     snapshot!("l08_replication_run_pt_br", l.expect(&["--lang", "pt-BR", "8", "--run"], 0)?);
+    Ok(())
+}
+
+/// A broker in ZooKeeper mode has no KRaft quorum: the workshop's DescribeQuorum reader says so (no answer, not
+/// an error), and Kafka's own `kafka-metadata-quorum` fails on the same broker.
+fn zookeeper_mode_has_no_quorum(l: &Learner) -> Result<()> {
+    let bootstrap = format!("localhost:{}", l.cluster_ports[0]);
+    let ours = tokio::runtime::Runtime::new()?.block_on(workshop::kafka::quorum::describe(
+        &bootstrap,
+        std::time::Duration::from_secs(10),
+    ))?;
+    ensure!(ours.is_none(), "a ZooKeeper-mode broker described a quorum: {ours:?}");
+    let tool = l.cluster_compose(&[
+        "exec",
+        "-T",
+        "kafka-1",
+        "kafka-metadata-quorum",
+        "--bootstrap-server",
+        "kafka-1:29092",
+        "describe",
+        "--status",
+    ])?;
+    let said = String::from_utf8_lossy(&tool.stderr);
+    ensure!(
+        !tool.status.success() && said.contains("UnsupportedVersion"),
+        "Kafka's tool said:\n{said}"
+    );
     Ok(())
 }
 
