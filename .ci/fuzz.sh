@@ -3,12 +3,12 @@
 # A crash fails CI and leaves its input under tests/fuzz/artifacts/ to reproduce it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-seconds=${FUZZ_SECONDS:-30}
+seconds=${FUZZ_SECONDS:-20}
 # Kept between runs on one machine: the instrumented build of the dependencies takes minutes.
 target_dir=${WORKSHOP_CACHE:-/var/cache/kafka-workshop}/fuzz-target
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --version 0.13.2 --locked
 log=$(mktemp)
-for target in chunk_headers compose_file; do
+for target in chunk_headers compose_file quorum_answers; do
   echo "fuzz: $target for ${seconds}s"
   rc=0
   cargo +nightly fuzz run --fuzz-dir tests/fuzz --target-dir "$target_dir" --sanitizer none "$target" -- \

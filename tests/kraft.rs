@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
-use common::{DownOnDrop, Learner};
+use common::Learner;
 use workshop::kafka::{admin, quorum, records};
+use workshop::stack::engine::{Engine, Health};
 
 const TOOLS: &str = "/opt/kafka/bin";
 
@@ -21,12 +22,25 @@ fn kraft_stack_serves_and_its_quorum_agrees_with_kafka() -> Result<()> {
     let file =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("compose/kraft/docker-compose.yml");
     l.write_compose(&std::fs::read_to_string(file)?)?;
-    let _down = down_on_drop(&l);
+    let _down = l.compose_down_on_drop();
     let up = l.compose_command(&["up", "-d"]).output()?;
     ensure!(up.status.success(), "compose up failed:\n{}", String::from_utf8_lossy(&up.stderr));
 
     let bootstrap = format!("localhost:{}", l.config.kafka_port);
     let runtime = tokio::runtime::Runtime::new()?;
+    // Both health checks of the file must come to say healthy: a check that never does would hang learners'
+    // `compose up --wait` and every lesson's readiness.
+    let engine = runtime.block_on(Engine::connect())?;
+    common::wait_for("the controller and the broker to be healthy", || {
+        let containers = runtime.block_on(engine.containers(&l.config.project))?;
+        let mut healthy: Vec<&str> = containers
+            .iter()
+            .filter(|c| c.health == Health::Healthy)
+            .map(|c| c.service.as_str())
+            .collect();
+        healthy.sort_unstable();
+        Ok(healthy == ["controller", "kafka"])
+    })?;
     common::wait_for("the broker to register with the controller", || {
         Ok(runtime
             .block_on(admin::brokers(&bootstrap, Duration::from_secs(3)))
@@ -166,17 +180,4 @@ impl Status {
             observers: ids("CurrentObservers")?,
         })
     }
-}
-
-/// `docker compose down -v` on the learner's project when the test ends, however it ends.
-fn down_on_drop(l: &Learner) -> DownOnDrop {
-    let mut program: Vec<String> =
-        match std::process::Command::new("docker").args(["compose", "version"]).output() {
-            Ok(out) if out.status.success() => vec!["docker".into(), "compose".into()],
-            _ => vec!["docker-compose".into()],
-        };
-    program.extend(["--project-name".into(), l.config.project.clone(), "--file".into()]);
-    program.push(l.config.compose_file().display().to_string());
-    program.extend(["down".into(), "-v".into()]);
-    DownOnDrop { program }
 }

@@ -13,6 +13,11 @@ const DESCRIBE_QUORUM: i16 = 55;
 /// The newest DescribeQuorum this reader decodes (Kafka 3.9 and 4.x speak 0 to 2).
 const NEWEST: i16 = 2;
 const METADATA_TOPIC: &str = "__cluster_metadata";
+/// Larger than any DescribeQuorum answer (a few hundred bytes per replica): a bigger size means the port is not
+/// Kafka's (an HTTP server's `HTTP/` reads as a size of 1.2 GB).
+const LARGEST_ANSWER: usize = 1 << 20;
+const VERSIONS_CORRELATION: i32 = 1;
+const QUORUM_CORRELATION: i32 = 2;
 
 /// The controller quorum: who leads it, in which epoch, how far its log is committed, and each replica.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,10 +41,21 @@ pub async fn describe(bootstrap: &str, timeout: Duration) -> Result<Option<Quoru
     let address = bootstrap.split(',').next().unwrap_or_default().trim();
     let exchange = async {
         let mut broker = tokio::net::TcpStream::connect(address).await?;
-        let versions = parse_api_versions(&call(&mut broker, &api_versions_request(1)).await?)?;
-        let Some(newest) = versions else { return Ok(None) };
+        let request = api_versions_request(VERSIONS_CORRELATION);
+        let versions = parse_api_versions(&call(&mut broker, &request).await?)?;
+        let Some((oldest, newest)) = versions else { return Ok(None) };
+        ensure!(
+            oldest <= NEWEST,
+            t!(
+                "The broker speaks DescribeQuorum {oldest} to {newest} only; this program reads 0 to {NEWEST}",
+                oldest,
+                newest,
+                NEWEST
+            )
+        );
         let version = newest.min(NEWEST);
-        let answer = call(&mut broker, &describe_quorum_request(version, 2)).await?;
+        let answer =
+            call(&mut broker, &describe_quorum_request(version, QUORUM_CORRELATION)).await?;
         parse_describe_quorum(&answer, version).map(Some)
     };
     tokio::time::timeout(timeout, exchange)
@@ -55,12 +71,15 @@ pub async fn describe(bootstrap: &str, timeout: Duration) -> Result<Option<Quoru
 }
 
 /// Sends one request and returns the response's bytes after its size.
-async fn call(broker: &mut tokio::net::TcpStream, request: &[u8]) -> std::io::Result<Vec<u8>> {
+async fn call(broker: &mut tokio::net::TcpStream, request: &[u8]) -> Result<Vec<u8>> {
     let size = i32::try_from(request.len()).unwrap_or(i32::MAX);
     broker.write_all(&size.to_be_bytes()).await?;
     broker.write_all(request).await?;
     let size = broker.read_i32().await?;
-    let mut response = vec![0; usize::try_from(size).unwrap_or(0)];
+    let size = usize::try_from(size).ok().filter(|&n| n <= LARGEST_ANSWER).with_context(|| {
+        t!("An answer of {size} bytes: this port does not speak Kafka's protocol (is it the broker's port?)", size)
+    })?;
+    let mut response = vec![0; size];
     broker.read_exact(&mut response).await?;
     Ok(response)
 }
@@ -96,30 +115,38 @@ fn describe_quorum_request(version: i16, correlation: i32) -> Vec<u8> {
 }
 
 // ANCHOR: parse_api_versions
-/// The newest DescribeQuorum version the broker speaks, or `None` if it speaks none (ZooKeeper mode).
-fn parse_api_versions(response: &[u8]) -> Result<Option<i16>> {
+/// The DescribeQuorum versions the broker speaks (oldest, newest), or `None` if it speaks none (ZooKeeper mode).
+pub fn parse_api_versions(response: &[u8]) -> Result<Option<(i16, i16)>> {
     let mut r = Reader(response);
-    r.i32()?; // correlation id
+    r.correlation(VERSIONS_CORRELATION)?;
     let error = r.i16()?;
-    ensure!(error == 0, "the broker refused ApiVersions (error {error})");
-    let mut newest = None;
+    ensure!(error == 0, t!("The broker refused ApiVersions: {error}", error = error_name(error)));
+    let mut versions = None;
     for _ in 0..r.i32()? {
-        let (key, _min, max) = (r.i16()?, r.i16()?, r.i16()?);
+        let (key, min, max) = (r.i16()?, r.i16()?, r.i16()?);
         if key == DESCRIBE_QUORUM {
-            newest = Some(max);
+            versions = Some((min, max));
         }
     }
-    Ok(newest)
+    Ok(versions)
 }
 // ANCHOR_END: parse_api_versions
 
-fn parse_describe_quorum(response: &[u8], version: i16) -> Result<Quorum> {
+/// A DescribeQuorum answer of `version` (the bytes after its size), for `__cluster_metadata`-0.
+pub fn parse_describe_quorum(response: &[u8], version: i16) -> Result<Quorum> {
     let mut r = Reader(response);
-    r.i32()?; // correlation id
+    r.correlation(QUORUM_CORRELATION)?;
     r.tags()?;
     let error = r.i16()?;
     let message = if version >= 2 { r.compact_nullable_string()? } else { None };
-    ensure!(error == 0, "the quorum refused DescribeQuorum (error {error}{})", suffix(message));
+    ensure!(
+        error == 0,
+        t!(
+            "The quorum refused DescribeQuorum: {error}{message}",
+            error = error_name(error),
+            message = suffix(message)
+        )
+    );
     let mut found = None;
     for _ in 0..r.compact_len()? {
         let topic = r.compact_string()?;
@@ -127,7 +154,10 @@ fn parse_describe_quorum(response: &[u8], version: i16) -> Result<Quorum> {
             let partition = r.i32()?;
             let error = r.i16()?;
             let message = if version >= 2 { r.compact_nullable_string()? } else { None };
-            ensure!(error == 0, "{topic}-{partition}: error {error}{}", suffix(message));
+            ensure!(
+                error == 0,
+                format!("{topic}-{partition}: {}{}", error_name(error), suffix(message))
+            );
             let (leader, epoch, high_watermark) = (r.i32()?, r.i32()?, r.i64()?);
             let voters = r.replicas(version)?;
             let observers = r.replicas(version)?;
@@ -138,7 +168,23 @@ fn parse_describe_quorum(response: &[u8], version: i16) -> Result<Quorum> {
         }
         r.tags()?;
     }
-    found.with_context(|| format!("the answer holds no partition {METADATA_TOPIC}-0"))
+    found.with_context(|| t!("The answer holds no partition {METADATA_TOPIC}-0", METADATA_TOPIC))
+}
+
+/// The name Kafka's protocol gives an error code, for the ones this request can meet.
+fn error_name(code: i16) -> String {
+    let name = match code {
+        3 => "UNKNOWN_TOPIC_OR_PARTITION",
+        6 => "NOT_LEADER_OR_FOLLOWER",
+        7 => "REQUEST_TIMED_OUT",
+        15 => "COORDINATOR_NOT_AVAILABLE",
+        29 => "CLUSTER_AUTHORIZATION_FAILED",
+        35 => "UNSUPPORTED_VERSION",
+        41 => "NOT_CONTROLLER",
+        42 => "INVALID_REQUEST",
+        _ => return format!("error {code}"),
+    };
+    format!("{name} ({code})")
 }
 
 fn suffix(message: Option<String>) -> String {
@@ -150,7 +196,7 @@ struct Reader<'a>(&'a [u8]);
 
 impl Reader<'_> {
     fn take(&mut self, n: usize) -> Result<&[u8]> {
-        ensure!(self.0.len() >= n, "the answer ends too early");
+        ensure!(self.0.len() >= n, t!("The answer ends too early"));
         let (head, rest) = self.0.split_at(n);
         self.0 = rest;
         Ok(head)
@@ -160,6 +206,12 @@ impl Reader<'_> {
     }
     fn i32(&mut self) -> Result<i32> {
         Ok(i32::from_be_bytes(self.take(4)?.try_into()?))
+    }
+    /// The response's correlation id, which must be the request's.
+    fn correlation(&mut self, expected: i32) -> Result<()> {
+        let id = self.i32()?;
+        ensure!(id == expected, t!("The answer is for request {id}, not {expected}", id, expected));
+        Ok(())
     }
     fn i64(&mut self) -> Result<i64> {
         Ok(i64::from_be_bytes(self.take(8)?.try_into()?))
@@ -173,12 +225,15 @@ impl Reader<'_> {
                 return Ok(value);
             }
         }
-        bail!("a varint longer than ten bytes")
+        bail!(t!("The answer holds a varint longer than ten bytes"))
     }
     /// A compact array's or string's length (the varint holds length + 1; 0 is null, read as empty).
     fn compact_len(&mut self) -> Result<usize> {
         let n = usize::try_from(self.uvarint()?.saturating_sub(1))?;
-        ensure!(n <= self.0.len(), "a length of {n} with {} bytes left", self.0.len());
+        ensure!(
+            n <= self.0.len(),
+            t!("The answer gives a length of {n} with {left} bytes left", n, left = self.0.len())
+        );
         Ok(n)
     }
     fn compact_string(&mut self) -> Result<String> {
@@ -290,13 +345,56 @@ mod tests {
         assert_eq!(parse_api_versions(&b).expect("whole"), None);
         b[9] = 3;
         b.extend([0, 55, 0, 0, 0, 2]);
-        assert_eq!(parse_api_versions(&b).expect("whole"), Some(2));
+        assert_eq!(parse_api_versions(&b).expect("whole"), Some((0, 2)));
+        b[3] = 7;
+        assert!(parse_api_versions(&b).is_err(), "another request's answer");
+    }
+
+    /// The bytes of Kafka's DescribeQuorumRequest v2 (header v2) for `__cluster_metadata`-0, field by field.
+    #[test]
+    fn the_request_is_byte_exact() {
+        let mut expected = vec![0, 55, 0, 2, 0, 0, 0, 9, 0, 8];
+        expected.extend(b"workshop");
+        expected.push(0); // header tags
+        expected.push(2); // topics: one
+        expected.push(19); // name: 18 bytes
+        expected.extend(b"__cluster_metadata");
+        expected.push(2); // partitions: one
+        expected.extend([0, 0, 0, 0]); // partition 0
+        expected.extend([0, 0, 0]); // partition, topic and request tags
+        assert_eq!(describe_quorum_request(2, 9), expected);
+        assert_eq!(
+            api_versions_request(1),
+            [0, 18, 0, 0, 0, 0, 0, 1, 0, 8, b'w', b'o', b'r', b'k', b's', b'h', b'o', b'p']
+        );
     }
 
     #[test]
-    fn the_request_names_the_metadata_partition() {
-        let request = describe_quorum_request(2, 9);
-        let body = &request[request.len() - METADATA_TOPIC.len() - 8..];
-        assert_eq!(&body[..METADATA_TOPIC.len()], METADATA_TOPIC.as_bytes());
+    fn another_requests_answer_is_refused() {
+        let mut b = answer();
+        b[3] = 5;
+        assert!(parse_describe_quorum(&b, 2).is_err());
+    }
+
+    /// A port that is not Kafka's (here an HTTP server's answer) is named as such at once, not waited out.
+    #[tokio::test]
+    async fn a_port_that_is_not_kafka_is_named() -> Result<()> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let address = listener.local_addr()?.to_string();
+        tokio::spawn(async move {
+            if let Ok((mut peer, _)) = listener.accept().await {
+                let _ = peer.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await;
+                let _ = peer.read(&mut [0; 64]).await;
+            }
+        });
+        let error = describe(&address, Duration::from_secs(30)).await.expect_err("not Kafka");
+        assert!(format!("{error:#}").contains("does not speak Kafka's protocol"), "{error:#}");
+        Ok(())
+    }
+
+    #[test]
+    fn error_codes_have_their_names() {
+        assert_eq!(error_name(41), "NOT_CONTROLLER (41)");
+        assert_eq!(error_name(999), "error 999");
     }
 }

@@ -338,6 +338,16 @@ impl Learner {
         self.lesson_on_drop(&["6", "--run", "--volumes"])
     }
 
+    /// `docker compose down -v` on the learner's project when the test ends, however it ends: for stacks the
+    /// lessons do not start (yet), such as the KRaft track's.
+    pub fn compose_down_on_drop(&self) -> DownOnDrop {
+        let mut program = compose_program();
+        program.extend(["--project-name".into(), self.config.project.clone(), "--file".into()]);
+        program.push(self.config.compose_file().display().to_string());
+        program.extend(["down".into(), "-v".into()]);
+        DownOnDrop { program }
+    }
+
     /// Removes lesson 8's cluster with its volumes when the test ends, however it ends, through the lesson.
     pub fn cluster_down_on_drop(&self) -> DownOnDrop {
         self.lesson_on_drop(&["reset", "8", "--yes"])
@@ -355,19 +365,24 @@ impl Learner {
     }
 }
 
-/// `docker compose` when Compose v2 is there, else `docker-compose`.
-fn compose_cli() -> std::process::Command {
+/// `docker compose` when Compose v2 is there, else `docker-compose`: the program and its first arguments.
+fn compose_program() -> Vec<String> {
     let v2 = std::process::Command::new("docker")
         .args(["compose", "version"])
         .output()
         .is_ok_and(|o| o.status.success());
     if v2 {
-        let mut c = std::process::Command::new("docker");
-        c.arg("compose");
-        c
+        vec!["docker".into(), "compose".into()]
     } else {
-        std::process::Command::new("docker-compose")
+        vec!["docker-compose".into()]
     }
+}
+
+fn compose_cli() -> std::process::Command {
+    let program = compose_program();
+    let mut command = std::process::Command::new(&program[0]);
+    command.args(&program[1..]);
+    command
 }
 
 impl Learner {
