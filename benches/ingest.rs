@@ -121,6 +121,7 @@ async fn bench(cloud: CloudPorts) -> Result<()> {
         project_given: true,
         kafka_port: free_port()?,
         zookeeper_port: free_port()?,
+        track: Default::default(),
     };
     let stack = Stack::connect(config).await?;
     let result = measure(&stack, &dir, cloud).await;

@@ -9,6 +9,7 @@ pub mod guidance;
 mod handle;
 pub mod ports;
 pub mod reference;
+pub mod track;
 pub mod zookeeper;
 
-pub use handle::{ready_timeout, Leftovers, Ready, RestartLoop, Stack, SERVICES};
+pub use handle::{ready_timeout, Keeper, Leftovers, Ready, RestartLoop, Stack};

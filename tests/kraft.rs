@@ -1,8 +1,8 @@
-//! The KRaft track's stack (`compose/kraft/docker-compose.yml`: Kafka 4, a controller and a broker, no
-//! ZooKeeper) on the live engine, started from a learner's folder as lesson 2 starts the other. It serves
-//! clients on the host port, its tools are where the official image has them (`/opt/kafka/bin/*.sh`), and the
-//! workshop's reading of the controller quorum (`workshop::kafka::quorum`, Kafka's DescribeQuorum) agrees with
-//! Kafka's own `kafka-metadata-quorum.sh describe --status`, read between two readings of ours.
+//! The KRaft track (`lesson --track kraft`: Kafka 4, a controller and a broker, no ZooKeeper) through the real
+//! binary on the live engine: the folder remembers its track, lessons 1–6 write, start, check, use and remove
+//! the stack of `compose/kraft/docker-compose.yml`, and their checks read the KRaft facts. On the running stack,
+//! the workshop's reading of the controller quorum (`workshop::kafka::quorum`, Kafka's DescribeQuorum) is held
+//! against Kafka's own `kafka-metadata-quorum.sh describe --status`, read between two readings of ours.
 
 mod common;
 
@@ -11,25 +11,84 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
 use common::Learner;
-use workshop::kafka::{admin, quorum, records};
+use workshop::kafka::{quorum, records};
 use workshop::stack::engine::{Engine, Health};
 
 const TOOLS: &str = "/opt/kafka/bin";
+const NOT_DONE: i32 = 1;
 
 #[test]
-fn kraft_stack_serves_and_its_quorum_agrees_with_kafka() -> Result<()> {
+fn kraft_track_through_the_lessons() -> Result<()> {
     let l = Learner::new()?;
-    let file =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("compose/kraft/docker-compose.yml");
-    l.write_compose(&std::fs::read_to_string(file)?)?;
     let _down = l.compose_down_on_drop();
-    let up = l.compose_command(&["up", "-d"]).output()?;
-    ensure!(up.status.success(), "compose up failed:\n{}", String::from_utf8_lossy(&up.stderr));
+    let switched = l.lesson(&["--track", "kraft", "check", "1"])?;
+    ensure!(switched.code == NOT_DONE, "check 1 before lesson 1 exited {}", switched.code);
+    snapshot!("kraft_track_chosen", switched.stderr);
+    // The same in Portuguese, in a folder of its own (the first has switched already).
+    let other = Learner::new()?;
+    let chosen = other.lesson(&["--lang", "pt-BR", "--track", "kraft", "check", "1"])?;
+    snapshot!("kraft_track_chosen_pt_br", chosen.stderr);
+    ensure!(
+        std::fs::read_to_string(l.config.dir.join(".lesson/track"))?.trim() == "kraft",
+        "the folder does not remember the KRaft track"
+    );
+    // From here on, no --track: the folder remembers it.
+    l.expect(&["1", "--run"], 0)?;
+    let written = std::fs::read_to_string(l.config.compose_file())?;
+    let reference =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("compose/kraft/docker-compose.yml");
+    ensure!(
+        written == std::fs::read_to_string(reference)?,
+        "lesson 1 did not write the KRaft track's file"
+    );
+    snapshot!("kraft_l01_check", l.expect(&["check", "1"], 0)?);
 
+    let started = l.expect(&["2", "--run"], 0)?;
+    ensure!(
+        started.contains("The controller quorum answers: leader 9"),
+        "lesson 2 said:\n{started}"
+    );
+    snapshot!("kraft_l02_check", l.expect(&["check", "2"], 0)?);
+    snapshot_both!("kraft_l03_check", l, &["check", "3"], 0);
+    let status = l.expect(&["3", "--run"], 0)?;
+    ensure!(
+        status
+            .contains("kafka-metadata-quorum.sh --bootstrap-server kafka:29092 describe --status")
+            && status.contains("LeaderId:"),
+        "lesson 3 showed:\n{status}"
+    );
+
+    healthy_and_quorum_agrees(&l)?;
+
+    let topic = &l.topic;
+    let created = l.expect(&["4", "--run", "--topic", topic], 0)?;
+    ensure!(
+        created.contains("$ /opt/kafka/bin/kafka-topics.sh --bootstrap-server"),
+        "lesson 4 ran:\n{created}"
+    );
+    snapshot!("kraft_l04_check", l.expect(&["check", "4", "--topic", topic], 0)?);
+    l.expect(&["5", "--run", "--topic", topic], 0)?;
+    snapshot!("kraft_l05_check", l.expect(&["check", "5", "--topic", topic], 0)?);
+    l.expect(&["6", "--run", "--volumes"], 0)?;
+    snapshot!("kraft_l06_check", l.expect(&["check", "6", "--volumes"], 0)?);
+
+    // Back to the ZooKeeper track with the KRaft file still there: the learner is told how to move over.
+    let back = l.lesson(&["--track", "zookeeper", "check", "1"])?;
+    ensure!(back.code == NOT_DONE, "check 1 of the other track's file exited {}", back.code);
+    snapshot!("kraft_track_left", back.stderr);
+    ensure!(
+        std::fs::read_to_string(l.config.dir.join(".lesson/track"))?.trim() == "zookeeper",
+        "the folder does not remember the ZooKeeper track"
+    );
+    Ok(())
+}
+
+/// Both health checks of the file come to say healthy (a check that never does would hang `compose up --wait`
+/// and every lesson's readiness), and our quorum reading agrees with Kafka's tool; a record goes through a
+/// topic made with the image's own tool.
+fn healthy_and_quorum_agrees(l: &Learner) -> Result<()> {
     let bootstrap = format!("localhost:{}", l.config.kafka_port);
     let runtime = tokio::runtime::Runtime::new()?;
-    // Both health checks of the file must come to say healthy: a check that never does would hang learners'
-    // `compose up --wait` and every lesson's readiness.
     let engine = runtime.block_on(Engine::connect())?;
     common::wait_for("the controller and the broker to be healthy", || {
         let containers = runtime.block_on(engine.containers(&l.config.project))?;
@@ -41,12 +100,6 @@ fn kraft_stack_serves_and_its_quorum_agrees_with_kafka() -> Result<()> {
         healthy.sort_unstable();
         Ok(healthy == ["controller", "kafka"])
     })?;
-    common::wait_for("the broker to register with the controller", || {
-        Ok(runtime
-            .block_on(admin::brokers(&bootstrap, Duration::from_secs(3)))
-            .is_ok_and(|b| b.iter().map(|b| b.id).eq([1])))
-    })?;
-
     let ours = || -> Result<quorum::Quorum> {
         runtime
             .block_on(quorum::describe(&bootstrap, Duration::from_secs(10)))?
@@ -54,7 +107,7 @@ fn kraft_stack_serves_and_its_quorum_agrees_with_kafka() -> Result<()> {
     };
     let before = ours()?;
     let status = tool(
-        &l,
+        l,
         &[
             "kafka-metadata-quorum.sh",
             "--bootstrap-server",
@@ -103,7 +156,7 @@ fn kraft_stack_serves_and_its_quorum_agrees_with_kafka() -> Result<()> {
     // A topic made with the image's tool, a record from the host, read back.
     let topic = common::random_name("kraft");
     tool(
-        &l,
+        l,
         &[
             "kafka-topics.sh",
             "--bootstrap-server",

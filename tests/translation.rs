@@ -227,8 +227,10 @@ fn every_lesson_text_is_found_in_the_books_catalog() -> Result<()> {
             }
         }
     }
+    // One text per lesson, and for some a KRaft track's twin (`l01_compose_file.kraft.md`).
     let lessons = workshop::catalog::LESSONS.len();
-    ensure!(texts.len() == lessons, "{} lesson texts found for {lessons} lessons", texts.len());
+    let main = texts.iter().filter(|p| !p.to_string_lossy().ends_with(".kraft.md")).count();
+    ensure!(main == lessons, "{main} lesson texts found for {lessons} lessons");
     let mut missing = Vec::new();
     for path in texts {
         let text = std::fs::read_to_string(&path)?;

@@ -5,12 +5,15 @@ use anyhow::{bail, Result};
 use crate::lesson::Fact;
 use crate::lesson::{Context, Needs};
 use crate::stack::engine::ExecOutput;
+use crate::stack::track::Track;
 use crate::stack::Stack;
 
 /// Inside the compose network the broker is `kafka:29092` (the INTERNAL listener).
 pub const IN_NETWORK_BOOTSTRAP: &str = "kafka:29092";
 
 pub const EXPECTED_KAFKA_IMAGE: &str = "confluentinc/cp-kafka:7.9.x (Kafka 3.9)";
+/// The KRaft track's image.
+pub const EXPECTED_APACHE_IMAGE: &str = "apache/kafka:4.x (in /opt/kafka/bin)";
 
 /// `docker compose ARGS` for a fix line, with its Compose v1 spelling.
 pub fn compose_hint(args: &str) -> String {
@@ -25,9 +28,10 @@ pub fn compose_hint(args: &str) -> String {
 /// lesson starts it.
 pub async fn stack_up(ctx: &Context) -> Result<Result<&Stack, Vec<Fact>>> {
     let stack = ctx.stack().await?;
-    if let Err(err) = stack.services(&crate::stack::SERVICES).await {
+    let services = stack.services_of_track();
+    if let Err(err) = stack.services(&services).await {
         let what = t!("the stack of project `{project}` is up", project = stack.config.project);
-        for service in crate::stack::SERVICES {
+        for service in services {
             if let Some(restarts) = stack.restart_loop(service).await {
                 return Ok(Err(vec![Fact::fail(what, restarts.message)]));
             }
@@ -42,26 +46,41 @@ pub async fn stack_up(ctx: &Context) -> Result<Result<&Stack, Vec<Fact>>> {
     Ok(Ok(stack))
 }
 
+/// `cmd` with its tool where the track's image has it (`kafka-topics`, or `/opt/kafka/bin/kafka-topics.sh`).
+pub fn on_track(stack: &Stack, mut cmd: Vec<String>) -> Vec<String> {
+    if let Some(tool) = cmd.first_mut() {
+        *tool = stack.config.track.tool(tool);
+    }
+    cmd
+}
+
 /// Runs a Kafka tool in the kafka container; a tool missing from the image names the image expected.
 pub async fn kafka_tool(stack: &Stack, cmd: &[&str], stdin: Option<&[u8]>) -> Result<ExecOutput> {
+    let tool = cmd.first().map(|t| stack.config.track.tool(t));
+    let cmd: Vec<&str> =
+        tool.iter().map(String::as_str).chain(cmd.iter().skip(1).copied()).collect();
     let what = t!(
         "{tool} in the kafka container",
         tool = cmd.first().copied().unwrap_or_else(|| t!("a Kafka tool"))
     );
-    let out = crate::ui::progress::while_running(&what, stack.exec("kafka", cmd, stdin)).await?;
+    let out = crate::ui::progress::while_running(&what, stack.exec("kafka", &cmd, stdin)).await?;
     let missing = out.exit_code == 126
         || out.exit_code == 127
         || out.stderr.contains("executable file not found")
         || out.stderr.contains("command not found");
     if missing {
         let image = stack.service("kafka").await.map(|c| c.image).unwrap_or_default();
+        let expected = match stack.config.track {
+            Track::ZooKeeper => EXPECTED_KAFKA_IMAGE,
+            Track::KRaft => EXPECTED_APACHE_IMAGE,
+        };
         bail!(t!(
             "The kafka container has no `{tool}` on its PATH (image: {image}).\n\
              The lessons expect {expected}, which ships kafka-topics, kafka-console-producer and\n\
              kafka-console-consumer. Use the reference compose file (lesson 1 --run) or set KAFKA_IMAGE to it.",
             tool = cmd[0],
             image,
-            expected = EXPECTED_KAFKA_IMAGE
+            expected
         ));
     }
     Ok(out)

@@ -8,12 +8,15 @@ use crate::stack::compose::Compose;
 use crate::stack::compose_file::{self, Service};
 use crate::stack::config::HostPorts;
 
+mod kraft;
 mod rules;
 
-use crate::stack::reference::REFERENCE;
+use crate::stack::track::Track;
 
 /// What `lesson N` says and the chapter includes: written once, in markdown.
 pub const TEXT: &str = include_str!("l01_compose_file.md");
+/// The same lesson on the KRaft track (`lesson --track kraft`).
+pub const KRAFT_TEXT: &str = include_str!("l01_compose_file.kraft.md");
 
 pub struct ComposeFile;
 
@@ -21,7 +24,7 @@ impl Lesson for ComposeFile {
     const INFO: Info = Info {
         id: 1,
         slug: "compose-file",
-        title: n!("Write a compose file for ZooKeeper and Kafka"),
+        title: n!("Write the compose file"),
         hint: n!("\
 Run `lesson 1 --run` to write the reference file into this directory, then compare it with yours.
 What people get wrong most: KAFKA_ZOOKEEPER_CONNECT=zookeeper:2181 (the service name, not localhost);
@@ -33,36 +36,41 @@ start; and with one broker, KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR must be 1. `l
         requires: &[],
     };
 
-    fn explain(&self, _ctx: &Context) -> String {
-        crate::ui::markdown::lesson(TEXT, &[])
+    fn explain(&self, ctx: &Context) -> String {
+        let text = match ctx.config.track {
+            Track::ZooKeeper => TEXT,
+            Track::KRaft => KRAFT_TEXT,
+        };
+        crate::ui::markdown::lesson(text, &[])
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {
         let path = ctx.config.compose_file();
+        let reference = ctx.config.track.reference();
         std::fs::create_dir_all(&ctx.config.dir)
             .with_context(|| t!("Failed to create {path}", path = ctx.config.dir.display()))?;
         match std::fs::read_to_string(&path) {
-            Ok(existing) if existing == REFERENCE => {
+            Ok(existing) if existing == reference => {
                 Ok(t!("{path} is already the reference file.", path = path.display()))
             }
             Ok(_) => {
-                let reference = ctx.config.dir.join("docker-compose.reference.yml");
-                std::fs::write(&reference, REFERENCE)
-                    .with_context(|| t!("Failed to write {path}", path = reference.display()))?;
+                let beside = ctx.config.dir.join("docker-compose.reference.yml");
+                std::fs::write(&beside, reference)
+                    .with_context(|| t!("Failed to write {path}", path = beside.display()))?;
                 Ok(t!(
                     "{path} exists and is yours, so it was left as it is.\nThe reference file is now beside it: {reference}\n\
                      Compare them (diff docker-compose.yml docker-compose.reference.yml) and copy what you need.",
                     path = path.display(),
-                    reference = reference.display()
+                    reference = beside.display()
                 ))
             }
             Err(_) => {
-                std::fs::write(&path, REFERENCE)
+                std::fs::write(&path, reference)
                     .with_context(|| t!("Failed to write {path}", path = path.display()))?;
                 Ok(t!(
                     "Wrote {path} ({lines} lines).",
                     path = path.display(),
-                    lines = REFERENCE.lines().count()
+                    lines = reference.lines().count()
                 ))
             }
         }
@@ -116,7 +124,7 @@ start; and with one broker, KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR must be 1. `l
             }
         };
         facts.push(Fact::pass(t!("compose accepts it (compose config)")));
-        facts.extend(facts_of_rendered(&rendered, ctx.config.host_ports())?);
+        facts.extend(facts_of_rendered_on(ctx.config.track, &rendered, ctx.config.host_ports())?);
         Ok(facts)
     }
 }
@@ -124,6 +132,14 @@ start; and with one broker, KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR must be 1. `l
 /// Lesson 1's rules applied to a compose file as `compose config` renders it (variables filled in).
 /// `ports` are the host ports the lessons connect to (KAFKA_PORT, ZOOKEEPER_PORT).
 pub fn facts_of_rendered(rendered: &str, ports: HostPorts) -> Result<Vec<Fact>> {
+    facts_of_rendered_on(Track::ZooKeeper, rendered, ports)
+}
+
+/// Lesson 1's rules of `track`, applied to a rendered compose file.
+pub fn facts_of_rendered_on(track: Track, rendered: &str, ports: HostPorts) -> Result<Vec<Fact>> {
+    if track == Track::KRaft {
+        return facts_of_kraft(rendered, ports);
+    }
     let services = compose_file::parse_rendered(rendered)?;
     let (Some(zookeeper), Some(kafka)) = (services.get("zookeeper"), services.get("kafka")) else {
         return Ok(vec![Fact::fail(
@@ -135,6 +151,28 @@ pub fn facts_of_rendered(rendered: &str, ports: HostPorts) -> Result<Vec<Fact>> 
     facts.extend(rules::images(zookeeper, kafka));
     facts.extend(rules::wiring(zookeeper, kafka, ports));
     facts.extend(rules::health(zookeeper, kafka));
+    facts.extend(rules::safety(&services.values().collect::<Vec<&Service>>()));
+    Ok(facts)
+}
+
+fn facts_of_kraft(rendered: &str, ports: HostPorts) -> Result<Vec<Fact>> {
+    let services = compose_file::parse_rendered(rendered)?;
+    let (Some(controller), Some(kafka)) = (services.get("controller"), services.get("kafka"))
+    else {
+        let hint = if services.contains_key("zookeeper") {
+            t!("This is a ZooKeeper track's file, and this folder is on the KRaft track. Write the KRaft one: \
+                move yours aside (mv docker-compose.yml docker-compose.zookeeper.yml), then lesson 1 --run; or go \
+                back: lesson --track zookeeper 1")
+        } else {
+            t!("Name the two services exactly controller and kafka; the lessons find them by these names.")
+        };
+        return Ok(vec![Fact::fail(t!("services `controller` and `kafka` are defined"), hint)]);
+    };
+    let mut facts = vec![Fact::pass(t!("services `controller` and `kafka` are defined"))];
+    facts.extend(kraft::images(controller, kafka));
+    facts.extend(kraft::quorum(controller, kafka));
+    facts.extend(kraft::broker(kafka, ports));
+    facts.extend(kraft::health(controller, kafka));
     facts.extend(rules::safety(&services.values().collect::<Vec<&Service>>()));
     Ok(facts)
 }

@@ -3,14 +3,18 @@
 use anyhow::{bail, Result};
 
 use crate::kafka::admin;
+use crate::kafka::quorum;
 use crate::lesson::Fact;
 use crate::lesson::{Context, Info, Lesson, Needs, Undo};
+use crate::stack::track::Track;
 use crate::stack::zookeeper;
 
 use super::common::compose_hint;
 
 /// What `lesson N` says and the chapter includes: written once, in markdown.
 pub const TEXT: &str = include_str!("l02_start.md");
+/// The same lesson on the KRaft track (`lesson --track kraft`).
+pub const KRAFT_TEXT: &str = include_str!("l02_start.kraft.md");
 
 pub struct Start;
 
@@ -31,8 +35,12 @@ by deleting every topic and message."),
         requires: &[1],
     };
 
-    fn explain(&self, _ctx: &Context) -> String {
-        crate::ui::markdown::lesson(TEXT, &[])
+    fn explain(&self, ctx: &Context) -> String {
+        let text = match ctx.config.track {
+            Track::ZooKeeper => TEXT,
+            Track::KRaft => KRAFT_TEXT,
+        };
+        crate::ui::markdown::lesson(text, &[])
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {
@@ -53,11 +61,7 @@ by deleting every topic and message."),
             "$ {} up -d\n{}\n{}\n{}",
             stack.compose.cli.name(),
             output.trim_end(),
-            t!(
-                "ZooKeeper answers: {mode} mode, version {version}",
-                mode = ready.zookeeper.mode,
-                version = ready.zookeeper.version
-            ),
+            ready.keeper,
             t!("Kafka answers: broker {brokers}", brokers = brokers.join(", "))
         ))
     }
@@ -86,7 +90,7 @@ by deleting every topic and message."),
         let stack = ctx.stack().await?;
         let containers = stack.containers().await?;
         let mut facts = Vec::new();
-        for service in crate::stack::SERVICES {
+        for service in stack.services_of_track() {
             let what = t!("the {service} container runs", service);
             facts.push(match containers.iter().find(|c| c.service == service) {
                 Some(c) if c.running() => Fact::pass(what),
@@ -113,18 +117,21 @@ by deleting every topic and message."),
         if facts.iter().any(|f| f.fix.is_some()) {
             return Ok(facts);
         }
-        facts.push(match zookeeper::srvr(&stack.zookeeper_addr()).await {
-            Ok(srvr) => Fact::pass(t!(
-                "ZooKeeper answers on {address} ({mode} mode)",
-                address = stack.zookeeper_addr(),
-                mode = srvr.mode
-            )),
-            Err(err) => Fact::fail(
-                t!("ZooKeeper answers on {address}", address = stack.zookeeper_addr()),
-                format!("{err:#}"),
-            ),
-        });
         let bootstrap = stack.bootstrap();
+        facts.push(match stack.config.track {
+            Track::ZooKeeper => match zookeeper::srvr(&stack.zookeeper_addr()).await {
+                Ok(srvr) => Fact::pass(t!(
+                    "ZooKeeper answers on {address} ({mode} mode)",
+                    address = stack.zookeeper_addr(),
+                    mode = srvr.mode
+                )),
+                Err(err) => Fact::fail(
+                    t!("ZooKeeper answers on {address}", address = stack.zookeeper_addr()),
+                    format!("{err:#}"),
+                ),
+            },
+            Track::KRaft => quorum_fact(&bootstrap).await,
+        });
         facts.push(match admin::brokers(&bootstrap, std::time::Duration::from_secs(10)).await {
             Ok(brokers) if !brokers.is_empty() => {
                 let b = &brokers[0];
@@ -148,5 +155,28 @@ by deleting every topic and message."),
             ),
         });
         Ok(facts)
+    }
+}
+
+/// The controller quorum has a leader, as the broker reports it (the controller publishes no port).
+async fn quorum_fact(bootstrap: &str) -> Fact {
+    let what = t!("the controller quorum has a leader (asked through {bootstrap})", bootstrap);
+    match quorum::describe(bootstrap, std::time::Duration::from_secs(10)).await {
+        Ok(Some(q)) if q.leader >= 0 => Fact::pass(t!(
+            "the controller quorum has a leader: node {leader}, epoch {epoch} (asked through {bootstrap})",
+            leader = q.leader,
+            epoch = q.epoch,
+            bootstrap
+        )),
+        Ok(Some(_)) => Fact::fail(
+            what,
+            t!("No leader yet: give the controller a few seconds, or read {command}", command = compose_hint("logs controller")),
+        ),
+        Ok(None) => Fact::fail(
+            what,
+            t!("The broker on {bootstrap} runs with ZooKeeper: this folder is on the KRaft track, its stack is not. \
+                Run lesson 1 again, or go back: lesson --track zookeeper", bootstrap),
+        ),
+        Err(err) => Fact::fail(what, format!("{err:#}")),
     }
 }

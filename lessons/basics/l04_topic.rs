@@ -7,7 +7,7 @@ use crate::kafka::inspect;
 use crate::lesson::Fact;
 use crate::lesson::{Context, Info, Lesson, Needs, Undo};
 
-use super::common::{kafka_tool_ok, stack_up, IN_NETWORK_BOOTSTRAP};
+use super::common::{kafka_tool_ok, on_track, stack_up, IN_NETWORK_BOOTSTRAP};
 use crate::lesson::Options;
 use crate::ui::markdown;
 
@@ -56,7 +56,7 @@ localhost:9092. With one broker the replication factor can only be 1."),
 
     fn explain(&self, ctx: &Context) -> String {
         let (o, written) = (&ctx.options, Options::default());
-        let values = [
+        let mut values = vec![
             (written.topic, o.topic.clone()),
             (
                 format!("--partitions {}", written.partitions),
@@ -67,6 +67,7 @@ localhost:9092. With one broker the replication factor can only be 1."),
                 format!("--replication-factor {}", o.replication_factor),
             ),
         ];
+        values.extend(ctx.config.track.text_values());
         markdown::lesson(TEXT, &values)
     }
 
@@ -119,11 +120,12 @@ localhost:9092. With one broker the replication factor can only be 1."),
                 }
             };
         } else {
-            let create = create_command(&o.topic, o.partitions, o.replication_factor);
+            let create =
+                on_track(stack, create_command(&o.topic, o.partitions, o.replication_factor));
             out += &format!("$ {}\n", create.join(" "));
             out += &kafka_tool_ok(stack, &create, None).await?;
         }
-        let describe = describe_command(&o.topic);
+        let describe = on_track(stack, describe_command(&o.topic));
         out += &format!("\n$ {}\n", describe.join(" "));
         out += &kafka_tool_ok(stack, &describe, None).await?;
         Ok(out)

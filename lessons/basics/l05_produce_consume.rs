@@ -12,7 +12,7 @@ use crate::ui::progress::while_running;
 use crate::lesson::Options;
 use crate::ui::markdown;
 
-use super::common::{compose_hint, kafka_tool_ok, stack_up, IN_NETWORK_BOOTSTRAP};
+use super::common::{compose_hint, kafka_tool_ok, on_track, stack_up, IN_NETWORK_BOOTSTRAP};
 
 /// What the console producer sends: `key:value`, one message per line.
 pub const MESSAGES: &str =
@@ -67,7 +67,8 @@ the group has read; run it again with the same group and it continues where it s
 
     fn explain(&self, ctx: &Context) -> String {
         let (o, written) = (&ctx.options, Options::default());
-        let values = [(written.topic, o.topic.clone()), (written.group, o.group.clone())];
+        let mut values = vec![(written.topic, o.topic.clone()), (written.group, o.group.clone())];
+        values.extend(ctx.config.track.text_values());
         markdown::lesson(TEXT, &values)
     }
 
@@ -99,7 +100,7 @@ the group has read; run it again with the same group and it continues where it s
                 &o.command("5 --run --group other-group", Needs::NOTHING)
             ));
         }
-        let produce = produce_command(&o.topic);
+        let produce = on_track(stack, produce_command(&o.topic));
         let mut out = format!("$ {} <<EOF\n{MESSAGES}EOF\n", produce.join(" "));
         kafka_tool_ok(stack, &produce, Some(MESSAGES.as_bytes())).await?;
 
@@ -120,7 +121,7 @@ the group has read; run it again with the same group and it continues where it s
         // A group that read the topic before continues where it stopped (--from-beginning applies only to a
         // group without offsets), so each consumer is asked for exactly what its group has not read yet.
         let unread_by_console = inspect::unread(&bootstrap, &o.group, &o.topic, &ids).await?;
-        let mut consume = consume_command(&o.topic, &o.group);
+        let mut consume = on_track(stack, consume_command(&o.topic, &o.group));
         consume.extend([
             "--max-messages".into(),
             unread_by_console.to_string(),

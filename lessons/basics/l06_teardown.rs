@@ -73,7 +73,8 @@ is gone."),
 
         // Lesson 7's storage servers run only with their profile, and `down` leaves them without it.
         let services = stack.containers().await?;
-        let cloud = services.iter().any(|c| !crate::stack::SERVICES.contains(&c.service.as_str()));
+        let core = stack.services_of_track();
+        let cloud = services.iter().any(|c| !core.contains(&c.service.as_str()));
         let down = if cloud { "--profile cloud down" } else { "down" };
         let mut facts = vec![
             Fact::check(

@@ -34,6 +34,9 @@ pub struct Quorum {
 pub struct Replica {
     pub id: i32,
     pub log_end_offset: i64,
+    /// When (ms since the epoch, the leader's clock) it last reached the leader's log end; -1 when it has not
+    /// yet, or the version of the answer does not say (v0).
+    pub last_caught_up: i64,
 }
 
 /// Asks the first broker of `bootstrap` for the quorum; `None` when the broker runs in ZooKeeper mode.
@@ -265,12 +268,13 @@ impl Reader<'_> {
                 self.take(16)?; // the replica's directory id
             }
             let log_end_offset = self.i64()?;
+            let mut last_caught_up = -1;
             if version >= 1 {
                 self.i64()?; // last fetch
-                self.i64()?; // last caught up
+                last_caught_up = self.i64()?;
             }
             self.tags()?;
-            replicas.push(Replica { id, log_end_offset });
+            replicas.push(Replica { id, log_end_offset, last_caught_up });
         }
         Ok(replicas)
     }
@@ -323,6 +327,7 @@ mod tests {
         assert_eq!((quorum.leader, quorum.epoch, quorum.high_watermark), (1, 3, 51));
         let ids = |r: &[Replica]| r.iter().map(|r| (r.id, r.log_end_offset)).collect::<Vec<_>>();
         assert_eq!(ids(&quorum.voters), [(1, 51), (2, 49)]);
+        assert_eq!(quorum.voters[0].last_caught_up, 1_700_000_000_000);
         assert_eq!(ids(&quorum.observers), [(4, 51)]);
     }
 

@@ -250,7 +250,7 @@ async fn interrupted(
 ) -> Result<ExitCode> {
     eprintln!("\n{}", t!("Interrupted."));
     if starts_stack {
-        let config = StackConfig::new(workspace.dir.as_deref(), workspace.project.as_deref())?;
+        let config = stack_config(workspace)?;
         let compose = Compose::for_config(&config).await?;
         let engine = Engine::connect().await?;
         // A container the engine was still creating when compose was stopped can appear after a first
@@ -310,8 +310,20 @@ fn done(ok: bool) -> ExitCode {
     }
 }
 
+/// The learner's folder, project and ports, on the track `--track` chose (which the folder then remembers,
+/// saying so once) or the one it remembers.
+fn stack_config(workspace: &Workspace) -> Result<StackConfig> {
+    let mut config = StackConfig::new(workspace.dir.as_deref(), workspace.project.as_deref())?;
+    if let Some(track) = workspace.track.filter(|t| *t != config.track) {
+        track.remember(&config.dir)?;
+        eprintln!("{}\n", track.switched(config.track, &config.dir));
+        config.track = track;
+    }
+    Ok(config)
+}
+
 fn context(workspace: &Workspace, volumes: bool, native: bool) -> Result<Context> {
-    let config = StackConfig::new(workspace.dir.as_deref(), workspace.project.as_deref())?;
+    let config = stack_config(workspace)?;
     let options = Options {
         topic: workspace.topic.clone(),
         partitions: workspace.partitions,
@@ -485,6 +497,7 @@ mod tests {
         let workspace = |dir: &str| Workspace {
             dir: Some(dir.into()),
             project: None,
+            track: None,
             topic: String::new(),
             partitions: 1,
             replication_factor: 1,

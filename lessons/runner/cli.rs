@@ -119,6 +119,11 @@ pub struct Workspace {
     #[arg(long, global = true)]
     pub project: Option<String>,
 
+    /// Lessons 1–6 on Kafka 3.9 with ZooKeeper, or on Kafka 4 without it (KRaft); your directory remembers
+    /// the choice [default: what it remembers, else zookeeper]
+    #[arg(long, global = true, value_name = "TRACK")]
+    pub track: Option<crate::stack::track::Track>,
+
     /// The topic of lessons 4 and 5.
     #[arg(long, global = true, default_value = "quickstart-events")]
     pub topic: String,

@@ -80,7 +80,7 @@ pub async fn facts(config: &StackConfig) -> Result<Vec<Fact>> {
         ),
         None => Fact::info(t!("the engine did not say how much memory it has")),
     });
-    for image in images(compose.as_ref()).await {
+    for image in images(config, compose.as_ref()).await {
         facts.push(if engine.image_present(&image).await {
             Fact::pass(t!("image {image} is present", image))
         } else {
@@ -101,16 +101,17 @@ pub async fn facts(config: &StackConfig) -> Result<Vec<Fact>> {
 
 /// The images of zookeeper and kafka in the learner's compose file, or the reference file's when there is none
 /// yet. Lesson 7's storage servers (profile `cloud`) are optional, and pulled when started.
-async fn images(compose: Option<&Compose>) -> Vec<String> {
+async fn images(config: &StackConfig, compose: Option<&Compose>) -> Vec<String> {
     let rendered = match compose {
         Some(compose) if compose.file.exists() => compose.config().await.ok().and_then(|r| r.ok()),
         _ => None,
     };
-    let from_reference = || compose_file::parse_rendered(&reference::with_defaults()).ok();
+    let from_reference =
+        || compose_file::parse_rendered(&reference::of_track_with_defaults(config.track)).ok();
     let services =
         rendered.and_then(|r| compose_file::parse_rendered(&r).ok()).or_else(from_reference);
     let core = |(name, service): (&String, &compose_file::Service)| {
-        crate::stack::SERVICES.contains(&name.as_str()).then(|| service.image.clone())
+        config.track.services().contains(&name.as_str()).then(|| service.image.clone())
     };
     services
         .map(|s| s.iter().filter_map(core).filter(|i| !i.is_empty()).collect())

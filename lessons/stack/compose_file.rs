@@ -40,8 +40,10 @@ pub fn check_yaml(text: &str) -> Result<(), String> {
 
 /// Parses `compose config` output, v1 (short port strings, env maps) and v2 (long port maps) alike.
 pub fn parse_rendered(text: &str) -> Result<BTreeMap<String, Service>> {
-    let root: Value =
+    let mut root: Value =
         serde_norway::from_str(text).context(t!("Failed to parse the rendered compose file"))?;
+    // `compose config` renders merge keys (`<<: *kraft`) already; a file read as it is written has them.
+    root.apply_merge().context(t!("Failed to parse the rendered compose file"))?;
     let mut services = BTreeMap::new();
     let Some(map) = root.get("services").and_then(Value::as_mapping) else { return Ok(services) };
     for (name, body) in map {

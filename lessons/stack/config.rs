@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use super::track::Track;
+
 pub const COMPOSE_FILE: &str = "docker-compose.yml";
 
 #[derive(Clone, Debug)]
@@ -15,6 +17,8 @@ pub struct StackConfig {
     pub project_given: bool,
     pub kafka_port: u16,
     pub zookeeper_port: u16,
+    /// ZooKeeper or KRaft, as the learner's folder remembers it (`lesson --track`).
+    pub track: Track,
 }
 
 /// The host ports the lessons connect to, which the learner's compose file must publish.
@@ -45,6 +49,7 @@ impl StackConfig {
             None => project_name(&dir.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()),
         };
         Ok(StackConfig {
+            track: Track::remembered(&dir)?,
             dir,
             project: if project.is_empty() { "workshop".into() } else { project },
             project_given,

@@ -9,12 +9,12 @@ use super::compose::Compose;
 use super::config::StackConfig;
 use super::engine::{Container, Engine, ExecOutput, Health};
 use super::guidance;
+use super::track::Track;
 use super::zookeeper::{self, Srvr};
 use crate::kafka::admin::{self, Broker};
+use crate::kafka::quorum::{self, Quorum};
 use crate::ui::progress::Progress;
 use crate::ui::text::fill;
-
-pub const SERVICES: [&str; 2] = ["zookeeper", "kafka"];
 
 pub struct Stack {
     pub config: StackConfig,
@@ -26,9 +26,35 @@ pub struct Stack {
 /// What the services said when they were ready.
 #[derive(Clone, Debug)]
 pub struct Ready {
-    pub zookeeper: Srvr,
+    pub keeper: Keeper,
     pub brokers: Vec<Broker>,
     pub containers: Vec<Container>,
+}
+
+/// What keeps the cluster's metadata, as it answered: ZooKeeper, or the KRaft controller quorum.
+#[derive(Clone, Debug)]
+pub enum Keeper {
+    ZooKeeper(Srvr),
+    KRaft(Quorum),
+}
+
+impl std::fmt::Display for Keeper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Keeper::ZooKeeper(srvr) => f.write_str(&t!(
+                "ZooKeeper answers: {mode} mode, version {version}",
+                mode = srvr.mode,
+                version = srvr.version
+            )),
+            Keeper::KRaft(quorum) => f.write_str(&t!(
+                "The controller quorum answers: leader {leader}, epoch {epoch}, voters {voters}",
+                leader = quorum.leader,
+                epoch = quorum.epoch,
+                voters =
+                    quorum.voters.iter().map(|v| v.id.to_string()).collect::<Vec<_>>().join(", ")
+            )),
+        }
+    }
 }
 
 /// What is left of a project after `down`.
@@ -48,6 +74,11 @@ impl Stack {
 
     pub fn bootstrap(&self) -> String {
         self.config.bootstrap()
+    }
+
+    /// The two services of lessons 1–6 on the learner's track: ZooKeeper or the controller, and the broker.
+    pub fn services_of_track(&self) -> [&'static str; 2] {
+        self.config.track.services()
     }
 
     pub fn zookeeper_addr(&self) -> String {
@@ -223,11 +254,15 @@ impl Stack {
 
     // ANCHOR: wait_ready
     /// Polls, with growing intervals, until both services run and are healthy, ZooKeeper answers
-    /// `srvr` and Kafka returns metadata naming a broker; fails at once if a container stops.
+    /// `srvr` (or the controller quorum names a leader) and Kafka returns metadata naming a broker; fails at
+    /// once if a container stops.
     pub async fn wait_ready(&self, timeout: Duration) -> Result<Ready> {
         let start = Instant::now();
         let mut progress = Progress::default();
-        progress.label(t!("ZooKeeper and Kafka to answer"));
+        progress.label(match self.config.track {
+            Track::ZooKeeper => t!("ZooKeeper and Kafka to answer"),
+            Track::KRaft => t!("the controller quorum and Kafka to answer"),
+        });
         let mut interval = Duration::from_millis(250);
         loop {
             let waiting_for = match self.probe().await {
@@ -258,7 +293,7 @@ impl Stack {
     // ANCHOR: probe
     async fn probe(&self) -> Result<Ready, Probe> {
         let containers = self.containers().await.map_err(Probe::Broken)?;
-        for service in SERVICES {
+        for service in self.services_of_track() {
             let Some(c) = containers.iter().find(|c| c.service == service) else {
                 return Err(Probe::Waiting(t!("the {service} container to exist", service)));
             };
@@ -282,9 +317,29 @@ impl Stack {
                 )));
             }
         }
-        let zookeeper = zookeeper::srvr(&self.zookeeper_addr()).await.map_err(|_| {
-            Probe::Waiting(t!("ZooKeeper to answer on {addr}", addr = self.zookeeper_addr()))
-        })?;
+        let keeper = match self.config.track {
+            Track::ZooKeeper => {
+                Keeper::ZooKeeper(zookeeper::srvr(&self.zookeeper_addr()).await.map_err(|_| {
+                    Probe::Waiting(t!(
+                        "ZooKeeper to answer on {addr}",
+                        addr = self.zookeeper_addr()
+                    ))
+                })?)
+            }
+            // The controller publishes no port: the broker forwards the question to it.
+            Track::KRaft => quorum::describe(&self.bootstrap(), Duration::from_secs(3))
+                .await
+                .ok()
+                .flatten()
+                .filter(|q| q.leader >= 0)
+                .map(Keeper::KRaft)
+                .ok_or_else(|| {
+                    Probe::Waiting(t!(
+                        "the controller quorum to elect a leader (asked through {bootstrap})",
+                        bootstrap = self.bootstrap()
+                    ))
+                })?,
+        };
         let brokers = admin::brokers(&self.bootstrap(), Duration::from_secs(3))
             .await
             .ok()
@@ -309,7 +364,7 @@ impl Stack {
                 health = c.health
             )));
         }
-        Ok(Ready { zookeeper, brokers, containers })
+        Ok(Ready { keeper, brokers, containers })
     }
     // ANCHOR_END: probe
 }

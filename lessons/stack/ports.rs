@@ -8,11 +8,13 @@ use super::guidance;
 use crate::ui::text::fill;
 
 /// (service, the variable that moves its port, the port now).
-pub fn published(config: &StackConfig) -> [(&'static str, &'static str, u16); 2] {
-    [
+pub fn published(config: &StackConfig) -> Vec<(&'static str, &'static str, u16)> {
+    let all = [
         ("kafka", "KAFKA_PORT", config.kafka_port),
         ("zookeeper", "ZOOKEEPER_PORT", config.zookeeper_port),
-    ]
+    ];
+    // The KRaft track's controller publishes no port: only clients need one.
+    all.into_iter().filter(|(service, _, _)| config.track.services().contains(service)).collect()
 }
 
 /// Port in use: who cannot have it, how to find the holder, and the variable (with a value) that moves it.

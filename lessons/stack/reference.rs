@@ -3,9 +3,17 @@
 /// The same file as the repository's compose/docker-compose.yml.
 pub const REFERENCE: &str = include_str!("../../compose/docker-compose.yml");
 
+/// The KRaft track's file, the same as the repository's compose/kraft/docker-compose.yml.
+pub const KRAFT: &str = include_str!("../../compose/kraft/docker-compose.yml");
+
 /// The reference file with every `${NAME:-default}` filled in from the environment, as compose would.
 pub fn with_defaults() -> String {
     interpolate_defaults(REFERENCE, |name| std::env::var(name).ok())
+}
+
+/// A track's reference file, filled in from the environment like `with_defaults`.
+pub fn of_track_with_defaults(track: super::track::Track) -> String {
+    interpolate_defaults(track.reference(), |name| std::env::var(name).ok())
 }
 
 /// The reference file as it reads with no variable set.
@@ -15,7 +23,12 @@ pub fn as_published() -> String {
 
 /// The `healthcheck:` block of `service` in the reference file, unindented to the service's level.
 pub fn healthcheck_of(service: &str) -> String {
-    let mut lines = REFERENCE.lines().skip_while(|l| *l != format!("  {service}:")).skip(1);
+    healthcheck_in(REFERENCE, service)
+}
+
+/// The `healthcheck:` block of `service` in the reference file `text`.
+pub fn healthcheck_in(text: &str, service: &str) -> String {
+    let mut lines = text.lines().skip_while(|l| *l != format!("  {service}:")).skip(1);
     let block: Vec<&str> = lines
         .by_ref()
         .take_while(|l| l.starts_with("    ") || l.is_empty())
@@ -28,7 +41,7 @@ pub fn healthcheck_of(service: &str) -> String {
 }
 
 /// `${NAME:-default}` → the variable's value, else its default (enough for the reference file's images).
-fn interpolate_defaults(text: &str, var: impl Fn(&str) -> Option<String>) -> String {
+pub fn interpolate_defaults(text: &str, var: impl Fn(&str) -> Option<String>) -> String {
     let mut out = String::new();
     let mut rest = text;
     while let Some(start) = rest.find("${") {

@@ -21,6 +21,9 @@ pub const FILTERS: &[(&str, &str)] = &[
     // storage servers' volumes (profile cloud) appear on v1 alone.
     (r"\[NAME\]_(azurite|s3)-data, ", ""),
     (r"[\w./-]*cp-(kafka|zookeeper):\d+\.\d+\.\d+[\w.-]*", "[cp-$1 image]"),
+    (r"[\w./-]*apache[/-]kafka:\d+\.\d+\.\d+[\w.-]*", "[apache/kafka image]"),
+    // Where the KRaft metadata log stands: records accumulate as the broker heartbeats.
+    (r"offset \d+, high watermark \d+", "offset [N], high watermark [N]"),
     (
         r"version \d+\.\d+\.\d+[\w.-]*(, built on \d{4}-\d\d-\d\d \d\d:\d\d UTC)?",
         "version [VERSION]",
@@ -148,6 +151,7 @@ pub fn learner_config(what: &str) -> Result<StackConfig> {
         project_given: true,
         kafka_port: free_port()?,
         zookeeper_port: free_port()?,
+        track: Default::default(),
     })
 }
 

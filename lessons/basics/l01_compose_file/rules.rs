@@ -48,7 +48,7 @@ pub fn images(zookeeper: &Service, kafka: &Service) -> Vec<Fact> {
     facts
 }
 
-fn tag(image: &str) -> &str {
+pub(super) fn tag(image: &str) -> &str {
     image.rsplit_once(':').map(|(_, t)| t).filter(|t| !t.contains('/')).unwrap_or("latest")
 }
 
@@ -102,7 +102,7 @@ const REFERENCE_LISTENERS: &str =
 /// The four listener settings, as the broker reads them: each listener needs a security protocol, each
 /// advertised listener a bound one, brokers talk on a listener they advertise, and there must be an address
 /// for your machine (localhost and a published port) and one for containers (kafka:<port>).
-fn listener_rules(kafka: &Service, ports: HostPorts) -> Vec<Fact> {
+pub(super) fn listener_rules(kafka: &Service, ports: HostPorts) -> Vec<Fact> {
     let mut facts = Vec::new();
     let advertised = listeners(kafka.env("KAFKA_ADVERTISED_LISTENERS").unwrap_or(""));
     if advertised.is_empty() {
@@ -218,7 +218,13 @@ fn listener_rules(kafka: &Service, ports: HostPorts) -> Vec<Fact> {
 }
 
 /// The file publishes `service` on another host port than the one the lessons connect to.
-fn moved_port(service: &str, var: &str, default: u16, published: u16, expected: u16) -> String {
+pub(super) fn moved_port(
+    service: &str,
+    var: &str,
+    default: u16,
+    published: u16,
+    expected: u16,
+) -> String {
     let write = format!("\"127.0.0.1:${{{var}:-{default}}}:{default}\"");
     if expected == default {
         t!(

@@ -1,0 +1,203 @@
+//! The two tracks of lessons 1–6: Kafka 3.9 with ZooKeeper, as the assignment asks, or Kafka 4 in KRaft mode,
+//! as Kafka runs today. A learner's folder remembers its track in `.lesson/track`.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+/// Where the learner's folder keeps its track.
+const MEMORY: &str = ".lesson/track";
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Track {
+    /// Kafka 3.9 (Confluent 7.9 images) with ZooKeeper keeping the cluster's metadata.
+    #[default]
+    #[value(name = "zookeeper")]
+    ZooKeeper,
+    /// Kafka 4 (the apache/kafka image) with a KRaft controller keeping it.
+    #[value(name = "kraft")]
+    KRaft,
+}
+
+impl Track {
+    /// The word the learner types after `--track`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Track::ZooKeeper => "zookeeper",
+            Track::KRaft => "kraft",
+        }
+    }
+
+    /// The two services of lessons 1–6: the keeper of the metadata, then the broker.
+    pub fn services(self) -> [&'static str; 2] {
+        match self {
+            Track::ZooKeeper => ["zookeeper", "kafka"],
+            Track::KRaft => ["controller", "kafka"],
+        }
+    }
+
+    /// The reference compose file `lesson 1 --run` writes.
+    pub fn reference(self) -> &'static str {
+        match self {
+            Track::ZooKeeper => super::reference::REFERENCE,
+            Track::KRaft => super::reference::KRAFT,
+        }
+    }
+
+    /// A Kafka tool as the track's image names it: `kafka-topics` in Confluent's image (on the PATH),
+    /// `/opt/kafka/bin/kafka-topics.sh` in Apache's.
+    pub fn tool(self, name: &str) -> String {
+        match self {
+            Track::KRaft if !name.starts_with('/') => format!("/opt/kafka/bin/{name}.sh"),
+            _ => name.to_string(),
+        }
+    }
+
+    /// `(as the lesson texts write a tool, as the track's image has it)`, for `markdown::personal`.
+    pub fn text_values(self) -> Vec<(String, String)> {
+        let tools = [
+            "kafka-topics",
+            "kafka-console-producer",
+            "kafka-console-consumer",
+            "kafka-consumer-groups",
+        ];
+        match self {
+            Track::ZooKeeper => Vec::new(),
+            Track::KRaft => tools
+                .into_iter()
+                .map(|tool| {
+                    (format!("exec kafka {tool} "), format!("exec kafka {} ", self.tool(tool)))
+                })
+                .collect(),
+        }
+    }
+
+    /// The track `dir` remembers, the ZooKeeper track when it remembers none.
+    pub fn remembered(dir: &Path) -> Result<Track> {
+        let path = dir.join(MEMORY);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Track::parse(text.trim()).with_context(|| {
+                t!(
+                    "{path} says `{text}`, which is no track. Choose one again: lesson --track kraft (or zookeeper)",
+                    path = path.display(),
+                    text = text.trim()
+                )
+            }),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Track::default()),
+            Err(err) => Err(err).with_context(|| t!("Failed to read {path}", path = path.display())),
+        }
+    }
+
+    /// Makes `dir` remember this track.
+    pub fn remember(self, dir: &Path) -> Result<()> {
+        let path = dir.join(MEMORY);
+        path.parent()
+            .map(std::fs::create_dir_all)
+            .transpose()
+            .and_then(|_| std::fs::write(&path, format!("{}\n", self.name())))
+            .with_context(|| t!("Failed to write {path}", path = path.display()))
+    }
+
+    fn parse(text: &str) -> Option<Track> {
+        [Track::ZooKeeper, Track::KRaft].into_iter().find(|t| t.name() == text)
+    }
+
+    /// The track a compose file was written for, when its services say: a `zookeeper` service, or a
+    /// `controller` one (or a node with KRaft roles) and no ZooKeeper.
+    pub fn of_file(text: &str) -> Option<Track> {
+        let yaml: serde_norway::Value = serde_norway::from_str(text).ok()?;
+        let services = yaml.get("services")?.as_mapping()?;
+        let named = |name: &str| services.contains_key(name);
+        if named("zookeeper") {
+            Some(Track::ZooKeeper)
+        } else if named("controller") || text.contains("KAFKA_PROCESS_ROLES") {
+            Some(Track::KRaft)
+        } else {
+            None
+        }
+    }
+
+    /// What to tell a learner whose folder moves to this track from `before`: where the choice is kept,
+    /// and what to do when the compose file there is the other track's.
+    pub fn switched(self, before: Track, dir: &Path) -> String {
+        let now = match self {
+            Track::ZooKeeper => {
+                t!("This folder is on the ZooKeeper track now (Kafka 3.9 with ZooKeeper).")
+            }
+            Track::KRaft => t!("This folder is on the KRaft track now (Kafka 4, no ZooKeeper)."),
+        };
+        let mut said = t!(
+            "{now} Every lesson remembers it ({memory}); back with: lesson --track {before}",
+            now,
+            memory = MEMORY,
+            before = before.name()
+        );
+        let file = dir.join(super::config::COMPOSE_FILE);
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        if Track::of_file(&text) == Some(before) {
+            said += "\n";
+            said += &t!(
+                "Your docker-compose.yml is the {before} track's. To move over, keeping it and its data:\n  \
+                 lesson 6 --run                                  (stops that stack; its volumes stay)\n  \
+                 mv docker-compose.yml docker-compose.{before}.yml\n  \
+                 lesson 1 --run                                  (writes the {now} track's file)",
+                before = before.name(),
+                now = self.name()
+            );
+        }
+        said
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_folder_remembers_its_track() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("workshop-track-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        assert_eq!(Track::remembered(&dir)?, Track::ZooKeeper);
+        Track::KRaft.remember(&dir)?;
+        assert_eq!(Track::remembered(&dir)?, Track::KRaft);
+        std::fs::write(dir.join(MEMORY), "craft\n")?;
+        let err = Track::remembered(&dir).err().map(|e| format!("{e:#}")).unwrap_or_default();
+        assert!(err.contains("`craft`, which is no track"), "{err}");
+        std::fs::remove_dir_all(&dir)?;
+        Ok(())
+    }
+
+    #[test]
+    fn each_reference_file_is_its_tracks() {
+        for track in [Track::ZooKeeper, Track::KRaft] {
+            assert_eq!(Track::of_file(track.reference()), Some(track));
+        }
+        assert_eq!(Track::of_file("services:\n  kafka:\n    image: x\n"), None);
+        assert_eq!(Track::of_file("not: [yaml"), None);
+    }
+
+    /// Every tool a lesson text types in the container is one whose path the KRaft track rewrites.
+    #[test]
+    fn the_kraft_track_rewrites_every_tool_the_texts_type() {
+        let texts = [crate::basics::l04_topic::TEXT, crate::basics::l05_produce_consume::TEXT];
+        let values = Track::KRaft.text_values();
+        for text in texts {
+            let kraft = crate::ui::markdown::personal(text, &values);
+            for command in crate::ui::markdown::commands(&kraft) {
+                if let Some(rest) = command.strip_prefix("docker compose exec kafka ") {
+                    assert!(rest.starts_with("/opt/kafka/bin/"), "{command}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tools_are_where_each_image_has_them() {
+        assert_eq!(Track::ZooKeeper.tool("kafka-topics"), "kafka-topics");
+        assert_eq!(Track::KRaft.tool("kafka-topics"), "/opt/kafka/bin/kafka-topics.sh");
+        assert_eq!(
+            Track::KRaft.tool("/opt/kafka/bin/kafka-topics.sh"),
+            "/opt/kafka/bin/kafka-topics.sh"
+        );
+    }
+}
