@@ -362,7 +362,18 @@ where
     let start = std::time::Instant::now();
     crate::ui::progress::while_running(what, async {
         loop {
-            let now = ask().await?;
+            let now = match ask().await {
+                Ok(now) => now,
+                // A coordinator loading the group after a broker's restart, say: the deadline still holds.
+                Err(err)
+                    if crate::kafka::transient(&err)
+                        && start.elapsed() < crate::stack::ready_timeout() =>
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                    continue;
+                }
+                Err(err) => return Err(err),
+            };
             if done(&now) {
                 return Ok(now);
             }
