@@ -38,12 +38,11 @@ mod tests {
     fn a_loading_coordinator_is_worth_asking_again() {
         let loading: Result<(), KafkaError> =
             Err(KafkaError::GroupListFetch(RDKafkaErrorCode::CoordinatorLoadInProgress));
-        let err =
-            loading.context("Failed to describe consumer group `g`").err().map(anyhow::Error::from);
+        let err = loading.context("Failed to describe consumer group `g`").err();
         assert!(err.as_ref().is_some_and(transient), "{err:?}");
         let denied: Result<(), KafkaError> =
             Err(KafkaError::GroupListFetch(RDKafkaErrorCode::GroupAuthorizationFailed));
-        let err = denied.context("Failed to describe").err().map(anyhow::Error::from);
+        let err = denied.context("Failed to describe").err();
         assert!(!err.as_ref().is_some_and(transient), "{err:?}");
     }
 }

@@ -84,6 +84,11 @@ pub trait Lesson: Sync {
         None
     }
 
+    /// The hint on the KRaft track, where it differs from `INFO.hint`.
+    fn kraft_hint(&self) -> Option<&'static str> {
+        None
+    }
+
     /// Back to before this lesson; says what it did.
     async fn undo(&self, _ctx: &Context) -> Result<String> {
         Ok(String::new())
@@ -97,6 +102,8 @@ pub trait AnyLesson: Sync {
     fn run<'a>(&'a self, ctx: &'a Context) -> LocalBoxFuture<'a, Result<String>>;
     fn check<'a>(&'a self, ctx: &'a Context) -> LocalBoxFuture<'a, Result<Vec<Fact>>>;
     fn undo_plan(&self, ctx: &Context) -> Option<Undo>;
+    /// The hint for a learner on `track`.
+    fn hint(&self, track: crate::stack::track::Track) -> &'static str;
     fn undo<'a>(&'a self, ctx: &'a Context) -> LocalBoxFuture<'a, Result<String>>;
 }
 
@@ -119,6 +126,13 @@ impl<T: Lesson> AnyLesson for T {
 
     fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
         Lesson::undo_plan(self, ctx)
+    }
+
+    fn hint(&self, track: crate::stack::track::Track) -> &'static str {
+        match (track, Lesson::kraft_hint(self)) {
+            (crate::stack::track::Track::KRaft, Some(hint)) => hint,
+            _ => Self::INFO.hint,
+        }
     }
 
     fn undo<'a>(&'a self, ctx: &'a Context) -> LocalBoxFuture<'a, Result<String>> {

@@ -70,17 +70,18 @@ pub async fn kafka_tool(stack: &Stack, cmd: &[&str], stdin: Option<&[u8]>) -> Re
         || out.stderr.contains("command not found");
     if missing {
         let image = stack.service("kafka").await.map(|c| c.image).unwrap_or_default();
-        let expected = match stack.config.track {
-            Track::ZooKeeper => EXPECTED_KAFKA_IMAGE,
-            Track::KRaft => EXPECTED_APACHE_IMAGE,
+        let (expected, var) = match stack.config.track {
+            Track::ZooKeeper => (EXPECTED_KAFKA_IMAGE, "KAFKA_IMAGE"),
+            Track::KRaft => (EXPECTED_APACHE_IMAGE, "APACHE_KAFKA_IMAGE"),
         };
         bail!(t!(
             "The kafka container has no `{tool}` on its PATH (image: {image}).\n\
              The lessons expect {expected}, which ships kafka-topics, kafka-console-producer and\n\
-             kafka-console-consumer. Use the reference compose file (lesson 1 --run) or set KAFKA_IMAGE to it.",
+             kafka-console-consumer. Use the reference compose file (lesson 1 --run) or set {var} to it.",
             tool = cmd[0],
             image,
-            expected
+            expected,
+            var
         ));
     }
     Ok(out)

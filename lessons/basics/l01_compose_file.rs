@@ -36,6 +36,17 @@ start; and with one broker, KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR must be 1. `l
         requires: &[],
     };
 
+    fn kraft_hint(&self) -> Option<&'static str> {
+        Some(n!("\
+Run `lesson 1 --run` to write the reference file into this directory, then compare it with yours.
+What people get wrong most: a CLUSTER_ID that is not Kafka's form (22 characters; make one with
+`docker run --rm apache/kafka:4.4.0 /opt/kafka/bin/kafka-storage.sh random-uuid`), or different on the two
+services; KAFKA_CONTROLLER_QUORUM_VOTERS that does not name the controller by its service name and the port
+of its CONTROLLER listener (9@controller:9093); the broker without CONTROLLER:PLAINTEXT in its
+KAFKA_LISTENER_SECURITY_PROTOCOL_MAP; and KAFKA_ADVERTISED_LISTENERS, which must give programs on your
+machine localhost and the published port. `lesson check 1` names each."))
+    }
+
     fn explain(&self, ctx: &Context) -> String {
         let text = match ctx.config.track {
             Track::ZooKeeper => TEXT,
@@ -49,6 +60,9 @@ start; and with one broker, KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR must be 1. `l
         let reference = ctx.config.track.reference();
         std::fs::create_dir_all(&ctx.config.dir)
             .with_context(|| t!("Failed to create {path}", path = ctx.config.dir.display()))?;
+        if Track::remembered(&ctx.config.dir).ok() != Some(ctx.config.track) {
+            ctx.config.track.remember(&ctx.config.dir)?;
+        }
         match std::fs::read_to_string(&path) {
             Ok(existing) if existing == reference => {
                 Ok(t!("{path} is already the reference file.", path = path.display()))

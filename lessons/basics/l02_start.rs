@@ -35,6 +35,16 @@ by deleting every topic and message."),
         requires: &[1],
     };
 
+    fn kraft_hint(&self) -> Option<&'static str> {
+        Some(n!("\
+Run `docker compose up -d` (Compose v1: `docker-compose up -d`) in the directory that holds your
+docker-compose.yml. If it says a port is already allocated, another program (often an earlier Kafka, or
+this folder's ZooKeeper-track stack) holds 9092: stop it, or set KAFKA_PORT to a free port. If a container
+exits, read `docker compose logs controller kafka`. A node that says its cluster id does not match was
+formatted for another cluster: the two volumes belong to different clusters now. See the troubleshooting
+chapter before you delete anything: `down -v` fixes it by deleting every topic and message."))
+    }
+
     fn explain(&self, ctx: &Context) -> String {
         let text = match ctx.config.track {
             Track::ZooKeeper => TEXT,

@@ -199,8 +199,16 @@ async fn quorum_facts(stack: &Stack) -> Vec<Fact> {
             command = compose_hint("logs controller")
         ),
     )];
-    let brokers =
-        admin::brokers(&bootstrap, std::time::Duration::from_secs(10)).await.unwrap_or_default();
+    let brokers = match admin::brokers(&bootstrap, std::time::Duration::from_secs(10)).await {
+        Ok(brokers) => brokers,
+        Err(err) => {
+            facts.push(Fact::fail(
+                t!("the cluster's metadata lists the broker"),
+                format!("{err:#}"),
+            ));
+            return facts;
+        }
+    };
     for broker in &brokers {
         let observer = quorum.observers.iter().find(|o| o.id == broker.id);
         facts.push(match observer {

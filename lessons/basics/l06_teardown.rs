@@ -5,6 +5,7 @@ use anyhow::Result;
 use crate::lesson::Fact;
 use crate::lesson::{Context, Info, Lesson, Needs, Undo};
 use crate::stack::compose::CLOUD_PROFILE;
+use crate::stack::config::StackConfig;
 use crate::stack::Leftovers;
 
 use super::common::compose_hint;
@@ -96,6 +97,16 @@ is gone."),
                 ),
             ),
         ];
+        // Volumes the folder's compose file does not name (the other track's, kept on purpose when the learner
+        // switched) are not this lesson's to remove.
+        let (volumes, others) = of_this_file(&ctx.config, left.volumes);
+        if !others.is_empty() {
+            facts.push(Fact::info(t!(
+                "volumes of another compose file kept, with the data in them: {volumes} (this lesson leaves them)",
+                volumes = others.join(", ")
+            )));
+        }
+        let left = Leftovers { volumes, ..left };
         facts.push(if left.volumes.is_empty() {
             Fact::pass(t!("no volume of the project remains (all data removed)"))
         } else if ctx.options.volumes {
@@ -117,4 +128,21 @@ is gone."),
         });
         Ok(facts)
     }
+}
+/// `volumes` split into those the folder's compose file declares (`<project>_<name>`) and the others; all of
+/// them are the file's when it cannot be read.
+fn of_this_file(config: &StackConfig, volumes: Vec<String>) -> (Vec<String>, Vec<String>) {
+    let text = std::fs::read_to_string(config.compose_file()).unwrap_or_default();
+    let Ok(yaml) = serde_norway::from_str::<serde_norway::Value>(&text) else {
+        return (volumes, Vec::new());
+    };
+    let Some(declared) = yaml.get("volumes").and_then(|v| v.as_mapping()) else {
+        return (volumes, Vec::new());
+    };
+    let names: Vec<String> = declared
+        .keys()
+        .filter_map(|k| k.as_str())
+        .map(|k| format!("{}_{k}", config.project))
+        .collect();
+    volumes.into_iter().partition(|v| names.contains(v))
 }

@@ -2,11 +2,12 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use tokio::sync::OnceCell;
 
 use super::Needs;
 use crate::stack::config::StackConfig;
+use crate::stack::track::Track;
 use crate::stack::Stack;
 
 /// What the learner chose on the command line, with the workshop's defaults.
@@ -89,8 +90,21 @@ impl Context {
         Context { config, options, stack: OnceCell::new() }
     }
 
-    /// The stack handle, connected on first use (explaining a lesson needs no engine).
+    /// The stack handle, connected on first use (explaining a lesson needs no engine). A compose file of the
+    /// other track is refused: every step would wait for services that file does not have.
     pub async fn stack(&self) -> Result<&Stack> {
+        let text = std::fs::read_to_string(self.config.compose_file()).unwrap_or_default();
+        if let Some(file) = Track::of_file(&text).filter(|t| *t != self.config.track) {
+            bail!(t!(
+                "Your docker-compose.yml is the {file} track's, and this folder is on the {track} track.\n\
+                 Go back to it (lesson --track {file}), or move over, keeping that file and its data:\n  \
+                 docker compose down\n  \
+                 mv docker-compose.yml docker-compose.{file}.yml\n  \
+                 lesson 1 --run",
+                file = file.name(),
+                track = self.config.track.name()
+            ));
+        }
         self.stack.get_or_try_init(|| Stack::connect(self.config.clone())).await
     }
 }

@@ -12,6 +12,7 @@ use crate::lesson::{all_pass, Context, Info, Options};
 use crate::stack::compose::Compose;
 use crate::stack::config::StackConfig;
 use crate::stack::engine::Engine;
+use crate::stack::track::Track;
 use crate::ui::progress::reporting;
 
 pub const INTERRUPTED: u8 = 130;
@@ -79,10 +80,12 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Hint { lesson }) => {
-            let info = catalog::find(&lesson)?.info();
+            let lesson = catalog::find(&lesson)?;
+            let info = lesson.info();
+            let track = stack_config(ws)?.track;
             let (id, title) = (info.id, crate::ui::lang::tr(info.title));
             println!("{}", t!("Hint for lesson {id} · {title}", id, title));
-            println!("{}", crate::ui::lang::tr(info.hint).trim_start());
+            println!("{}", crate::ui::lang::tr(lesson.hint(track)).trim_start());
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::List { json }) => {
@@ -159,6 +162,10 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         }
         None => match &cli.lesson {
             None => {
+                // `lesson --track kraft` alone switches the folder, and says so.
+                if ws.track.is_some() {
+                    stack_config(ws)?;
+                }
                 println!("{}", overview());
                 Ok(ExitCode::SUCCESS)
             }
@@ -313,11 +320,15 @@ fn done(ok: bool) -> ExitCode {
 /// The learner's folder, project and ports, on the track `--track` chose (which the folder then remembers,
 /// saying so once) or the one it remembers.
 fn stack_config(workspace: &Workspace) -> Result<StackConfig> {
-    let mut config = StackConfig::new(workspace.dir.as_deref(), workspace.project.as_deref())?;
-    if let Some(track) = workspace.track.filter(|t| *t != config.track) {
-        track.remember(&config.dir)?;
-        eprintln!("{}\n", track.switched(config.track, &config.dir));
-        config.track = track;
+    let (dir, project) = (workspace.dir.as_deref(), workspace.project.as_deref());
+    let config = StackConfig::on_track(dir, project, workspace.track)?;
+    // A folder that does not exist yet gets its track from lesson 1, which creates it.
+    if let Some(track) = workspace.track.filter(|_| config.dir.is_dir()) {
+        let before = Track::remembered(&config.dir).ok();
+        if before != Some(track) {
+            track.remember(&config.dir)?;
+            eprintln!("{}\n", track.switched(before, &config.dir));
+        }
     }
     Ok(config)
 }

@@ -85,12 +85,20 @@ pub async fn facts(config: &StackConfig) -> Result<Vec<Fact>> {
             Fact::pass(t!("image {image} is present", image))
         } else {
             match engine.image_pullable(&image).await {
-                Ok(()) => Fact::pass(t!("image {image} is not pulled yet, and the registry has it", image)),
+                Ok(()) => Fact::pass(t!(
+                    "image {image} is not pulled yet, and the registry has it",
+                    image
+                )),
                 Err(err) => Fact::fail(
                     t!("image {image} is present or can be pulled", image),
                     t!(
-                        "{error}. Check your network, or the image name in KAFKA_IMAGE / ZOOKEEPER_IMAGE",
-                        error = format!("{err:#}")
+                        "{error}. Check your network, or the image name in {vars}",
+                        error = format!("{err:#}"),
+                        vars = match config.track {
+                            crate::stack::track::Track::ZooKeeper =>
+                                "KAFKA_IMAGE / ZOOKEEPER_IMAGE",
+                            crate::stack::track::Track::KRaft => "APACHE_KAFKA_IMAGE",
+                        }
                     ),
                 ),
             }

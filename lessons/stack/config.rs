@@ -35,8 +35,18 @@ impl Default for HostPorts {
 }
 
 impl StackConfig {
-    /// `dir` defaults to the current directory, `project` to its name as compose derives it.
+    /// `dir` defaults to the current directory, `project` to its name as compose derives it; the track is the
+    /// one the folder remembers.
     pub fn new(dir: Option<&Path>, project: Option<&str>) -> Result<Self> {
+        Self::on_track(dir, project, None)
+    }
+
+    /// As `new`, on `track` when given (whatever the folder remembers, even what it cannot read).
+    pub fn on_track(
+        dir: Option<&Path>,
+        project: Option<&str>,
+        track: Option<Track>,
+    ) -> Result<Self> {
         let dir = match dir {
             Some(dir) => dir.to_path_buf(),
             None => std::env::current_dir().context(t!("Failed to read the current directory"))?,
@@ -49,7 +59,10 @@ impl StackConfig {
             None => project_name(&dir.file_name().map(|n| n.to_string_lossy()).unwrap_or_default()),
         };
         Ok(StackConfig {
-            track: Track::remembered(&dir)?,
+            track: match track {
+                Some(track) => track,
+                None => Track::remembered(&dir)?,
+            },
             dir,
             project: if project.is_empty() { "workshop".into() } else { project },
             project_given,

@@ -57,6 +57,6 @@ starts by itself. Check again in a moment.");
 pub const NOT_READY: &str = n!("\
 The stack did not become ready within {seconds}s; still waiting for: {waiting}.
 
-Look at what the services say: docker compose logs --tail 50 kafka zookeeper
-(Compose v1: docker-compose logs --tail 50 kafka zookeeper)
+Look at what the services say: docker compose logs --tail 50 {services}
+(Compose v1: docker-compose logs --tail 50 {services})
 A first start can take longer while images are pulled; raise the limit with WORKSHOP_READY_TIMEOUT=300.");

@@ -280,7 +280,20 @@ impl Stack {
                 progress.finish();
                 bail!(fill(
                     guidance::NOT_READY,
-                    &[("seconds", &timeout.as_secs()), ("waiting", &waiting_for)]
+                    &[
+                        ("seconds", &timeout.as_secs()),
+                        ("waiting", &waiting_for),
+                        (
+                            "services",
+                            &self
+                                .services_of_track()
+                                .iter()
+                                .rev()
+                                .copied()
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        )
+                    ]
                 ));
             }
             progress.update(&waiting_for, start.elapsed());
@@ -327,18 +340,29 @@ impl Stack {
                 })?)
             }
             // The controller publishes no port: the broker forwards the question to it.
-            Track::KRaft => quorum::describe(&self.bootstrap(), Duration::from_secs(3))
-                .await
-                .ok()
-                .flatten()
-                .filter(|q| q.leader >= 0)
-                .map(Keeper::KRaft)
-                .ok_or_else(|| {
-                    Probe::Waiting(t!(
+            Track::KRaft => match quorum::describe(&self.bootstrap(), Duration::from_secs(3)).await {
+                Ok(Some(q)) if q.leader >= 0 => Keeper::KRaft(q),
+                Ok(Some(_)) => {
+                    return Err(Probe::Waiting(t!(
                         "the controller quorum to elect a leader (asked through {bootstrap})",
                         bootstrap = self.bootstrap()
-                    ))
-                })?,
+                    )))
+                }
+                Ok(None) => {
+                    return Err(Probe::Broken(anyhow::anyhow!(t!(
+                        "The broker on {bootstrap} runs with ZooKeeper, and this folder is on the KRaft track: \
+                         another stack holds the port. Stop it (docker compose down in its folder), or give this \
+                         one another port: export KAFKA_PORT=19092",
+                        bootstrap = self.bootstrap()
+                    ))))
+                }
+                Err(_) => {
+                    return Err(Probe::Waiting(t!(
+                        "Kafka to answer on {bootstrap}",
+                        bootstrap = self.bootstrap()
+                    )))
+                }
+            },
         };
         let brokers = admin::brokers(&self.bootstrap(), Duration::from_secs(3))
             .await

@@ -65,8 +65,14 @@ impl Track {
             Track::ZooKeeper => Vec::new(),
             Track::KRaft => tools
                 .into_iter()
-                .map(|tool| {
-                    (format!("exec kafka {tool} "), format!("exec kafka {} ", self.tool(tool)))
+                .flat_map(|tool| {
+                    [
+                        (format!("exec kafka {tool} "), format!("exec kafka {} ", self.tool(tool))),
+                        (
+                            format!("<container> {tool} "),
+                            format!("<container> {} ", self.tool(tool)),
+                        ),
+                    ]
                 })
                 .collect(),
         }
@@ -119,7 +125,11 @@ impl Track {
 
     /// What to tell a learner whose folder moves to this track from `before`: where the choice is kept,
     /// and what to do when the compose file there is the other track's.
-    pub fn switched(self, before: Track, dir: &Path) -> String {
+    pub fn switched(self, before: Option<Track>, dir: &Path) -> String {
+        let before = before.unwrap_or(match self {
+            Track::ZooKeeper => Track::KRaft,
+            Track::KRaft => Track::ZooKeeper,
+        });
         let now = match self {
             Track::ZooKeeper => {
                 t!("This folder is on the ZooKeeper track now (Kafka 3.9 with ZooKeeper).")
@@ -138,12 +148,24 @@ impl Track {
             said += "\n";
             said += &t!(
                 "Your docker-compose.yml is the {before} track's. To move over, keeping it and its data:\n  \
-                 lesson 6 --run                                  (stops that stack; its volumes stay)\n  \
-                 mv docker-compose.yml docker-compose.{before}.yml\n  \
-                 lesson 1 --run                                  (writes the {now} track's file)",
-                before = before.name(),
-                now = self.name()
+                 docker compose down                             (stops that stack; its volumes stay)\n  \
+                 mv docker-compose.yml docker-compose.{before}.yml",
+                before = before.name()
             );
+            said += "\n  ";
+            let kept = format!("docker-compose.{}.yml", self.name());
+            said += &if dir.join(&kept).exists() {
+                t!(
+                    "mv {kept} docker-compose.yml    (your {now} track's file, as you left it)",
+                    kept,
+                    now = self.name()
+                )
+            } else {
+                t!(
+                    "lesson 1 --run                                  (writes the {now} track's file)",
+                    now = self.name()
+                )
+            };
         }
         said
     }

@@ -80,7 +80,7 @@ pub fn wiring(zookeeper: &Service, kafka: &Service, ports: HostPorts) -> Vec<Fac
             "kafka has no KAFKA_BROKER_ID, so the broker takes a generated id (1001) and lesson 3 shows [1001], not [1]"
         )),
     });
-    facts.extend(listener_rules(kafka, ports));
+    facts.extend(listener_rules(kafka, ports, REFERENCE_LISTENERS, &[]));
     let rf = kafka
         .env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR")
         .unwrap_or_else(|| t!("3 (the default)"));
@@ -102,7 +102,14 @@ const REFERENCE_LISTENERS: &str =
 /// The four listener settings, as the broker reads them: each listener needs a security protocol, each
 /// advertised listener a bound one, brokers talk on a listener they advertise, and there must be an address
 /// for your machine (localhost and a published port) and one for containers (kafka:<port>).
-pub(super) fn listener_rules(kafka: &Service, ports: HostPorts) -> Vec<Fact> {
+/// `reference` is the listener settings of the track's reference file (a message to translate); `extra` the
+/// listener names the protocol map must also hold (the KRaft broker's CONTROLLER).
+pub(super) fn listener_rules(
+    kafka: &Service,
+    ports: HostPorts,
+    reference: &str,
+    extra: &[&str],
+) -> Vec<Fact> {
     let mut facts = Vec::new();
     let advertised = listeners(kafka.env("KAFKA_ADVERTISED_LISTENERS").unwrap_or(""));
     if advertised.is_empty() {
@@ -110,7 +117,7 @@ pub(super) fn listener_rules(kafka: &Service, ports: HostPorts) -> Vec<Fact> {
             t!("kafka advertises its listeners (KAFKA_ADVERTISED_LISTENERS)"),
             t!(
                 "The broker does not start without them. Write, as in the reference file:\n{listeners}",
-                listeners = crate::ui::lang::tr(REFERENCE_LISTENERS)
+                listeners = crate::ui::lang::tr(reference)
             ),
         ));
         return facts;
@@ -124,8 +131,9 @@ pub(super) fn listener_rules(kafka: &Service, ports: HostPorts) -> Vec<Fact> {
             .collect(),
     };
     let map = protocol_map(kafka.env("KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"));
+    let extra: Vec<String> = extra.iter().map(|n| n.to_string()).collect();
     let mut names: Vec<&String> =
-        advertised.iter().chain(&bound).map(|(name, _, _)| name).collect();
+        advertised.iter().chain(&bound).map(|(name, _, _)| name).chain(&extra).collect();
     names.sort();
     names.dedup();
     let unmapped: Vec<&str> =
@@ -204,7 +212,7 @@ pub(super) fn listener_rules(kafka: &Service, ports: HostPorts) -> Vec<Fact> {
             t!(
                 "Programs on your machine need a listener advertised as localhost:<port> whose container port is \
                  published on that same port. As in the reference file:\n{listeners}",
-                listeners = crate::ui::lang::tr(REFERENCE_LISTENERS)
+                listeners = crate::ui::lang::tr(reference)
             ),
         ),
     });
