@@ -164,7 +164,10 @@ pub fn facts_of_rendered_on(track: Track, rendered: &str, ports: HostPorts) -> R
     let mut facts = vec![Fact::pass(t!("services `zookeeper` and `kafka` are defined"))];
     facts.extend(rules::images(zookeeper, kafka));
     facts.extend(rules::wiring(zookeeper, kafka, ports));
-    facts.extend(rules::health(zookeeper, kafka));
+    facts.extend(rules::health(
+        crate::stack::reference::REFERENCE,
+        [("zookeeper", zookeeper), ("kafka", kafka)],
+    ));
     facts.extend(rules::safety(&services.values().collect::<Vec<&Service>>()));
     Ok(facts)
 }
@@ -186,7 +189,10 @@ fn facts_of_kraft(rendered: &str, ports: HostPorts) -> Result<Vec<Fact>> {
     facts.extend(kraft::images(controller, kafka));
     facts.extend(kraft::quorum(controller, kafka));
     facts.extend(kraft::broker(kafka, ports));
-    facts.extend(kraft::health(controller, kafka));
+    facts.extend(rules::health(
+        crate::stack::reference::KRAFT,
+        [("controller", controller), ("kafka", kafka)],
+    ));
     facts.extend(rules::safety(&services.values().collect::<Vec<&Service>>()));
     Ok(facts)
 }

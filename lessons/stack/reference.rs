@@ -21,12 +21,7 @@ pub fn as_published() -> String {
     interpolate_defaults(REFERENCE, |_| None)
 }
 
-/// The `healthcheck:` block of `service` in the reference file, unindented to the service's level.
-pub fn healthcheck_of(service: &str) -> String {
-    healthcheck_in(REFERENCE, service)
-}
-
-/// The `healthcheck:` block of `service` in the reference file `text`.
+/// The `healthcheck:` block of `service` in the reference file `text`, unindented to the service's level.
 pub fn healthcheck_in(text: &str, service: &str) -> String {
     let mut lines = text.lines().skip_while(|l| *l != format!("  {service}:")).skip(1);
     let block: Vec<&str> = lines
@@ -70,15 +65,15 @@ mod tests {
 
     #[test]
     fn health_checks_of_both_services() {
-        let kafka = healthcheck_of("kafka");
+        let kafka = healthcheck_in(REFERENCE, "kafka");
         assert!(
             kafka.starts_with("healthcheck:\n  test: [\"CMD-SHELL\", \"kafka-broker-api-versions"),
             "{kafka}"
         );
         assert!(kafka.ends_with("start_period: 20s"), "{kafka}");
-        let zookeeper = healthcheck_of("zookeeper");
+        let zookeeper = healthcheck_in(REFERENCE, "zookeeper");
         assert!(zookeeper.contains("srvr") && !zookeeper.contains("kafka"), "{zookeeper}");
-        assert_eq!(healthcheck_of("nothing"), "");
+        assert_eq!(healthcheck_in(REFERENCE, "nothing"), "");
     }
 
     #[test]

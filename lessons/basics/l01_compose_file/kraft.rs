@@ -3,9 +3,8 @@
 use crate::lesson::Fact;
 use crate::stack::compose_file::{listeners, Service};
 use crate::stack::config::HostPorts;
-use crate::stack::reference::{healthcheck_in, KRAFT};
 
-use super::rules::{listener_rules, tag};
+use super::rules::{listener_rules, offsets_fit_one_broker, tag};
 
 /// The broker's listener settings of the reference file, for fixes that show them.
 const REFERENCE_LISTENERS: &str =
@@ -245,34 +244,8 @@ fn log_dirs(services: &[(&str, &Service)]) -> Vec<Fact> {
 /// The broker's listeners (as on the ZooKeeper track) and its internal topics sized for one broker.
 pub fn broker(kafka: &Service, ports: HostPorts) -> Vec<Fact> {
     let mut facts = listener_rules(kafka, ports, REFERENCE_LISTENERS, &["CONTROLLER"]);
-    let rf = kafka
-        .env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR")
-        .unwrap_or_else(|| t!("3 (the default)"));
-    facts.push(Fact::check(
-        rf == "1",
-        t!("the offsets topic fits one broker (KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR={rf})", rf),
-        t!("Set KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: 1; with the default 3 and one broker, consumer groups never work"),
-    ));
+    facts.push(offsets_fit_one_broker(kafka));
     facts
-}
-
-/// A health check on each: lesson 3's `(healthy)`, and the broker's `depends_on` the controller's.
-pub fn health(controller: &Service, kafka: &Service) -> Vec<Fact> {
-    [("controller", controller), ("kafka", kafka)]
-        .into_iter()
-        .map(|(name, service)| {
-            Fact::check(
-                service.healthcheck,
-                t!("{name} has a health check", name),
-                t!(
-                    "Without one, Docker cannot tell whether {name} answers: lesson 3 never sees it (healthy). Add \
-                     to the {name} service, as in the reference file:\n{healthcheck}",
-                    name,
-                    healthcheck = healthcheck_in(KRAFT, name)
-                ),
-            )
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use crate::lesson::Fact;
 use crate::stack::compose_file::{listeners, Service};
 use crate::stack::config::HostPorts;
-use crate::stack::reference::healthcheck_of;
+use crate::stack::reference::healthcheck_in;
 
 /// Images: Kafka 3.x with ZooKeeper support, from maintained images.
 pub fn images(zookeeper: &Service, kafka: &Service) -> Vec<Fact> {
@@ -81,15 +81,20 @@ pub fn wiring(zookeeper: &Service, kafka: &Service, ports: HostPorts) -> Vec<Fac
         )),
     });
     facts.extend(listener_rules(kafka, ports, REFERENCE_LISTENERS, &[]));
+    facts.push(offsets_fit_one_broker(kafka));
+    facts
+}
+
+/// With the default replication factor of 3 and one broker, the offsets topic cannot be created.
+pub(super) fn offsets_fit_one_broker(kafka: &Service) -> Fact {
     let rf = kafka
         .env("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR")
         .unwrap_or_else(|| t!("3 (the default)"));
-    facts.push(Fact::check(
+    Fact::check(
         rf == "1",
         t!("the offsets topic fits one broker (KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR={rf})", rf),
         t!("Set KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: 1; with the default 3 and one broker, consumer groups never work"),
-    ));
-    facts
+    )
 }
 
 const REFERENCE_LISTENERS: &str =
@@ -257,9 +262,10 @@ pub(super) fn moved_port(
     }
 }
 
-/// Health checks: lesson 3's `(healthy)` and `depends_on: condition: service_healthy` need one on each service.
-pub fn health(zookeeper: &Service, kafka: &Service) -> Vec<Fact> {
-    [("zookeeper", zookeeper), ("kafka", kafka)]
+/// Health checks: lesson 3's `(healthy)` and `depends_on: condition: service_healthy` need one on each service;
+/// the fix shows the block of the track's reference file (`reference`).
+pub fn health(reference: &str, services: [(&str, &Service); 2]) -> Vec<Fact> {
+    services
         .into_iter()
         .map(|(name, service)| {
             Fact::check(
@@ -269,7 +275,7 @@ pub fn health(zookeeper: &Service, kafka: &Service) -> Vec<Fact> {
                     "Without one, Docker cannot tell whether {name} answers: lesson 3 never sees it (healthy). Add \
                      to the {name} service, as in the reference file:\n{healthcheck}",
                     name,
-                    healthcheck = healthcheck_of(name)
+                    healthcheck = healthcheck_in(reference, name)
                 ),
             )
         })
