@@ -253,9 +253,9 @@ impl Stack {
     // ANCHOR_END: leftovers
 
     // ANCHOR: wait_ready
-    /// Polls, with growing intervals, until both services run and are healthy, ZooKeeper answers
-    /// `srvr` (or the controller quorum names a leader) and Kafka returns metadata naming a broker; fails at
-    /// once if a container stops.
+    /// Polls, with growing intervals, until both services run and are healthy, ZooKeeper
+    /// answers `srvr` (or the controller quorum names a leader) and Kafka returns metadata
+    /// naming a broker; fails at once if a container stops.
     pub async fn wait_ready(&self, timeout: Duration) -> Result<Ready> {
         let start = Instant::now();
         let mut progress = Progress::default();
@@ -340,7 +340,8 @@ impl Stack {
                 })?)
             }
             // The controller publishes no port: the broker forwards the question to it.
-            Track::KRaft => match quorum::describe(&self.bootstrap(), Duration::from_secs(3)).await {
+            Track::KRaft => match quorum::describe(&self.bootstrap(), Duration::from_secs(3)).await
+            {
                 Ok(Some(q)) if q.leader >= 0 => Keeper::KRaft(q),
                 Ok(Some(_)) => {
                     return Err(Probe::Waiting(t!(
@@ -349,12 +350,14 @@ impl Stack {
                     )))
                 }
                 Ok(None) => {
+                    let bootstrap = self.bootstrap();
                     return Err(Probe::Broken(anyhow::anyhow!(t!(
-                        "The broker on {bootstrap} runs with ZooKeeper, and this folder is on the KRaft track: \
-                         another stack holds the port. Stop it (docker compose down in its folder), or give this \
-                         one another port: export KAFKA_PORT=19092",
-                        bootstrap = self.bootstrap()
-                    ))))
+                        "The broker on {bootstrap} runs with ZooKeeper, and this folder is on \
+                         the KRaft track: another stack holds the port. Stop it (docker compose \
+                         down in its folder), or give this one another port: \
+                         export KAFKA_PORT=19092",
+                        bootstrap
+                    ))));
                 }
                 Err(_) => {
                     return Err(Probe::Waiting(t!(
