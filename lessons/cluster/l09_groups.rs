@@ -83,7 +83,7 @@ end: produce some (kafka-producer-perf-test, as the chapter shows) and wait unti
                 who = now.members.iter().map(|m| m.client_id.as_str()).collect::<Vec<_>>().join(", ")
             ));
         }
-        let created = admin::create_topic(&bootstrap, TOPIC, PARTITIONS, 3).await?;
+        let created = create_topic(&cluster).await?;
         let led = t!("each partition of {topic} to have a leader", topic = TOPIC);
         let (partitions, _) = cluster
             .until(&led, TOPIC, |p| !p.is_empty() && p.iter().all(|p| p.leader >= 0))
@@ -327,6 +327,34 @@ pub fn assignment(members: &[Member]) -> String {
         .collect();
     lines.sort();
     lines.join("\n")
+}
+
+/// Creates the topic, or finds it there. A topic deleted a moment ago (`lesson reset 9`, or `kafka-topics
+/// --delete`) is still "there" to the controller until every broker has removed it, and then it is gone: so
+/// "already there" counts only once the topic is seen; until then the topic is asked for again.
+async fn create_topic(cluster: &Cluster) -> Result<Created> {
+    let bootstrap = cluster.bootstrap();
+    let start = std::time::Instant::now();
+    loop {
+        let created = admin::create_topic(&bootstrap, TOPIC, PARTITIONS, 3).await?;
+        if created == Created::Now || cluster.partitions(TOPIC).await?.is_some() {
+            return Ok(created);
+        }
+        if start.elapsed() > crate::stack::ready_timeout() {
+            bail!(t!(
+                "Kafka says topic {topic} exists, yet no broker lists it: it is still being deleted after {seconds} s. \
+                 Read the controller's log: docker compose logs kafka-1 kafka-2 kafka-3 (in the cluster folder)",
+                topic = TOPIC,
+                seconds = start.elapsed().as_secs()
+            ));
+        }
+        let what = t!("topic {topic} to be deleted before it is made again", topic = TOPIC);
+        crate::ui::progress::while_running(
+            &what,
+            tokio::time::sleep(std::time::Duration::from_millis(500)),
+        )
+        .await;
+    }
 }
 
 async fn group(bootstrap: &str) -> Result<Group> {
