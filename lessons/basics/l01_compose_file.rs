@@ -48,11 +48,7 @@ machine localhost and the published port. `lesson check 1` names each."))
     }
 
     fn explain(&self, ctx: &Context) -> String {
-        let text = match ctx.config.track {
-            Track::ZooKeeper => TEXT,
-            Track::KRaft => KRAFT_TEXT,
-        };
-        crate::ui::markdown::lesson(text, &[])
+        crate::ui::markdown::lesson(ctx.config.track.text(TEXT, KRAFT_TEXT), &[])
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {

@@ -46,11 +46,7 @@ chapter before you delete anything: `down -v` fixes it by deleting every topic a
     }
 
     fn explain(&self, ctx: &Context) -> String {
-        let text = match ctx.config.track {
-            Track::ZooKeeper => TEXT,
-            Track::KRaft => KRAFT_TEXT,
-        };
-        crate::ui::markdown::lesson(text, &[])
+        crate::ui::markdown::lesson(ctx.config.track.text(TEXT, KRAFT_TEXT), &[])
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {

@@ -40,11 +40,7 @@ service runs but does not answer: read `docker compose logs kafka`."),
     };
 
     fn explain(&self, ctx: &Context) -> String {
-        let text = match ctx.config.track {
-            Track::ZooKeeper => TEXT,
-            Track::KRaft => KRAFT_TEXT,
-        };
-        crate::ui::markdown::lesson(text, &[])
+        crate::ui::markdown::lesson(ctx.config.track.text(TEXT, KRAFT_TEXT), &[])
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {

@@ -93,6 +93,10 @@ impl Context {
     /// The stack handle, connected on first use (explaining a lesson needs no engine). A compose file of the
     /// other track is refused: every step would wait for services that file does not have.
     pub async fn stack(&self) -> Result<&Stack> {
+        self.stack.get_or_try_init(|| self.connect()).await
+    }
+
+    async fn connect(&self) -> Result<Stack> {
         let text = std::fs::read_to_string(self.config.compose_file()).unwrap_or_default();
         if let Some(file) = Track::of_file(&text).filter(|t| *t != self.config.track) {
             bail!(t!(
@@ -105,6 +109,6 @@ impl Context {
                 track = self.config.track.name()
             ));
         }
-        self.stack.get_or_try_init(|| Stack::connect(self.config.clone())).await
+        Stack::connect(self.config.clone()).await
     }
 }

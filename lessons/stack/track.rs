@@ -36,6 +36,14 @@ impl Track {
         }
     }
 
+    /// A lesson's text on this track: `zookeeper`'s, or `kraft`'s.
+    pub fn text(self, zookeeper: &'static str, kraft: &'static str) -> &'static str {
+        match self {
+            Track::ZooKeeper => zookeeper,
+            Track::KRaft => kraft,
+        }
+    }
+
     /// The reference compose file `lesson 1 --run` writes.
     pub fn reference(self) -> &'static str {
         match self {
