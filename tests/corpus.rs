@@ -1,16 +1,18 @@
-//! Check 1 against the broker's own verdict. Each file of tests/corpus/ is a compose file a learner might write;
-//! each is started on the real stack, and the test asserts that `lesson check 1` says done exactly when the broker
-//! came up and a program on the host could create a topic, produce and consume through a consumer group.
+//! Check 1 against the broker's own verdict. Each file of tests/corpus/ (the ZooKeeper track) and of
+//! tests/corpus/kraft/ (the KRaft track) is a compose file a learner might write; each is started on the real
+//! stack, and the test asserts that `lesson check 1` says done exactly when the broker came up and a program on
+//! the host could create a topic, produce and consume through a consumer group.
 //!
 //! A file's header says what it shows: `# expect: works|refused` (what the broker does with it),
 //! `# disagreement: why` where check 1 deliberately refuses a file the broker accepts (or the other way round),
 //! `# start: no: why` for files not started here (an image no registry here serves). Host ports in the files are
-//! `${KAFKA_PORT:-9092}` and `${ZOOKEEPER_PORT:-2181}`, and images `${KAFKA_IMAGE:-…}`, so that the test can run
-//! them on free ports with the stand-in images.
+//! `${KAFKA_PORT:-9092}` and `${ZOOKEEPER_PORT:-2181}`, and images `${KAFKA_IMAGE:-…}` (`${APACHE_KAFKA_IMAGE:-…}`
+//! on the KRaft track), so that the test can run them on free ports with the stand-in images.
 
 mod common;
 
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
@@ -20,10 +22,10 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::Message;
-use workshop::stack::engine::{Engine, Health, State};
+use workshop::stack::engine::{Container, Engine, Health, State};
 
-/// Files started at once: each stack takes about 1.3 GB, and most of a start is waiting.
-const AT_ONCE: usize = 4;
+/// One track's corpus at a time: its files already start several stacks at once.
+static ONE_CORPUS: Mutex<()> = Mutex::new(());
 
 struct Case {
     name: String,
@@ -33,8 +35,8 @@ struct Case {
     disagreement: bool,
 }
 
-fn corpus() -> Result<Vec<Case>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+fn corpus(dir: &str) -> Result<Vec<Case>> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(dir);
     let mut files: Vec<PathBuf> =
         std::fs::read_dir(&dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
     files.sort();
@@ -60,13 +62,29 @@ fn corpus() -> Result<Vec<Case>> {
 
 #[test]
 fn check_1_agrees_with_the_broker_on_every_file_of_the_corpus() -> Result<()> {
-    let cases = corpus()?;
-    ensure!(cases.len() >= 30, "the corpus has {} files; it should have 30 or more", cases.len());
+    // Files started at once: each stack takes about 1.3 GB, and most of a start is waiting.
+    agrees_on("tests/corpus", "zookeeper", 30, 4)
+}
+
+#[test]
+fn check_1_on_the_kraft_track_agrees_with_the_broker_on_every_file_of_its_corpus() -> Result<()> {
+    // A KRaft stack is two JVMs starting at once (0.8 GiB of heap): fewer side by side on two cores.
+    agrees_on("tests/corpus/kraft", "kraft", 20, 3)
+}
+
+fn agrees_on(dir: &str, track: &str, at_least: usize, at_once: usize) -> Result<()> {
+    let _one = ONE_CORPUS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let cases = corpus(dir)?;
+    ensure!(
+        cases.len() >= at_least,
+        "{dir} has {} files; it should have {at_least} or more",
+        cases.len()
+    );
     let mut verdicts = Vec::new();
-    for batch in cases.chunks(AT_ONCE) {
+    for batch in cases.chunks(at_once) {
         let found: Vec<Result<String>> = std::thread::scope(|scope| {
             let running: Vec<_> =
-                batch.iter().map(|case| scope.spawn(move || judge(case))).collect();
+                batch.iter().map(|case| scope.spawn(move || judge(case, track))).collect();
             running
                 .into_iter()
                 .map(|t| t.join().unwrap_or_else(|_| Err(anyhow::anyhow!("the case panicked"))))
@@ -86,11 +104,11 @@ fn check_1_agrees_with_the_broker_on_every_file_of_the_corpus() -> Result<()> {
 }
 
 /// One file: check 1's verdict, the broker's (when started), and whether they relate as the header says.
-fn judge(case: &Case) -> Result<String> {
+fn judge(case: &Case, track: &str) -> Result<String> {
     let l = Learner::new()?;
-    let _down = l.down_on_drop();
+    let _down = l.compose_down_on_drop();
     std::fs::write(l.config.compose_file(), &case.text)?;
-    let check = l.lesson(&["check", "1"])?;
+    let check = l.lesson(&["--track", track, "check", "1"])?;
     ensure!(matches!(check.code, 0 | 1), "check 1 exited {}: {}", check.code, check.stderr);
     let check_done = check.code == 0;
     let broker_works = if case.start { Some(broker_works(&l)?) } else { None };
@@ -114,7 +132,7 @@ fn judge(case: &Case) -> Result<String> {
 }
 
 /// Starts the file and finds out whether a program on the host can use the broker: topic, produce, consume in a
-/// group. Gives up as soon as the kafka container stops or restarts.
+/// group. Gives up as soon as a container of Kafka (a broker or a KRaft controller) stops or restarts.
 fn broker_works(l: &Learner) -> Result<bool> {
     let runtime = tokio::runtime::Runtime::new()?;
     let mut up = l.compose_command(&["up", "-d"]);
@@ -128,12 +146,15 @@ fn broker_works(l: &Learner) -> Result<bool> {
     let mut healthy_but_unreachable = 0;
     while Instant::now() < deadline {
         let containers = runtime.block_on(engine.containers(&l.config.project))?;
-        let broker = containers.iter().find(|c| c.image.contains("kafka"));
-        match broker {
+        let kafka: Vec<_> = containers.iter().filter(|c| c.image.contains("kafka")).collect();
+        let failed =
+            |c: &&Container| c.restarts > 0 || c.state.stopped() || c.state == State::Restarting;
+        if kafka.is_empty() || kafka.iter().any(failed) {
+            return Ok(false);
+        }
+        // The KRaft track's controller is a Kafka container too; the broker is the other one.
+        match kafka.iter().find(|c| c.service != "controller") {
             None => return Ok(false),
-            Some(c) if c.restarts > 0 || c.state.stopped() || c.state == State::Restarting => {
-                return Ok(false)
-            }
             Some(c) if c.state == State::Running => {
                 let metadata = runtime
                     .block_on(workshop::kafka::admin::brokers(&bootstrap, Duration::from_secs(2)));
