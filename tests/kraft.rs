@@ -1,5 +1,5 @@
 //! The KRaft track (`lesson --track kraft`: Kafka 4, a controller and a broker, no ZooKeeper) through the real
-//! binary on the live engine: the folder remembers its track, lessons 1–6 write, start, check, use and remove
+//! binary on the live engine: the folder remembers its track, lessons 1–7 write, start, check, use and remove
 //! the stack of `compose/kraft/docker-compose.yml`, and their checks read the KRaft facts. On the running stack,
 //! the workshop's reading of the controller quorum (`workshop::kafka::quorum`, Kafka's DescribeQuorum) is held
 //! against Kafka's own `kafka-metadata-quorum.sh describe --status`, read between two readings of ours.
@@ -69,6 +69,10 @@ fn kraft_track_through_the_lessons() -> Result<()> {
     snapshot!("kraft_l04_check", l.expect(&["check", "4", "--topic", topic], 0)?);
     l.expect(&["5", "--run", "--topic", topic], 0)?;
     snapshot!("kraft_l05_check", l.expect(&["check", "5", "--topic", topic], 0)?);
+    // The capstone's collector and sink are Kafka clients: the same lesson on Kafka 4.
+    l.expect(&["7", "--run"], 0)?;
+    let collected = l.expect(&["check", "7"], 0)?;
+    ensure!(collected.contains("Lesson 7 is done"), "check 7 said:\n{collected}");
     l.expect(&["6", "--run", "--volumes"], 0)?;
     snapshot!("kraft_l06_check", l.expect(&["check", "6", "--volumes"], 0)?);
 

@@ -13,6 +13,8 @@ use crate::ui::markdown;
 
 /// What `lesson N` says and the chapter includes: written once, in markdown.
 pub const TEXT: &str = include_str!("l04_topic.md");
+/// The same lesson on the KRaft track (`lesson --track kraft`).
+pub const KRAFT_TEXT: &str = include_str!("l04_topic.kraft.md");
 
 /// `kafka-topics --create` as the lesson runs it and the book shows it.
 // ANCHOR: create_command
@@ -54,9 +56,16 @@ localhost:9092. With one broker the replication factor can only be 1."),
         requires: &[2],
     };
 
+    fn kraft_hint(&self) -> Option<&'static str> {
+        Some(n!("\
+Apache's image keeps the tools in /opt/kafka/bin: docker compose exec kafka /opt/kafka/bin/kafka-topics.sh
+--bootstrap-server kafka:29092 … Inside the compose network the broker is kafka:29092; from your machine
+it is localhost:9092. With one broker the replication factor can only be 1."))
+    }
+
     fn explain(&self, ctx: &Context) -> String {
         let (o, written) = (&ctx.options, Options::default());
-        let mut values = vec![
+        let values = vec![
             (written.topic, o.topic.clone()),
             (
                 format!("--partitions {}", written.partitions),
@@ -67,8 +76,7 @@ localhost:9092. With one broker the replication factor can only be 1."),
                 format!("--replication-factor {}", o.replication_factor),
             ),
         ];
-        values.extend(ctx.config.track.text_values());
-        markdown::lesson(TEXT, &values)
+        markdown::lesson(ctx.config.track.text(TEXT, KRAFT_TEXT), &values)
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {
@@ -200,19 +208,24 @@ localhost:9092. With one broker the replication factor can only be 1."),
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stack::track::Track;
 
     #[test]
-    fn the_text_shows_the_commands_the_lesson_runs() {
-        let (o, commands) = (Options::default(), markdown::commands(TEXT));
-        for command in [
-            create_command(&o.topic, o.partitions, o.replication_factor),
-            describe_command(&o.topic),
-        ] {
-            let typed = format!("docker compose exec kafka {}", command.join(" "));
-            assert!(
-                commands.contains(&typed),
-                "{typed}\nis not among the commands of the text: {commands:#?}"
-            );
+    fn each_tracks_text_shows_the_commands_the_lesson_runs() {
+        let o = Options::default();
+        for (track, text) in [(Track::ZooKeeper, TEXT), (Track::KRaft, KRAFT_TEXT)] {
+            let commands = markdown::commands(text);
+            for mut command in [
+                create_command(&o.topic, o.partitions, o.replication_factor),
+                describe_command(&o.topic),
+            ] {
+                command[0] = track.tool(&command[0]);
+                let typed = format!("docker compose exec kafka {}", command.join(" "));
+                assert!(
+                    commands.contains(&typed),
+                    "{typed}\nis not among the commands of the text: {commands:#?}"
+                );
+            }
         }
     }
 }

@@ -12,6 +12,8 @@ use super::common::compose_hint;
 
 /// What `lesson N` says and the chapter includes: written once, in markdown.
 pub const TEXT: &str = include_str!("l06_teardown.md");
+/// The same lesson on the KRaft track (`lesson --track kraft`).
+pub const KRAFT_TEXT: &str = include_str!("l06_teardown.kraft.md");
 
 pub struct Teardown;
 
@@ -28,8 +30,8 @@ is gone."),
         requires: &[2],
     };
 
-    fn explain(&self, _ctx: &Context) -> String {
-        crate::ui::markdown::lesson(TEXT, &[])
+    fn explain(&self, ctx: &Context) -> String {
+        crate::ui::markdown::lesson(ctx.config.track.text(TEXT, KRAFT_TEXT), &[])
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {

@@ -92,9 +92,9 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let ctx = context(ws, false, false)?;
             let rows = list::rows(&ctx).await?;
             let text = if json {
-                list::json(&rows, &ctx.config.project)
+                list::json(&rows, &ctx.config.project, ctx.config.track)
             } else {
-                list::text(&rows, &ctx.config.project, color)
+                list::text(&rows, &ctx.config.project, ctx.config.track, color)
             };
             println!("{}", text.trim_end());
             Ok(ExitCode::SUCCESS)

@@ -8,6 +8,7 @@ use serde::Serialize;
 use crate::catalog::LESSONS;
 use crate::lesson::{all_pass, Context};
 use crate::runner::report::paint;
+use crate::stack::track::Track;
 
 #[derive(Debug, Serialize)]
 pub struct Row {
@@ -33,8 +34,16 @@ pub async fn rows(ctx: &Context) -> Result<Vec<Row>> {
     Ok(join_all(checks).await)
 }
 
-pub fn text(rows: &[Row], project: &str, color: bool) -> String {
-    let mut out = format!("{}\n", t!("Lessons, checked now against project `{project}`:", project));
+pub fn text(rows: &[Row], project: &str, track: Track, color: bool) -> String {
+    let track = track.title();
+    let mut out = format!(
+        "{}\n",
+        t!(
+            "Lessons of the {track} track, checked now against project `{project}`:",
+            track,
+            project
+        )
+    );
     for row in rows {
         let mark = match (row.done, &row.error) {
             (true, _) => paint("✓", "32", color),
@@ -58,10 +67,10 @@ pub fn text(rows: &[Row], project: &str, color: bool) -> String {
     out + "\n"
 }
 
-pub fn json(rows: &[Row], project: &str) -> String {
+pub fn json(rows: &[Row], project: &str, track: Track) -> String {
     let next = rows.iter().find(|r| !r.done).map(|r| r.id);
     let done = rows.iter().filter(|r| r.done).count();
-    let value = serde_json::json!({ "project": project, "lessons": rows, "done": done, "total": rows.len(), "next": next });
+    let value = serde_json::json!({ "project": project, "track": track.name(), "lessons": rows, "done": done, "total": rows.len(), "next": next });
     serde_json::to_string_pretty(&value).unwrap_or_default()
 }
 
@@ -76,16 +85,19 @@ mod tests {
     #[test]
     fn names_the_first_lesson_not_done() {
         let rows = [row(1, true, None), row(2, false, Some("no engine")), row(3, false, None)];
-        let text = text(&rows, "p", false);
+        let text = text(&rows, "p", Track::ZooKeeper, false);
+        assert!(text.starts_with("Lessons of the ZooKeeper track, checked now"), "{text}");
         assert!(text.contains("  ✓ 1  s"), "{text}");
         assert!(text.contains("  ? 2  s") && text.contains("could not check: no engine"), "{text}");
         assert!(text.ends_with("1 of 3 lessons done. Next: lesson 2 (T)\n"), "{text}");
-        let json: serde_json::Value = serde_json::from_str(&json(&rows, "p")).unwrap_or_default();
+        let json: serde_json::Value =
+            serde_json::from_str(&json(&rows, "p", Track::KRaft)).unwrap_or_default();
         assert_eq!((json["next"].as_u64(), json["done"].as_u64()), (Some(2), Some(1)));
+        assert_eq!(json["track"], "kraft");
     }
 
     #[test]
     fn all_done() {
-        assert!(text(&[row(1, true, None)], "p", false).ends_with("All done!\n"));
+        assert!(text(&[row(1, true, None)], "p", Track::ZooKeeper, false).ends_with("All done!\n"));
     }
 }

@@ -92,3 +92,28 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod cloud_tests {
+    use super::*;
+
+    /// Lesson 7's storage servers, as a track's file declares them (services and volumes of profile `cloud`).
+    fn cloud_of(text: &str) -> Vec<serde_norway::Value> {
+        let file: serde_norway::Value = serde_norway::from_str(text).unwrap_or_default();
+        let (services, volumes) = (&file["services"], &file["volumes"]);
+        ["s3", "azurite"]
+            .into_iter()
+            .flat_map(|name| {
+                let volume = volumes.get(format!("{name}-data")).is_some();
+                [services[name].clone(), serde_norway::Value::Bool(volume)]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn both_tracks_have_the_same_storage_servers() {
+        let cloud = cloud_of(REFERENCE);
+        assert!(cloud[0]["profiles"][0] == "cloud" && cloud[1] == true, "{cloud:?}");
+        assert_eq!(cloud, cloud_of(KRAFT));
+    }
+}

@@ -1,4 +1,4 @@
-//! The two tracks of lessons 1–6: Kafka 3.9 with ZooKeeper, as the assignment asks, or Kafka 4 in KRaft mode,
+//! The two tracks of lessons 1–7: Kafka 3.9 with ZooKeeper, as the assignment asks, or Kafka 4 in KRaft mode,
 //! as Kafka runs today. A learner's folder remembers its track in `.lesson/track`.
 
 use std::path::Path;
@@ -25,6 +25,14 @@ impl Track {
         match self {
             Track::ZooKeeper => "zookeeper",
             Track::KRaft => "kraft",
+        }
+    }
+
+    /// The track's name in a sentence: "the {title} track".
+    pub fn title(self) -> &'static str {
+        match self {
+            Track::ZooKeeper => "ZooKeeper",
+            Track::KRaft => "KRaft",
         }
     }
 
