@@ -103,6 +103,23 @@ pub async fn kafka_tool_ok(stack: &Stack, cmd: &[String], stdin: Option<&[u8]>) 
     Ok(out.stdout)
 }
 
+/// The controller quorum, asked through the broker on `bootstrap`; or why it cannot be read, as a fix: a
+/// broker that runs with ZooKeeper has no quorum to describe.
+pub async fn quorum_of(
+    bootstrap: &str,
+) -> std::result::Result<crate::kafka::quorum::Quorum, String> {
+    match crate::kafka::quorum::describe(bootstrap, std::time::Duration::from_secs(10)).await {
+        Ok(Some(quorum)) => Ok(quorum),
+        Ok(None) => Err(t!(
+            "The broker on {bootstrap} runs with ZooKeeper: this folder is on the KRaft track, its stack is not. \
+             Run lesson 1 again, or go back: lesson --track zookeeper",
+            bootstrap
+        )
+        .to_string()),
+        Err(err) => Err(format!("{err:#}")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,6 @@
 use anyhow::{bail, Result};
 
 use crate::kafka::admin;
-use crate::kafka::quorum;
 use crate::lesson::Fact;
 use crate::lesson::{Context, Info, Lesson, Needs, Undo};
 use crate::stack::track::Track;
@@ -167,22 +166,17 @@ chapter before you delete anything: `down -v` fixes it by deleting every topic a
 /// The controller quorum has a leader, as the broker reports it (the controller publishes no port).
 async fn quorum_fact(bootstrap: &str) -> Fact {
     let what = t!("the controller quorum has a leader (asked through {bootstrap})", bootstrap);
-    match quorum::describe(bootstrap, std::time::Duration::from_secs(10)).await {
-        Ok(Some(q)) if q.leader >= 0 => Fact::pass(t!(
+    match super::common::quorum_of(bootstrap).await {
+        Ok(q) if q.leader >= 0 => Fact::pass(t!(
             "the controller quorum has a leader: node {leader}, epoch {epoch} (asked through {bootstrap})",
             leader = q.leader,
             epoch = q.epoch,
             bootstrap
         )),
-        Ok(Some(_)) => Fact::fail(
+        Ok(_) => Fact::fail(
             what,
             t!("No leader yet: give the controller a few seconds, or read {command}", command = compose_hint("logs controller")),
         ),
-        Ok(None) => Fact::fail(
-            what,
-            t!("The broker on {bootstrap} runs with ZooKeeper: this folder is on the KRaft track, its stack is not. \
-                Run lesson 1 again, or go back: lesson --track zookeeper", bootstrap),
-        ),
-        Err(err) => Fact::fail(what, format!("{err:#}")),
+        Err(fix) => Fact::fail(what, fix),
     }
 }

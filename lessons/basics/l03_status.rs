@@ -8,7 +8,7 @@ use crate::stack::engine::Health;
 use crate::stack::zookeeper;
 
 use super::common::{compose_hint, kafka_tool_ok, on_track, stack_up, IN_NETWORK_BOOTSTRAP};
-use crate::kafka::{admin, quorum};
+use crate::kafka::admin;
 use crate::stack::track::Track;
 use crate::stack::Stack;
 
@@ -170,16 +170,9 @@ service runs but does not answer: read `docker compose logs kafka`."),
 async fn quorum_facts(stack: &Stack) -> Vec<Fact> {
     let bootstrap = stack.bootstrap();
     let what = t!("the controller quorum has a leader");
-    let quorum = match quorum::describe(&bootstrap, std::time::Duration::from_secs(10)).await {
-        Ok(Some(q)) => q,
-        Ok(None) => {
-            return vec![Fact::fail(
-                what,
-                t!("The broker on {bootstrap} runs with ZooKeeper: this folder is on the KRaft track, its stack is not. \
-                    Run lesson 1 again, or go back: lesson --track zookeeper", bootstrap),
-            )]
-        }
-        Err(err) => return vec![Fact::fail(what, format!("{err:#}"))],
+    let quorum = match super::common::quorum_of(&bootstrap).await {
+        Ok(quorum) => quorum,
+        Err(fix) => return vec![Fact::fail(what, fix)],
     };
     let voters: Vec<String> = quorum.voters.iter().map(|v| v.id.to_string()).collect();
     let mut facts = vec![Fact::check(
