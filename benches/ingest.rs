@@ -1,7 +1,7 @@
 //! Lesson 7's collector and sink on a live stack: `cargo bench --bench ingest`. Starts its own stack (own
 //! project, free ports) from compose/docker-compose.yml, and for the last measure its storage servers too
 //! (profile `cloud`: S3Proxy and Azurite), then, in rounds that alternate so both sides see the same machine,
-//! prints medians of:
+//! prints medians (and for the collector, the median of each round's ratio to rdkafka) of:
 //! - files: the collector (read, SHA-256, chunk, send) against rdkafka sending the collector's very messages
 //!   (keys, headers, bytes), made in memory beforehand, with the same settings, on the same connected producer (the capstone aims at
 //!   >= 0.9), and as `lesson collect ingest` runs it, connecting anew (an idempotent producer's start);

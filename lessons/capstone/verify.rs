@@ -12,6 +12,7 @@ use super::storage::Storage;
 use super::{megabytes, Capstone};
 use crate::basics::common::{compose_hint, IN_NETWORK_BOOTSTRAP};
 use crate::lesson::{Context, Fact};
+use crate::stack::track::Track;
 use crate::ui::text::fill;
 
 /// How many names a fix lists before "and N more".
@@ -227,6 +228,14 @@ fn event_facts(
     Ok(facts)
 }
 
+/// The command that reads every message of `topic` with the console consumer of the track's image.
+fn read_all(track: Track, topic: &str) -> String {
+    let consumer = track.tool("kafka-console-consumer");
+    compose_hint(&format!(
+        "exec kafka {consumer} --bootstrap-server {IN_NETWORK_BOOTSTRAP} --topic {topic} --from-beginning"
+    ))
+}
+
 async fn kafka_facts(ctx: &Context, capstone: &Capstone) -> Result<Vec<Fact>> {
     let names = &capstone.names;
     let stack = match crate::basics::common::stack_up(ctx).await? {
@@ -265,18 +274,12 @@ async fn kafka_facts(ctx: &Context, capstone: &Capstone) -> Result<Vec<Fact>> {
     if letters.is_empty() {
         facts.push(Fact::pass(t!("no message was set aside as a dead letter")));
     } else {
-        let read =
-            ["kafka-console-consumer", "--bootstrap-server", IN_NETWORK_BOOTSTRAP, "--topic"];
         let set_aside = if letters.len() == 1 {
             n!("{n} message was set aside in {topic} (dead letters). Read them all: {command}")
         } else {
             n!("{n} messages were set aside in {topic} (dead letters). Read them all: {command}")
         };
-        let command = compose_hint(&format!(
-            "exec kafka {} {} --from-beginning",
-            read.join(" "),
-            names.dead_letters
-        ));
+        let command = read_all(ctx.config.track, &names.dead_letters);
         facts.push(Fact::info(fill(
             set_aside,
             &[("n", &letters.len()), ("topic", &names.dead_letters), ("command", &command)],
@@ -290,4 +293,24 @@ async fn kafka_facts(ctx: &Context, capstone: &Capstone) -> Result<Vec<Fact>> {
         }
     }
     Ok(facts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dead_letters_are_read_with_the_tracks_own_tool() {
+        let zookeeper = read_all(Track::ZooKeeper, "dl");
+        assert!(
+            zookeeper.contains("exec kafka kafka-console-consumer --bootstrap-server"),
+            "{zookeeper}"
+        );
+        let kraft = read_all(Track::KRaft, "dl");
+        assert!(
+            kraft.contains("exec kafka /opt/kafka/bin/kafka-console-consumer.sh --bootstrap"),
+            "{kraft}"
+        );
+        assert!(kraft.contains("--topic dl --from-beginning"), "{kraft}");
+    }
 }

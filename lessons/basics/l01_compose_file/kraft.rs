@@ -96,8 +96,8 @@ pub fn quorum(controller: &Service, kafka: &Service) -> Vec<Fact> {
     facts
 }
 
-/// One cluster id on both nodes. Kafka 4 formats a node with an id in `uuidgen`'s form as well as in its own
-/// 22 characters (the corpus shows both run), so only their sameness is a rule.
+/// One cluster id on both nodes. Kafka 4 formats a node with an id in `uuidgen`'s form, or in free text, as
+/// well as in its own 22 characters (the corpus shows each run), so only their sameness is a rule.
 fn cluster_id(controller: &Service, kafka: &Service) -> Fact {
     let cluster = |s: &Service| s.env("CLUSTER_ID").unwrap_or(IMAGE_CLUSTER_ID).to_string();
     let (on_controller, on_kafka) = (cluster(controller), cluster(kafka));
