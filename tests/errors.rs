@@ -29,7 +29,11 @@ fn error_no_engine() -> Result<()> {
 /// The usual Linux case: the engine runs, but the learner is not in the group its socket belongs to.
 #[test]
 fn error_engine_permission_denied() -> Result<()> {
-    let l = Learner::new()?;
+    let mut l = Learner::new()?;
+    // A folder the unprivileged user can reach whatever the checkout's own permissions (a clone in
+    // `mktemp -d` is 0700): the lesson reads the folder's track before it asks the engine.
+    l.config.dir = std::env::temp_dir().join(common::random_name("nobody"));
+    std::fs::create_dir_all(&l.config.dir)?;
     let socket =
         std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
     for (lang, name) in common::in_both_languages("error_engine_permission_denied") {
@@ -50,6 +54,7 @@ fn error_engine_permission_denied() -> Result<()> {
             .replace(socket.trim_start_matches("unix://"), "[SOCKET]");
         snapshot!(name, shown);
     }
+    let _ = std::fs::remove_dir_all(&l.config.dir);
     Ok(())
 }
 
