@@ -69,14 +69,10 @@ impl Track {
         }
     }
 
-    /// `(as the lesson texts write a tool, as the track's image has it)`, for `markdown::personal`.
+    /// `(as lesson 5's text writes a tool, as the track's image has it)`, for `markdown::personal`; the lessons
+    /// with a KRaft text of their own (1–4, 6) spell the tools there.
     pub fn text_values(self) -> Vec<(String, String)> {
-        let tools = [
-            "kafka-topics",
-            "kafka-console-producer",
-            "kafka-console-consumer",
-            "kafka-consumer-groups",
-        ];
+        let tools = ["kafka-console-producer", "kafka-console-consumer"];
         match self {
             Track::ZooKeeper => Vec::new(),
             Track::KRaft => tools
@@ -214,10 +210,10 @@ mod tests {
         assert_eq!(Track::of_file("not: [yaml"), None);
     }
 
-    /// Every tool a lesson text types in the container is one whose path the KRaft track rewrites.
+    /// Every tool lesson 5's text types in the container is one whose path the KRaft track rewrites.
     #[test]
     fn the_kraft_track_rewrites_every_tool_the_texts_type() {
-        let texts = [crate::basics::l04_topic::TEXT, crate::basics::l05_produce_consume::TEXT];
+        let texts = [crate::basics::l05_produce_consume::TEXT];
         let values = Track::KRaft.text_values();
         for text in texts {
             let kraft = crate::ui::markdown::personal(text, &values);
