@@ -5,6 +5,8 @@
 //! - files: the collector (read, SHA-256, chunk, send) against rdkafka sending the collector's very messages
 //!   (keys, headers, bytes), made in memory beforehand, with the same settings, on the same connected producer (the capstone aims at
 //!   >= 0.9), and as `lesson collect ingest` runs it, connecting anew (an idempotent producer's start);
+//! - many small files (documents, images): the same, on the same connected producer, in files/s; where
+//!   waiting for each file's acknowledgements before the next would show;
 //! - events: the collector against rdkafka sending the same lines (the capstone aims at >= 5,000 events/s);
 //! - an update: the sink storing a changed version of a large stored file (MB/s stored and verified);
 //! - each backend: the sink storing the same new files into a fresh folder or prefix of a local folder, S3
@@ -29,8 +31,11 @@ use workshop::stack::compose::CLOUD_PROFILE;
 use workshop::stack::config::StackConfig;
 use workshop::stack::Stack;
 
-const ROUNDS: usize = 7;
+const ROUNDS: usize = 15;
 const VIDEOS: usize = 3;
+/// A folder of many small files (documents, images): where waiting for each file's acknowledgements shows.
+const SMALL_FILES: usize = 400;
+const SMALL_BYTES: usize = 16 * 1024;
 const EVENTS: usize = 20_000;
 const UPDATED_BYTES: usize = 100 * 1024 * 1024;
 /// What the compose file's S3 server (service `s3`) accepts; its bucket `collect` exists from the start.
@@ -142,6 +147,11 @@ async fn measure(stack: &Stack, dir: &std::path::Path, cloud: CloudPorts) -> Res
             sample::video(sample::VIDEO_BYTES + i),
         )?;
     }
+    let small = dir.join("small-source");
+    std::fs::create_dir_all(&small)?;
+    for i in 0..SMALL_FILES {
+        std::fs::write(small.join(format!("page-{i}.pdf")), sample::video(SMALL_BYTES + i))?;
+    }
     let lines: Vec<Event> = (0..EVENTS)
         .map(|i| Event {
             id: format!("e-{i}"),
@@ -157,8 +167,9 @@ async fn measure(stack: &Stack, dir: &std::path::Path, cloud: CloudPorts) -> Res
     // as `lesson collect ingest` does, and on that same producer (the data path alone).
     let producer = ingest::producer(&bootstrap)?;
     let (mut files, mut raw_files, mut evs, mut raw_evs) = (vec![], vec![], vec![], vec![]);
-    let mut warm_files = Vec::new();
+    let (mut warm_files, mut smalls, mut raw_smalls) = (vec![], vec![], vec![]);
     let messages = messages_of(&paths.source)?;
+    let small_messages = messages_of(&small)?;
     let mut total = 0;
     for _ in 0..ROUNDS {
         let source = Source { folder: &paths.source, events: events::Events::default() };
@@ -170,6 +181,13 @@ async fn measure(stack: &Stack, dir: &std::path::Path, cloud: CloudPorts) -> Res
         let mut seen = ingest::Seen::default();
         let report = ingest::ingest_unseen(&producer, &names, source, &empty, &mut seen).await?;
         warm_files.push(megabytes(report.bytes) / report.elapsed.as_secs_f64());
+        let source = Source { folder: &small, events: events::Events::default() };
+        let mut seen = ingest::Seen::default();
+        let report = ingest::ingest_unseen(&producer, &names, source, &empty, &mut seen).await?;
+        smalls.push(report.files as f64 / report.elapsed.as_secs_f64());
+        let rate = raw_chunks(&producer, &small_messages).await?;
+        let small_bytes: usize = small_messages.iter().map(|(_, _, bytes)| bytes.len()).sum();
+        raw_smalls.push(rate / megabytes(small_bytes as u64) * SMALL_FILES as f64);
 
         let source = Source {
             folder: &dir.join("no-files"),
@@ -192,6 +210,8 @@ async fn measure(stack: &Stack, dir: &std::path::Path, cloud: CloudPorts) -> Res
     // Each round's ratio compares two runs made seconds apart: the machine's drift between rounds cancels out.
     let ratio = |ours: &[f64]| median(ours.iter().zip(&raw_files).map(|(o, r)| o / r).collect());
     let (ratio, warm_ratio) = (ratio(&files), ratio(&warm_files));
+    let small_ratio = median(smalls.iter().zip(&raw_smalls).map(|(o, r)| o / r).collect());
+    let (smalls, raw_smalls) = (median(smalls), median(raw_smalls));
     let (files, raw_files, evs, raw_evs) =
         (median(files), median(raw_files), median(evs), median(raw_evs));
     let warm_files = median(warm_files);
@@ -202,6 +222,10 @@ async fn measure(stack: &Stack, dir: &std::path::Path, cloud: CloudPorts) -> Res
     println!("    collector / rdkafka, median of each round's ratio = {ratio:.2}");
     println!("    lesson 7 collector, on the same connected producer {warm_files:>8.1} MB/s");
     println!("    collector (connected) / rdkafka, median of each round's ratio = {warm_ratio:.2} (target >= 0.9)");
+    println!("  {SMALL_FILES} files of {} KiB, on the same connected producer:", SMALL_BYTES / 1024);
+    println!("    lesson 7 collector                                {smalls:>9.0} files/s");
+    println!("    rdkafka, the same messages made in memory         {raw_smalls:>9.0} files/s");
+    println!("    collector / rdkafka, median of each round's ratio = {small_ratio:.2}");
     println!("  events, {EVENTS} JSON lines:");
     println!("    lesson 7 collector                                {evs:>9.0} events/s (target >= 5000)");
     println!("    rdkafka, same lines                               {raw_evs:>9.0} events/s");
