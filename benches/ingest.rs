@@ -222,7 +222,10 @@ async fn measure(stack: &Stack, dir: &std::path::Path, cloud: CloudPorts) -> Res
     println!("    collector / rdkafka, median of each round's ratio = {ratio:.2}");
     println!("    lesson 7 collector, on the same connected producer {warm_files:>8.1} MB/s");
     println!("    collector (connected) / rdkafka, median of each round's ratio = {warm_ratio:.2} (target >= 0.9)");
-    println!("  {SMALL_FILES} files of {} KiB, on the same connected producer:", SMALL_BYTES / 1024);
+    println!(
+        "  {SMALL_FILES} files of {} KiB, on the same connected producer:",
+        SMALL_BYTES / 1024
+    );
     println!("    lesson 7 collector                                {smalls:>9.0} files/s");
     println!("    rdkafka, the same messages made in memory         {raw_smalls:>9.0} files/s");
     println!("    collector / rdkafka, median of each round's ratio = {small_ratio:.2}");
