@@ -29,6 +29,32 @@ fn l08_replication_on_a_live_cluster() -> Result<()> {
     l08_by_hand(&l)?;
     l08_bad_input(&l)?;
     groups::l09_groups(&l)?;
+    other_track(&l)
+}
+
+/// The folder switched to the KRaft track with this ZooKeeper cluster in `cluster/`: check 8 fails with how to
+/// set it aside (never "done" on a cluster it cannot judge), `lesson reset 8` leaves it alone; back again.
+fn other_track(l: &Learner) -> Result<()> {
+    let checked = l.lesson(&["--track", "kraft", "check", "8"])?;
+    ensure!(
+        checked.code == NOT_DONE,
+        "check 8 on the other track's cluster exited {}",
+        checked.code
+    );
+    ensure!(
+        checked.stdout.contains("✗ the cluster is the kraft track's")
+            && checked.stdout.contains("is the zookeeper track's cluster"),
+        "check 8 said:\n{}",
+        checked.stdout
+    );
+    let reset = l.lesson(&["reset", "8", "--yes"])?;
+    ensure!(
+        reset.code == ERROR,
+        "lesson reset 8 of the other track's cluster exited {}",
+        reset.code
+    );
+    ensure!(!l.cluster_compose(&["ps", "-q"])?.stdout.is_empty(), "the ZooKeeper cluster is gone");
+    l.expect(&["--track", "zookeeper", "hint", "8"], 0)?;
     Ok(())
 }
 

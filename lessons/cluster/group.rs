@@ -146,11 +146,12 @@ pub async fn keep_consuming(
     if cluster.partitions(TOPIC).await?.is_none() {
         anyhow::bail!(t!(
             "There is no topic {topic} yet. Create it with {start}, or in {dir}: docker compose exec kafka-1 \
-             kafka-topics --bootstrap-server kafka-1:29092 --create --topic {topic} --partitions {count} \
+             {tool} --bootstrap-server kafka-1:29092 --create --topic {topic} --partitions {count} \
              --replication-factor 3",
             topic = TOPIC,
             start,
             dir = cluster.dir.display(),
+            tool = cluster.track.tool("kafka-topics"),
             count = PARTITIONS
         ));
     }

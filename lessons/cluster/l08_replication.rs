@@ -13,6 +13,7 @@ use super::{describe, list, MIN_IN_SYNC, TOPIC};
 use crate::kafka::admin::{self, Created};
 use crate::kafka::inspect::{self, PartitionInfo};
 use crate::lesson::{Context, Fact, Info, Lesson, Needs, Undo};
+use crate::stack::track::Track;
 
 pub const TEXT: &str = include_str!("l08_replication.md");
 
@@ -37,8 +38,19 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
         requires: &[],
     };
 
-    fn explain(&self, _ctx: &Context) -> String {
-        crate::ui::markdown::lesson(TEXT, &[])
+    fn kraft_hint(&self) -> Option<&'static str> {
+        Some(n!("\
+Run `lesson 8 --run` once to see it all, or by hand: start the cluster in the cluster/ folder (docker compose
+up -d), create the topic with /opt/kafka/bin/kafka-topics.sh … --replication-factor 3 --config
+min.insync.replicas=2, start `lesson cluster produce` in one terminal and, in another, `lesson cluster kill`
+(the leader of partition 0). Watch the producer carry on. Kill a second broker and watch acks=all be refused;
+`docker compose start` both, wait until `/opt/kafka/bin/kafka-topics.sh --describe` shows every replica in
+sync, stop the producer, and check."))
+    }
+
+    fn explain(&self, ctx: &Context) -> String {
+        let tools = ctx.config.track.exec_values("kafka-1", &["kafka-topics"]);
+        crate::ui::markdown::lesson(TEXT, &tools)
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {
@@ -217,7 +229,7 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
         let partitions = match cluster.partitions(TOPIC).await {
             Ok(partitions) => partitions,
             Err(err) => {
-                facts.push(unanswered(&err));
+                facts.push(unanswered(&err, cluster.track));
                 return Ok(facts);
             }
         };
@@ -225,11 +237,12 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
             facts.push(Fact::fail(
                 t!("topic {topic} exists", topic = TOPIC),
                 t!(
-                    "Create it: {run}, or in {dir}: docker compose exec kafka-1 kafka-topics --bootstrap-server \
+                    "Create it: {run}, or in {dir}: docker compose exec kafka-1 {tool} --bootstrap-server \
                      kafka-1:29092 --create --topic {topic} --partitions 3 --replication-factor 3 --config \
                      min.insync.replicas=2",
                     run = ctx.options.command("8 --run", Needs::NOTHING),
                     dir = cluster.dir.display(),
+                    tool = cluster.track.tool("kafka-topics"),
                     topic = TOPIC
                 ),
             ));
@@ -239,7 +252,7 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
         let min_isr = match admin::topic_setting(&bootstrap, TOPIC, "min.insync.replicas").await {
             Ok(value) => value.unwrap_or_default(),
             Err(err) => {
-                facts.push(unanswered(&err));
+                facts.push(unanswered(&err, cluster.track));
                 return Ok(facts);
             }
         };
@@ -297,14 +310,22 @@ wait until `kafka-topics --describe` shows every replica in sync, stop the produ
 }
 
 /// The brokers did not answer about the topic: right after a kill, they wait for the controller.
-fn unanswered(err: &anyhow::Error) -> Fact {
+fn unanswered(err: &anyhow::Error, track: Track) -> Fact {
+    let error = format!("{err:#}");
     Fact::fail(
         t!("the brokers answer about topic {topic}", topic = TOPIC),
-        t!(
-            "{error}\nA broker killed a moment ago is declared dead only when its ZooKeeper session expires, about \
-             6 s later: check again in a few seconds.",
-            error = format!("{err:#}")
-        ),
+        match track {
+            Track::ZooKeeper => t!(
+                "{error}\nA broker killed a moment ago is declared dead only when its ZooKeeper session expires, \
+                 about 6 s later: check again in a few seconds.",
+                error
+            ),
+            Track::KRaft => t!(
+                "{error}\nA broker killed a moment ago is declared dead only when it has missed its heartbeats to \
+                 the controller for 6 s: check again in a few seconds.",
+                error
+            ),
+        },
     )
 }
 
@@ -553,10 +574,15 @@ pub async fn kill(ctx: &Context, broker: Option<&str>) -> Result<String> {
         out.push(describe(&partitions));
         return Ok(out.join("\n"));
     }
-    out.push(t!(
-        "The controller noticed in {seconds} s, once the broker's ZooKeeper session expired:",
-        seconds = format!("{:.1}", took.as_secs_f64())
-    ));
+    let seconds = format!("{:.1}", took.as_secs_f64());
+    out.push(match cluster.track {
+        Track::ZooKeeper => {
+            t!("The controller noticed in {seconds} s, once the broker's ZooKeeper session expired:", seconds)
+        }
+        Track::KRaft => {
+            t!("The controller noticed in {seconds} s, once the broker missed its heartbeats:", seconds)
+        }
+    });
     out.push(describe(&partitions));
     let leaderless: Vec<i32> =
         partitions.iter().filter(|p| led.contains(&p.id) && p.leader < 0).map(|p| p.id).collect();

@@ -9,6 +9,7 @@ use super::stack::{self, Cluster};
 use crate::kafka::admin::{self, Created};
 use crate::kafka::inspect::{self, Group, Member};
 use crate::lesson::{Context, Fact, Info, Lesson, Needs, Undo};
+use crate::stack::track::Track;
 
 pub const TEXT: &str = include_str!("l09_groups.md");
 
@@ -16,10 +17,10 @@ const BATCH: usize = 600;
 /// Records a second each of the lesson's own readers handles: quick, yet slower than the brokers serve them.
 const RUN_RATE: u32 = 200;
 
-/// `kafka-consumer-groups --reset-offsets --to-earliest`, as the lesson runs it and the book shows it.
-pub fn reset_command() -> Vec<&'static str> {
-    vec![
-        "kafka-consumer-groups",
+/// `kafka-consumer-groups --reset-offsets --to-earliest`, as the lesson runs it and the book shows it (the
+/// tool as the track's image names it).
+pub fn reset_command(track: Track) -> Vec<String> {
+    let words = [
         "--bootstrap-server",
         "kafka-1:29092",
         "--group",
@@ -29,7 +30,10 @@ pub fn reset_command() -> Vec<&'static str> {
         "--reset-offsets",
         "--to-earliest",
         "--execute",
-    ]
+    ];
+    std::iter::once(track.tool("kafka-consumer-groups"))
+        .chain(words.into_iter().map(str::to_string))
+        .collect()
 }
 
 /// The reset's table, a row per partition in order. Kafka 3.9's tool prints its rows run together on one line.
@@ -63,8 +67,18 @@ end: produce some (kafka-producer-perf-test, as the chapter shows) and wait unti
         requires: &[],
     };
 
-    fn explain(&self, _ctx: &Context) -> String {
-        crate::ui::markdown::lesson(TEXT, &[])
+    fn kraft_hint(&self) -> Option<&'static str> {
+        Some(n!("\
+Check 9 looks at the group while it reads: in two terminals in the cluster/ folder, run
+`lesson cluster consume`, and leave both running. The topic must hold records the group has read to the
+end: produce some (/opt/kafka/bin/kafka-producer-perf-test.sh, as the chapter shows) and wait until
+`/opt/kafka/bin/kafka-consumer-groups.sh --describe --group workshop-readers` shows LAG 0 on every
+partition."))
+    }
+
+    fn explain(&self, ctx: &Context) -> String {
+        let tools = ["kafka-topics", "kafka-producer-perf-test", "kafka-consumer-groups"];
+        crate::ui::markdown::lesson(TEXT, &ctx.config.track.exec_values("kafka-1", &tools))
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {
@@ -144,14 +158,24 @@ end: produce some (kafka-producer-perf-test, as the chapter shows) and wait unti
         until_members(&bootstrap, 0).await?;
         step(t!("Stopped reader-1 and reader-2: the group is empty, and the offsets it committed stay.").to_string());
 
-        let reset = cluster.exec(&stack::service(1), &reset_command()).await?;
+        let command = reset_command(cluster.track);
+        let words: Vec<&str> = command.iter().map(String::as_str).collect();
+        let reset = cluster.exec(&stack::service(1), &words).await?;
         step(format!(
             "$ cd {} && docker compose exec kafka-1 {}\n{}",
             stack::FOLDER,
-            reset_command().join(" "),
+            command.join(" "),
             reset_table(&reset)
         ));
         let total = lag(&bootstrap).await?;
+        // The tool can print an error and still exit 0: the group's lag says whether the offsets moved.
+        if total == 0 {
+            bail!(t!(
+                "The reset did not move the group's offsets back (its lag is still 0). The tool said:\n{said}\n\
+                 Run the lesson again: lesson 9 --run",
+                said = reset.trim_end()
+            ));
+        }
         step(t!(
             "The group's lag is {lag} again: every record of the topic is to be read once more.",
             lag = total
@@ -207,10 +231,11 @@ end: produce some (kafka-producer-perf-test, as the chapter shows) and wait unti
             facts.push(Fact::fail(
                 t!("topic {topic} exists", topic = TOPIC),
                 t!(
-                    "Create it: {start}, or in {dir}: docker compose exec kafka-1 kafka-topics --bootstrap-server \
+                    "Create it: {start}, or in {dir}: docker compose exec kafka-1 {tool} --bootstrap-server \
                      kafka-1:29092 --create --topic {topic} --partitions {count} --replication-factor 3",
                     start,
                     dir,
+                    tool = cluster.track.tool("kafka-topics"),
                     topic = TOPIC,
                     count = PARTITIONS
                 ),
@@ -262,10 +287,11 @@ end: produce some (kafka-producer-perf-test, as the chapter shows) and wait unti
             if total == 0 {
                 t!(
                     "{topic} holds no record. Produce some, in {dir}: docker compose exec kafka-1 \
-                     kafka-producer-perf-test --topic {topic} --num-records 3000 --record-size 100 --throughput 200 \
+                     {tool} --topic {topic} --num-records 3000 --record-size 100 --throughput 200 \
                      --producer-props bootstrap.servers=kafka-1:29092",
                     topic = TOPIC,
-                    dir
+                    dir,
+                    tool = cluster.track.tool("kafka-producer-perf-test")
                 )
             } else if group.members.is_empty() {
                 t!(
@@ -277,8 +303,9 @@ end: produce some (kafka-producer-perf-test, as the chapter shows) and wait unti
             } else {
                 t!(
                     "Lag by partition: {behind}. The readers are catching up (each handles 20 records a second unless \
-                     started with --rate): check again when kafka-consumer-groups --describe shows LAG 0.",
-                    behind = behind.join(", ")
+                     started with --rate): check again when {tool} --describe shows LAG 0.",
+                    behind = behind.join(", "),
+                    tool = cluster.track.tool("kafka-consumer-groups")
                 )
             },
         ));

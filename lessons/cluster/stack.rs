@@ -1,4 +1,5 @@
-//! The cluster's compose project: three brokers and ZooKeeper, started, killed and started again.
+//! The cluster's compose project: three brokers and the keeper of the cluster's metadata (ZooKeeper, or a
+//! KRaft controller on the KRaft track), started, killed and started again.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -11,13 +12,17 @@ use crate::lesson::Fact;
 use crate::stack::compose::{Compose, ComposeCli};
 use crate::stack::config::{port_from_env, StackConfig};
 use crate::stack::engine::{Container, Engine};
+use crate::stack::track::Track;
 
 /// The repository's compose/cluster/docker-compose.yml, which lesson 8 writes into the learner's `cluster/`.
 pub const FILE: &str = include_str!("../../compose/cluster/docker-compose.yml");
+/// The KRaft track's: compose/kraft/cluster/docker-compose.yml.
+pub const KRAFT_FILE: &str = include_str!("../../compose/kraft/cluster/docker-compose.yml");
 pub const FOLDER: &str = "cluster";
 pub const BROKERS: [i32; 3] = [1, 2, 3];
-/// Three broker heaps of 512 MiB, ZooKeeper's of 256 MiB and the JVMs around them: measured at 0.9 GiB idle
-/// and 1.0 GiB after the reliability test's 200,000 records, and capped under about 2.5 GiB.
+/// Three broker heaps of 512 MiB, ZooKeeper's (or the controller's) of 256 MiB and the JVMs around them: measured at 0.9 GiB idle
+/// and 1.0 GiB after the reliability test's 200,000 records, and capped under about 2.5 GiB. The KRaft track's
+/// (three brokers, a controller of 256 MiB): 1.6 GiB after lessons 8 and 9.
 pub const MEMORY_NEEDED: i64 = 5 << 29;
 
 /// `kafka-2`: broker 2's compose service.
@@ -25,9 +30,18 @@ pub fn service(broker: i32) -> String {
     format!("kafka-{broker}")
 }
 
+/// The cluster's compose file on `track`.
+pub fn file(track: Track) -> &'static str {
+    match track {
+        Track::ZooKeeper => FILE,
+        Track::KRaft => KRAFT_FILE,
+    }
+}
+
 pub struct Cluster {
     /// The learner's `cluster/` folder: the compose file, its `.env`, the producer's ledger.
     pub dir: PathBuf,
+    pub track: Track,
     pub ports: [u16; 3],
     pub engine: Engine,
     pub compose: Compose,
@@ -54,12 +68,16 @@ impl Cluster {
             file: dir.join(crate::stack::config::COMPOSE_FILE),
             env: (1..=3).map(|n| (format!("KAFKA_{n}_PORT"), ports[n - 1].to_string())).collect(),
         };
-        Ok(Cluster { dir, ports, engine: Engine::connect().await?, compose })
+        let engine = Engine::connect().await?;
+        Ok(Cluster { dir, track: config.track, ports, engine, compose })
     }
 
     /// The cluster, or what to type to start it when there is none yet (`then`: what comes after).
     pub async fn started(config: &StackConfig, start: &str, then: &str) -> Result<Cluster> {
         let cluster = Cluster::connect(config).await?;
+        if let Some(other) = cluster.other_track() {
+            bail!(cluster.move_over(other));
+        }
         if cluster.containers().await?.is_empty() {
             bail!(t!("There is no cluster yet: start it with {start}, then {then}.", start, then));
         }
@@ -88,6 +106,38 @@ impl Cluster {
             .collect())
     }
 
+    /// The other track, when `cluster/docker-compose.yml` is its cluster's.
+    pub fn other_track(&self) -> Option<Track> {
+        let text = std::fs::read_to_string(&self.compose.file).ok()?;
+        Track::of_file(&text).filter(|other| *other != self.track)
+    }
+
+    /// How to set the `other` track's cluster aside, keeping it and its data; nothing is done to it.
+    pub fn move_over(&self, other: Track) -> String {
+        let mut said = t!(
+            "{path} is the {other} track's cluster, and this folder is on the {track} track. Nothing was done to \
+             it. To move the cluster over, keeping it and its data, in {dir}:\n  \
+             docker compose down                             (stops that cluster; its volumes stay)\n  \
+             mv -n docker-compose.yml docker-compose.{other}.yml",
+            path = self.compose.file.display(),
+            other = other.name(),
+            track = self.track.name(),
+            dir = self.dir.display()
+        );
+        let kept = format!("docker-compose.{}.yml", self.track.name());
+        if self.dir.join(&kept).exists() {
+            said += "\n  ";
+            said += &t!(
+                "mv {kept} docker-compose.yml    (your {track} track's cluster, as you left it)",
+                kept,
+                track = self.track.name()
+            );
+        }
+        said += "\n";
+        said += t!("then run the lesson again.");
+        said
+    }
+
     /// Writes the compose file and `.env`, which names the project and its ports for compose commands typed in
     /// the folder.
     /// A compose file of the learner's that differs is kept, and the reference written beside it: what to say.
@@ -102,12 +152,16 @@ impl Cluster {
         for (n, port) in self.ports.iter().enumerate() {
             env += &format!("KAFKA_{}_PORT={port}\n", n + 1);
         }
+        let file = file(self.track);
+        if let Some(other) = self.other_track() {
+            bail!(self.move_over(other));
+        }
         write(&self.dir.join(".env"), &env)?;
         match std::fs::read_to_string(&self.compose.file) {
-            Ok(existing) if existing == FILE => Ok(None),
+            Ok(existing) if existing == file => Ok(None),
             Ok(_) => {
                 let reference = self.dir.join("docker-compose.reference.yml");
-                write(&reference, FILE)?;
+                write(&reference, file)?;
                 Ok(Some(t!(
                     "{path} is yours and differs from the workshop's, so it was left as it is. The workshop's is beside \
                      it: {reference}",
@@ -115,7 +169,7 @@ impl Cluster {
                     reference = reference.display()
                 )))
             }
-            Err(_) => write(&self.compose.file, FILE).map(|_| None),
+            Err(_) => write(&self.compose.file, file).map(|_| None),
         }
     }
 
@@ -132,7 +186,10 @@ impl Cluster {
 
     /// Waits until the three brokers are registered; fails at once when a container stopped.
     pub async fn registered(&self) -> Result<Vec<Broker>> {
-        let what = t!("the three brokers to register with ZooKeeper");
+        let what = match self.track {
+            Track::ZooKeeper => t!("the three brokers to register with ZooKeeper"),
+            Track::KRaft => t!("the three brokers to register with the controller"),
+        };
         let deadline = Instant::now() + crate::stack::ready_timeout();
         crate::ui::progress::while_running(what, async {
             loop {
@@ -269,7 +326,8 @@ impl Cluster {
     }
 
     /// A check's first facts: the cluster's containers run. False when nothing could answer a question about
-    /// the cluster (no container, ZooKeeper down, every broker down); with one broker down the others answer.
+    /// the cluster (no container, ZooKeeper or the controller down, every broker down); with one broker down the
+    /// others answer.
     /// `start` is the command that starts it.
     pub async fn runs(&self, start: &str) -> Result<(Vec<Fact>, bool)> {
         let containers = self.containers().await?;
@@ -294,12 +352,22 @@ impl Cluster {
             services = stopped.join(" "),
             dir = self.dir.display()
         );
-        let facts = vec![Fact::check(stopped.is_empty(), what, fix)];
-        let zookeeper_runs = containers.iter().any(|c| c.service == "zookeeper" && c.running());
-        Ok((facts, zookeeper_runs && !self.running().await?.is_empty()))
+        let mut facts = vec![Fact::check(stopped.is_empty(), what, fix)];
+        if let Some(other) = self.other_track() {
+            let what = t!("the cluster is the {track} track's", track = self.track.name());
+            facts.push(Fact::fail(what, self.move_over(other)));
+            return Ok((facts, false));
+        }
+        let [keeper, _] = self.track.services();
+        let keeper_runs = containers.iter().any(|c| c.service == keeper && c.running());
+        Ok((facts, keeper_runs && !self.running().await?.is_empty()))
     }
 
+    /// `compose down -v`: only this track's cluster (the other's is the learner's to set aside or delete).
     pub async fn down(&self) -> Result<String> {
+        if let Some(other) = self.other_track() {
+            bail!(self.move_over(other));
+        }
         self.compose.down(true).await
     }
 }
@@ -325,7 +393,7 @@ pub fn project(config: &StackConfig) -> String {
 }
 
 /// A folder holding the cluster's compose file (one with its three brokers), named as lesson 8 names it.
-fn is_cluster_folder(dir: &std::path::Path) -> bool {
+pub fn is_cluster_folder(dir: &std::path::Path) -> bool {
     dir.file_name().is_some_and(|name| name == FOLDER)
         && std::fs::read_to_string(dir.join(crate::stack::config::COMPOSE_FILE)).is_ok_and(|text| {
             BROKERS.iter().all(|b| text.contains(&format!("\n  {}:", service(*b))))
@@ -363,13 +431,21 @@ mod tests {
     }
 
     #[test]
-    fn the_file_publishes_each_broker_on_loopback_with_a_capped_heap() {
-        for b in BROKERS {
-            assert!(
-                FILE.contains(&format!("\"127.0.0.1:${{KAFKA_{b}_PORT:-{}}}:9092\"", 19091 + b))
-            );
+    fn each_file_publishes_each_broker_on_loopback_with_a_capped_heap() {
+        for (file, heap) in [(FILE, "-Xmx512m -Xms512m"), (KRAFT_FILE, "-Xmx512m\n")] {
+            for b in BROKERS {
+                let port = format!("\"127.0.0.1:${{KAFKA_{b}_PORT:-{}}}:9092\"", 19091 + b);
+                assert!(file.contains(&port), "{port}");
+            }
+            assert_eq!(file.matches(&format!("KAFKA_HEAP_OPTS: {heap}")).count(), 3);
+            assert_eq!(file.matches("KAFKA_HEAP_OPTS: -Xmx256m").count(), 1);
+            assert!(!file.contains("docker.sock"));
         }
-        assert_eq!(FILE.matches("KAFKA_HEAP_OPTS: -Xmx512m -Xms512m").count(), 3);
-        assert!(!FILE.contains("docker.sock"));
+    }
+
+    #[test]
+    fn each_file_is_its_tracks() {
+        assert_eq!(Track::of_file(FILE), Some(Track::ZooKeeper));
+        assert_eq!(Track::of_file(KRAFT_FILE), Some(Track::KRaft));
     }
 }

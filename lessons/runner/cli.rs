@@ -119,7 +119,7 @@ pub struct Workspace {
     #[arg(long, global = true)]
     pub project: Option<String>,
 
-    /// Lessons 1–7 on Kafka 3.9 with ZooKeeper, or on Kafka 4 without it (KRaft); your directory remembers
+    /// The lessons on Kafka 3.9 with ZooKeeper, or on Kafka 4 without it (KRaft); your directory remembers
     /// the choice [default: what it remembers, else zookeeper]
     #[arg(long, global = true, value_name = "TRACK")]
     pub track: Option<crate::stack::track::Track>,

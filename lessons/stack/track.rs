@@ -1,4 +1,4 @@
-//! The two tracks of lessons 1–7: Kafka 3.9 with ZooKeeper, as the assignment asks, or Kafka 4 in KRaft mode,
+//! The two tracks of the lessons: Kafka 3.9 with ZooKeeper, as the assignment asks, or Kafka 4 in KRaft mode,
 //! as Kafka runs today. A learner's folder remembers its track in `.lesson/track`.
 
 use std::path::Path;
@@ -90,9 +90,23 @@ impl Track {
         }
     }
 
+    /// `(docker compose exec {container} tool, the same with the tool as the track's image names it)` for
+    /// each of `tools`, for `markdown::personal`: the cluster lessons' texts, written once for both tracks.
+    pub fn exec_values(self, container: &str, tools: &[&str]) -> Vec<(String, String)> {
+        tools
+            .iter()
+            .map(|tool| {
+                (
+                    format!("exec {container} {tool} "),
+                    format!("exec {container} {} ", self.tool(tool)),
+                )
+            })
+            .collect()
+    }
+
     /// The track `dir` remembers, the ZooKeeper track when it remembers none.
     pub fn remembered(dir: &Path) -> Result<Track> {
-        let path = dir.join(MEMORY);
+        let path = home(dir).join(MEMORY);
         match std::fs::read_to_string(&path) {
             Ok(text) => Track::parse(text.trim()).with_context(|| {
                 t!(
@@ -108,7 +122,7 @@ impl Track {
 
     /// Makes `dir` remember this track.
     pub fn remember(self, dir: &Path) -> Result<()> {
-        let path = dir.join(MEMORY);
+        let path = home(dir).join(MEMORY);
         path.parent()
             .map(std::fs::create_dir_all)
             .transpose()
@@ -138,6 +152,7 @@ impl Track {
     /// What to tell a learner whose folder moves to this track from `before`: where the choice is kept,
     /// and what to do when the compose file there is the other track's.
     pub fn switched(self, before: Option<Track>, dir: &Path) -> String {
+        let dir = home(dir);
         let before = before.unwrap_or(match self {
             Track::ZooKeeper => Track::KRaft,
             Track::KRaft => Track::ZooKeeper,
@@ -154,6 +169,15 @@ impl Track {
             memory = MEMORY,
             before = before.name()
         );
+        let cluster = dir.join("cluster").join(super::config::COMPOSE_FILE);
+        if Track::of_file(&std::fs::read_to_string(cluster).unwrap_or_default()) == Some(before) {
+            said += "\n";
+            said += &t!(
+                "Your cluster/ holds the {before} track's cluster (lessons 8 and 9): lesson 8 will say how to set it \
+                 aside, keeping its data.",
+                before = before.name()
+            );
+        }
         let file = dir.join(super::config::COMPOSE_FILE);
         let text = std::fs::read_to_string(&file).unwrap_or_default();
         if Track::of_file(&text) == Some(before) {
@@ -180,6 +204,14 @@ impl Track {
             };
         }
         said
+    }
+}
+
+/// The folder that keeps the track: the learner's, also when a command is typed in its `cluster/`.
+fn home(dir: &Path) -> &Path {
+    match dir.parent() {
+        Some(parent) if crate::cluster::stack::is_cluster_folder(dir) => parent,
+        _ => dir,
     }
 }
 

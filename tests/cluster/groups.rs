@@ -44,7 +44,8 @@ pub fn l09_groups(l: &Learner) -> Result<()> {
     let waiting = agrees_with_kafka(l, 0)?;
     ensure!(waiting == 300, "check 9 counts {waiting} records to read, not the 300 just produced");
     // The reset the chapter shows, typed as the learner types it.
-    tool(l, &workshop::cluster::l09_groups::reset_command())?;
+    let reset = workshop::cluster::l09_groups::reset_command(Default::default());
+    tool(l, &reset.iter().map(String::as_str).collect::<Vec<_>>())?;
     let everything = agrees_with_kafka(l, 0)?;
     ensure!(
         everything == 900,

@@ -352,9 +352,16 @@ impl Learner {
         DownOnDrop { program }
     }
 
-    /// Removes lesson 8's cluster with its volumes when the test ends, however it ends, through the lesson.
+    /// Removes lesson 8's cluster with its volumes when the test ends, however it ends, through the lesson
+    /// (on the ZooKeeper track, whichever track the folder is on by then).
     pub fn cluster_down_on_drop(&self) -> DownOnDrop {
-        self.lesson_on_drop(&["reset", "8", "--yes"])
+        self.lesson_on_drop(&["--track", "zookeeper", "reset", "8", "--yes"])
+    }
+
+    /// As `cluster_down_on_drop`, for the KRaft track's cluster (whichever track the folder is on by then: the
+    /// lessons leave the other track's cluster alone).
+    pub fn kraft_cluster_down_on_drop(&self) -> DownOnDrop {
+        self.lesson_on_drop(&["--track", "kraft", "reset", "8", "--yes"])
     }
 
     /// Runs `lesson ARGS --project P --dir D` when the test ends.
