@@ -100,6 +100,35 @@ fn kraft_track_through_the_lessons() -> Result<()> {
     Ok(())
 }
 
+/// CLUSTER_ID changed in the compose file with the volumes kept: each start formats with the new id, Kafka 4
+/// refuses the volume (`Invalid cluster.id … Expected NEW, but read OLD`) and the broker restarts over and over.
+/// Starting says so at once with the id to put back, and once it is back the topic made before is there.
+#[test]
+fn kraft_changed_cluster_id_restarts_the_broker() -> Result<()> {
+    let l = Learner::new()?;
+    let _down = l.compose_down_on_drop();
+    l.expect(&["--track", "kraft", "1", "--run"], 0)?;
+    l.expect(&["2", "--run"], 0)?;
+    l.expect(&["4", "--run", "--topic", &l.topic], 0)?;
+    l.expect(&["6", "--run"], 0)?;
+    let file = l.config.compose_file();
+    let original = std::fs::read_to_string(&file)?;
+    let kept = "CLUSTER_ID: workshopKRaftTrack4xAA";
+    ensure!(original.contains(kept), "the KRaft track's file has another CLUSTER_ID");
+    std::fs::write(&file, original.replace(kept, "CLUSTER_ID: anotherKRaftClusterxxxAA"))?;
+    let outcome = l.lesson(&["2", "--run"])?;
+    ensure!(outcome.code == 2, "lesson 2 on a changed CLUSTER_ID exited {}", outcome.code);
+    for said in ["keeps restarting", "Invalid cluster.id", "put it back to workshopKRaftTrack4xAA"]
+    {
+        ensure!(outcome.stderr.contains(said), "no `{said}` in:\n{}", outcome.stderr);
+    }
+    std::fs::write(&file, original)?;
+    l.expect(&["6", "--run"], 0)?;
+    l.expect(&["2", "--run"], 0)?;
+    l.expect(&["check", "4", "--topic", &l.topic], 0)?;
+    Ok(())
+}
+
 /// Lessons 8 and 9 on the KRaft track's cluster (compose/kraft/cluster/docker-compose.yml: a controller and
 /// three brokers): a leader killed and every acknowledged record read back, a group sharing partitions.
 fn cluster_lessons(l: &Learner) -> Result<()> {

@@ -161,6 +161,11 @@ impl Stack {
         let (message, lasting) = match cause {
             Some((needle, why, lasting)) => {
                 let line = logs.lines().find(|l| l.contains(needle)).unwrap_or(needle).trim();
+                let why = match self.config.track {
+                    Track::KRaft => cluster_id_changed(line),
+                    Track::ZooKeeper => None,
+                }
+                .unwrap_or_else(|| crate::ui::lang::tr(why).to_string());
                 let message = t!(
                     "The {service} container keeps restarting ({restarts} restarts so far).\n\
                      Its log says: {line}\n\
@@ -168,7 +173,7 @@ impl Stack {
                     service,
                     restarts,
                     line,
-                    why = crate::ui::lang::tr(why)
+                    why
                 );
                 (message, *lasting)
             }
@@ -331,14 +336,17 @@ impl Stack {
             }
         }
         let keeper = match self.config.track {
-            Track::ZooKeeper => {
-                Keeper::ZooKeeper(zookeeper::srvr(&self.zookeeper_addr()).await.map_err(|_| {
-                    Probe::Waiting(t!(
-                        "ZooKeeper to answer on {addr}",
-                        addr = self.zookeeper_addr()
-                    ))
-                })?)
-            }
+            Track::ZooKeeper => match zookeeper::srvr(&self.zookeeper_addr()).await {
+                Ok(srvr) => Keeper::ZooKeeper(srvr),
+                Err(_) => {
+                    return Err(self
+                        .lasting_restart(t!(
+                            "ZooKeeper to answer on {addr}",
+                            addr = self.zookeeper_addr()
+                        ))
+                        .await)
+                }
+            },
             // The controller publishes no port: the broker forwards the question to it.
             Track::KRaft => match quorum::describe(&self.bootstrap(), Duration::from_secs(3)).await
             {
@@ -360,10 +368,12 @@ impl Stack {
                     ))));
                 }
                 Err(_) => {
-                    return Err(Probe::Waiting(t!(
-                        "Kafka to answer on {bootstrap}",
-                        bootstrap = self.bootstrap()
-                    )))
+                    return Err(self
+                        .lasting_restart(t!(
+                            "Kafka to answer on {bootstrap}",
+                            bootstrap = self.bootstrap()
+                        ))
+                        .await)
                 }
             },
         };
@@ -372,15 +382,9 @@ impl Stack {
             .ok()
             .filter(|b| !b.is_empty());
         let Some(brokers) = brokers else {
-            return Err(match self.restart_loop("kafka").await {
-                Some(restarts) if restarts.lasting => {
-                    Probe::Broken(anyhow::anyhow!(restarts.message))
-                }
-                _ => Probe::Waiting(t!(
-                    "Kafka to return metadata on {bootstrap}",
-                    bootstrap = self.bootstrap()
-                )),
-            });
+            let waiting =
+                t!("Kafka to return metadata on {bootstrap}", bootstrap = self.bootstrap());
+            return Err(self.lasting_restart(waiting).await);
         };
         if let Some(c) =
             containers.iter().find(|c| !matches!(c.health, Health::Healthy | Health::None))
@@ -394,6 +398,17 @@ impl Stack {
         Ok(Ready { keeper, brokers, containers })
     }
     // ANCHOR_END: probe
+
+    /// What does not answer yet: broken when one of the track's services keeps restarting for a cause no
+    /// restart will end (its log names it), else still `waiting`.
+    async fn lasting_restart(&self, waiting: String) -> Probe {
+        for service in self.services_of_track() {
+            if let Some(restarts) = self.restart_loop(service).await.filter(|r| r.lasting) {
+                return Probe::Broken(anyhow::anyhow!(restarts.message));
+            }
+        }
+        Probe::Waiting(waiting)
+    }
 }
 
 /// A container its engine keeps restarting: what to say, and whether waiting can end it.
@@ -401,6 +416,23 @@ pub struct RestartLoop {
     pub message: String,
     /// No restart will fix it: waiting longer is pointless.
     pub lasting: bool,
+}
+
+/// On the KRaft track, `Invalid cluster.id in: … Expected NEW, but read OLD`: the image formats each start with
+/// the compose file's CLUSTER_ID, and a volume formatted with another is refused (measured on Kafka 4.4,
+/// changing CLUSTER_ID with the volumes kept). Putting the id back loses nothing.
+fn cluster_id_changed(line: &str) -> Option<String> {
+    let (_, ids) = line.split_once("Expected ")?;
+    let (expected, read) = ids.split_once(", but read ")?;
+    let read = read.split_whitespace().next()?;
+    Some(t!(
+        "This volume was formatted for cluster {read}, and the compose file now says CLUSTER_ID: {expected}.
+If you changed CLUSTER_ID, put it back to {read} and start again: nothing is lost. If a volume was removed
+and formatted anew, the nodes no longer hold one cluster: read \"Invalid cluster.id\" in the book's
+troubleshooting chapter before deleting anything.",
+        read,
+        expected
+    ))
 }
 
 /// Log lines that name why a broker cannot start, what to do, and whether it lasts.
@@ -420,4 +452,24 @@ pub fn ready_timeout() -> Duration {
     let seconds =
         std::env::var("WORKSHOP_READY_TIMEOUT").ok().and_then(|s| s.parse().ok()).unwrap_or(180);
     Duration::from_secs(seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_cluster_id_is_named_with_the_one_to_put_back() {
+        // As Kafka 4.4's formatter said it here, CLUSTER_ID changed with the volumes kept.
+        let line = "Exception in thread \"main\" java.lang.RuntimeException: Invalid cluster.id in: \
+                    /var/lib/kafka/data/meta.properties. Expected otherKRaftClusterIdxxAA, but read \
+                    workshopKRaftTrack4xAA";
+        let why = cluster_id_changed(line).unwrap_or_default();
+        assert!(why.starts_with(
+            "This volume was formatted for cluster workshopKRaftTrack4xAA, and the compose file now says \
+             CLUSTER_ID: otherKRaftClusterIdxxAA."
+        ));
+        assert!(why.contains("put it back to workshopKRaftTrack4xAA"), "{why}");
+        assert_eq!(cluster_id_changed("Invalid cluster.id"), None);
+    }
 }
