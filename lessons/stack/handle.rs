@@ -215,7 +215,14 @@ impl Stack {
     /// `compose up -d`, then waits until ZooKeeper and Kafka answer.
     pub async fn up(&self) -> Result<(String, Ready)> {
         super::ports::ensure_free(&self.config, &self.containers().await?)?;
-        let output = self.compose.up().await?;
+        let output = match self.compose.up().await {
+            Ok(output) => output,
+            // Compose v2 gives up on a dependency that never turns healthy; say why it does not.
+            Err(err) => match self.lasting_restart(String::new()).await {
+                Probe::Broken(why) => bail!("{err:#}\n\n{why:#}"),
+                Probe::Waiting(_) => return Err(err),
+            },
+        };
         match self.wait_ready(ready_timeout()).await {
             Ok(ready) => Ok((output, ready)),
             // What compose said comes first: it started the containers that then failed.
