@@ -20,9 +20,9 @@ pub const FILE: &str = include_str!("../../compose/cluster/docker-compose.yml");
 pub const KRAFT_FILE: &str = include_str!("../../compose/kraft/cluster/docker-compose.yml");
 pub const FOLDER: &str = "cluster";
 pub const BROKERS: [i32; 3] = [1, 2, 3];
-/// Three broker heaps of 512 MiB, ZooKeeper's (or the controller's) of 256 MiB and the JVMs around them: measured at 0.9 GiB idle
-/// and 1.0 GiB after the reliability test's 200,000 records, and capped under about 2.5 GiB. The KRaft track's
-/// (three brokers, a controller of 256 MiB): 1.6 GiB after lessons 8 and 9.
+/// Three broker heaps of 512 MiB, ZooKeeper's (or the controller's) of 256 MiB and the JVMs around them,
+/// capped under about 2.5 GiB. Measured: the ZooKeeper track's at 0.9 GiB idle and 1.0 GiB after the
+/// reliability test's 200,000 records; the KRaft track's at 1.6 GiB after lessons 8 and 9.
 pub const MEMORY_NEEDED: i64 = 5 << 29;
 
 /// `kafka-2`: broker 2's compose service.

@@ -218,9 +218,9 @@ impl Stack {
         let output = match self.compose.up().await {
             Ok(output) => output,
             // Compose v2 gives up on a dependency that never turns healthy; say why it does not.
-            Err(err) => match self.lasting_restart(String::new()).await {
-                Probe::Broken(why) => bail!("{err:#}\n\n{why:#}"),
-                Probe::Waiting(_) => return Err(err),
+            Err(err) => match self.lasting_restart().await {
+                Some(why) => bail!("{err:#}\n\n{why}"),
+                None => return Err(err),
             },
         };
         match self.wait_ready(ready_timeout()).await {
@@ -342,22 +342,16 @@ impl Stack {
                 )));
             }
         }
+        // What the keeper of the metadata answers, or what is still awaited.
         let keeper = match self.config.track {
             Track::ZooKeeper => match zookeeper::srvr(&self.zookeeper_addr()).await {
-                Ok(srvr) => Keeper::ZooKeeper(srvr),
-                Err(_) => {
-                    return Err(self
-                        .lasting_restart(t!(
-                            "ZooKeeper to answer on {addr}",
-                            addr = self.zookeeper_addr()
-                        ))
-                        .await)
-                }
+                Ok(srvr) => Ok(Keeper::ZooKeeper(srvr)),
+                Err(_) => Err(t!("ZooKeeper to answer on {addr}", addr = self.zookeeper_addr())),
             },
             // The controller publishes no port: the broker forwards the question to it.
             Track::KRaft => match quorum::describe(&self.bootstrap(), Duration::from_secs(3)).await
             {
-                Ok(Some(q)) if q.leader >= 0 => Keeper::KRaft(q),
+                Ok(Some(q)) if q.leader >= 0 => Ok(Keeper::KRaft(q)),
                 Ok(Some(_)) => {
                     return Err(Probe::Waiting(t!(
                         "the controller quorum to elect a leader (asked through {bootstrap})",
@@ -374,15 +368,12 @@ impl Stack {
                         bootstrap
                     ))));
                 }
-                Err(_) => {
-                    return Err(self
-                        .lasting_restart(t!(
-                            "Kafka to answer on {bootstrap}",
-                            bootstrap = self.bootstrap()
-                        ))
-                        .await)
-                }
+                Err(_) => Err(t!("Kafka to answer on {bootstrap}", bootstrap = self.bootstrap())),
             },
+        };
+        let keeper = match keeper {
+            Ok(keeper) => keeper,
+            Err(waiting) => return Err(self.waiting_unless_restarting(waiting).await),
         };
         let brokers = admin::brokers(&self.bootstrap(), Duration::from_secs(3))
             .await
@@ -391,7 +382,7 @@ impl Stack {
         let Some(brokers) = brokers else {
             let waiting =
                 t!("Kafka to return metadata on {bootstrap}", bootstrap = self.bootstrap());
-            return Err(self.lasting_restart(waiting).await);
+            return Err(self.waiting_unless_restarting(waiting).await);
         };
         if let Some(c) =
             containers.iter().find(|c| !matches!(c.health, Health::Healthy | Health::None))
@@ -406,15 +397,23 @@ impl Stack {
     }
     // ANCHOR_END: probe
 
-    /// What does not answer yet: broken when one of the track's services keeps restarting for a cause no
-    /// restart will end (its log names it), else still `waiting`.
-    async fn lasting_restart(&self, waiting: String) -> Probe {
+    /// What one of the track's services says when it keeps restarting for a cause no restart will end (its
+    /// log names it).
+    async fn lasting_restart(&self) -> Option<String> {
         for service in self.services_of_track() {
             if let Some(restarts) = self.restart_loop(service).await.filter(|r| r.lasting) {
-                return Probe::Broken(anyhow::anyhow!(restarts.message));
+                return Some(restarts.message);
             }
         }
-        Probe::Waiting(waiting)
+        None
+    }
+
+    /// Still `waiting` for what does not answer yet, unless a service's restarts say it never will.
+    async fn waiting_unless_restarting(&self, waiting: String) -> Probe {
+        match self.lasting_restart().await {
+            Some(why) => Probe::Broken(anyhow::anyhow!(why)),
+            None => Probe::Waiting(waiting),
+        }
     }
 }
 

@@ -75,33 +75,25 @@ impl Track {
         let tools = ["kafka-console-producer", "kafka-console-consumer"];
         match self {
             Track::ZooKeeper => Vec::new(),
-            Track::KRaft => tools
-                .into_iter()
-                .flat_map(|tool| {
-                    [
-                        (format!("exec kafka {tool} "), format!("exec kafka {} ", self.tool(tool))),
-                        (
-                            format!("<container> {tool} "),
-                            format!("<container> {} ", self.tool(tool)),
-                        ),
-                    ]
-                })
-                .collect(),
+            Track::KRaft => {
+                let mut values = self.exec_values("kafka", &tools);
+                values.extend(self.tools_after("<container>", &tools));
+                values
+            }
         }
     }
 
     /// `(docker compose exec {container} tool, the same with the tool as the track's image names it)` for
     /// each of `tools`, for `markdown::personal`: the cluster lessons' texts, written once for both tracks.
     pub fn exec_values(self, container: &str, tools: &[&str]) -> Vec<(String, String)> {
-        tools
-            .iter()
-            .map(|tool| {
-                (
-                    format!("exec {container} {tool} "),
-                    format!("exec {container} {} ", self.tool(tool)),
-                )
-            })
-            .collect()
+        self.tools_after(&format!("exec {container}"), tools)
+    }
+
+    /// `("{before} tool ", "{before} tool as the track's image names it ")` for each of `tools`.
+    fn tools_after(self, before: &str, tools: &[&str]) -> Vec<(String, String)> {
+        let value =
+            |tool: &str| (format!("{before} {tool} "), format!("{before} {} ", self.tool(tool)));
+        tools.iter().map(|tool| value(tool)).collect()
     }
 
     /// The track `dir` remembers, the ZooKeeper track when it remembers none.
