@@ -3,12 +3,11 @@
 //! the stack of `compose/kraft/docker-compose.yml`, and their checks read the KRaft facts. On the running stack,
 //! the workshop's reading of the controller quorum (`workshop::kafka::quorum`, Kafka's DescribeQuorum) is held
 //! against Kafka's own `kafka-metadata-quorum.sh describe --status`, read between two readings of ours.
-//! Lessons 8 and 9 run on the track's own cluster (a controller and three brokers).
+//! Lessons 8 and 9 on the track's own cluster are in tests/kraft_cluster.rs.
 
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
@@ -23,7 +22,6 @@ const NOT_DONE: i32 = 1;
 fn kraft_track_through_the_lessons() -> Result<()> {
     let l = Learner::new()?;
     let _down = l.compose_down_on_drop();
-    let _cluster_down = l.kraft_cluster_down_on_drop();
     let switched = l.lesson(&["--track", "kraft", "check", "1"])?;
     ensure!(switched.code == NOT_DONE, "check 1 before lesson 1 exited {}", switched.code);
     snapshot!("kraft_track_chosen", switched.stderr);
@@ -78,24 +76,19 @@ fn kraft_track_through_the_lessons() -> Result<()> {
     ensure!(collected.contains("Lesson 7 is done"), "check 7 said:\n{collected}");
     l.expect(&["6", "--run", "--volumes"], 0)?;
     snapshot!("kraft_l06_check", l.expect(&["check", "6", "--volumes"], 0)?);
-    cluster_lessons(&l)?;
 
-    // Back to the ZooKeeper track with the KRaft file still there: the learner is told how to move over.
+    // Back to the ZooKeeper track with the KRaft file still there: the learner is told how to move over
+    // (tests/kraft_cluster.rs snapshots what it says, with a cluster there too).
     let back = l.lesson(&["--track", "zookeeper", "check", "1"])?;
     ensure!(back.code == NOT_DONE, "check 1 of the other track's file exited {}", back.code);
-    snapshot!("kraft_track_left", back.stderr);
+    ensure!(
+        back.stderr.contains("Your docker-compose.yml is the kraft track's. To move over"),
+        "going back to the ZooKeeper track said:\n{}",
+        back.stderr
+    );
     ensure!(
         std::fs::read_to_string(l.config.dir.join(".lesson/track"))?.trim() == "zookeeper",
         "the folder does not remember the ZooKeeper track"
-    );
-    // The KRaft track's cluster is still there: the ZooKeeper track's lesson 8 starts nothing, and says how.
-    let cluster_file = std::fs::read_to_string(l.config.dir.join("cluster/docker-compose.yml"))?;
-    let refused = l.lesson(&["8", "--run"])?;
-    ensure!(refused.code == 2, "lesson 8 on the other track's cluster exited {}", refused.code);
-    snapshot!("kraft_cluster_left", refused.stderr);
-    ensure!(
-        cluster_file == std::fs::read_to_string(l.config.dir.join("cluster/docker-compose.yml"))?,
-        "the ZooKeeper track's lesson 8 changed the KRaft track's cluster file"
     );
     Ok(())
 }
@@ -126,65 +119,6 @@ fn kraft_changed_cluster_id_restarts_the_broker() -> Result<()> {
     l.expect(&["6", "--run"], 0)?;
     l.expect(&["2", "--run"], 0)?;
     l.expect(&["check", "4", "--topic", &l.topic], 0)?;
-    Ok(())
-}
-
-/// Lessons 8 and 9 on the KRaft track's cluster (compose/kraft/cluster/docker-compose.yml: a controller and
-/// three brokers): a leader killed and every acknowledged record read back, a group sharing partitions.
-fn cluster_lessons(l: &Learner) -> Result<()> {
-    let explained = l.expect(&["8"], 0)?;
-    ensure!(
-        explained.contains("exec kafka-1 /opt/kafka/bin/kafka-topics.sh --bootstrap-server"),
-        "lesson 8's text on the KRaft track:\n{explained}"
-    );
-    let replicated = l.expect(&["8", "--run"], 0)?;
-    ensure!(
-        replicated.contains("all 100 acknowledged records are there, each once"),
-        "lesson 8 said:\n{replicated}"
-    );
-    let file = std::fs::read_to_string(l.config.dir.join("cluster/docker-compose.yml"))?;
-    let reference = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("compose/kraft/cluster/docker-compose.yml");
-    ensure!(
-        file == std::fs::read_to_string(reference)?,
-        "lesson 8 did not write the KRaft track's cluster"
-    );
-    let checked = l.expect(&["check", "8"], 0)?;
-    ensure!(checked.contains("Lesson 8 is done"), "check 8 said:\n{checked}");
-    let grouped = l.expect(&["9", "--run"], 0)?;
-    ensure!(
-        grouped.contains("docker compose exec kafka-1 /opt/kafka/bin/kafka-consumer-groups.sh"),
-        "lesson 9 said:\n{grouped}"
-    );
-    // Check 9 looks at the group while it reads: two readers, as the learner starts them in two terminals.
-    let readers = ["reader-a", "reader-b"]
-        .map(|name| l.command(&["cluster", "consume", name]).stdout(Stdio::null()).spawn());
-    let mut done = String::new();
-    let waited = common::wait_for("check 9 to pass with two readers", || {
-        let check = l.lesson(&["check", "9"])?;
-        done = check.stdout;
-        Ok(check.code == 0)
-    });
-    for mut reader in readers.into_iter().flatten() {
-        Command::new("kill").args(["-INT", &reader.id().to_string()]).status()?;
-        reader.wait()?;
-    }
-    waited.with_context(|| format!("check 9 said last:\n{done}"))?;
-    ensure!(done.contains("Lesson 9 is done"), "check 9 said:\n{done}");
-    // A leader killed by hand, typed in cluster/ (which takes the track of the folder above): the controller
-    // fences it once its heartbeats stop, and says so.
-    let args = ["cluster", "kill"];
-    let mut kill = Command::new(env!("CARGO_BIN_EXE_lesson"));
-    kill.args(args).arg("--dir").arg(l.config.dir.join("cluster"));
-    kill.args(["--project", &l.config.project]);
-    kill.envs(l.command(&[]).get_envs().filter_map(|(k, v)| Some((k, v?))));
-    let killed = l.run(&args, kill)?;
-    ensure!(killed.code == 0, "lesson cluster kill in cluster/ exited {}", killed.code);
-    let killed = killed.stdout;
-    ensure!(
-        killed.contains("once the broker missed its heartbeats"),
-        "lesson cluster kill said:\n{killed}"
-    );
     Ok(())
 }
 
