@@ -1,0 +1,309 @@
+//! The live migration of lesson 8's ZooKeeper cluster to KRaft (Kafka 3.9), with the phase files of
+//! `compose/cluster/migrate-*.yml` as a learner runs them in `cluster/`: a controller with migration on, the
+//! brokers rolled into migration mode one at a time, then into KRaft mode, the controller finalized, ZooKeeper
+//! removed. Lesson 8's producer runs through the rolling restarts. Each phase is held against the facts Kafka
+//! itself keeps: ZooKeeper's `/migration` and `/controller` znodes and `/brokers/ids`, the controller's log of
+//! its migration state, and the quorum. At the end every record any producer had acknowledged is there once,
+//! and the topics, partition counts and topic configs are as before.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{ensure, Context, Result};
+use common::Learner;
+use workshop::cluster::l08_replication::verify;
+use workshop::cluster::{ledger, TOPIC};
+use workshop::kafka::inspect::inspect;
+use workshop::stack::engine::{Engine, Health};
+
+const CONFIGURED: &str = "migrate-configured";
+const PHASES: [&str; 5] = [
+    "migrate-1-controller.yml",
+    "migrate-2-brokers-migrating.yml",
+    "migrate-3-brokers-on-kraft.yml",
+    "migrate-4-finalized.yml",
+    "migrate-5-no-zookeeper.yml",
+];
+
+#[test]
+fn the_zookeeper_cluster_migrates_to_kraft_keeping_every_record() -> Result<()> {
+    let l = Learner::new()?;
+    let _down = l.cluster_down_on_drop();
+    l.expect(&["8", "--run"], 0)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let bootstrap = format!("localhost:{}", l.cluster_ports[0]);
+    runtime.block_on(workshop::kafka::admin::create_topic_on(
+        &bootstrap,
+        CONFIGURED,
+        &[&[1, 2, 3], &[2, 3, 1]],
+        &[("retention.ms", "123456789"), ("cleanup.policy", "compact")],
+    ))?;
+    let before = topics(&l)?;
+    let cluster_id = zookeeper(&l, "/cluster/id")?;
+    let cluster_id = json_field(&cluster_id, "id").context("no id in /cluster/id")?;
+    let migration =
+        Migration { l: &l, runtime: &runtime, engine: runtime.block_on(Engine::connect())? };
+    // What lesson 10 will do: ZooKeeper's cluster id in cluster/.env, where compose finds it.
+    let env = l.config.dir.join("cluster/.env");
+    let mut text = std::fs::read_to_string(&env)?;
+    text.push_str(&format!("CLUSTER_ID={cluster_id}\n"));
+    std::fs::write(&env, text)?;
+    // The phase files sit in cluster/, where compose finds .env and names the project as lesson 8's.
+    for phase in PHASES {
+        let source =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("compose/cluster").join(phase);
+        std::fs::copy(source, l.config.dir.join("cluster").join(phase))?;
+    }
+    // Down on drop with every service and volume of the migration (lesson 8's file knows no controller).
+    let _migration_down = DownWith(&l);
+
+    migration.up("migrate-1-controller.yml", &["controller"])?;
+    let pending = zookeeper(&l, "/migration")?;
+    ensure!(
+        json_field(&pending, "kraft_metadata_offset").as_deref() == Some("-1"),
+        "/migration before the brokers: {pending}"
+    );
+
+    let mut producer =
+        l.command(&["cluster", "produce"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn()?;
+    let stdout = producer.stdout.take().context("no stdout")?;
+    let said = std::thread::spawn(move || {
+        std::io::BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<_>>().join("\n")
+    });
+    let ledger_path = ledger::path(&l.config.dir.join("cluster"));
+    let acknowledged = || -> Result<usize> { Ok(ledger::read(&ledger_path)?.len()) };
+    let start = acknowledged()?;
+    common::wait_for("the producer's first acknowledgements", || Ok(acknowledged()? > start))?;
+
+    for broker in ["kafka-1", "kafka-2", "kafka-3"] {
+        migration.roll("migrate-2-brokers-migrating.yml", broker)?;
+    }
+    migration.logged("controller", "Completed migration of metadata from ZooKeeper to KRaft")?;
+    let copied = zookeeper(&l, "/migration")?;
+    let offset: i64 = json_field(&copied, "kraft_metadata_offset")
+        .and_then(|o| o.parse().ok())
+        .context("no kraft_metadata_offset")?;
+    ensure!(offset > 0, "/migration after the copy: {copied}");
+    let controller = zookeeper(&l, "/controller")?;
+    ensure!(
+        json_field(&controller, "brokerid").as_deref() == Some("9"),
+        "the KRaft controller (node 9) holds /controller: {controller}"
+    );
+
+    for broker in ["kafka-1", "kafka-2", "kafka-3"] {
+        migration.roll("migrate-3-brokers-on-kraft.yml", broker)?;
+    }
+    let ids = zookeeper_ls(&l, "/brokers/ids")?;
+    ensure!(ids == "[]", "brokers in KRaft mode left /brokers/ids: {ids}");
+    let through = acknowledged()?;
+    common::wait_for("acknowledgements once every broker is on KRaft", || {
+        Ok(acknowledged()? > through)
+    })?;
+    Command::new("kill").args(["-INT", &producer.id().to_string()]).status()?;
+    producer.wait()?;
+    eprintln!("the producer said:\n{}", said.join().unwrap_or_default());
+
+    migration.up("migrate-4-finalized.yml", &["controller"])?;
+    migration
+        .logged("controller", "changing the migration state from MIGRATION to POST_MIGRATION")?;
+    migration.up("migrate-5-no-zookeeper.yml", &["--remove-orphans"])?;
+    let services = migration.services()?;
+    ensure!(!services.contains_key("zookeeper"), "ZooKeeper is still there: {services:?}");
+
+    let quorum = runtime
+        .block_on(workshop::kafka::quorum::describe(&bootstrap, Duration::from_secs(10)))?
+        .context("the migrated broker answered as one in ZooKeeper mode")?;
+    ensure!(quorum.leader == 9, "the controller (node 9) leads the quorum: {quorum:?}");
+    let after = topics(&l)?;
+    ensure!(before == after, "topics before the migration:\n{before:#?}\nafter:\n{after:#?}");
+    let entries = ledger::read(&ledger_path)?;
+    let verdict = runtime.block_on(verify(&bootstrap, &entries))?;
+    eprintln!("{}", verdict.summary());
+    ensure!(
+        verdict.acknowledged == entries.len() && verdict.acknowledged > through,
+        "of {} acknowledged records, {} are of this cluster",
+        entries.len(),
+        verdict.acknowledged
+    );
+    ensure!(verdict.missing.is_empty() && verdict.twice.is_empty(), "{}", verdict.summary());
+    Ok(())
+}
+
+struct Migration<'a> {
+    l: &'a Learner,
+    runtime: &'a tokio::runtime::Runtime,
+    engine: Engine,
+}
+
+impl Migration<'_> {
+    /// `docker compose -f FILE up -d ARGS` in cluster/, then waits for every service of the file that runs to
+    /// be healthy.
+    fn up(&self, file: &str, args: &[&str]) -> Result<()> {
+        let mut command = vec!["-f", file, "up", "-d"];
+        command.extend(args);
+        let out = self.l.cluster_compose(&command)?;
+        ensure!(out.status.success(), "compose {} failed", command.join(" "));
+        common::wait_for(&format!("every service to be healthy after {file}"), || {
+            Ok(self.services()?.values().all(|h| *h == Health::Healthy))
+        })
+    }
+
+    /// A rolling restart's step: BROKER started anew from FILE, then every replica of the topics back in sync
+    /// before the next broker goes down.
+    fn roll(&self, file: &str, broker: &str) -> Result<()> {
+        self.up(file, &["--no-deps", broker])?;
+        let bootstrap = self.l.cluster_ports.map(|p| format!("localhost:{p}")).join(",");
+        common::wait_for(
+            &format!("every replica in sync after {broker} started from {file}"),
+            || {
+                let bootstrap = bootstrap.clone();
+                let lagging = self.runtime.block_on(inspect(&bootstrap, |i| {
+                    let mut lagging = Vec::new();
+                    for topic in [TOPIC, CONFIGURED] {
+                        for p in i.topic(topic)?.unwrap_or_default() {
+                            if p.isr.len() < p.replicas.len() {
+                                lagging.push(format!("{topic}-{}", p.id));
+                            }
+                        }
+                    }
+                    Ok(lagging)
+                }));
+                Ok(lagging.is_ok_and(|l| l.is_empty()))
+            },
+        )
+    }
+
+    /// Each service of the cluster's project, with its health.
+    fn services(&self) -> Result<BTreeMap<String, Health>> {
+        let project = workshop::cluster::stack::project(&self.l.config);
+        let containers = self.runtime.block_on(self.engine.containers(&project))?;
+        Ok(containers.into_iter().map(|c| (c.service, c.health)).collect())
+    }
+
+    /// Waits until SERVICE has logged TEXT (in its last 2,000 lines).
+    fn logged(&self, service: &str, text: &str) -> Result<()> {
+        let project = workshop::cluster::stack::project(&self.l.config);
+        common::wait_for(&format!("{service} to log `{text}`"), || {
+            std::thread::sleep(Duration::from_millis(500));
+            let containers = self.runtime.block_on(self.engine.containers(&project))?;
+            let Some(c) = containers.iter().find(|c| c.service == service) else {
+                return Ok(false);
+            };
+            Ok(self.runtime.block_on(self.engine.logs_tail(&c.id, 2000))?.contains(text))
+        })
+    }
+}
+
+/// Removes the migration's services and volumes when the test ends (lesson 8's `reset` knows only its own file).
+struct DownWith<'a>(&'a Learner);
+
+impl Drop for DownWith<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.cluster_compose(&[
+            "-f",
+            "migrate-4-finalized.yml",
+            "down",
+            "-v",
+            "--remove-orphans",
+            "--timeout",
+            "0",
+        ]);
+    }
+}
+
+/// A topic as `kafka-topics --describe` shows it: its id, its partition count and the configs set on it.
+#[derive(Debug, PartialEq)]
+struct Topic {
+    id: String,
+    partitions: usize,
+    configs: Vec<String>,
+}
+
+/// Every topic but the internal ones.
+fn topics(l: &Learner) -> Result<BTreeMap<String, Topic>> {
+    let listed = l.cluster_compose(&[
+        "exec",
+        "-T",
+        "kafka-1",
+        "kafka-topics",
+        "--bootstrap-server",
+        "kafka-1:29092",
+        "--describe",
+        "--exclude-internal",
+    ])?;
+    ensure!(listed.status.success(), "kafka-topics --describe failed");
+    let mut topics = BTreeMap::new();
+    for line in String::from_utf8_lossy(&listed.stdout).lines() {
+        // `Topic: NAME	TopicId: …	PartitionCount: N	ReplicationFactor: R	Configs: a=b,c=d`
+        let fields: BTreeMap<&str, &str> = line
+            .split('\t')
+            .filter_map(|f| f.split_once(": ").or_else(|| f.strip_suffix(':').map(|k| (k, ""))))
+            .map(|(k, v)| (k.trim(), v.trim()))
+            .collect();
+        let (Some(name), Some(id), Some(count)) =
+            (fields.get("Topic"), fields.get("TopicId"), fields.get("PartitionCount"))
+        else {
+            continue;
+        };
+        let mut configs: Vec<String> = fields
+            .get("Configs")
+            .map(|c| c.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect())
+            .unwrap_or_default();
+        configs.sort();
+        let topic = Topic { id: id.to_string(), partitions: count.parse()?, configs };
+        topics.insert(name.to_string(), topic);
+    }
+    ensure!(topics.contains_key(CONFIGURED), "kafka-topics listed no {CONFIGURED}: {topics:?}");
+    Ok(topics)
+}
+
+/// `zookeeper-shell localhost:2181 get PATH` in the zookeeper container: the znode's data.
+fn zookeeper(l: &Learner, path: &str) -> Result<String> {
+    let out = l.cluster_compose(&[
+        "exec",
+        "-T",
+        "zookeeper",
+        "zookeeper-shell",
+        "localhost:2181",
+        "get",
+        path,
+    ])?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .rev()
+        .find(|line| line.starts_with('{'))
+        .map(str::to_string)
+        .with_context(|| format!("zookeeper-shell get {path} said:\n{text}"))
+}
+
+/// `zookeeper-shell localhost:2181 ls PATH`: the children, as the shell prints them (`[1, 2, 3]`).
+fn zookeeper_ls(l: &Learner, path: &str) -> Result<String> {
+    let out = l.cluster_compose(&[
+        "exec",
+        "-T",
+        "zookeeper",
+        "zookeeper-shell",
+        "localhost:2181",
+        "ls",
+        path,
+    ])?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .rev()
+        .find(|line| line.starts_with('['))
+        .map(str::to_string)
+        .with_context(|| format!("zookeeper-shell ls {path} said:\n{text}"))
+}
+
+/// The value of `"NAME":` in a one-line JSON object, without quotes.
+fn json_field(json: &str, name: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    match value.get(name)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
