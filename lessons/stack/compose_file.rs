@@ -202,4 +202,51 @@ mod tests {
             check_yaml("services:\n  kafka:\n    image: [unclosed\n").err().unwrap_or_default();
         assert!(err.contains("line"), "{err}");
     }
+
+    /// What learners run, every file of compose/ (not the stand-ins CI builds): every published port on
+    /// 127.0.0.1 only, every image pinned to a version, never the engine's socket.
+    #[test]
+    fn every_compose_file_a_learner_runs_keeps_the_rules() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("compose");
+        let mut files = Vec::new();
+        let mut dirs = vec![root.clone()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() && path != root.join("standin") {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "yml") {
+                    files.push(path);
+                }
+            }
+        }
+        assert!(files.len() >= 9, "compose/ has {} files", files.len());
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap_or_default();
+            let name = file.display();
+            assert!(check_yaml(&text).is_ok(), "{name}: {:?}", check_yaml(&text));
+            assert!(!text.contains("docker.sock"), "{name} mounts the engine's socket");
+            let mut in_ports = false;
+            for line in text.lines() {
+                let item = line.trim_start();
+                if item.starts_with("ports:") {
+                    in_ports = true;
+                } else if in_ports && item.starts_with("- ") {
+                    assert!(
+                        item.starts_with("- \"127.0.0.1:"),
+                        "{name}: {line} is not on 127.0.0.1"
+                    );
+                } else {
+                    in_ports = false;
+                }
+                if let Some(image) = item.strip_prefix("image: ") {
+                    let public = image.rsplit(":-").next().unwrap_or(image).trim_end_matches('}');
+                    let tag = public.rsplit_once(':').map(|(_, tag)| tag).unwrap_or_default();
+                    let pinned =
+                        tag.contains(|c: char| c.is_ascii_digit()) && !tag.contains("latest");
+                    assert!(pinned, "{name}: {image} is not pinned to a version");
+                }
+            }
+        }
+    }
 }
