@@ -4,6 +4,7 @@ pub mod group;
 pub mod l08_replication;
 pub mod l09_groups;
 pub mod ledger;
+pub mod migration;
 pub mod produce;
 pub mod stack;
 

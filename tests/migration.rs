@@ -1,9 +1,10 @@
 //! The live migration of lesson 8's ZooKeeper cluster to KRaft (Kafka 3.9), with the phase files of
 //! `compose/cluster/migrate-*.yml` as a learner runs them in `cluster/`: a controller with migration on, the
 //! brokers rolled into migration mode one at a time, then into KRaft mode, the controller finalized, ZooKeeper
-//! removed. Lesson 8's producer runs through the rolling restarts. Each phase is held against the facts Kafka
-//! itself keeps: ZooKeeper's `/migration` and `/controller` znodes and `/brokers/ids`, the controller's log of
-//! its migration state, and the quorum. At the end every record any producer had acknowledged is there once,
+//! removed. Lesson 8's producer runs through the rolling restarts. At each step, the phase the workshop reads
+//! from live facts (`workshop::cluster::migration`) is held against the controller's own verdict, the migration
+//! state its log names last, and against what ZooKeeper keeps: its `/migration` and `/controller` znodes and
+//! `/brokers/ids`. At the end every record any producer had acknowledged is there once,
 //! and the topics, partition counts and topic configs are as before.
 
 mod common;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use anyhow::{ensure, Context, Result};
 use common::Learner;
 use workshop::cluster::l08_replication::verify;
+use workshop::cluster::migration::{self, Phase, State};
 use workshop::cluster::{ledger, TOPIC};
 use workshop::kafka::inspect::inspect;
 use workshop::stack::engine::{Engine, Health};
@@ -61,7 +63,9 @@ fn the_zookeeper_cluster_migrates_to_kraft_keeping_every_record() -> Result<()> 
     // Down on drop with every service and volume of the migration (lesson 8's file knows no controller).
     let _migration_down = DownWith(&l);
 
+    migration.at(Phase::Before)?;
     migration.up("migrate-1-controller.yml", &["controller"])?;
+    migration.at(Phase::ControllerReady)?;
     let pending = zookeeper(&l, "/migration")?;
     ensure!(
         json_field(&pending, "kraft_metadata_offset").as_deref() == Some("-1"),
@@ -79,10 +83,14 @@ fn the_zookeeper_cluster_migrates_to_kraft_keeping_every_record() -> Result<()> 
     let start = acknowledged()?;
     common::wait_for("the producer's first acknowledgements", || Ok(acknowledged()? > start))?;
 
-    for broker in ["kafka-1", "kafka-2", "kafka-3"] {
+    for (n, broker) in ["kafka-1", "kafka-2", "kafka-3"].into_iter().enumerate() {
         migration.roll("migrate-2-brokers-migrating.yml", broker)?;
+        if n < 2 {
+            migration.at(Phase::BrokersMigrating { migrating: n + 1, of: 3 })?;
+        }
     }
     migration.logged("controller", "Completed migration of metadata from ZooKeeper to KRaft")?;
+    migration.at(Phase::Copied)?;
     let copied = zookeeper(&l, "/migration")?;
     let offset: i64 = json_field(&copied, "kraft_metadata_offset")
         .and_then(|o| o.parse().ok())
@@ -94,9 +102,13 @@ fn the_zookeeper_cluster_migrates_to_kraft_keeping_every_record() -> Result<()> 
         "the KRaft controller (node 9) holds /controller: {controller}"
     );
 
-    for broker in ["kafka-1", "kafka-2", "kafka-3"] {
+    for (n, broker) in ["kafka-1", "kafka-2", "kafka-3"].into_iter().enumerate() {
         migration.roll("migrate-3-brokers-on-kraft.yml", broker)?;
+        if n < 2 {
+            migration.at(Phase::BrokersOnKraft { on_kraft: n + 1, of: 3 })?;
+        }
     }
+    migration.at(Phase::DualWrite)?;
     let ids = zookeeper_ls(&l, "/brokers/ids")?;
     ensure!(ids == "[]", "brokers in KRaft mode left /brokers/ids: {ids}");
     let through = acknowledged()?;
@@ -110,7 +122,9 @@ fn the_zookeeper_cluster_migrates_to_kraft_keeping_every_record() -> Result<()> 
     migration.up("migrate-4-finalized.yml", &["controller"])?;
     migration
         .logged("controller", "changing the migration state from MIGRATION to POST_MIGRATION")?;
+    migration.at(Phase::Finalized)?;
     migration.up("migrate-5-no-zookeeper.yml", &["--remove-orphans"])?;
+    migration.at(Phase::Done)?;
     let services = migration.services()?;
     ensure!(!services.contains_key("zookeeper"), "ZooKeeper is still there: {services:?}");
 
@@ -182,6 +196,53 @@ impl Migration<'_> {
         let project = workshop::cluster::stack::project(&self.l.config);
         let containers = self.runtime.block_on(self.engine.containers(&project))?;
         Ok(containers.into_iter().map(|c| (c.service, c.health)).collect())
+    }
+
+    /// The phase check 10 reads from the live facts is EXPECTED, and it stands for the migration state the
+    /// controller logged last (read before and after the facts: it may move on meanwhile).
+    fn at(&self, expected: Phase) -> Result<()> {
+        let project = workshop::cluster::stack::project(&self.l.config);
+        let before = self.logged_state()?;
+        let facts = self.runtime.block_on(migration::facts(&self.engine, &project))?;
+        let after = self.logged_state()?;
+        let found = migration::phase(&facts);
+        eprintln!(
+            "phase {found:?} from {facts:?}; the controller logged {before:?}, then {after:?}"
+        );
+        ensure!(found == Ok(expected), "expected {expected:?}, read {found:?} from {facts:?}");
+        ensure!(
+            expected.state() == before || expected.state() == after,
+            "{expected:?} stands for {:?}; the controller logged {before:?}, then {after:?}",
+            expected.state()
+        );
+        Ok(())
+    }
+
+    /// The controller's own verdict: the last migration state its log names. None with no controller.
+    fn logged_state(&self) -> Result<Option<State>> {
+        let project = workshop::cluster::stack::project(&self.l.config);
+        let containers = self.runtime.block_on(self.engine.containers(&project))?;
+        let Some(c) = containers.iter().find(|c| c.service == "controller" && c.running()) else {
+            return Ok(None);
+        };
+        let log = self.runtime.block_on(self.engine.logs_tail(&c.id, 100_000))?;
+        let mut state = None;
+        for line in log.lines() {
+            if line.contains("Putting the controller into pre-migration mode") {
+                state = Some(State::PreMigration);
+            }
+            let Some(change) = line.split("changing the migration state from ").nth(1) else {
+                continue;
+            };
+            let to = change.split(" to ").nth(1).unwrap_or_default();
+            state = match to.split(|c: char| !(c.is_ascii_uppercase() || c == '_')).next() {
+                Some("PRE_MIGRATION") => Some(State::PreMigration),
+                Some("MIGRATION") => Some(State::Migration),
+                Some("POST_MIGRATION") => Some(State::PostMigration),
+                other => anyhow::bail!("the controller logged a migration state {other:?}: {line}"),
+            };
+        }
+        Ok(state)
     }
 
     /// Waits until SERVICE has logged TEXT (in its last 2,000 lines).

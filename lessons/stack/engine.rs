@@ -38,11 +38,30 @@ pub struct Container {
     pub health: Health,
     /// Published ports as `127.0.0.1:9092->9092/tcp`.
     pub ports: Vec<String>,
+    /// Its environment, the image's and the compose file's.
+    pub env: Env,
+}
+
+/// A container's environment as `NAME=value`. Its Debug shows the names only: values may be secrets.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Env(pub Vec<String>);
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|e| e.split('=').next().unwrap_or_default()))
+            .finish()
+    }
 }
 
 impl Container {
     pub fn running(&self) -> bool {
         self.state == State::Running
+    }
+
+    /// The value of one variable of its environment.
+    pub fn env(&self, name: &str) -> Option<&str> {
+        self.env.0.iter().find_map(|e| e.strip_prefix(name)?.strip_prefix('='))
     }
 }
 
@@ -181,6 +200,7 @@ impl Engine {
             let Some(id) = summary.id else { continue };
             let Some(inspect) = inspect else { continue };
             let state = inspect.state.clone().unwrap_or_default();
+            let env = inspect.config.as_ref().and_then(|c| c.env.clone()).unwrap_or_default();
             let mut ports: Vec<String> = summary
                 .ports
                 .unwrap_or_default()
@@ -210,6 +230,7 @@ impl Engine {
                     state.health.and_then(|h| h.status).map(|s| s.to_string()).as_deref(),
                 ),
                 ports,
+                env: Env(env),
             });
         }
         containers.sort_by(|a, b| a.service.cmp(&b.service));
@@ -401,5 +422,12 @@ mod tests {
         assert_eq!(Health::from_engine(Some("")), Health::None);
         assert_eq!(Health::from_engine(None), Health::None);
         assert_eq!(Health::Starting.to_string(), "starting");
+    }
+
+    #[test]
+    fn an_environment_shows_its_names_never_its_values() {
+        let env =
+            Env(vec!["S3PROXY_CREDENTIAL=workshop-secret".into(), "EMPTY=".into(), "A=b=c".into()]);
+        assert_eq!(format!("{env:?}"), r#"["S3PROXY_CREDENTIAL", "EMPTY", "A"]"#);
     }
 }
