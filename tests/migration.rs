@@ -72,9 +72,10 @@ fn the_zookeeper_cluster_migrates_to_kraft_keeping_every_record() -> Result<()> 
         "/migration before the brokers: {pending}"
     );
 
-    let mut producer =
+    let mut child =
         l.command(&["cluster", "produce"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn()?;
-    let stdout = producer.stdout.take().context("no stdout")?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut producer = Producer(Some(child));
     let said = std::thread::spawn(move || {
         std::io::BufReader::new(stdout).lines().map_while(Result::ok).collect::<Vec<_>>().join("\n")
     });
@@ -115,8 +116,7 @@ fn the_zookeeper_cluster_migrates_to_kraft_keeping_every_record() -> Result<()> 
     common::wait_for("acknowledgements once every broker is on KRaft", || {
         Ok(acknowledged()? > through)
     })?;
-    Command::new("kill").args(["-INT", &producer.id().to_string()]).status()?;
-    producer.wait()?;
+    producer.stop()?;
     eprintln!("the producer said:\n{}", said.join().unwrap_or_default());
 
     migration.up("migrate-4-finalized.yml", &["controller"])?;
@@ -202,6 +202,18 @@ impl Migration<'_> {
     /// controller logged last (read before and after the facts: it may move on meanwhile).
     fn at(&self, expected: Phase) -> Result<()> {
         let project = workshop::cluster::stack::project(&self.l.config);
+        // The controller logs a step before it writes it to ZooKeeper: the facts may lag a moment behind.
+        let mut last = String::new();
+        common::wait_for(&format!("the facts to read {expected:?}"), || {
+            let facts = self.runtime.block_on(migration::facts(&self.engine, &project))?;
+            let found = migration::phase(&facts);
+            last = format!("{found:?} from {facts:?}");
+            if found != Ok(expected) {
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Ok(found == Ok(expected))
+        })
+        .with_context(|| format!("the facts read last: {last}"))?;
         let before = self.logged_state()?;
         let facts = self.runtime.block_on(migration::facts(&self.engine, &project))?;
         let after = self.logged_state()?;
@@ -256,6 +268,25 @@ impl Migration<'_> {
             };
             Ok(self.runtime.block_on(self.engine.logs_tail(&c.id, 2000))?.contains(text))
         })
+    }
+}
+
+/// Lesson 8's producer, stopped with Ctrl-C however the test ends: it retries for ever, cluster or not.
+struct Producer(Option<std::process::Child>);
+
+impl Producer {
+    fn stop(&mut self) -> Result<()> {
+        if let Some(mut child) = self.0.take() {
+            Command::new("kill").args(["-INT", &child.id().to_string()]).status()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        let _ = self.stop();
     }
 }
 
@@ -324,40 +355,24 @@ fn topics(l: &Learner) -> Result<BTreeMap<String, Topic>> {
 
 /// `zookeeper-shell localhost:2181 get PATH` in the zookeeper container: the znode's data.
 fn zookeeper(l: &Learner, path: &str) -> Result<String> {
-    let out = l.cluster_compose(&[
-        "exec",
-        "-T",
-        "zookeeper",
-        "zookeeper-shell",
-        "localhost:2181",
-        "get",
-        path,
-    ])?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .rev()
-        .find(|line| line.starts_with('{'))
-        .map(str::to_string)
-        .with_context(|| format!("zookeeper-shell get {path} said:\n{text}"))
+    zookeeper_shell(l, "get", path, '{')
 }
 
 /// `zookeeper-shell localhost:2181 ls PATH`: the children, as the shell prints them (`[1, 2, 3]`).
 fn zookeeper_ls(l: &Learner, path: &str) -> Result<String> {
-    let out = l.cluster_compose(&[
-        "exec",
-        "-T",
-        "zookeeper",
-        "zookeeper-shell",
-        "localhost:2181",
-        "ls",
-        path,
-    ])?;
+    zookeeper_shell(l, "ls", path, '[')
+}
+
+/// The last line of what `zookeeper-shell localhost:2181 VERB PATH` prints that starts with FIRST.
+fn zookeeper_shell(l: &Learner, verb: &str, path: &str, first: char) -> Result<String> {
+    let shell = ["exec", "-T", "zookeeper", "zookeeper-shell", "localhost:2181", verb, path];
+    let out = l.cluster_compose(&shell)?;
     let text = String::from_utf8_lossy(&out.stdout);
     text.lines()
         .rev()
-        .find(|line| line.starts_with('['))
+        .find(|line| line.starts_with(first))
         .map(str::to_string)
-        .with_context(|| format!("zookeeper-shell ls {path} said:\n{text}"))
+        .with_context(|| format!("zookeeper-shell {verb} {path} said:\n{text}"))
 }
 
 /// The value of `"NAME":` in a one-line JSON object, without quotes.

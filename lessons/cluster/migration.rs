@@ -9,6 +9,9 @@ use anyhow::Result;
 
 use crate::stack::engine::{Container, Engine};
 
+/// The cluster's brokers, as lesson 8's file names them.
+pub const BROKERS: [&str; 3] = ["kafka-1", "kafka-2", "kafka-3"];
+
 /// How a broker's container is configured to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -83,7 +86,8 @@ impl Phase {
 /// A cluster in no phase: what went wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Mistake {
-    /// A broker does not run: every broker must run for the copy, and between rolling steps.
+    /// A broker does not run, or its container is not there: every broker must run for the copy, and
+    /// between rolling steps.
     Stopped(Vec<String>),
     /// Brokers configured for the migration or KRaft, and no controller runs.
     NoController,
@@ -91,6 +95,11 @@ pub enum Mistake {
     FinalizedEarly(Vec<String>),
     /// A broker moved to KRaft before the controller copied the metadata.
     KraftBeforeCopy(Vec<String>),
+    /// Brokers back in plain ZooKeeper mode after the copy: they must stay in migration mode until KRaft.
+    ZookeeperModeAfterCopy(Vec<String>),
+    /// The controller runs without migration and never copied ZooKeeper's metadata: its metadata log has none
+    /// of the cluster's topics.
+    NeverMigrated,
     /// ZooKeeper does not run while something still needs it.
     ZookeeperGone,
 }
@@ -114,6 +123,9 @@ pub fn phase(facts: &Facts) -> Result<Phase, Mistake> {
         None => Ok(Phase::Before),
         Some(true) if !facts.zookeeper => Err(Mistake::ZookeeperGone),
         Some(true) if on_kraft > 0 && !copied => Err(Mistake::KraftBeforeCopy(named(Mode::KRaft))),
+        Some(true) if copied && zookeeper_mode > 0 => {
+            Err(Mistake::ZookeeperModeAfterCopy(named(Mode::ZooKeeper)))
+        }
         Some(true) if on_kraft == of => Ok(Phase::DualWrite),
         Some(true) if on_kraft > 0 => Ok(Phase::BrokersOnKraft { on_kraft, of }),
         Some(true) if migrating == of && copied => Ok(Phase::Copied),
@@ -125,6 +137,7 @@ pub fn phase(facts: &Facts) -> Result<Phase, Mistake> {
             early.extend(named(Mode::Migrating));
             Err(Mistake::FinalizedEarly(early))
         }
+        Some(false) if facts.zookeeper && !copied => Err(Mistake::NeverMigrated),
         Some(false) if facts.zookeeper => Ok(Phase::Finalized),
         Some(false) => Ok(Phase::Done),
     }
@@ -140,7 +153,11 @@ pub async fn facts(engine: &Engine, project: &str) -> Result<Facts> {
             .map(|c| flag(c, "KAFKA_ZOOKEEPER_METADATA_MIGRATION_ENABLE")),
         ..Facts::default()
     };
-    for c in containers.iter().filter(|c| c.service.starts_with("kafka-")) {
+    for broker in BROKERS {
+        let Some(c) = containers.iter().find(|c| c.service == broker) else {
+            facts.stopped.push(broker.to_string());
+            continue;
+        };
         if !c.running() {
             facts.stopped.push(c.service.clone());
         } else if c.env("KAFKA_PROCESS_ROLES").is_some() {
@@ -152,9 +169,18 @@ pub async fn facts(engine: &Engine, project: &str) -> Result<Facts> {
         }
     }
     if let Some(zookeeper) = service("zookeeper") {
-        let cmd = ["zookeeper-shell", "localhost:2181", "get", "/migration"];
-        let out = engine.exec(&zookeeper.id, &cmd, None).await?;
+        // The shell is a JVM: with a small heap of its own, as the health checks, not ZooKeeper's.
+        let shell = "KAFKA_HEAP_OPTS=-Xmx64m zookeeper-shell localhost:2181 get /migration";
+        let out = engine.exec(&zookeeper.id, &["bash", "-c", shell], None).await?;
         facts.migration_offset = migration_offset(&out.stdout);
+        let absent = format!("{}{}", out.stdout, out.stderr).contains("Node does not exist");
+        if facts.migration_offset.is_none() && !absent {
+            anyhow::bail!(t!(
+                "ZooKeeper did not say whether the migration has copied its metadata (zookeeper-shell get \
+                 /migration):\n{said}",
+                said = format!("{}{}", out.stdout, out.stderr).trim()
+            ));
+        }
     }
     Ok(facts)
 }
@@ -219,6 +245,10 @@ mod tests {
         assert_eq!(phase(&finalized), Err(Mistake::FinalizedEarly(vec!["kafka-3".into()])));
         let gone = facts(false, Some(true), [KRaft; 3], 94);
         assert_eq!(phase(&gone), Err(Mistake::ZookeeperGone));
+        let back = facts(true, Some(true), [KRaft, ZooKeeper, Migrating], 94);
+        assert_eq!(phase(&back), Err(Mistake::ZookeeperModeAfterCopy(vec!["kafka-2".into()])));
+        let never = facts(true, Some(false), [KRaft; 3], -1);
+        assert_eq!(phase(&never), Err(Mistake::NeverMigrated));
         let no_controller = facts(true, None, [Migrating, ZooKeeper, ZooKeeper], -1);
         assert_eq!(phase(&no_controller), Err(Mistake::NoController));
         let mut stopped = facts(true, Some(true), [Migrating; 3], -1);
