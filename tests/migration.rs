@@ -17,7 +17,8 @@ use std::time::Duration;
 use anyhow::{ensure, Context, Result};
 use common::Learner;
 use workshop::cluster::l08_replication::verify;
-use workshop::cluster::migration::{self, Phase, State};
+use workshop::cluster::migration::{self, migration_offset, Phase, State};
+use workshop::cluster::stack::{service, BROKERS};
 use workshop::cluster::{ledger, TOPIC};
 use workshop::kafka::inspect::inspect;
 use workshop::stack::engine::{Engine, Health};
@@ -67,10 +68,7 @@ fn the_zookeeper_cluster_migrates_to_kraft_keeping_every_record() -> Result<()> 
     migration.up("migrate-1-controller.yml", &["controller"])?;
     migration.at(Phase::ControllerReady)?;
     let pending = zookeeper(&l, "/migration")?;
-    ensure!(
-        json_field(&pending, "kraft_metadata_offset").as_deref() == Some("-1"),
-        "/migration before the brokers: {pending}"
-    );
+    ensure!(migration_offset(&pending) == Some(-1), "/migration before the brokers: {pending}");
 
     let mut child =
         l.command(&["cluster", "produce"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn()?;
@@ -84,7 +82,7 @@ fn the_zookeeper_cluster_migrates_to_kraft_keeping_every_record() -> Result<()> 
     let start = acknowledged()?;
     common::wait_for("the producer's first acknowledgements", || Ok(acknowledged()? > start))?;
 
-    for (n, broker) in ["kafka-1", "kafka-2", "kafka-3"].into_iter().enumerate() {
+    for (n, broker) in BROKERS.map(service).iter().enumerate() {
         migration.roll("migrate-2-brokers-migrating.yml", broker)?;
         if n < 2 {
             migration.at(Phase::BrokersMigrating { migrating: n + 1, of: 3 })?;
@@ -93,17 +91,14 @@ fn the_zookeeper_cluster_migrates_to_kraft_keeping_every_record() -> Result<()> 
     migration.logged("controller", "Completed migration of metadata from ZooKeeper to KRaft")?;
     migration.at(Phase::Copied)?;
     let copied = zookeeper(&l, "/migration")?;
-    let offset: i64 = json_field(&copied, "kraft_metadata_offset")
-        .and_then(|o| o.parse().ok())
-        .context("no kraft_metadata_offset")?;
-    ensure!(offset > 0, "/migration after the copy: {copied}");
+    ensure!(migration_offset(&copied) > Some(0), "/migration after the copy: {copied}");
     let controller = zookeeper(&l, "/controller")?;
     ensure!(
         json_field(&controller, "brokerid").as_deref() == Some("9"),
         "the KRaft controller (node 9) holds /controller: {controller}"
     );
 
-    for (n, broker) in ["kafka-1", "kafka-2", "kafka-3"].into_iter().enumerate() {
+    for (n, broker) in BROKERS.map(service).iter().enumerate() {
         migration.roll("migrate-3-brokers-on-kraft.yml", broker)?;
         if n < 2 {
             migration.at(Phase::BrokersOnKraft { on_kraft: n + 1, of: 3 })?;

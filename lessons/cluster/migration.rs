@@ -7,10 +7,8 @@ use std::collections::BTreeMap;
 
 use anyhow::Result;
 
+use super::stack::{service, BROKERS};
 use crate::stack::engine::{Container, Engine};
-
-/// The cluster's brokers, as lesson 8's file names them.
-pub const BROKERS: [&str; 3] = ["kafka-1", "kafka-2", "kafka-3"];
 
 /// How a broker's container is configured to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,16 +144,16 @@ pub fn phase(facts: &Facts) -> Result<Phase, Mistake> {
 /// Reads the facts of the cluster's compose project.
 pub async fn facts(engine: &Engine, project: &str) -> Result<Facts> {
     let containers = engine.containers(project).await?;
-    let service = |name: &str| containers.iter().find(|c| c.service == name && c.running());
+    let running = |name: &str| containers.iter().find(|c| c.service == name && c.running());
     let mut facts = Facts {
-        zookeeper: service("zookeeper").is_some(),
-        controller: service("controller")
+        zookeeper: running("zookeeper").is_some(),
+        controller: running("controller")
             .map(|c| flag(c, "KAFKA_ZOOKEEPER_METADATA_MIGRATION_ENABLE")),
         ..Facts::default()
     };
-    for broker in BROKERS {
+    for broker in BROKERS.map(service) {
         let Some(c) = containers.iter().find(|c| c.service == broker) else {
-            facts.stopped.push(broker.to_string());
+            facts.stopped.push(broker);
             continue;
         };
         if !c.running() {
@@ -168,7 +166,7 @@ pub async fn facts(engine: &Engine, project: &str) -> Result<Facts> {
             facts.brokers.insert(c.service.clone(), Mode::ZooKeeper);
         }
     }
-    if let Some(zookeeper) = service("zookeeper") {
+    if let Some(zookeeper) = running("zookeeper") {
         // The shell is a JVM: with a small heap of its own, as the health checks, not ZooKeeper's.
         let shell = "KAFKA_HEAP_OPTS=-Xmx64m zookeeper-shell localhost:2181 get /migration";
         let out = engine.exec(&zookeeper.id, &["bash", "-c", shell], None).await?;
