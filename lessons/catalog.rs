@@ -10,6 +10,7 @@ use crate::basics::{
 use crate::capstone::l07_collect::Collect;
 use crate::cluster::l08_replication::Replication;
 use crate::cluster::l09_groups::Groups;
+use crate::cluster::l10_migrate::Migrate;
 use crate::lesson::{AnyLesson, Info, Lesson};
 
 macro_rules! catalog {
@@ -33,7 +34,18 @@ macro_rules! catalog {
     };
 }
 
-catalog![ComposeFile, Start, Status, Topic, ProduceConsume, Teardown, Collect, Replication, Groups];
+catalog![
+    ComposeFile,
+    Start,
+    Status,
+    Topic,
+    ProduceConsume,
+    Teardown,
+    Collect,
+    Replication,
+    Groups,
+    Migrate
+];
 
 /// A lesson by number (`4`) or slug (`topic`); anything else lists the lessons there are.
 pub fn find(name: &str) -> Result<&'static dyn AnyLesson> {
@@ -57,10 +69,10 @@ pub fn infos() -> impl Iterator<Item = &'static Info> {
     LESSONS.iter().map(|l| l.info())
 }
 
-/// `  4  topic            Create a topic`, one line per lesson.
+/// `   4  topic            Create a topic`, one line per lesson (ids right-aligned).
 pub fn table() -> String {
     infos()
-        .map(|i| format!("  {}  {:<16} {}", i.id, i.slug, crate::ui::lang::tr(i.title)))
+        .map(|i| format!("  {:>2}  {:<16} {}", i.id, i.slug, crate::ui::lang::tr(i.title)))
         .collect::<Vec<_>>()
         .join("\n")
 }

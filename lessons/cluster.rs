@@ -3,6 +3,7 @@
 pub mod group;
 pub mod l08_replication;
 pub mod l09_groups;
+pub mod l10_migrate;
 pub mod ledger;
 pub mod migration;
 pub mod produce;

@@ -1,11 +1,12 @@
-//! The live migration of lesson 8's ZooKeeper cluster to KRaft (Kafka 3.9), with the phase files of
-//! `compose/cluster/migrate-*.yml` as a learner runs them in `cluster/`: a controller with migration on, the
-//! brokers rolled into migration mode one at a time, then into KRaft mode, the controller finalized, ZooKeeper
-//! removed. Lesson 8's producer runs through the rolling restarts. At each step, the phase the workshop reads
-//! from live facts (`workshop::cluster::migration`) is held against the controller's own verdict, the migration
-//! state its log names last, and against what ZooKeeper keeps: its `/migration` and `/controller` znodes and
-//! `/brokers/ids`. At the end every record any producer had acknowledged is there once,
-//! and the topics, partition counts and topic configs are as before.
+//! Lesson 10 live: lesson 8's ZooKeeper cluster migrated to KRaft (Kafka 3.9) as a learner does it, with the
+//! step files `lesson cluster prepare` writes into `cluster/`: a controller with migration on, the brokers rolled
+//! into migration mode one at a time, then into KRaft mode, the controller finalized; then `lesson 10 --run`
+//! takes the last step from there and compares the cluster with what `prepare` saved. Lesson 8's producer runs
+//! through the rolling restarts. At each step, the phase check 10 reads from live facts
+//! (`workshop::cluster::migration`) is held against the controller's own verdict, the migration state its log
+//! names last, and against what ZooKeeper keeps: its `/migration` and `/controller` znodes and `/brokers/ids`.
+//! At the end every record any producer had acknowledged is there once, and the topics, partition counts and
+//! topic configs are as before.
 
 mod common;
 
@@ -17,24 +18,37 @@ use std::time::Duration;
 use anyhow::{ensure, Context, Result};
 use common::Learner;
 use workshop::cluster::l08_replication::verify;
-use workshop::cluster::migration::{self, migration_offset, Phase, State};
+use workshop::cluster::migration::{self, migration_offset, steps, Mistake, Phase, State};
 use workshop::cluster::stack::{service, BROKERS};
 use workshop::cluster::{ledger, TOPIC};
 use workshop::kafka::inspect::inspect;
 use workshop::stack::engine::{Engine, Health};
 
 const CONFIGURED: &str = "migrate-configured";
-const PHASES: [&str; 5] = [
-    "migrate-1-controller.yml",
-    "migrate-2-brokers-migrating.yml",
-    "migrate-3-brokers-on-kraft.yml",
-    "migrate-4-finalized.yml",
-    "migrate-5-no-zookeeper.yml",
-];
+const NOT_DONE: i32 = 1;
+
+/// As `snapshot!`, with what varies in lesson 10's words: ZooKeeper's cluster id, and how many records lesson
+/// 8's producer got acknowledged before the baseline.
+fn snapshot(name: &str, text: String) {
+    eprintln!("----- {name} (raw) -----\n{text}");
+    let mut settings = common::settings();
+    settings.add_filter(r"\b[A-Za-z0-9_-]{21}[AQgw]\b", "[CLUSTER_ID]");
+    settings.add_filter(r"\b\d+ (records|registros)\b", "[N] $1");
+    settings.bind(|| insta::assert_snapshot!(name, text));
+}
+
+/// `lesson check 10` in English and in Portuguese, each snapshotted (exit CODE).
+fn check_in_both_languages(l: &Learner, name: &str, code: i32) -> Result<()> {
+    for (lang, name) in common::in_both_languages(name) {
+        snapshot(&name, l.expect(&["--lang", lang, "check", "10"], code)?);
+    }
+    Ok(())
+}
 
 #[test]
 fn the_zookeeper_cluster_migrates_to_kraft_keeping_every_record() -> Result<()> {
     let l = Learner::new()?;
+    snapshot("l10_migrate_explain", l.expect(&["10"], 0)?);
     let _down = l.cluster_down_on_drop();
     l.expect(&["8", "--run"], 0)?;
     let runtime = tokio::runtime::Runtime::new()?;
@@ -50,23 +64,24 @@ fn the_zookeeper_cluster_migrates_to_kraft_keeping_every_record() -> Result<()> 
     let cluster_id = json_field(&cluster_id, "id").context("no id in /cluster/id")?;
     let migration =
         Migration { l: &l, runtime: &runtime, engine: runtime.block_on(Engine::connect())? };
-    // What lesson 10 will do: ZooKeeper's cluster id in cluster/.env, where compose finds it.
-    let env = l.config.dir.join("cluster/.env");
-    let mut text = std::fs::read_to_string(&env)?;
-    text.push_str(&format!("CLUSTER_ID={cluster_id}\n"));
-    std::fs::write(&env, text)?;
-    // The phase files sit in cluster/, where compose finds .env and names the project as lesson 8's.
-    for phase in PHASES {
-        let source =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("compose/cluster").join(phase);
-        std::fs::copy(source, l.config.dir.join("cluster").join(phase))?;
-    }
-    // Down on drop with every service and volume of the migration (lesson 8's file knows no controller).
-    let _migration_down = DownWith(&l);
 
+    check_in_both_languages(&l, "l10_migrate_check_unprepared", NOT_DONE)?;
+    for (lang, name) in common::in_both_languages("l10_migrate_prepare") {
+        snapshot(&name, l.expect(&["--lang", lang, "cluster", "prepare"], 0)?);
+    }
+    let env = std::fs::read_to_string(l.config.dir.join("cluster/.env"))?;
+    ensure!(env.contains(&format!("CLUSTER_ID={cluster_id}\n")), "cluster/.env:\n{env}");
+    for (name, text) in steps::FILES {
+        ensure!(
+            std::fs::read_to_string(l.config.dir.join("cluster").join(name))? == text,
+            "{name}"
+        );
+    }
+    check_in_both_languages(&l, "l10_migrate_check_before", NOT_DONE)?;
     migration.at(Phase::Before)?;
     migration.up("migrate-1-controller.yml", &["controller"])?;
     migration.at(Phase::ControllerReady)?;
+    check_in_both_languages(&l, "l10_migrate_check_controller", NOT_DONE)?;
     let pending = zookeeper(&l, "/migration")?;
     ensure!(migration_offset(&pending) == Some(-1), "/migration before the brokers: {pending}");
 
@@ -82,6 +97,12 @@ fn the_zookeeper_cluster_migrates_to_kraft_keeping_every_record() -> Result<()> 
     let start = acknowledged()?;
     common::wait_for("the producer's first acknowledgements", || Ok(acknowledged()? > start))?;
 
+    // A learner's mistake: kafka-1 moved on to KRaft before the controller copied anything. Check 10 names it
+    // and the way back; the controller has not moved on; the way back (migration mode) works.
+    let kraft_1 = ["-f", "migrate-3-brokers-on-kraft.yml", "up", "-d", "--no-deps", "kafka-1"];
+    ensure!(l.cluster_compose(&kraft_1)?.status.success(), "compose {}", kraft_1.join(" "));
+    migration.mistaken(Mistake::KraftBeforeCopy(vec![service(1)]), State::PreMigration)?;
+    check_in_both_languages(&l, "l10_migrate_check_kraft_before_copy", NOT_DONE)?;
     for (n, broker) in BROKERS.map(service).iter().enumerate() {
         migration.roll("migrate-2-brokers-migrating.yml", broker)?;
         if n < 2 {
@@ -90,6 +111,7 @@ fn the_zookeeper_cluster_migrates_to_kraft_keeping_every_record() -> Result<()> 
     }
     migration.logged("controller", "Completed migration of metadata from ZooKeeper to KRaft")?;
     migration.at(Phase::Copied)?;
+    check_in_both_languages(&l, "l10_migrate_check_copied", NOT_DONE)?;
     let copied = zookeeper(&l, "/migration")?;
     ensure!(migration_offset(&copied) > Some(0), "/migration after the copy: {copied}");
     let controller = zookeeper(&l, "/controller")?;
@@ -105,6 +127,20 @@ fn the_zookeeper_cluster_migrates_to_kraft_keeping_every_record() -> Result<()> 
         }
     }
     migration.at(Phase::DualWrite)?;
+    // Another: ZooKeeper stopped before the migration is finalized. The way back check 10 names works.
+    ensure!(l.cluster_compose(&["stop", "zookeeper"])?.status.success(), "compose stop zookeeper");
+    migration.mistaken(Mistake::ZookeeperGone, State::Migration)?;
+    check_in_both_languages(&l, "l10_migrate_check_zookeeper_gone", NOT_DONE)?;
+    ensure!(
+        l.cluster_compose(&["start", "zookeeper"])?.status.success(),
+        "compose start zookeeper"
+    );
+    let project = workshop::cluster::stack::project(&l.config);
+    common::wait_for("ZooKeeper to answer again", || {
+        std::thread::sleep(Duration::from_millis(500));
+        Ok(runtime.block_on(migration::facts(&migration.engine, &project)).is_ok())
+    })?;
+    migration.at(Phase::DualWrite)?;
     let ids = zookeeper_ls(&l, "/brokers/ids")?;
     ensure!(ids == "[]", "brokers in KRaft mode left /brokers/ids: {ids}");
     let through = acknowledged()?;
@@ -118,8 +154,14 @@ fn the_zookeeper_cluster_migrates_to_kraft_keeping_every_record() -> Result<()> 
     migration
         .logged("controller", "changing the migration state from MIGRATION to POST_MIGRATION")?;
     migration.at(Phase::Finalized)?;
-    migration.up("migrate-5-no-zookeeper.yml", &["--remove-orphans"])?;
+    // The lesson goes on from wherever the cluster is: here, the last step, then the comparison.
+    snapshot("l10_migrate_run_from_finalized", l.expect(&["10", "--run"], 0)?);
     migration.at(Phase::Done)?;
+    let env = std::fs::read_to_string(l.config.dir.join("cluster/.env"))?;
+    ensure!(env.contains("COMPOSE_FILE=migrate-5-no-zookeeper.yml\n"), "cluster/.env:\n{env}");
+    check_in_both_languages(&l, "l10_migrate_check", 0)?;
+    let again = l.expect(&["10", "--run"], 0)?;
+    ensure!(again.contains("step 5 done"), "a second run says the cluster is migrated:\n{again}");
     let services = migration.services()?;
     ensure!(!services.contains_key("zookeeper"), "ZooKeeper is still there: {services:?}");
 
@@ -139,6 +181,14 @@ fn the_zookeeper_cluster_migrates_to_kraft_keeping_every_record() -> Result<()> 
         verdict.acknowledged
     );
     ensure!(verdict.missing.is_empty() && verdict.twice.is_empty(), "{}", verdict.summary());
+
+    // `reset 8` undoes lesson 10 first: every container and volume of the migration goes, ZooKeeper's too.
+    l.expect(&["reset", "8", "--yes"], 0)?;
+    let project = workshop::cluster::stack::project(&l.config);
+    let left = runtime.block_on(migration.engine.containers(&project))?;
+    ensure!(left.is_empty(), "containers left after reset 8: {left:?}");
+    let volumes = runtime.block_on(migration.engine.volumes(&project))?;
+    ensure!(volumes.is_empty(), "volumes left after reset 8: {volumes:?}");
     Ok(())
 }
 
@@ -156,7 +206,12 @@ impl Migration<'_> {
         command.extend(args);
         let out = self.l.cluster_compose(&command)?;
         ensure!(out.status.success(), "compose {} failed", command.join(" "));
-        common::wait_for(&format!("every service to be healthy after {file}"), || {
+        self.healthy(file)
+    }
+
+    /// Waits for every service of the project to be healthy, after WHAT.
+    fn healthy(&self, what: &str) -> Result<()> {
+        common::wait_for(&format!("every service to be healthy after {what}"), || {
             Ok(self.services()?.values().all(|h| *h == Health::Healthy))
         })
     }
@@ -225,6 +280,27 @@ impl Migration<'_> {
         Ok(())
     }
 
+    /// The facts read MISTAKE, and the controller's log has not moved past STATE (it does not see the mistake
+    /// as a step).
+    fn mistaken(&self, mistake: Mistake, state: State) -> Result<()> {
+        let project = workshop::cluster::stack::project(&self.l.config);
+        let mut last = String::new();
+        common::wait_for(&format!("the facts to read {mistake:?}"), || {
+            let facts = self.runtime.block_on(migration::facts(&self.engine, &project))?;
+            let found = migration::phase(&facts);
+            last = format!("{found:?} from {facts:?}");
+            if found != Err(mistake.clone()) {
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Ok(found == Err(mistake.clone()))
+        })
+        .with_context(|| format!("the facts read last: {last}"))?;
+        let logged = self.logged_state()?;
+        eprintln!("mistake {last}; the controller logged {logged:?}");
+        ensure!(logged == Some(state), "with {mistake:?} the controller logged {logged:?}");
+        Ok(())
+    }
+
     /// The controller's own verdict: the last migration state its log names. None with no controller.
     fn logged_state(&self) -> Result<Option<State>> {
         let project = workshop::cluster::stack::project(&self.l.config);
@@ -282,23 +358,6 @@ impl Producer {
 impl Drop for Producer {
     fn drop(&mut self) {
         let _ = self.stop();
-    }
-}
-
-/// Removes the migration's services and volumes when the test ends (lesson 8's `reset` knows only its own file).
-struct DownWith<'a>(&'a Learner);
-
-impl Drop for DownWith<'_> {
-    fn drop(&mut self) {
-        let _ = self.0.cluster_compose(&[
-            "-f",
-            "migrate-4-finalized.yml",
-            "down",
-            "-v",
-            "--remove-orphans",
-            "--timeout",
-            "0",
-        ]);
     }
 }
 

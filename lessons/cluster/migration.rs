@@ -3,9 +3,12 @@
 //! mistakes that leave it in no phase at all. The controller's own verdict, its migration state, is kept only in
 //! its metadata log and a JMX gauge: tests/migration.rs holds this reading against the controller's log.
 
+pub mod baseline;
+pub mod steps;
+
 use std::collections::BTreeMap;
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 
 use super::stack::{service, BROKERS};
 use crate::stack::engine::{Container, Engine};
@@ -130,12 +133,12 @@ pub fn phase(facts: &Facts) -> Result<Phase, Mistake> {
         Some(true) if migrating == of => Ok(Phase::Copying),
         Some(true) if migrating > 0 => Ok(Phase::BrokersMigrating { migrating, of }),
         Some(true) => Ok(Phase::ControllerReady),
+        Some(false) if facts.zookeeper && !copied => Err(Mistake::NeverMigrated),
         Some(false) if zookeeper_mode + migrating > 0 => {
             let mut early = named(Mode::ZooKeeper);
             early.extend(named(Mode::Migrating));
             Err(Mistake::FinalizedEarly(early))
         }
-        Some(false) if facts.zookeeper && !copied => Err(Mistake::NeverMigrated),
         Some(false) if facts.zookeeper => Ok(Phase::Finalized),
         Some(false) => Ok(Phase::Done),
     }
@@ -167,20 +170,70 @@ pub async fn facts(engine: &Engine, project: &str) -> Result<Facts> {
         }
     }
     if let Some(zookeeper) = running("zookeeper") {
-        // The shell is a JVM: with a small heap of its own, as the health checks, not ZooKeeper's.
-        let shell = "KAFKA_HEAP_OPTS=-Xmx64m zookeeper-shell localhost:2181 get /migration";
-        let out = engine.exec(&zookeeper.id, &["bash", "-c", shell], None).await?;
-        facts.migration_offset = migration_offset(&out.stdout);
-        let absent = format!("{}{}", out.stdout, out.stderr).contains("Node does not exist");
-        if facts.migration_offset.is_none() && !absent {
-            anyhow::bail!(t!(
+        let said = zookeeper_get(engine, zookeeper, "/migration").await?;
+        facts.migration_offset = said.as_deref().and_then(migration_offset);
+        if facts.migration_offset.is_none() && said.is_some() {
+            // A znode, yet no offset in it.
+            bail!(t!(
                 "ZooKeeper did not say whether the migration has copied its metadata (zookeeper-shell get \
                  /migration):\n{said}",
-                said = format!("{}{}", out.stdout, out.stderr).trim()
+                said = said.unwrap_or_default().trim()
             ));
         }
     }
     Ok(facts)
+}
+
+/// What `zookeeper-shell localhost:2181 get PATH` prints in the zookeeper container; None when there is no
+/// such znode.
+pub async fn zookeeper_get(
+    engine: &Engine,
+    zookeeper: &Container,
+    path: &str,
+) -> Result<Option<String>> {
+    // The shell is a JVM: with a small heap of its own, as the health checks, not ZooKeeper's.
+    let shell = format!("KAFKA_HEAP_OPTS=-Xmx64m zookeeper-shell localhost:2181 get {path}");
+    let out = engine.exec(&zookeeper.id, &["bash", "-c", &shell], None).await?;
+    let said = format!("{}{}", out.stdout, out.stderr);
+    if said.contains("Node does not exist") {
+        return Ok(None);
+    }
+    if !said.contains('{') {
+        // Its JVM's warnings and stack traces are not for the learner: the line that says why is.
+        let why = said.lines().rev().find(|l| l.contains("KeeperErrorCode")).unwrap_or(said.trim());
+        bail!(t!(
+            "ZooKeeper runs but did not answer (zookeeper-shell get {path}): if it started a moment ago, check again \
+             in a few seconds. It said: {why}",
+            path,
+            why = why.trim()
+        ));
+    }
+    Ok(Some(said))
+}
+
+/// ZooKeeper's cluster id, from its `/cluster/id` znode (`{"version":"1","id":"…"}`): the KRaft controller's
+/// metadata log is formatted with it, or the brokers would refuse the controller.
+pub async fn cluster_id(engine: &Engine, project: &str) -> Result<String> {
+    let containers = engine.containers(project).await?;
+    let Some(zookeeper) = containers.iter().find(|c| c.service == "zookeeper" && c.running())
+    else {
+        bail!(t!("ZooKeeper does not run: its cluster id cannot be read. In the cluster folder: docker compose start zookeeper"));
+    };
+    let said = zookeeper_get(engine, zookeeper, "/cluster/id").await?.unwrap_or_default();
+    let id = said
+        .lines()
+        .rev()
+        .find(|line| line.trim_start().starts_with('{'))
+        .and_then(|json| serde_json::from_str::<serde_json::Value>(json).ok())
+        .and_then(|v| v.get("id")?.as_str().map(str::to_string));
+    match id {
+        Some(id) => Ok(id),
+        None => bail!(t!(
+            "ZooKeeper has no cluster id yet (/cluster/id): the brokers write it when they first start. Start the \
+             cluster first: {command}",
+            command = "lesson 8 --run"
+        )),
+    }
 }
 
 fn flag(container: &Container, name: &str) -> bool {

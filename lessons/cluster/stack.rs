@@ -152,6 +152,14 @@ impl Cluster {
         for (n, port) in self.ports.iter().enumerate() {
             env += &format!("KAFKA_{}_PORT={port}\n", n + 1);
         }
+        // Lines of others stay: lesson 10's CLUSTER_ID, a learner's own.
+        let saved = std::fs::read_to_string(self.dir.join(".env")).unwrap_or_default();
+        let ours = |line: &str| {
+            let name = line.split('=').next().unwrap_or_default().trim();
+            name == "COMPOSE_PROJECT_NAME"
+                || (name.starts_with("KAFKA_") && name.ends_with("_PORT"))
+        };
+        saved.lines().filter(|l| !ours(l)).for_each(|line| env += &format!("{line}\n"));
         let file = file(self.track);
         if let Some(other) = self.other_track() {
             bail!(self.move_over(other));
@@ -179,6 +187,15 @@ impl Cluster {
         if let Some(total) = self.engine.memory_total().await {
             enough_memory(total)?;
         }
+        let controller = self.containers().await?.into_iter().any(|c| c.service == "controller");
+        if self.track == Track::ZooKeeper && controller {
+            bail!(t!(
+                "This cluster is being migrated to KRaft, or was (lesson 10: it has a controller): lesson 8's file \
+                 would start its brokers on ZooKeeper again. Nothing was started. Where the migration is: {check}. \
+                 To start over with a new ZooKeeper cluster, deleting this one and its data: lesson reset 8",
+                check = "lesson check 10"
+            ));
+        }
         let note = self.write_files()?;
         self.compose.up().await?;
         Ok((note, self.registered().await?))
@@ -193,19 +210,7 @@ impl Cluster {
         let deadline = Instant::now() + crate::stack::ready_timeout();
         crate::ui::progress::while_running(what, async {
             loop {
-                for c in self.containers().await? {
-                    // Exited, or restarted by its policy again and again: no wait will make it register.
-                    if c.state.stopped() || c.restarts >= 3 {
-                        let logs = self.engine.logs_tail(&c.id, 20).await.unwrap_or_default();
-                        bail!(t!(
-                            "{service} stopped (exit {code}, restarted {restarts} times). Its last lines:\n{logs}",
-                            service = c.service,
-                            code = c.exit_code,
-                            restarts = c.restarts,
-                            logs = logs.trim_end()
-                        ));
-                    }
-                }
+                self.none_stopped(&self.containers().await?).await?;
                 if let Ok(brokers) = admin::brokers(&self.bootstrap(), Duration::from_secs(3)).await
                 {
                     if brokers.len() == BROKERS.len() {
@@ -223,6 +228,22 @@ impl Cluster {
             }
         })
         .await
+    }
+
+    /// Fails, with its last lines, for a container that exited or that its restart policy starts again and
+    /// again: no wait will make it answer.
+    pub async fn none_stopped(&self, containers: &[Container]) -> Result<()> {
+        let Some(c) = containers.iter().find(|c| c.state.stopped() || c.restarts >= 3) else {
+            return Ok(());
+        };
+        let logs = self.engine.logs_tail(&c.id, 20).await.unwrap_or_default();
+        bail!(t!(
+            "{service} stopped (exit {code}, restarted {restarts} times). Its last lines:\n{logs}",
+            service = c.service,
+            code = c.exit_code,
+            restarts = c.restarts,
+            logs = logs.trim_end()
+        ))
     }
 
     /// The lesson topic's partitions now, or None when it does not exist.
@@ -356,6 +377,14 @@ impl Cluster {
         if let Some(other) = self.other_track() {
             let what = t!("the cluster is the {track} track's", track = self.track.name());
             facts.push(Fact::fail(what, self.move_over(other)));
+            return Ok((facts, false));
+        }
+        if self.track == Track::ZooKeeper && containers.iter().any(|c| c.service == "controller") {
+            facts.push(Fact::info(t!(
+                "This cluster is being migrated to KRaft, or was: this check reads a ZooKeeper cluster. Where the \
+                 migration is: {check}",
+                check = "lesson check 10"
+            )));
             return Ok((facts, false));
         }
         let [keeper, _] = self.track.services();

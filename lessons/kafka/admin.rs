@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -160,6 +160,41 @@ fn not_ready(code: RDKafkaErrorCode) -> bool {
     )
 }
 // ANCHOR_END: create_topic
+
+/// The settings given to each topic itself (`--config`, `kafka-configs --alter`), not the broker's defaults; a
+/// topic that does not exist is left out. Sensitive values are never returned.
+pub async fn topic_configs(
+    bootstrap: &str,
+    topics: &[&str],
+) -> Result<std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>> {
+    let options = AdminOptions::new().request_timeout(Some(Duration::from_secs(10)));
+    let specifiers: Vec<_> =
+        topics.iter().map(|t| rdkafka::admin::ResourceSpecifier::Topic(t)).collect();
+    let results = admin(bootstrap)?
+        .describe_configs(&specifiers, &options)
+        .await
+        .with_context(|| t!("Failed to read the settings of the cluster's topics"))?;
+    let mut configs = std::collections::BTreeMap::new();
+    for (topic, result) in topics.iter().zip(results) {
+        let resource = match result {
+            Ok(resource) => resource,
+            Err(RDKafkaErrorCode::UnknownTopicOrPartition) => continue,
+            Err(code) => bail!(t!(
+                "Kafka refused to say the settings of topic `{topic}`: {code}",
+                topic,
+                code
+            )),
+        };
+        let own = resource
+            .entries
+            .into_iter()
+            .filter(|e| e.source == rdkafka::admin::ConfigSource::DynamicTopic && !e.is_sensitive)
+            .filter_map(|e| Some((e.name, e.value?)))
+            .collect();
+        configs.insert(topic.to_string(), own);
+    }
+    Ok(configs)
+}
 
 fn admin(bootstrap: &str) -> Result<AdminClient<DefaultClientContext>> {
     config(bootstrap).create().context(t!("Failed to create an admin client"))

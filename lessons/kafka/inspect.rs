@@ -184,28 +184,25 @@ impl Inspector {
 
     /// The topic's partitions, or None when the cluster has no such topic.
     pub fn topic(&self, topic: &str) -> Result<Option<Vec<PartitionInfo>>> {
-        let metadata = self
-            .client
-            .fetch_metadata(Some(topic), Timeout::After(Duration::from_secs(10)))
-            .with_context(|| {
-                t!("Kafka at {bootstrap} did not return metadata", bootstrap = self.bootstrap)
-            })?;
+        let metadata = self.metadata(Some(topic))?;
         let Some(t) = metadata.topics().iter().find(|t| t.name() == topic) else { return Ok(None) };
         if t.error().is_some() || t.partitions().is_empty() {
             return Ok(None);
         }
-        let mut partitions: Vec<PartitionInfo> = t
-            .partitions()
-            .iter()
-            .map(|p| PartitionInfo {
-                id: p.id(),
-                leader: p.leader(),
-                replicas: p.replicas().to_vec(),
-                isr: p.isr().to_vec(),
-            })
-            .collect();
-        partitions.sort_by_key(|p| p.id);
-        Ok(Some(partitions))
+        Ok(Some(partitions(t)))
+    }
+
+    /// Every topic of the cluster with its partitions, Kafka's own (`__consumer_offsets`) included.
+    pub fn topics(&self) -> Result<BTreeMap<String, Vec<PartitionInfo>>> {
+        let metadata = self.metadata(None)?;
+        let topics = metadata.topics().iter().filter(|t| t.error().is_none());
+        Ok(topics.map(|t| (t.name().to_string(), partitions(t))).collect())
+    }
+
+    fn metadata(&self, topic: Option<&str>) -> Result<rdkafka::metadata::Metadata> {
+        self.client.fetch_metadata(topic, Timeout::After(Duration::from_secs(10))).with_context(
+            || t!("Kafka at {bootstrap} did not return metadata", bootstrap = self.bootstrap),
+        )
     }
 
     /// (low, high) offsets of each partition: high - low messages are there to read.
@@ -288,6 +285,22 @@ impl Inspector {
         client.unassign().context(t!("Failed to unassign partitions"))?;
         Ok(records)
     }
+}
+
+/// A topic's partitions as its metadata lists them, in order.
+fn partitions(topic: &rdkafka::metadata::MetadataTopic) -> Vec<PartitionInfo> {
+    let mut partitions: Vec<PartitionInfo> = topic
+        .partitions()
+        .iter()
+        .map(|p| PartitionInfo {
+            id: p.id(),
+            leader: p.leader(),
+            replicas: p.replicas().to_vec(),
+            isr: p.isr().to_vec(),
+        })
+        .collect();
+    partitions.sort_by_key(|p| p.id);
+    partitions
 }
 
 /// Asks with one inspector, off the async runtime (librdkafka's calls block).

@@ -30,6 +30,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 .is_some_and(|l| l.info().id == 7);
     // The cluster lesson a Ctrl-C would interrupt: `lesson cluster kill` is lesson 8's.
     let on_cluster = match (&cli.command, cli.run) {
+        (Some(Command::Cluster { action: ClusterAction::Prepare }), _) => Some(10),
         (Some(Command::Cluster { .. }), _) => Some(8),
         (None, true) => cli
             .lesson
@@ -133,6 +134,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 ClusterAction::Kill { broker } => {
                     crate::cluster::l08_replication::kill(&ctx, broker.as_deref()).await?
                 }
+                ClusterAction::Prepare => crate::cluster::l10_migrate::prepare(&ctx).await?,
                 ClusterAction::Consume { name, rate } => {
                     let start = ctx.options.command("9 --run", crate::lesson::Needs::NOTHING);
                     let cluster =
@@ -286,6 +288,12 @@ async fn interrupted(
             "{}",
             t!("Stopped. The lesson's readers stopped with it, without leaving their group: the group drops them \
                 within 10 s. Then run it again: lesson 9 --run")
+        );
+    } else if on_cluster == Some(10) {
+        eprintln!(
+            "{}",
+            t!("Stopped. The cluster is where the last step left it, mid-migration maybe: lesson check 10 names its \
+                phase and the next step, and lesson 10 --run goes on from there.")
         );
     } else if on_cluster.is_some() {
         eprintln!(

@@ -70,7 +70,8 @@ pub enum Command {
         #[command(subcommand)]
         action: CollectAction,
     },
-    /// Lesson 8's producer and its broker killer, to run by hand while you watch the cluster.
+    /// The cluster lessons' own commands: lesson 8's producer and broker killer, lesson 9's reader, lesson 10's
+    /// preparation.
     Cluster {
         #[command(subcommand)]
         action: ClusterAction,
@@ -183,6 +184,9 @@ pub enum ClusterAction {
         /// replicated-events].
         broker: Option<String>,
     },
+    /// Lesson 10's first step: write the migration's step files into cluster/, ZooKeeper's cluster id into
+    /// cluster/.env, and what the cluster holds now into cluster/migration-baseline.json.
+    Prepare,
     /// Read group-events as a member of group workshop-readers until Ctrl-C, saying which partitions the
     /// group gives it; start several to watch them share.
     Consume {

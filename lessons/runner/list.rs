@@ -50,7 +50,7 @@ pub fn text(rows: &[Row], project: &str, track: Track, color: bool) -> String {
             (false, None) => paint("✗", "31", color),
             (false, Some(_)) => paint("?", "33", color),
         };
-        out += &format!("  {mark} {}  {:<16} {}\n", row.id, row.slug, tr(row.title));
+        out += &format!("  {mark} {:>2}  {:<16} {}\n", row.id, row.slug, tr(row.title));
         if let Some(error) = &row.error {
             out += &format!("        {}\n", t!("could not check: {error}", error));
         }
@@ -87,8 +87,11 @@ mod tests {
         let rows = [row(1, true, None), row(2, false, Some("no engine")), row(3, false, None)];
         let text = text(&rows, "p", Track::ZooKeeper, false);
         assert!(text.starts_with("Lessons of the ZooKeeper track, checked now"), "{text}");
-        assert!(text.contains("  ✓ 1  s"), "{text}");
-        assert!(text.contains("  ? 2  s") && text.contains("could not check: no engine"), "{text}");
+        assert!(text.contains("  ✓  1  s"), "{text}");
+        assert!(
+            text.contains("  ?  2  s") && text.contains("could not check: no engine"),
+            "{text}"
+        );
         assert!(text.ends_with("1 of 3 lessons done. Next: lesson 2 (T)\n"), "{text}");
         let json: serde_json::Value =
             serde_json::from_str(&json(&rows, "p", Track::KRaft)).unwrap_or_default();

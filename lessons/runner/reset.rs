@@ -103,6 +103,7 @@ mod tests {
 
     #[test]
     fn a_lesson_is_undone_with_what_builds_on_it_last_first() {
+        assert_eq!(ids(8), [10, 8]);
         assert_eq!(ids(7), [7]);
         assert_eq!(ids(6), [6]);
         assert_eq!(ids(5), [5]);
@@ -111,7 +112,7 @@ mod tests {
         assert_eq!(ids(1), [7, 5, 4, 3, 2, 1]);
         assert_eq!(
             super::every().iter().map(|l| l.info().id).collect::<Vec<_>>(),
-            [9, 8, 7, 5, 4, 3, 2, 1]
+            [10, 9, 8, 7, 5, 4, 3, 2, 1]
         );
     }
 }

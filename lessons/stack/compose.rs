@@ -106,9 +106,15 @@ impl Compose {
 
     /// `compose up -d`; a port already taken is reported with the variable that moves it.
     pub async fn up(&self) -> Result<String> {
+        self.up_with(&[]).await
+    }
+
+    /// `compose up -d ARGS…` (`--no-deps kafka-1`, say).
+    pub async fn up_with(&self, args: &[&str]) -> Result<String> {
+        let args = [&["up", "-d"], args].concat();
         let out = crate::ui::progress::while_running(
             t!("compose up -d (the first run pulls the images)"),
-            self.run(&["up", "-d"]),
+            self.run(&args),
         )
         .await?;
         let text = combined(&out);
@@ -118,7 +124,7 @@ impl Compose {
             }
             bail!(t!(
                 "`{command}` failed:\n{output}",
-                command = format!("{} up -d", self.cli.name()),
+                command = format!("{} {}", self.cli.name(), args.join(" ")),
                 output = text.trim_end()
             ));
         }
@@ -141,6 +147,12 @@ impl Compose {
             bail!(t!("`{command}` failed:\n{output}", command, output = text.trim_end()));
         }
         Ok(text)
+    }
+
+    /// `compose down -v --remove-orphans`: every container of the project, those only another of its files
+    /// declares too, and the volumes this file declares.
+    pub async fn down_everything(&self) -> Result<()> {
+        self.succeed(&["down", "-v", "--remove-orphans", "--timeout", "5"]).await
     }
 
     /// `compose kill SERVICE`: the container stops at once, as a crash or a pulled plug would stop it.
