@@ -93,6 +93,11 @@ pub trait Lesson: Sync {
     async fn undo(&self, _ctx: &Context) -> Result<String> {
         Ok(String::new())
     }
+
+    /// Whether the lesson is one of `track`'s (lesson 10 migrates away from ZooKeeper: it has no KRaft twin).
+    fn on_track(&self, _track: crate::stack::track::Track) -> bool {
+        true
+    }
 }
 
 /// A `Lesson` as the catalog holds it: one list of every lesson, whatever its type.
@@ -105,6 +110,7 @@ pub trait AnyLesson: Sync {
     /// The hint for a learner on `track`.
     fn hint(&self, track: crate::stack::track::Track) -> &'static str;
     fn undo<'a>(&'a self, ctx: &'a Context) -> LocalBoxFuture<'a, Result<String>>;
+    fn on_track(&self, track: crate::stack::track::Track) -> bool;
 }
 
 impl<T: Lesson> AnyLesson for T {
@@ -137,5 +143,9 @@ impl<T: Lesson> AnyLesson for T {
 
     fn undo<'a>(&'a self, ctx: &'a Context) -> LocalBoxFuture<'a, Result<String>> {
         Box::pin(Lesson::undo(self, ctx))
+    }
+
+    fn on_track(&self, track: crate::stack::track::Track) -> bool {
+        Lesson::on_track(self, track)
     }
 }

@@ -35,6 +35,10 @@ is in."),
         Some(KRAFT_TRACK)
     }
 
+    fn on_track(&self, track: Track) -> bool {
+        track == Track::ZooKeeper
+    }
+
     fn explain(&self, ctx: &Context) -> String {
         crate::ui::markdown::lesson(
             TEXT,
@@ -45,18 +49,20 @@ is in."),
     async fn run(&self, ctx: &Context) -> Result<String> {
         let cluster = zookeeper_cluster(ctx).await?;
         let step = |line: String| crate::ui::progress::print(&line);
-        if !cluster.containers().await?.iter().any(|c| c.service == "controller") {
+        // Lesson 8's cluster, started when there is none: any container there may be mid-migration.
+        if cluster.containers().await?.is_empty() {
             cluster.start_and_say(&step).await?;
         }
         loop {
             let facts = migration::facts(&cluster.engine, cluster.project()).await?;
-            let phase = migration::phase(&facts)
-                .map_err(|m| anyhow!(steps::way_back(&m, cluster.project())))?;
+            let phase = migration::phase(&facts).map_err(|m| {
+                anyhow!(steps::way_back(&m, &facts, cluster.project(), &cluster.dir))
+            })?;
             step(t!("Now: {phase}", phase = steps::describe(phase)));
             if phase == Phase::Before {
                 prepare_cluster(&cluster).await?.into_iter().for_each(step);
             } else {
-                steps::write_files(&cluster.dir)?;
+                steps::write_files(&cluster.dir)?.into_iter().for_each(step);
             }
             match steps::next(phase, &facts) {
                 Some(next) => {
@@ -90,27 +96,34 @@ is in."),
 
     fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
         let dir = stack::folder(&ctx.config);
-        dir.join(steps::file(1)).exists().then(|| Undo {
+        let prepared = steps::FILES.iter().any(|(name, _)| dir.join(name).exists())
+            || baseline::path(&dir).exists()
+            || env_value(&dir, "CLUSTER_ID").is_some();
+        (ctx.config.track == Track::ZooKeeper && prepared).then(|| Undo {
             does: t!(
-                "removes the cluster of project `{project}` with every volume, ZooKeeper's and the controller's too \
-                 (compose down -v --remove-orphans), the step files and the record of before",
+                "removes lesson 10's step files, its record of before and its lines in cluster/.env; if the \
+                 migration has begun, the whole cluster of project `{project}` too, with every volume (compose \
+                 down -v --remove-orphans): there is no way back to ZooKeeper that keeps it",
                 project = stack::project(&ctx.config)
             ),
-            loses: Some(t!("every topic and message of the cluster").into()),
+            loses: Some(t!("if the migration has begun: every topic and message of the cluster").into()),
         })
     }
 
     async fn undo(&self, ctx: &Context) -> Result<String> {
         let cluster = Cluster::connect(&ctx.config).await?;
-        // The last step's file that declares every service and volume of the migration.
-        let finalized = steps::file(4);
-        std::fs::write(cluster.dir.join(finalized), steps::FILES[3].1)?;
-        let mut down = compose(&cluster, finalized);
-        if env_value(&cluster.dir, "CLUSTER_ID").is_none() {
-            // Compose refuses the file without one, even to take it down.
-            down.env.push(("CLUSTER_ID".into(), "removed".into()));
+        let begun = migration::begun(&cluster.containers().await?);
+        if begun {
+            // The step file that declares every service and volume of the migration.
+            let (finalized, text) = steps::FILES[3];
+            std::fs::write(cluster.dir.join(finalized), text)?;
+            let mut down = compose(&cluster, finalized);
+            if env_value(&cluster.dir, "CLUSTER_ID").is_none() {
+                // Compose refuses the file without one, even to take it down.
+                down.env.push(("CLUSTER_ID".into(), "removed".into()));
+            }
+            down.down_everything().await?;
         }
-        down.down_everything().await?;
         for name in steps::FILES.map(|(name, _)| name).iter().chain(&[baseline::FILE]) {
             match std::fs::remove_file(cluster.dir.join(name)) {
                 Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err.into()),
@@ -119,6 +132,12 @@ is in."),
         }
         set_env(&cluster.dir, "CLUSTER_ID", None)?;
         set_env(&cluster.dir, "COMPOSE_FILE", None)?;
+        if !begun {
+            return Ok(t!(
+                "removed the step files and the record of before; the cluster was not touched"
+            )
+            .into());
+        }
         Ok(t!(
             "removed the cluster of project `{project}` with every volume, the step files and the record of before",
             project = cluster.project()
@@ -149,11 +168,28 @@ is in."),
             Ok(phase) => phase,
             Err(mistake) => {
                 let what = t!("the cluster is in one of the migration's phases");
-                return Ok(vec![Fact::fail(what, steps::way_back(&mistake, cluster.project()))]);
+                return Ok(vec![Fact::fail(
+                    what,
+                    steps::way_back(&mistake, &facts, cluster.project(), &cluster.dir),
+                )]);
             }
         };
         let mut found = vec![Fact::info(t!("phase: {phase}", phase = steps::describe(phase)))];
         if phase == Phase::Done {
+            found.push(Fact::check(
+                env_value(&cluster.dir, "COMPOSE_FILE").as_deref() == Some(steps::MIGRATED),
+                t!(
+                    "docker compose in {folder}/ means the migrated cluster (COMPOSE_FILE={file} in .env)",
+                    folder = stack::FOLDER,
+                    file = steps::MIGRATED
+                ),
+                t!(
+                    "Without it, docker compose up -d there would start lesson 8's brokers on ZooKeeper again, \
+                     from ZooKeeper's stale metadata. In {dir}:\n  echo COMPOSE_FILE={file} >> .env",
+                    dir = cluster.dir.display(),
+                    file = steps::MIGRATED
+                ),
+            ));
             found.extend(compare(&cluster).await?);
             return Ok(found);
         }
@@ -166,7 +202,44 @@ is in."),
             ));
             return Ok(found);
         }
-        let lagging = under_replicated(&cluster).await?;
+        if phase == Phase::Before {
+            let id = migration::cluster_id(&cluster.engine, cluster.project()).await?;
+            if env_value(&cluster.dir, "CLUSTER_ID").as_deref() != Some(id.as_str()) {
+                found.push(Fact::fail(
+                    t!("cluster/.env names this cluster's id, {id}", id),
+                    t!(
+                        "It names another cluster's (this one was made anew since). In {dir}: lesson cluster prepare",
+                        dir = cluster.dir.display()
+                    ),
+                ));
+                return Ok(found);
+            }
+        }
+        let containers = cluster.containers().await?;
+        cluster.none_stopped(&containers).await?;
+        let starting: Vec<&str> = containers
+            .iter()
+            .filter(|c| c.health != Health::Healthy)
+            .map(|c| c.service.as_str())
+            .collect();
+        if !starting.is_empty() {
+            found.push(Fact::fail(
+                t!("every container is healthy"),
+                t!(
+                    "Not yet: {services}. A container started a moment ago takes a few seconds: check again before \
+                     the next step.",
+                    services = starting.join(", ")
+                ),
+            ));
+            return Ok(found);
+        }
+        let lagging = match under_replicated(&cluster).await {
+            Ok(lagging) => lagging,
+            Err(err) if crate::kafka::transient(&err) => {
+                vec![t!("(the brokers do not answer yet)").to_string()]
+            }
+            Err(err) => return Err(err),
+        };
         if !lagging.is_empty() {
             found.push(Fact::fail(
                 t!("every replica is in sync"),
@@ -224,7 +297,7 @@ pub async fn prepare(ctx: &Context) -> Result<String> {
             ));
             Ok(said.join("\n"))
         }
-        Err(mistake) => bail!(steps::way_back(&mistake, cluster.project())),
+        Err(mistake) => bail!(steps::way_back(&mistake, &facts, cluster.project(), &cluster.dir)),
     }
 }
 
@@ -351,11 +424,48 @@ fn env_value(dir: &std::path::Path, name: &str) -> Option<String> {
 /// Sets (or, with None, removes) `NAME=value` in the folder's `.env`, keeping every other line.
 fn set_env(dir: &std::path::Path, name: &str, value: Option<&str>) -> Result<()> {
     let path = dir.join(".env");
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(err) => {
+            return Err(err).with_context(|| t!("Failed to read {path}", path = path.display()))
+        }
+    };
     let prefix = format!("{name}=");
     let mut lines: Vec<String> =
         text.lines().filter(|l| !l.trim().starts_with(&prefix)).map(str::to_string).collect();
     lines.extend(value.map(|v| format!("{prefix}{v}")));
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     std::fs::write(&path, text).with_context(|| t!("Failed to write {path}", path = path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::migration::{Facts, Mode};
+
+    #[test]
+    fn the_text_shows_each_command_check_10_gives_first() {
+        let commands = crate::ui::markdown::commands(TEXT);
+        let mut facts = Facts::default();
+        for broker in stack::BROKERS.map(stack::service) {
+            facts.brokers.insert(broker, Mode::ZooKeeper);
+        }
+        let phases = [
+            Phase::Before,
+            Phase::ControllerReady,
+            Phase::Copied,
+            Phase::DualWrite,
+            Phase::Finalized,
+        ];
+        for phase in phases {
+            let command = steps::next(phase, &facts).map(|step| step.command());
+            assert!(
+                command.as_ref().is_some_and(|c| commands.contains(c)),
+                "{command:?} is not in the text"
+            );
+        }
+        let waits = steps::in_sync_command("kafka-1");
+        assert!(commands.contains(&waits), "{waits}");
+    }
 }

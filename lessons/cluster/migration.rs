@@ -32,6 +32,10 @@ pub struct Facts {
     pub brokers: BTreeMap<String, Mode>,
     /// Brokers whose container does not run.
     pub stopped: Vec<String>,
+    /// Of those, the brokers with no container at all (removed, not stopped).
+    pub missing: Vec<String>,
+    /// ZooKeeper and the controller, where their container is there and does not run.
+    pub idle: Vec<String>,
     /// `kraft_metadata_offset` of ZooKeeper's `/migration`: -1 until the controller has copied the metadata.
     /// None when the znode is not there or ZooKeeper does not run.
     pub migration_offset: Option<i64>,
@@ -152,10 +156,16 @@ pub async fn facts(engine: &Engine, project: &str) -> Result<Facts> {
         zookeeper: running("zookeeper").is_some(),
         controller: running("controller")
             .map(|c| flag(c, "KAFKA_ZOOKEEPER_METADATA_MIGRATION_ENABLE")),
+        idle: ["zookeeper", "controller"]
+            .into_iter()
+            .filter(|s| containers.iter().any(|c| c.service == *s) && running(s).is_none())
+            .map(str::to_string)
+            .collect(),
         ..Facts::default()
     };
     for broker in BROKERS.map(service) {
         let Some(c) = containers.iter().find(|c| c.service == broker) else {
+            facts.missing.push(broker.clone());
             facts.stopped.push(broker);
             continue;
         };
@@ -236,6 +246,17 @@ pub async fn cluster_id(engine: &Engine, project: &str) -> Result<String> {
     }
 }
 
+/// Whether any container of the project shows the migration begun: a controller, or a broker configured for
+/// the migration or for KRaft. Lesson 8's file would start such brokers on ZooKeeper again.
+pub fn begun(containers: &[Container]) -> bool {
+    containers.iter().any(|c| {
+        c.service == "controller"
+            || (BROKERS.map(service).contains(&c.service)
+                && (c.env("KAFKA_PROCESS_ROLES").is_some()
+                    || flag(c, "KAFKA_ZOOKEEPER_METADATA_MIGRATION_ENABLE")))
+    })
+}
+
 fn flag(container: &Container, name: &str) -> bool {
     container.env(name).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
 }
@@ -258,6 +279,8 @@ mod tests {
             controller,
             brokers: (1..=3).map(|n| format!("kafka-{n}")).zip(modes).collect(),
             stopped: Vec::new(),
+            missing: Vec::new(),
+            idle: Vec::new(),
             migration_offset: Some(offset),
         }
     }

@@ -187,8 +187,8 @@ impl Cluster {
         if let Some(total) = self.engine.memory_total().await {
             enough_memory(total)?;
         }
-        let controller = self.containers().await?.into_iter().any(|c| c.service == "controller");
-        if self.track == Track::ZooKeeper && controller {
+        let begun = super::migration::begun(&self.containers().await?);
+        if self.track == Track::ZooKeeper && begun {
             bail!(t!(
                 "This cluster is being migrated to KRaft, or was (lesson 10: it has a controller): lesson 8's file \
                  would start its brokers on ZooKeeper again. Nothing was started. Where the migration is: {check}. \
@@ -379,12 +379,15 @@ impl Cluster {
             facts.push(Fact::fail(what, self.move_over(other)));
             return Ok((facts, false));
         }
-        if self.track == Track::ZooKeeper && containers.iter().any(|c| c.service == "controller") {
-            facts.push(Fact::info(t!(
-                "This cluster is being migrated to KRaft, or was: this check reads a ZooKeeper cluster. Where the \
-                 migration is: {check}",
-                check = "lesson check 10"
-            )));
+        if self.track == Track::ZooKeeper && super::migration::begun(&containers) {
+            facts.push(Fact::fail(
+                t!("the cluster is a ZooKeeper cluster, as this lesson's check reads it"),
+                t!(
+                    "This cluster is being migrated to KRaft, or was (lesson 10). Where the migration is: {check}. To \
+                     do this lesson again on a new ZooKeeper cluster, deleting this one and its data: lesson reset 8",
+                    check = "lesson check 10"
+                ),
+            ));
             return Ok((facts, false));
         }
         let [keeper, _] = self.track.services();
@@ -392,12 +395,23 @@ impl Cluster {
         Ok((facts, keeper_runs && !self.running().await?.is_empty()))
     }
 
-    /// `compose down -v`: only this track's cluster (the other's is the learner's to set aside or delete).
-    pub async fn down(&self) -> Result<String> {
+    /// `compose down -v`: only this track's cluster (the other's is the learner's to set aside or delete). On the
+    /// ZooKeeper track with what lesson 10 started beside it: its controller (`--remove-orphans`) and that
+    /// controller's volume, which lesson 8's file does not declare (a later migration would find the old
+    /// cluster's metadata in it).
+    pub async fn down(&self) -> Result<()> {
         if let Some(other) = self.other_track() {
             bail!(self.move_over(other));
         }
-        self.compose.down(true).await
+        if self.track == Track::KRaft {
+            return self.compose.down(true).await.map(|_| ());
+        }
+        self.compose.down_everything().await?;
+        let controller = format!("{}_controller-data", self.project());
+        if self.engine.volumes(self.project()).await?.contains(&controller) {
+            self.engine.remove_volume(&controller).await?;
+        }
+        Ok(())
     }
 }
 

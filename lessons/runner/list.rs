@@ -21,7 +21,8 @@ pub struct Row {
 }
 
 pub async fn rows(ctx: &Context) -> Result<Vec<Row>> {
-    let checks = LESSONS.iter().map(|lesson| async move {
+    let on_track = LESSONS.iter().filter(|lesson| lesson.on_track(ctx.config.track));
+    let checks = on_track.map(|lesson| async move {
         let info = lesson.info();
         let (done, error) = match lesson.check(ctx).await {
             Ok(facts) => (all_pass(&facts), None),

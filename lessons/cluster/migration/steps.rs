@@ -74,15 +74,16 @@ pub fn next(phase: Phase, facts: &Facts) -> Option<Step> {
     let first_not =
         |mode: Mode| BROKERS.map(service).into_iter().find(|b| facts.brokers.get(b) != Some(&mode));
     match phase {
-        Phase::Before => Some(Step::new(1, &["controller"])),
+        Phase::Before => Some(Step::new(1, &["--no-deps", "controller"])),
         Phase::ControllerReady | Phase::BrokersMigrating { .. } => {
             first_not(Mode::Migrating).map(|b| Step::new(2, &["--no-deps", &b]))
         }
         Phase::Copied | Phase::BrokersOnKraft { .. } => {
             first_not(Mode::KRaft).map(|b| Step::new(3, &["--no-deps", &b]))
         }
-        Phase::DualWrite => Some(Step::new(4, &["controller"])),
-        Phase::Finalized => Some(Step::new(5, &["--remove-orphans"])),
+        Phase::DualWrite => Some(Step::new(4, &["--no-deps", "controller"])),
+        // Nothing is started anew: ZooKeeper, the one service the file does not declare, goes.
+        Phase::Finalized => Some(Step::new(5, &["--no-recreate", "--remove-orphans"])),
         Phase::Copying | Phase::Done => None,
     }
 }
@@ -125,20 +126,22 @@ pub fn what_next(phase: Phase, facts: &Facts, dir: &Path) -> String {
     match next(phase, facts) {
         Some(step) => {
             let then = match step.number {
-                1 => t!("Then wait until it is healthy:\n  docker compose -f migrate-1-controller.yml ps"),
+                1 => t!("Then wait until it is healthy:\n  docker compose -f migrate-1-controller.yml ps").to_string(),
                 2 | 3 => t!(
-                    "Then, before the next broker, wait until every replica is in sync again (this prints \
-                     nothing):\n  docker compose exec kafka-1 kafka-topics --bootstrap-server kafka-1:29092 \
-                     --describe --under-replicated-partitions"
+                    "Then, before the next broker, wait until every replica is in sync again, asking a broker you \
+                     did not restart (once all are in sync, it prints nothing):\n  {command}",
+                    command = in_sync_command(step.args.last().map(String::as_str).unwrap_or_default())
                 ),
                 4 => t!(
                     "This cannot be undone: from here the controller no longer writes to ZooKeeper, whose copy of \
                      the metadata goes stale."
-                ),
+                )
+                .to_string(),
                 _ => t!(
                     "Then make the migrated cluster the folder's:\n  echo COMPOSE_FILE=migrate-5-no-zookeeper.yml \
                      >> .env"
-                ),
+                )
+                .to_string(),
             };
             format!("{}. {}\n  {}\n{then}", step.says(), t!("In {dir}:", dir), step.command())
         }
@@ -151,20 +154,58 @@ pub fn what_next(phase: Phase, facts: &Facts, dir: &Path) -> String {
     }
 }
 
+/// Lists the partitions with a replica out of sync, asked in a broker other than the one just restarted.
+pub fn in_sync_command(restarted: &str) -> String {
+    let other = BROKERS.map(service).into_iter().find(|b| b != restarted).unwrap_or_default();
+    format!(
+        "docker compose exec {other} kafka-topics --bootstrap-server {other}:29092 --describe \
+         --under-replicated-partitions"
+    )
+}
+
 /// The way back from a mistake, as commands typed in the cluster's folder.
-pub fn way_back(mistake: &Mistake, project: &str) -> String {
+pub fn way_back(mistake: &Mistake, facts: &Facts, project: &str, dir: &Path) -> String {
     let first = |services: &[String]| services.first().cloned().unwrap_or_default();
+    // Once lesson 10 has written its files, the last one declares every service there may be.
+    let all = if dir.join(file(4)).exists() { format!("-f {} ", file(4)) } else { String::new() };
     match mistake {
-        Mistake::Stopped(services) => t!(
-            "Not running: {services}. Every broker must run during the migration (the controller copies the metadata \
-             only once every broker has registered, and a rolling step waits for every replica). Start it again:\n  \
-             docker compose start {services}",
-            services = services.join(" ")
+        Mistake::Stopped(services) => {
+            let mut said = t!(
+                "Not running: {services}. Every broker must run during the migration (the controller copies the \
+                 metadata only once every broker has registered, and a rolling step waits for every replica).",
+                services = facts.idle.iter().chain(services).cloned().collect::<Vec<_>>().join(", ")
+            );
+            let there: Vec<&String> =
+                facts.idle.iter().chain(services.iter().filter(|s| !facts.missing.contains(s))).collect();
+            if !there.is_empty() {
+                let names: Vec<&str> = there.iter().map(|s| s.as_str()).collect();
+                said += &format!("\n{}\n  docker compose {all}start {}", t!("Start again:"), names.join(" "));
+            }
+            if !facts.missing.is_empty() {
+                let modes = facts.brokers.values();
+                let like = match () {
+                    _ if modes.clone().any(|m| *m == Mode::KRaft) => format!("-f {} ", file(3)),
+                    _ if modes.clone().any(|m| *m == Mode::Migrating) => format!("-f {} ", file(2)),
+                    _ => String::new(),
+                };
+                said += &format!(
+                    "\n{}\n  docker compose {like}up -d --no-deps {}",
+                    t!("No container at all: create it again, in the mode the other brokers run in:"),
+                    facts.missing.join(" ")
+                );
+            }
+            said
+        }
+        Mistake::NoController if facts.idle.iter().any(|s| s == "controller") => t!(
+            "Brokers are configured for the migration, and the controller is stopped: they cannot reach it. Start \
+             it again:\n  docker compose {all}start controller",
+            all
         ),
         Mistake::NoController => t!(
-            "Brokers are configured for the migration, and no controller runs: they cannot reach it. Start it \
-             again:\n  docker compose start controller\nor, if its container is gone:\n  docker compose -f \
-             migrate-1-controller.yml up -d controller"
+            "Brokers are configured for the migration, and the controller's container is gone: they cannot reach \
+             it. Its volume still holds its metadata: create it again from the file of the last step you took, \
+             before step 4:\n  docker compose -f migrate-3-brokers-on-kraft.yml up -d --no-deps controller\nor \
+             after it:\n  docker compose -f migrate-4-finalized.yml up -d --no-deps controller"
         )
         .to_string(),
         Mistake::FinalizedEarly(services) => t!(
@@ -243,6 +284,25 @@ mod tests {
         );
         assert_eq!(next(Phase::Copying, &facts), None);
         assert_eq!(next(Phase::Finalized, &facts).map(|s| s.file), Some(MIGRATED));
+    }
+
+    #[test]
+    fn a_stopped_service_is_started_and_a_missing_broker_made_in_the_others_mode() {
+        let mut facts = Facts::default();
+        facts.brokers.insert(service(1), Mode::KRaft);
+        facts.stopped = vec![service(2), service(3)];
+        facts.missing = vec![service(3)];
+        facts.idle = vec!["controller".to_string()];
+        let dir = std::env::temp_dir().join(format!("steps-{}", std::process::id()));
+        let said = way_back(&Mistake::Stopped(facts.stopped.clone()), &facts, "p", &dir);
+        assert!(said.starts_with("Not running: controller, kafka-2, kafka-3."), "{said}");
+        assert!(said.contains("\n  docker compose start controller kafka-2\n"), "{said}");
+        assert!(
+            said.ends_with(
+                "\n  docker compose -f migrate-3-brokers-on-kraft.yml up -d --no-deps kafka-3"
+            ),
+            "{said}"
+        );
     }
 
     #[test]
