@@ -60,9 +60,9 @@ pub fn find(name: &str) -> Result<&'static dyn AnyLesson> {
     }
 }
 
-/// The lesson after `info`, if any.
-pub fn next(info: &Info) -> Option<&'static Info> {
-    LESSONS.iter().map(|l| l.info()).find(|i| i.id == info.id + 1)
+/// The lesson after `info` on `track`, if any.
+pub fn next(info: &Info, track: crate::stack::track::Track) -> Option<&'static Info> {
+    LESSONS.iter().filter(|l| l.on_track(track)).map(|l| l.info()).find(|i| i.id > info.id)
 }
 
 pub fn infos() -> impl Iterator<Item = &'static Info> {

@@ -80,19 +80,28 @@ fn agrees_on(dir: &str, track: &str, at_least: usize, at_once: usize) -> Result<
         "{dir} has {} files; it should have {at_least} or more",
         cases.len()
     );
-    let mut verdicts = Vec::new();
-    for batch in cases.chunks(at_once) {
-        let found: Vec<Result<String>> = std::thread::scope(|scope| {
-            let running: Vec<_> =
-                batch.iter().map(|case| scope.spawn(move || judge(case, track))).collect();
-            running
-                .into_iter()
-                .map(|t| t.join().unwrap_or_else(|_| Err(anyhow::anyhow!("the case panicked"))))
-                .collect()
-        });
-        for (case, verdict) in batch.iter().zip(found) {
-            verdicts.push(verdict.with_context(|| format!("corpus file {}", case.name))?);
+    // `at_once` workers, each taking the next file as soon as its last one is judged: a file the broker never
+    // takes (waited out to its deadline) holds up one worker, not a whole batch.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let found: Mutex<Vec<(usize, Result<String>)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..at_once {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(case) = cases.get(i) else { break };
+                let started = Instant::now();
+                let verdict = judge(case, track)
+                    .map(|v| format!("{v} ({:.0} s)", started.elapsed().as_secs_f64()));
+                found.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push((i, verdict));
+            });
         }
+    });
+    let mut found = found.into_inner().unwrap_or_else(|poisoned| poisoned.into_inner());
+    found.sort_by_key(|(i, _)| *i);
+    ensure!(found.len() == cases.len(), "{} of {} files judged", found.len(), cases.len());
+    let mut verdicts = Vec::new();
+    for (i, verdict) in found {
+        verdicts.push(verdict.with_context(|| format!("corpus file {}", cases[i].name))?);
     }
     eprintln!("{}", verdicts.join("\n"));
     let wrong: Vec<&String> = verdicts.iter().filter(|v| v.starts_with("WRONG")).collect();

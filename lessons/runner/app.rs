@@ -67,11 +67,13 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             let lesson = catalog::find(&lesson)?;
             let info = lesson.info();
             refuse_collect_flags(ws, info)?;
-            let facts = lesson.check(&context(ws, volumes, false)?).await?;
+            let ctx = context(ws, volumes, false)?;
+            let facts = lesson.check(&ctx).await?;
             if json {
                 println!("{}", report::json(info, &facts));
             } else {
-                print!("{}", report::facts(info, &facts, catalog::next(info), color));
+                let next = catalog::next(info, ctx.config.track);
+                print!("{}", report::facts(info, &facts, next, color));
             }
             Ok(done(all_pass(&facts)))
         }

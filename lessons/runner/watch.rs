@@ -36,9 +36,10 @@ pub async fn watch(
     loop {
         let info = lesson.info();
         let (screen, done) = match lesson.check(ctx).await {
-            Ok(facts) => {
-                (report::facts(info, &facts, catalog::next(info), color), all_pass(&facts))
-            }
+            Ok(facts) => (
+                report::facts(info, &facts, catalog::next(info, ctx.config.track), color),
+                all_pass(&facts),
+            ),
             Err(err) => (
                 format!(
                     "{}\n✗ {}\n",
@@ -64,7 +65,9 @@ pub async fn watch(
             keep_screen = false;
         }
         if done {
-            match catalog::next(info).and_then(|next| catalog::find(&next.id.to_string()).ok()) {
+            match catalog::next(info, ctx.config.track)
+                .and_then(|next| catalog::find(&next.id.to_string()).ok())
+            {
                 Some(next) => {
                     lesson = next;
                     shown.clear();
