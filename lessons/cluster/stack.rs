@@ -187,11 +187,15 @@ impl Cluster {
         if let Some(total) = self.engine.memory_total().await {
             enough_memory(total)?;
         }
+        // The other track's cluster in this folder is said first (its controller is no migration's).
+        if let Some(other) = self.other_track() {
+            bail!(self.move_over(other));
+        }
         let begun = super::migration::begun(&self.containers().await?);
         if self.track == Track::ZooKeeper && begun {
             bail!(t!(
-                "This cluster is being migrated to KRaft, or was (lesson 10: it has a controller): lesson 8's file \
-                 would start its brokers on ZooKeeper again. Nothing was started. Where the migration is: {check}. \
+                "This cluster is being migrated to KRaft, or was (lesson 10): lesson 8's file would start its \
+                 brokers on ZooKeeper again. Nothing was started. Where the migration is: {check}. \
                  To start over with a new ZooKeeper cluster, deleting this one and its data: lesson reset 8",
                 check = "lesson check 10"
             ));
