@@ -305,6 +305,47 @@ mod tests {
         );
     }
 
+    /// Each step's brokers are lesson 8's brokers with only the migration's settings changed: a setting changed
+    /// in lesson 8's file and not in the five step files fails here.
+    #[test]
+    fn each_step_file_keeps_lesson_8s_brokers_and_zookeeper_as_they_are() {
+        use serde_norway::Value;
+        let parse = |text: &str| serde_norway::from_str::<Value>(text).unwrap_or_default();
+        let lesson_8 = parse(crate::cluster::stack::FILE);
+        let zookeeper_only =
+            ["KAFKA_BROKER_ID", "KAFKA_ZOOKEEPER_CONNECT", "KAFKA_ZOOKEEPER_SESSION_TIMEOUT_MS"];
+        let map = "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP";
+        for (n, (name, text)) in FILES.iter().enumerate() {
+            let step = parse(text);
+            let on_kraft = n >= 2;
+            let zookeeper = &step["services"]["zookeeper"];
+            assert_eq!(zookeeper.is_null(), n == 4, "{name}: zookeeper");
+            if !zookeeper.is_null() {
+                assert_eq!(zookeeper, &lesson_8["services"]["zookeeper"], "{name}: zookeeper");
+            }
+            for broker in BROKERS.map(service) {
+                let (was, now) =
+                    (&lesson_8["services"][broker.as_str()], &step["services"][broker.as_str()]);
+                for key in ["image", "restart", "ports", "volumes", "tmpfs", "healthcheck"] {
+                    assert_eq!(was[key], now[key], "{name}: {broker} {key}");
+                }
+                for (key, value) in was["environment"].as_mapping().into_iter().flatten() {
+                    let key = key.as_str().unwrap_or_default();
+                    let now = &now["environment"][key];
+                    if on_kraft && zookeeper_only.contains(&key) {
+                        assert!(now.is_null(), "{name}: {broker} keeps {key}");
+                    } else if key == map && n > 0 {
+                        let wanted =
+                            format!("{},CONTROLLER:PLAINTEXT", value.as_str().unwrap_or_default());
+                        assert_eq!(now.as_str(), Some(wanted.as_str()), "{name}: {broker} {key}");
+                    } else {
+                        assert_eq!(now, value, "{name}: {broker} {key}");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_step_file_is_in_the_repository_and_names_its_step() {
         for (n, (name, text)) in FILES.iter().enumerate() {
