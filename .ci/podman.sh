@@ -9,7 +9,8 @@ install_packages() {
   # netavark + aardvark-dns give user networks with service-name DNS; without them named here, a fresh machine
   # gets the CNI plugins (apt's first provider of container-network-stack) and no DNS between containers.
   # chromium: tests/browser.rs reads the built book in it, headless.
-  local wanted=(podman runc netavark aardvark-dns iptables uidmap docker-compose debootstrap kcat maven curl chromium)
+  # libssl-dev and pkg-config: librdkafka is built with TLS and SASL (lesson 11) on the system's OpenSSL.
+  local wanted=(podman runc netavark aardvark-dns iptables uidmap docker-compose debootstrap kcat maven curl chromium libssl-dev pkg-config)
   local missing=()
   for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -12,6 +12,7 @@ use crate::cluster::l08_replication::Replication;
 use crate::cluster::l09_groups::Groups;
 use crate::cluster::l10_migrate::Migrate;
 use crate::lesson::{AnyLesson, Info, Lesson};
+use crate::secure::l11_secure::Secured;
 
 macro_rules! catalog {
     ($($lesson:path),+ $(,)?) => {
@@ -44,7 +45,8 @@ catalog![
     Collect,
     Replication,
     Groups,
-    Migrate
+    Migrate,
+    Secured
 ];
 
 /// A lesson by number (`4`) or slug (`topic`); anything else lists the lessons there are.

@@ -26,6 +26,8 @@ pub struct Needs {
     pub collects: bool,
     /// It runs on the cluster of three brokers (its own compose project), not on the stack of lessons 2–7.
     pub cluster: bool,
+    /// It runs a compose project of its own that is not the cluster (lesson 11's secure broker).
+    pub own_stack: bool,
 }
 
 impl Needs {
@@ -37,6 +39,7 @@ impl Needs {
         volumes: false,
         collects: false,
         cluster: false,
+        own_stack: false,
     };
     /// Lesson 7's commands (`collect ingest`, `collect sink`): the folder, events and storage the learner chose.
     pub const COLLECT: Needs = Needs { collects: true, ..Needs::NOTHING };

@@ -6,7 +6,7 @@
 //! - `kafka`: the Rust clients (rdkafka): one configuration, admin, records, reading the cluster back.
 //! - `stack`: the learner's stack: Docker API, compose CLI, ports, ZooKeeper, readiness.
 //! - `lesson`: what a lesson is (the trait, its facts, the context it runs in).
-//! - `basics`, `capstone`, `cluster`: the lessons themselves, one folder per family.
+//! - `basics`, `capstone`, `cluster`, `secure`: the lessons themselves, one folder per family.
 //! - `catalog`: the registry of every lesson, in order.
 //! - `runner`: the command line and what each command does.
 
@@ -21,4 +21,5 @@ pub mod cluster;
 pub mod kafka;
 pub mod lesson;
 pub mod runner;
+pub mod secure;
 pub mod stack;

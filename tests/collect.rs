@@ -347,7 +347,12 @@ fn l07_collect_second_folder(l: &Learner, paths: &Paths) -> Result<()> {
     config.dir = l.config.dir.with_file_name(format!("{}-second", l.config.project));
     std::fs::create_dir_all(&config.dir)?;
     std::fs::copy(l.config.compose_file(), config.compose_file())?;
-    let other = Learner { config, topic: l.topic.clone(), cluster_ports: l.cluster_ports };
+    let other = Learner {
+        config,
+        topic: l.topic.clone(),
+        cluster_ports: l.cluster_ports,
+        secure_port: l.secure_port,
+    };
     let theirs = Paths::in_dir(&other.config.dir);
     std::fs::create_dir_all(&theirs.source)?;
     std::fs::write(theirs.source.join("theirs.txt"), "belongs to the second folder")?;

@@ -468,7 +468,7 @@ fn overview() -> String {
         t!("The Kafka workshop. Each lesson explains what to do; --run does it; check verifies it.")
     );
     for i in catalog::infos() {
-        out += &format!("  lesson {}   {:<16} {}\n", i.id, i.slug, crate::ui::lang::tr(i.title));
+        out += &format!("  lesson {:<2}  {:<16} {}\n", i.id, i.slug, crate::ui::lang::tr(i.title));
     }
     out += "\n";
     out += t!(

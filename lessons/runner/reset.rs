@@ -112,7 +112,7 @@ mod tests {
         assert_eq!(ids(1), [7, 5, 4, 3, 2, 1]);
         assert_eq!(
             super::every().iter().map(|l| l.info().id).collect::<Vec<_>>(),
-            [10, 9, 8, 7, 5, 4, 3, 2, 1]
+            [11, 10, 9, 8, 7, 5, 4, 3, 2, 1]
         );
     }
 }

@@ -15,7 +15,7 @@ pub async fn tour(ctx: &Context, color: bool) -> Result<bool> {
     let (last, mut all): (Vec<&dyn AnyLesson>, Vec<&dyn AnyLesson>) = LESSONS
         .iter()
         .copied()
-        .filter(|l| !l.info().needs.cluster)
+        .filter(|l| !l.info().needs.cluster && !l.info().needs.own_stack)
         .partition(|l| l.info().needs.stops_stack);
     all.extend(last);
     let count = all.len();

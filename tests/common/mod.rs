@@ -16,7 +16,7 @@ pub const FILTERS: &[(&str, &str)] = &[
     // Compose v1 names containers `project_service_1`, v2 `project-service-1`: snapshots show v2's.
     (r"(\[NAME\])_([a-z]+)_1\b", "$1-$2-1"),
     // A command the program shows is spelled as the machine's compose CLI is: snapshots show v2's.
-    (r"(\$ (?:cd cluster && )?)docker-compose ", "${1}docker compose "),
+    (r"(\$ (?:cd (?:cluster|secure) && )?)docker-compose ", "${1}docker compose "),
     // Compose v1 creates every named volume of the file at `up`, v2 only those of the services it starts: the
     // storage servers' volumes (profile cloud) appear on v1 alone.
     (r"\[NAME\]_(azurite|s3)-data, ", ""),
@@ -194,6 +194,8 @@ pub struct Learner {
     pub topic: String,
     /// The host ports of lesson 8's three brokers (KAFKA_1_PORT, …).
     pub cluster_ports: [u16; 3],
+    /// The host port of lesson 11's secure broker (KAFKA_SECURE_PORT).
+    pub secure_port: u16,
 }
 
 /// What one `lesson` command did.
@@ -209,6 +211,7 @@ impl Learner {
             config: learner_config("lessons")?,
             topic: random_name("topic"),
             cluster_ports: [free_port()?, free_port()?, free_port()?],
+            secure_port: free_port()?,
         })
     }
 
@@ -225,6 +228,7 @@ impl Learner {
             .env("KAFKA_1_PORT", self.cluster_ports[0].to_string())
             .env("KAFKA_2_PORT", self.cluster_ports[1].to_string())
             .env("KAFKA_3_PORT", self.cluster_ports[2].to_string())
+            .env("KAFKA_SECURE_PORT", self.secure_port.to_string())
             .env("NO_COLOR", "1")
             // English, whatever the machine's locale; a test in Portuguese passes --lang pt-BR.
             .env("WORKSHOP_LANG", "en");
@@ -364,6 +368,11 @@ impl Learner {
         self.lesson_on_drop(&["--track", "kraft", "reset", "8", "--yes"])
     }
 
+    /// Removes lesson 11's secure broker, its volumes and `secure/` when the test ends, through the lesson.
+    pub fn secure_down_on_drop(&self) -> DownOnDrop {
+        self.lesson_on_drop(&["reset", "11", "--yes"])
+    }
+
     /// Runs `lesson ARGS --project P --dir D` when the test ends.
     fn lesson_on_drop(&self, args: &[&str]) -> DownOnDrop {
         let program = std::iter::once(env!("CARGO_BIN_EXE_lesson"))
@@ -397,6 +406,24 @@ fn compose_cli() -> std::process::Command {
 }
 
 impl Learner {
+    /// `docker compose ARGS` in the learner's `secure/` folder, as they type it there (the project and port
+    /// come from its `.env`).
+    pub fn secure_compose(&self, args: &[&str]) -> Result<std::process::Output> {
+        let out = compose_cli()
+            .args(args)
+            .current_dir(self.config.dir.join("secure"))
+            .output()
+            .context("Failed to run compose")?;
+        eprintln!(
+            "$ compose {} -> {:?}\n{}{}",
+            args.join(" "),
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(out)
+    }
+
     /// `docker compose ARGS` in the learner's `cluster/` folder, as they type it there (the project comes from
     /// its `.env`), with the test's ports.
     pub fn cluster_compose(&self, args: &[&str]) -> Result<std::process::Output> {

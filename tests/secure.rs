@@ -1,0 +1,266 @@
+//! Lesson 11 live: the secure broker started by `lesson 11 --run`, every door of `lesson check 11` held against
+//! an independent client's verdict (kcat, the same settings by hand), doors broken on purpose through the
+//! broker's own tools and named by the check, and no password in anything the program printed.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{ensure, Context, Result};
+use common::Learner;
+
+/// The check's facts: the published port, nine doors, the secrets.
+const DOORS: std::ops::Range<usize> = 1..10;
+
+struct Secure<'a> {
+    l: &'a Learner,
+    dir: PathBuf,
+    /// Every output of the program, to search for passwords at the end.
+    said: std::cell::RefCell<String>,
+}
+
+impl Secure<'_> {
+    fn lesson(&self, args: &[&str], code: i32) -> Result<String> {
+        let out = self.l.lesson(args)?;
+        self.said.borrow_mut().push_str(&format!("{}{}", out.stdout, out.stderr));
+        ensure!(
+            out.code == code,
+            "`lesson {}` exited {} (wanted {code})",
+            args.join(" "),
+            out.code
+        );
+        Ok(out.stdout)
+    }
+
+    fn stderr(&self, args: &[&str], code: i32) -> Result<String> {
+        let out = self.l.lesson(args)?;
+        self.said.borrow_mut().push_str(&format!("{}{}", out.stdout, out.stderr));
+        ensure!(
+            out.code == code,
+            "`lesson {}` exited {} (wanted {code})",
+            args.join(" "),
+            out.code
+        );
+        Ok(out.stderr)
+    }
+
+    /// `lesson check 11 --json`: each fact passed or not.
+    fn verdicts(&self) -> Result<Vec<bool>> {
+        let out = self.l.lesson(&["check", "11", "--json"])?;
+        self.said.borrow_mut().push_str(&out.stdout);
+        let json: serde_json::Value = serde_json::from_str(&out.stdout)?;
+        let facts = json["facts"].as_array().context("no facts")?;
+        Ok(facts.iter().map(|f| f["status"] == "pass").collect())
+    }
+
+    fn password(&self, variable: &str) -> Result<String> {
+        let text = std::fs::read_to_string(self.dir.join("secrets.env"))?;
+        let line = text.lines().find_map(|l| l.strip_prefix(variable)?.strip_prefix('='));
+        Ok(line.context("no such variable in secrets.env")?.to_string())
+    }
+
+    /// kcat with the SASL_SSL settings of the chapter, as `user`: whether it succeeded, and what it said.
+    fn kcat(
+        &self,
+        bootstrap: &str,
+        ca: &Path,
+        user: &str,
+        password: &str,
+        args: &[&str],
+    ) -> Result<(bool, String)> {
+        let mut command = Command::new("kcat");
+        // -m: how long kcat -L waits for metadata; a refused client waits all of it.
+        command.args(["-b", bootstrap, "-m", "3"]);
+        for setting in [
+            "security.protocol=SASL_SSL".to_string(),
+            "sasl.mechanism=SCRAM-SHA-512".to_string(),
+            format!("ssl.ca.location={}", ca.display()),
+            format!("sasl.username={user}"),
+            format!("sasl.password={password}"),
+            "message.timeout.ms=10000".to_string(),
+        ] {
+            command.args(["-X", &setting]);
+        }
+        kcat(command.args(args))
+    }
+
+    /// Each door as kcat finds it: whether it did what it should (let in, or turn away).
+    fn judge(&self) -> Result<Vec<bool>> {
+        let port = self.l.secure_port;
+        let (localhost, address) = (format!("localhost:{port}"), format!("127.0.0.1:{port}"));
+        let ca = self.dir.join("tls/ca.pem");
+        let stranger = self.dir.join("stranger-ca.pem");
+        std::fs::write(&stranger, workshop::secure::certs::make("Stranger", &["localhost"])?.ca)?;
+        let (writer, reader) = (
+            self.password("WORKSHOP_WRITER_PASSWORD")?,
+            self.password("WORKSHOP_READER_PASSWORD")?,
+        );
+        let list = ["-L"];
+        // Turned away for the reason the door is for, in kcat's words.
+        let refused = |(ok, said): (bool, String), reason: &str| !ok && said.contains(reason);
+        let (reads, other_group, other_topic) = (
+            ["-G", "secure-readers", "secure-orders", "-e"],
+            ["-G", "secure-intruders", "secure-orders", "-e"],
+            ["-G", "secure-readers", "secure-other", "-e"],
+        );
+        let verdicts = vec![
+            refused(
+                kcat(Command::new("kcat").args(["-b", &localhost, "-m", "3", "-L"]))?,
+                "Broker transport failure",
+            ),
+            refused(
+                self.kcat(&localhost, &stranger, "writer", &writer, &list)?,
+                "certificate verify failed",
+            ),
+            refused(
+                self.kcat(&address, &ca, "writer", &writer, &list)?,
+                "certificate verify failed",
+            ),
+            refused(
+                self.kcat(&localhost, &ca, "writer", "not-the-password", &list)?,
+                "SASL authentication error",
+            ),
+            self.produce(&localhost, &ca, &writer, "secure-orders")?.0,
+            refused(
+                self.produce(&localhost, &ca, &writer, "secure-other")?,
+                "Topic authorization failed",
+            ),
+            self.kcat(&localhost, &ca, "reader", &reader, &reads)?.0,
+            refused(
+                self.kcat(&localhost, &ca, "reader", &reader, &other_group)?,
+                "Group authorization failed",
+            ),
+            refused(
+                self.kcat(&localhost, &ca, "reader", &reader, &other_topic)?,
+                "Topic authorization failed",
+            ),
+        ];
+        std::fs::remove_file(&stranger)?;
+        Ok(verdicts)
+    }
+
+    /// One record written by kcat as writer; kcat exits 0 even when it was refused, and says so.
+    fn produce(
+        &self,
+        bootstrap: &str,
+        ca: &Path,
+        password: &str,
+        topic: &str,
+    ) -> Result<(bool, String)> {
+        let (ok, said) = self.kcat(bootstrap, ca, "writer", password, &["-P", "-t", topic])?;
+        Ok((ok && !said.contains("Delivery failed"), said))
+    }
+
+    /// The check's doors and kcat's agree; returns the check's.
+    fn doors_agree(&self) -> Result<Vec<bool>> {
+        let check = self.verdicts()?;
+        let kcat = self.judge()?;
+        ensure!(check.len() == DOORS.end + 1, "check 11 gave {} facts", check.len());
+        ensure!(check[DOORS] == kcat[..], "check 11's doors {:?}, kcat's {kcat:?}", &check[DOORS]);
+        Ok(check)
+    }
+
+    /// `docker compose exec -T kafka ARGS` in `secure/`, as the chapter types it.
+    fn exec(&self, args: &[&str]) -> Result<()> {
+        let out = self.l.secure_compose(&[&["exec", "-T", "kafka"], args].concat())?;
+        ensure!(out.status.success(), "exec {args:?} failed");
+        Ok(())
+    }
+}
+
+/// Runs kcat: whether it succeeded, and what it said. Writing, it writes one record read from its stdin.
+fn kcat(command: &mut Command) -> Result<(bool, String)> {
+    use std::io::Write;
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .context("kcat is needed (apt install kcat)")?;
+    child.stdin.take().context("no stdin")?.write_all(b"written by kcat\n")?;
+    let out = child.wait_with_output()?;
+    let said = String::from_utf8_lossy(&out.stderr).into_owned();
+    eprintln!("$ kcat … -> {:?}\n{said}", out.status.code());
+    Ok((out.status.success(), said))
+}
+
+#[test]
+fn every_door_of_the_secure_broker_holds_as_the_broker_says() -> Result<()> {
+    let l = Learner::new()?;
+    let s = Secure { l: &l, dir: l.config.dir.join("secure"), said: Default::default() };
+    let _down = l.secure_down_on_drop();
+    snapshot!("l11_secure_explain", s.lesson(&["11"], 0)?);
+    for (lang, name) in common::in_both_languages("l11_secure_check_not_started") {
+        snapshot!(name, s.lesson(&["--lang", lang, "check", "11"], 1)?);
+    }
+    snapshot!("l11_secure_run", s.lesson(&["11", "--run"], 0)?);
+    for (lang, name) in common::in_both_languages("l11_secure_check") {
+        snapshot!(name, s.lesson(&["--lang", lang, "check", "11"], 0)?);
+    }
+    ensure!(s.doors_agree()?.iter().all(|pass| *pass));
+
+    // A door left open on purpose: an ACL that lets writer write to every topic.
+    let widen = [
+        "--bootstrap-server",
+        "127.0.0.1:29092",
+        "--allow-principal",
+        "User:writer",
+        "--producer",
+        "--topic",
+        "*",
+    ];
+    s.exec(&[&["kafka-acls", "--add"], &widen[..]].concat())?;
+    common::wait_for("the wider ACL to be in force", || Ok(!s.verdicts()?[6]))?;
+    let check = s.doors_agree()?;
+    ensure!(check.iter().enumerate().all(|(i, pass)| *pass == (i != 6)), "{check:?}");
+    for (lang, name) in common::in_both_languages("l11_secure_check_acl_widened") {
+        snapshot!(name, s.lesson(&["--lang", lang, "check", "11"], 1)?);
+    }
+    s.exec(&[&["kafka-acls", "--remove", "--force"], &widen[..]].concat())?;
+    common::wait_for("the wider ACL to be gone", || Ok(s.verdicts()?.iter().all(|p| *p)))?;
+
+    // Another: reader's password changed behind the lesson's back; `lesson 11 --run` sets it again.
+    let config = "SCRAM-SHA-512=[password=changed-behind-its-back]";
+    s.exec(&[
+        "kafka-configs",
+        "--bootstrap-server",
+        "127.0.0.1:29092",
+        "--alter",
+        "--entity-type",
+        "users",
+        "--entity-name",
+        "reader",
+        "--add-config",
+        config,
+    ])?;
+    common::wait_for("reader's new password to be in force", || Ok(!s.verdicts()?[7]))?;
+    let check = s.doors_agree()?;
+    ensure!(!check[7], "{check:?}");
+    s.lesson(&["11", "--run"], 0)?;
+    ensure!(s.doors_agree()?.iter().all(|pass| *pass));
+
+    // Bad input: secrets.env without writer's password.
+    let secrets = s.dir.join("secrets.env");
+    let kept = std::fs::read_to_string(&secrets)?;
+    let without: String = kept
+        .lines()
+        .filter(|l| !l.starts_with("WORKSHOP_WRITER_PASSWORD="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&secrets, without)?;
+    for (lang, name) in common::in_both_languages("l11_secure_check_secret_missing") {
+        snapshot!(name, s.stderr(&["--lang", lang, "check", "11"], 2)?);
+    }
+    std::fs::write(&secrets, &kept)?;
+
+    let said = s.said.borrow().clone();
+    for variable in
+        ["WORKSHOP_ADMIN_PASSWORD", "WORKSHOP_WRITER_PASSWORD", "WORKSHOP_READER_PASSWORD"]
+    {
+        ensure!(!said.contains(&s.password(variable)?), "{variable}'s value was printed");
+    }
+    snapshot!("l11_secure_reset", s.lesson(&["reset", "11", "--yes"], 0)?);
+    ensure!(!s.dir.exists(), "secure/ is still there");
+    Ok(())
+}
