@@ -12,7 +12,7 @@ use crate::cluster::l08_replication::Replication;
 use crate::cluster::l09_groups::Groups;
 use crate::cluster::l10_migrate::Migrate;
 use crate::lesson::{AnyLesson, Info, Lesson};
-use crate::secure::l11_secure::Secured;
+use crate::secure::l11_secure::Secure;
 
 macro_rules! catalog {
     ($($lesson:path),+ $(,)?) => {
@@ -46,7 +46,7 @@ catalog![
     Replication,
     Groups,
     Migrate,
-    Secured
+    Secure
 ];
 
 /// A lesson by number (`4`) or slug (`topic`); anything else lists the lessons there are.

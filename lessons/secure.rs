@@ -1,13 +1,14 @@
 //! Lesson 11: a broker that admits only who it knows, a compose project of its own in the learner's `secure/`
 //! folder: TLS with a certificate made on the learner's machine, SCRAM users, and ACLs.
 
+pub mod broker;
 pub mod certs;
 pub mod doors;
+pub mod files;
 pub mod l11_secure;
 pub mod secrets;
-pub mod stack;
 
-pub use stack::Secure;
+pub use broker::SecureBroker;
 
 /// The topic the writer may write and the reader may read.
 pub const TOPIC: &str = "secure-orders";

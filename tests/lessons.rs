@@ -172,7 +172,11 @@ fn tour_runs_every_step_and_doctor_is_happy_before() -> Result<()> {
     let named =
         format!("Lessons {} run on a cluster of three brokers of their own", on_cluster.join(", "));
     anyhow::ensure!(tour.contains(&named), "the tour did not say `{named}`:\n{tour}");
-    for info in workshop::catalog::infos().filter(|i| !i.needs.cluster) {
+    for info in workshop::catalog::infos().filter(|i| i.needs.own_stack) {
+        let named = format!("Lesson {} runs a broker of its own", info.id);
+        anyhow::ensure!(tour.contains(&named), "the tour did not say `{named}`:\n{tour}");
+    }
+    for info in workshop::catalog::infos().filter(|i| !i.needs.cluster && !i.needs.own_stack) {
         let said = format!("lesson {} done", info.id);
         anyhow::ensure!(tour.contains(&said), "the tour did not say `{said}`:\n{tour}");
     }

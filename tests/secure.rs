@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{ensure, Context, Result};
@@ -60,96 +60,70 @@ impl Secure<'_> {
         Ok(line.context("no such variable in secrets.env")?.to_string())
     }
 
-    /// kcat with the SASL_SSL settings of the chapter, as `user`: whether it succeeded, and what it said.
-    fn kcat(
-        &self,
-        bootstrap: &str,
-        ca: &Path,
-        user: &str,
-        password: &str,
-        args: &[&str],
-    ) -> Result<(bool, String)> {
+    /// kcat as the chapter types it in `secure/`: `-F USER.conf` when given, then `args`. Whether it succeeded,
+    /// and what it said.
+    fn kcat(&self, user: Option<&str>, args: &[&str]) -> Result<(bool, String)> {
         let mut command = Command::new("kcat");
-        // -m: how long kcat -L waits for metadata; a refused client waits all of it.
-        command.args(["-b", bootstrap, "-m", "3"]);
-        for setting in [
-            "security.protocol=SASL_SSL".to_string(),
-            "sasl.mechanism=SCRAM-SHA-512".to_string(),
-            format!("ssl.ca.location={}", ca.display()),
-            format!("sasl.username={user}"),
-            format!("sasl.password={password}"),
-            "message.timeout.ms=10000".to_string(),
-        ] {
-            command.args(["-X", &setting]);
+        command.current_dir(&self.dir);
+        if let Some(user) = user {
+            command.args(["-F", &format!("{user}.conf")]);
         }
+        // -m: how long kcat -L waits for metadata; a refused client waits all of it.
+        command.args(["-m", "3", "-X", "message.timeout.ms=10000"]);
         kcat(command.args(args))
     }
 
-    /// Each door as kcat finds it: whether it did what it should (let in, or turn away).
+    /// Each door as kcat finds it: whether it did what it should (let in, or turn away for its reason).
     fn judge(&self) -> Result<Vec<bool>> {
         let port = self.l.secure_port;
         let (localhost, address) = (format!("localhost:{port}"), format!("127.0.0.1:{port}"));
-        let ca = self.dir.join("tls/ca.pem");
         let stranger = self.dir.join("stranger-ca.pem");
         std::fs::write(&stranger, workshop::secure::certs::make("Stranger", &["localhost"])?.ca)?;
-        let (writer, reader) = (
-            self.password("WORKSHOP_WRITER_PASSWORD")?,
-            self.password("WORKSHOP_READER_PASSWORD")?,
-        );
-        let list = ["-L"];
-        // Turned away for the reason the door is for, in kcat's words.
+        let trust_stranger = format!("ssl.ca.location={}", stranger.display());
         let refused = |(ok, said): (bool, String), reason: &str| !ok && said.contains(reason);
-        let (reads, other_group, other_topic) = (
-            ["-G", "secure-readers", "secure-orders", "-e"],
-            ["-G", "secure-intruders", "secure-orders", "-e"],
-            ["-G", "secure-readers", "secure-other", "-e"],
-        );
+        // kcat exits 0 even when a record it sent was refused; it says so.
+        let wrote = |(ok, said): (bool, String)| ok && !said.contains("Delivery failed");
         let verdicts = vec![
+            refused(self.kcat(None, &["-b", &localhost, "-L"])?, "Broker transport failure"),
             refused(
-                kcat(Command::new("kcat").args(["-b", &localhost, "-m", "3", "-L"]))?,
-                "Broker transport failure",
-            ),
-            refused(
-                self.kcat(&localhost, &stranger, "writer", &writer, &list)?,
+                self.kcat(Some("writer"), &["-X", &trust_stranger, "-b", &localhost, "-L"])?,
                 "certificate verify failed",
             ),
             refused(
-                self.kcat(&address, &ca, "writer", &writer, &list)?,
+                self.kcat(Some("writer"), &["-b", &address, "-L"])?,
                 "certificate verify failed",
             ),
             refused(
-                self.kcat(&localhost, &ca, "writer", "not-the-password", &list)?,
+                self.kcat(Some("writer"), &["-X", "sasl.password=guess", "-b", &localhost, "-L"])?,
                 "SASL authentication error",
             ),
-            self.produce(&localhost, &ca, &writer, "secure-orders")?.0,
+            wrote(self.kcat(Some("writer"), &["-b", &localhost, "-P", "-t", "secure-orders"])?),
             refused(
-                self.produce(&localhost, &ca, &writer, "secure-other")?,
+                self.kcat(Some("writer"), &["-b", &localhost, "-P", "-t", "secure-other"])?,
                 "Topic authorization failed",
             ),
-            self.kcat(&localhost, &ca, "reader", &reader, &reads)?.0,
+            self.kcat(
+                Some("reader"),
+                &["-b", &localhost, "-e", "-G", "secure-readers", "secure-orders"],
+            )?
+            .0,
             refused(
-                self.kcat(&localhost, &ca, "reader", &reader, &other_group)?,
+                self.kcat(
+                    Some("reader"),
+                    &["-b", &localhost, "-e", "-G", "secure-intruders", "secure-orders"],
+                )?,
                 "Group authorization failed",
             ),
             refused(
-                self.kcat(&localhost, &ca, "reader", &reader, &other_topic)?,
+                self.kcat(
+                    Some("reader"),
+                    &["-b", &localhost, "-e", "-G", "secure-readers", "secure-other"],
+                )?,
                 "Topic authorization failed",
             ),
         ];
         std::fs::remove_file(&stranger)?;
         Ok(verdicts)
-    }
-
-    /// One record written by kcat as writer; kcat exits 0 even when it was refused, and says so.
-    fn produce(
-        &self,
-        bootstrap: &str,
-        ca: &Path,
-        password: &str,
-        topic: &str,
-    ) -> Result<(bool, String)> {
-        let (ok, said) = self.kcat(bootstrap, ca, "writer", password, &["-P", "-t", topic])?;
-        Ok((ok && !said.contains("Delivery failed"), said))
     }
 
     /// The check's doors and kcat's agree; returns the check's.

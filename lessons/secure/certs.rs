@@ -78,23 +78,10 @@ pub fn write(secure: &Path) -> Result<()> {
     let dir = folder(secure);
     std::fs::create_dir_all(&dir)
         .with_context(|| t!("Failed to create {path}", path = dir.display()))?;
-    restrict(&dir, 0o700)?;
+    super::files::set_mode(&dir, 0o700)?;
     for (path, text) in [(broker_file(secure), made.broker), (ca_file(secure), made.ca)] {
-        crate::secure::secrets::write_whole(&path, &text, 0o644)?;
+        super::files::write_whole(&path, &text, 0o644)?;
     }
-    Ok(())
-}
-
-/// Sets `path`'s permission bits (on Unix; elsewhere the folder's own rules apply).
-pub fn restrict(path: &Path, mode: u32) -> Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-            .with_context(|| t!("Failed to write {path}", path = path.display()))?;
-    }
-    #[cfg(not(unix))]
-    let _ = (path, mode);
     Ok(())
 }
 

@@ -36,6 +36,11 @@ impl Verdict {
         matches!(self, Verdict::Refused(code, _) if codes.contains(code))
     }
 
+    /// Turned away by the TLS library because the certificate did not verify (not, say, because it expired).
+    pub fn certificate_refused(&self) -> bool {
+        matches!(self, Verdict::Refused(RDKafkaErrorCode::SSL, reason) if reason.contains("certificate verify failed"))
+    }
+
     pub fn admitted(&self) -> bool {
         matches!(self, Verdict::Admitted(_))
     }
@@ -86,7 +91,9 @@ impl Client {
 
     pub fn config(&self) -> ClientConfig {
         let mut config = crate::kafka::config(&self.bootstrap);
-        config.set("security.protocol", self.protocol);
+        // The broker is published on 127.0.0.1 only; `localhost` is also ::1 on many machines, and a refused ::1
+        // would be reported before the answer of the door on 127.0.0.1.
+        config.set("security.protocol", self.protocol).set("broker.address.family", "v4");
         if let Some(path) = &self.ca_file {
             config.set("ssl.ca.location", path.display().to_string());
         }
@@ -215,8 +222,8 @@ pub async fn produce(client: &Client, topic: &str, payload: &str) -> Result<Verd
     }
 }
 
-/// Reads `topic` in `group` until the record at `offset` or a later one arrives (none when `offset` is None:
-/// then being given the topic's partitions is enough). Commits nothing.
+/// Reads `topic` in `group` until the record at `offset` or a later one arrives, or (when `offset` is None) to
+/// the end of its partitions. Commits nothing.
 pub async fn consume(
     client: &Client,
     group: &str,
@@ -227,7 +234,8 @@ pub async fn consume(
     config
         .set("group.id", group)
         .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest");
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "true");
     let consumer: BaseConsumer<Watch> =
         config.create_with_context(Watch::default()).with_context(failed_to_create)?;
     consumer.subscribe(&[topic]).context(failed_to_create())?;
@@ -238,6 +246,11 @@ pub async fn consume(
                 Some(Ok(message)) if offset.is_none_or(|o| message.offset() >= o) => {
                     return Verdict::Admitted(Some(message.offset()));
                 }
+                // Read to the end: every fetch was allowed.
+                Some(Err(KafkaError::PartitionEOF(_))) if offset.is_none() => {
+                    return Verdict::Admitted(None);
+                }
+                Some(Err(KafkaError::PartitionEOF(_))) => {}
                 Some(Err(err)) => {
                     let code = err.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Fail);
                     return Verdict::Refused(code, err.to_string());
@@ -246,9 +259,6 @@ pub async fn consume(
             }
             if let Some((code, reason)) = consumer.context().first() {
                 return Verdict::Refused(code, reason);
-            }
-            if offset.is_none() && consumer.assignment().is_ok_and(|a| a.count() > 0) {
-                return Verdict::Admitted(None);
             }
         }
         gave_up()

@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Result};
 use rdkafka::error::RDKafkaErrorCode as Code;
 
+use super::broker::{SecureBroker, SERVICE};
 use super::doors::{self, Client, Verdict};
 use super::secrets::{self, Secrets};
-use super::stack::{Secure, SERVICE};
 use super::{certs, User, GROUP, OTHER_TOPIC, TOPIC};
 use crate::lesson::{Context, Fact, Info, Lesson, Needs, Undo};
 
@@ -15,18 +15,18 @@ pub const TEXT: &str = include_str!("l11_secure.md");
 /// A group no ACL names.
 const STRANGE_GROUP: &str = "secure-intruders";
 
-pub struct Secured;
+pub struct Secure;
 
-impl Lesson for Secured {
+impl Lesson for Secure {
     const INFO: Info = Info {
         id: 11,
         slug: "secure",
         title: n!("Secure the broker: TLS, users and ACLs"),
         hint: n!("\
-Run `lesson 11 --run`: it makes the certificates and passwords in secure/, starts the secure broker and creates
-its users and ACLs. Then load the passwords (in secure/: set -a; . ./secrets.env; set +a), write to
-secure-orders as writer and read it as reader in the group secure-readers with kcat over SASL_SSL, trusting
-tls/ca.pem, and try what should fail."),
+Run `lesson 11 --run`: it makes the certificates, passwords and client settings in secure/, starts the secure
+broker and creates its users and ACLs. Then, in secure/, write to secure-orders with kcat -F writer.conf and
+read it with kcat -F reader.conf in the group secure-readers, and try what should fail: the chapter lists
+each door."),
         needs: Needs { own_stack: true, ..Needs::NOTHING },
         requires: &[],
     };
@@ -36,7 +36,7 @@ tls/ca.pem, and try what should fail."),
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {
-        let secure = Secure::connect(&ctx.config).await?;
+        let secure = SecureBroker::connect(&ctx.config).await?;
         let step = |line: String| crate::ui::progress::print(&line);
         let made = !certs::present(&secure.dir);
         if !made {
@@ -77,7 +77,7 @@ tls/ca.pem, and try what should fail."),
         // A broker reads its certificate when it starts: one already running is started anew with the new one.
         let recreate: &[&str] = if made { &["--force-recreate"] } else { &[] };
         secure.compose.up_with(recreate).await?;
-        step(format!("$ cd {} && {} up -d", super::stack::FOLDER, secure.compose.cli.name()));
+        step(format!("$ cd {} && {} up -d", super::broker::FOLDER, secure.compose.cli.name()));
         let kafka = secure.healthy().await?;
         secure.administer(&kafka, &secrets).await?;
         step(t!(
@@ -89,28 +89,35 @@ tls/ca.pem, and try what should fail."),
             group = GROUP
         ));
         // The broker learns a new password from ZooKeeper a moment after it is set.
-        let writer = user(&secure, &secrets, User::Writer);
         let start = Instant::now();
         crate::ui::progress::while_running(t!("the broker to know the users"), async {
-            loop {
-                let verdict = doors::connect(&writer).await?;
-                if verdict.admitted() {
-                    return Ok(());
+            for who in User::ALL {
+                loop {
+                    let verdict = doors::connect(&user(&secure, &secrets, who)).await?;
+                    if verdict.admitted() {
+                        break;
+                    }
+                    if start.elapsed() > crate::stack::ready_timeout() {
+                        bail!(t!(
+                            "The broker still refuses {user} after {seconds} s: {reason}",
+                            user = who.name(),
+                            seconds = start.elapsed().as_secs(),
+                            reason = verdict.reason()
+                        ));
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
                 }
-                if start.elapsed() > crate::stack::ready_timeout() {
-                    bail!(t!(
-                        "The broker still refuses writer after {seconds} s: {reason}",
-                        seconds = start.elapsed().as_secs(),
-                        reason = verdict.reason()
-                    ));
-                }
-                tokio::time::sleep(Duration::from_millis(250)).await;
             }
+            Ok(())
         })
         .await?;
+        for who in [User::Writer, User::Reader] {
+            secrets::write_client_file(&secure.dir, &certs::ca_file(&secure.dir), who, &secrets)?;
+        }
         Ok(t!(
-            "The secure broker listens on {bootstrap} (SASL_SSL). To load the passwords into your shell, in {dir}: \
-             set -a; . ./secrets.env; set +a\nTry every door: lesson check 11",
+            "The secure broker listens on {bootstrap} (SASL_SSL). writer.conf and reader.conf in {dir} hold each user's \
+             client settings for kcat -F (readable by you alone); secrets.env, the passwords.\nTry every door: lesson \
+             check 11",
             bootstrap = secure.bootstrap(),
             dir = secure.dir.display()
         )
@@ -118,7 +125,7 @@ tls/ca.pem, and try what should fail."),
     }
 
     async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
-        let secure = Secure::connect(&ctx.config).await?;
+        let secure = SecureBroker::connect(&ctx.config).await?;
         let containers = secure.containers().await?;
         if !containers.iter().any(|c| c.service == SERVICE && c.running()) {
             return Ok(vec![Fact::fail(
@@ -138,7 +145,7 @@ tls/ca.pem, and try what should fail."),
         if !certs::present(&secure.dir) {
             return Ok(vec![Fact::fail(
                 t!("{path} holds the certificates", path = certs::folder(&secure.dir).display()),
-                t!("Start over with new certificates and passwords: lesson reset 11, then lesson 11 --run"),
+                t!("To make new ones: lesson 11 --run (the broker starts again with them)"),
             )]);
         }
         secure.healthy().await?;
@@ -149,7 +156,7 @@ tls/ca.pem, and try what should fail."),
     }
 
     fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
-        let dir = ctx.config.dir.join(super::stack::FOLDER);
+        let dir = ctx.config.dir.join(super::broker::FOLDER);
         dir.exists().then(|| Undo {
             does: t!(
                 "removes the secure broker, its volumes and {path} (certificates, passwords, compose file)",
@@ -161,7 +168,7 @@ tls/ca.pem, and try what should fail."),
     }
 
     async fn undo(&self, ctx: &Context) -> Result<String> {
-        let secure = Secure::connect(&ctx.config).await?;
+        let secure = SecureBroker::connect(&ctx.config).await?;
         if secure.compose.file.exists() {
             secure.down().await?;
         }
@@ -178,7 +185,7 @@ tls/ca.pem, and try what should fail."),
     }
 }
 
-fn user(secure: &Secure, secrets: &Secrets, who: User) -> Client {
+fn user(secure: &SecureBroker, secrets: &Secrets, who: User) -> Client {
     Client::user(
         &secure.bootstrap(),
         &certs::ca_file(&secure.dir),
@@ -188,7 +195,7 @@ fn user(secure: &Secure, secrets: &Secrets, who: User) -> Client {
 }
 
 /// Only the SASL_SSL port is published, and only on this machine.
-fn published(secure: &Secure, containers: &[crate::stack::engine::Container]) -> Fact {
+fn published(secure: &SecureBroker, containers: &[crate::stack::engine::Container]) -> Fact {
     let expected = format!("127.0.0.1:{}->9093/tcp", secure.port);
     let mut open: Vec<String> = containers
         .iter()
@@ -224,7 +231,7 @@ fn door(what: impl Into<String>, verdict: &Verdict, ok: bool, fix: impl Into<Str
     }
 }
 
-async fn doors(secure: &Secure, secrets: &Secrets) -> Result<Vec<Fact>> {
+async fn doors(secure: &SecureBroker, secrets: &Secrets) -> Result<Vec<Fact>> {
     let bootstrap = secure.bootstrap();
     let writer = user(secure, secrets, User::Writer);
     let reader = user(secure, secrets, User::Reader);
@@ -234,7 +241,7 @@ async fn doors(secure: &Secure, secrets: &Secrets) -> Result<Vec<Fact>> {
     facts.push(door(
         t!("A client without TLS is refused"),
         &verdict,
-        !verdict.admitted(),
+        verdict.refused_with(&[Code::BrokerTransportFailure]),
         t!("The port speaks plaintext: map the SECURE listener to SASL_SSL in KAFKA_LISTENER_SECURITY_PROTOCOL_MAP."),
     ));
 
@@ -247,8 +254,9 @@ async fn doors(secure: &Secure, secrets: &Secrets) -> Result<Vec<Fact>> {
     facts.push(door(
         t!("A client that trusts another certificate authority is refused"),
         &verdict,
-        verdict.refused_with(&[Code::SSL]),
-        t!("The broker's certificate must be signed by secure/tls/ca.pem alone: lesson reset 11, then lesson 11 --run."),
+        verdict.certificate_refused(),
+        t!("The broker's certificate must be signed by secure/tls/ca.pem alone. To make both anew: delete secure/tls/, \
+            then lesson 11 --run (the broker starts again with the new certificate)."),
     ));
 
     let by_address = Client { bootstrap: format!("127.0.0.1:{}", secure.port), ..writer.clone() };
@@ -256,7 +264,7 @@ async fn doors(secure: &Secure, secrets: &Secrets) -> Result<Vec<Fact>> {
     facts.push(door(
         t!("A client that dials 127.0.0.1, a name the certificate does not hold, is refused"),
         &verdict,
-        verdict.refused_with(&[Code::SSL]),
+        verdict.certificate_refused(),
         t!("The certificate must name localhost and kafka only, and clients must check it (ssl.endpoint.identification.algorithm=https)."),
     ));
 
@@ -320,7 +328,7 @@ async fn doors(secure: &Secure, secrets: &Secrets) -> Result<Vec<Fact>> {
 
 /// No password in the compose file, its `.env` or the containers' environment; `secrets.env` yours alone.
 fn no_secret_shown(
-    secure: &Secure,
+    secure: &SecureBroker,
     secrets: &Secrets,
     containers: &[crate::stack::engine::Container],
 ) -> Fact {
@@ -336,15 +344,20 @@ fn no_secret_shown(
             places.push(t!("the environment of {service}", service = c.service).to_string());
         }
     }
-    let file = secrets::file(&secure.dir);
-    if !secrets::private(&file) {
-        places.push(t!("{path}, which others can read", path = file.display()).to_string());
+    for file in [secrets::file(&secure.dir)]
+        .into_iter()
+        .chain(User::ALL.map(|u| secrets::client_file(&secure.dir, u)))
+    {
+        if file.exists() && !super::files::private(&file) {
+            places.push(t!("{path}, which others can read", path = file.display()).to_string());
+        }
     }
     Fact::check(
         places.is_empty(),
-        t!("No password is in the compose file, its .env or the containers' environment, and secrets.env is yours alone"),
+        t!("No password is in the compose file, its .env or the containers' environment, and the files that hold them are yours alone"),
         t!(
-            "A password is in {places}. Remove it from there (chmod 600 for secrets.env); the broker needs none in its \
+            "A password is in {places}. Remove it from there (chmod 600 for the files in secure/; on WSL, keep the \
+             folder in Linux's own files: under /mnt/c permissions do not hold); the broker needs none in its \
              environment: it keeps the SCRAM hashes in ZooKeeper.",
             places = places.join(", ")
         ),

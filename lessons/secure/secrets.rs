@@ -95,39 +95,25 @@ impl Secrets {
 
     /// Writes `secure/secrets.env`, readable by you alone.
     pub fn save(&self, secure: &Path) -> Result<()> {
-        write_whole(&file(secure), &self.text(), 0o600)
+        super::files::write_whole(&file(secure), &self.text(), 0o600)
     }
 }
 
-/// Writes `text` beside `path` with `mode`, then renames it into place: never half a file, never readable by
-/// others for a moment.
-pub fn write_whole(path: &Path, text: &str, mode: u32) -> Result<()> {
-    let partial = path.with_extension("partial");
-    let failed = || t!("Failed to write {path}", path = path.display());
-    {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, mode);
-        let mut file = options.open(&partial).with_context(failed)?;
-        std::io::Write::write_all(&mut file, text.as_bytes()).with_context(failed)?;
-        file.sync_all().with_context(failed)?;
-    }
-    super::certs::restrict(&partial, mode)?;
-    std::fs::rename(&partial, path).with_context(failed)
+/// `secure/writer.conf`: a user's client settings, as `kcat -F` reads them (librdkafka's names).
+pub fn client_file(secure: &Path, user: User) -> PathBuf {
+    secure.join(format!("{}.conf", user.name()))
 }
 
-/// Whether `path` is readable by its owner alone (always true where permissions are not Unix's).
-pub fn private(path: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 == 0)
-    }
-    #[cfg(not(unix))]
-    {
-        path.exists()
-    }
+/// Writes `user`'s client settings, password included, readable by you alone.
+pub fn write_client_file(secure: &Path, ca: &Path, user: User, secrets: &Secrets) -> Result<()> {
+    let text = format!(
+        "security.protocol=SASL_SSL\nsasl.mechanism={}\nssl.ca.location={}\nsasl.username={}\nsasl.password={}\n",
+        super::MECHANISM,
+        ca.display(),
+        user.name(),
+        secrets.password(user)
+    );
+    super::files::write_whole(&client_file(secure, user), &text, 0o600)
 }
 
 #[cfg(test)]
@@ -144,7 +130,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("secrets-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         secrets.save(&dir)?;
-        assert!(private(&file(&dir)));
+        assert!(super::super::files::private(&file(&dir)));
         assert_eq!(Secrets::load(&dir)?, Some(secrets.clone()));
         assert!(!format!("{secrets:?}").contains(secrets.password(User::Admin)));
         std::fs::remove_dir_all(&dir)?;

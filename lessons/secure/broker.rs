@@ -22,7 +22,7 @@ const DEFAULT_PORT: u16 = 9093;
 /// The broker's loopback listener, inside its container: plaintext, for `docker compose exec` alone.
 const INSIDE: &str = "127.0.0.1:29092";
 
-pub struct Secure {
+pub struct SecureBroker {
     /// The learner's `secure/` folder: the compose file, its `.env`, `tls/` and `secrets.env`.
     pub dir: PathBuf,
     pub port: u16,
@@ -30,8 +30,8 @@ pub struct Secure {
     pub compose: Compose,
 }
 
-impl Secure {
-    pub async fn connect(config: &StackConfig) -> Result<Secure> {
+impl SecureBroker {
+    pub async fn connect(config: &StackConfig) -> Result<SecureBroker> {
         let dir = config.dir.join(FOLDER);
         // The environment first, then the folder's `.env` (what compose typed there would use), then the default.
         let saved = std::fs::read_to_string(dir.join(".env")).unwrap_or_default();
@@ -53,7 +53,7 @@ impl Secure {
             file: dir.join(crate::stack::config::COMPOSE_FILE),
             env: vec![(PORT_VARIABLE.into(), port.to_string())],
         };
-        Ok(Secure { dir, port, engine: Engine::connect().await?, compose })
+        Ok(SecureBroker { dir, port, engine: Engine::connect().await?, compose })
     }
 
     /// `localhost:9093`: the name the broker's certificate holds.
@@ -121,7 +121,7 @@ impl Secure {
                         "Gave up waiting for {what} after {seconds} s. Last seen:\n{last}",
                         what = t!("the secure broker to be healthy"),
                         seconds = start.elapsed().as_secs(),
-                        last = format!("{} docker compose logs kafka", t!("In secure/:"))
+                        last = format!("{} {} logs kafka", t!("In secure/:"), self.compose.cli.name())
                     ));
                 }
                 tokio::time::sleep(Duration::from_millis(250)).await;
