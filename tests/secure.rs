@@ -21,7 +21,8 @@ struct Secure<'a> {
 }
 
 impl Secure<'_> {
-    fn lesson(&self, args: &[&str], code: i32) -> Result<String> {
+    /// `lesson ARGS`, which must exit with `code`: what it printed on stdout and on stderr, both kept in `said`.
+    fn outcome(&self, args: &[&str], code: i32) -> Result<common::Outcome> {
         let out = self.l.lesson(args)?;
         self.said.borrow_mut().push_str(&format!("{}{}", out.stdout, out.stderr));
         ensure!(
@@ -30,19 +31,15 @@ impl Secure<'_> {
             args.join(" "),
             out.code
         );
-        Ok(out.stdout)
+        Ok(out)
+    }
+
+    fn lesson(&self, args: &[&str], code: i32) -> Result<String> {
+        Ok(self.outcome(args, code)?.stdout)
     }
 
     fn stderr(&self, args: &[&str], code: i32) -> Result<String> {
-        let out = self.l.lesson(args)?;
-        self.said.borrow_mut().push_str(&format!("{}{}", out.stdout, out.stderr));
-        ensure!(
-            out.code == code,
-            "`lesson {}` exited {} (wanted {code})",
-            args.join(" "),
-            out.code
-        );
-        Ok(out.stderr)
+        Ok(self.outcome(args, code)?.stderr)
     }
 
     /// `lesson check 11 --json`: each fact passed or not.

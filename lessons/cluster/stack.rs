@@ -165,20 +165,7 @@ impl Cluster {
             bail!(self.move_over(other));
         }
         write(&self.dir.join(".env"), &env)?;
-        match std::fs::read_to_string(&self.compose.file) {
-            Ok(existing) if existing == file => Ok(None),
-            Ok(_) => {
-                let reference = self.dir.join("docker-compose.reference.yml");
-                write(&reference, file)?;
-                Ok(Some(t!(
-                    "{path} is yours and differs from the workshop's, so it was left as it is. The workshop's is beside \
-                     it: {reference}",
-                    path = self.compose.file.display(),
-                    reference = reference.display()
-                )))
-            }
-            Err(_) => write(&self.compose.file, file).map(|_| None),
-        }
+        crate::stack::reference::write_unless_theirs(&self.compose.file, file)
     }
 
     /// `compose up -d` in `cluster/`, once the engine has the memory; then waits until all three brokers are

@@ -79,20 +79,7 @@ impl SecureBroker {
             self.compose.project, self.port
         );
         write(&self.dir.join(".env"), &env)?;
-        match std::fs::read_to_string(&self.compose.file) {
-            Ok(existing) if existing == FILE => Ok(None),
-            Ok(_) => {
-                let reference = self.dir.join("docker-compose.reference.yml");
-                write(&reference, FILE)?;
-                Ok(Some(t!(
-                    "{path} is yours and differs from the workshop's, so it was left as it is. The workshop's is beside \
-                     it: {reference}",
-                    path = self.compose.file.display(),
-                    reference = reference.display()
-                )))
-            }
-            Err(_) => write(&self.compose.file, FILE).map(|_| None),
-        }
+        crate::stack::reference::write_unless_theirs(&self.compose.file, FILE)
     }
 
     /// The broker's container once it is healthy; fails at once when a container stopped.

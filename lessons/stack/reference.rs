@@ -117,3 +117,27 @@ mod cloud_tests {
         assert_eq!(cloud, cloud_of(KRAFT));
     }
 }
+
+/// Writes the workshop's compose `file` to `path`, unless the learner's file is there and differs: then theirs
+/// is kept, the workshop's written beside it as `docker-compose.reference.yml`, and what to say returned.
+pub fn write_unless_theirs(path: &std::path::Path, file: &str) -> anyhow::Result<Option<String>> {
+    use anyhow::Context as _;
+    let write = |path: &std::path::Path, text: &str| {
+        std::fs::write(path, text)
+            .with_context(|| t!("Failed to write {path}", path = path.display()))
+    };
+    match std::fs::read_to_string(path) {
+        Ok(existing) if existing == file => Ok(None),
+        Ok(_) => {
+            let reference = path.with_file_name("docker-compose.reference.yml");
+            write(&reference, file)?;
+            Ok(Some(t!(
+                "{path} is yours and differs from the workshop's, so it was left as it is. The workshop's is beside \
+                 it: {reference}",
+                path = path.display(),
+                reference = reference.display()
+            )))
+        }
+        Err(_) => write(path, file).map(|_| None),
+    }
+}

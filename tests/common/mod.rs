@@ -409,19 +409,7 @@ impl Learner {
     /// `docker compose ARGS` in the learner's `secure/` folder, as they type it there (the project and port
     /// come from its `.env`).
     pub fn secure_compose(&self, args: &[&str]) -> Result<std::process::Output> {
-        let out = compose_cli()
-            .args(args)
-            .current_dir(self.config.dir.join("secure"))
-            .output()
-            .context("Failed to run compose")?;
-        eprintln!(
-            "$ compose {} -> {:?}\n{}{}",
-            args.join(" "),
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(out)
+        compose_in(compose_cli().current_dir(self.config.dir.join("secure")), args)
     }
 
     /// `docker compose ARGS` in the learner's `cluster/` folder, as they type it there (the project comes from
@@ -429,21 +417,25 @@ impl Learner {
     pub fn cluster_compose(&self, args: &[&str]) -> Result<std::process::Output> {
         let mut command = compose_cli();
         command
-            .args(args)
             .current_dir(self.config.dir.join("cluster"))
             .env("KAFKA_1_PORT", self.cluster_ports[0].to_string())
             .env("KAFKA_2_PORT", self.cluster_ports[1].to_string())
             .env("KAFKA_3_PORT", self.cluster_ports[2].to_string());
-        let out = command.output().context("Failed to run compose")?;
-        eprintln!(
-            "$ compose {} -> {:?}\n{}{}",
-            args.join(" "),
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(out)
+        compose_in(&mut command, args)
     }
+}
+
+/// Runs the prepared compose `command` with `args`; prints what it printed.
+fn compose_in(command: &mut std::process::Command, args: &[&str]) -> Result<std::process::Output> {
+    let out = command.args(args).output().context("Failed to run compose")?;
+    eprintln!(
+        "$ compose {} -> {:?}\n{}{}",
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(out)
 }
 
 impl Drop for DownOnDrop {
