@@ -86,7 +86,9 @@ partition."))
         let bootstrap = cluster.bootstrap();
         let step = |line: String| crate::ui::progress::print(&line);
         cluster.start_and_say(&step).await?;
-        let now = group(&bootstrap).await?;
+        // Just started, the group's coordinator may still be loading its offsets topic: asked again until it answers.
+        let answers = t!("the coordinator of group {group} to answer", group = GROUP);
+        let now = poll(&answers, || async { group(&bootstrap).await }, |_| true).await?;
         if !now.members.is_empty() {
             bail!(t!(
                 "Group {group} has {count} member(s) reading now ({who}): the lesson shows the group with readers of \
