@@ -150,9 +150,14 @@ impl Stack {
     /// Why a service whose container runs does not answer, when the container says so: it keeps restarting,
     /// and its log names a cause the workshop knows.
     pub async fn restart_loop(&self, service: &str) -> Option<RestartLoop> {
+        self.restarts_after(service, 2).await
+    }
+
+    /// [`Self::restart_loop`] once the container has restarted `at_least` times (or is restarting now).
+    async fn restarts_after(&self, service: &str, at_least: i64) -> Option<RestartLoop> {
         let containers = self.containers().await.ok()?;
         let c = containers.into_iter().find(|c| c.service == service)?;
-        if c.restarts < 2 && c.state != super::engine::State::Restarting {
+        if c.restarts < at_least && c.state != super::engine::State::Restarting {
             return None;
         }
         let logs = self.engine.logs_tail(&c.id, 200).await.unwrap_or_default();
@@ -217,8 +222,9 @@ impl Stack {
         super::ports::ensure_free(&self.config, &self.containers().await?)?;
         let output = match self.compose.up().await {
             Ok(output) => output,
-            // Compose v2 gives up on a dependency that never turns healthy; say why it does not.
-            Err(err) => match self.lasting_restart().await {
+            // Compose v2 gives up on a dependency that never turns healthy, sometimes before its first restart
+            // (the failed health check came first): a cause in its log that no restart ends says why already.
+            Err(err) => match self.lasting_restart(0).await {
                 Some(why) => bail!("{err:#}\n\n{why}"),
                 None => return Err(err),
             },
@@ -399,9 +405,11 @@ impl Stack {
 
     /// What one of the track's services says when it keeps restarting for a cause no restart will end (its
     /// log names it).
-    async fn lasting_restart(&self) -> Option<String> {
+    async fn lasting_restart(&self, at_least: i64) -> Option<String> {
         for service in self.services_of_track() {
-            if let Some(restarts) = self.restart_loop(service).await.filter(|r| r.lasting) {
+            if let Some(restarts) =
+                self.restarts_after(service, at_least).await.filter(|r| r.lasting)
+            {
                 return Some(restarts.message);
             }
         }
@@ -410,7 +418,7 @@ impl Stack {
 
     /// Still `waiting` for what does not answer yet, unless a service's restarts say it never will.
     async fn waiting_unless_restarting(&self, waiting: String) -> Probe {
-        match self.lasting_restart().await {
+        match self.lasting_restart(2).await {
             Some(why) => Probe::Broken(anyhow::anyhow!(why)),
             None => Probe::Waiting(waiting),
         }
