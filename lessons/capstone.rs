@@ -21,7 +21,6 @@ use std::sync::Arc;
 use anyhow::{bail, Result};
 
 use crate::lesson::Context;
-use crate::stack::Stack;
 use storage::StorageUrl;
 
 /// Half of Kafka's default 1 MB message limit, leaving room for headers.
@@ -261,12 +260,18 @@ impl Capstone {
 
     /// The stack, once Kafka answers (a broker just restarted may still be loading, or restarting again),
     /// with the capstone's topics there.
-    pub async fn ready<'a>(&self, ctx: &'a Context) -> Result<&'a Stack> {
-        let stack = ctx.stack().await?;
-        stack.service("kafka").await?;
-        stack.wait_ready(crate::stack::ready_timeout()).await?;
-        ensure_topics(&stack.bootstrap(), &self.names).await?;
-        Ok(stack)
+    pub async fn ready(&self, ctx: &Context) -> Result<String> {
+        let bootstrap = match ctx.profile() {
+            Some(profile) => profile.connection.bootstrap.clone(),
+            None => {
+                let stack = ctx.stack().await?;
+                stack.service("kafka").await?;
+                stack.wait_ready(crate::stack::ready_timeout()).await?;
+                stack.bootstrap()
+            }
+        };
+        ensure_topics(&bootstrap, &self.names).await?;
+        Ok(bootstrap)
     }
 
     /// The storage, reached off the async runtime: a cloud store answers over the network, and meanwhile the

@@ -3,7 +3,9 @@
 pub mod admin;
 pub mod assignment;
 pub mod config;
+pub mod connection;
 pub mod inspect;
+pub mod profile;
 pub mod quorum;
 pub mod records;
 

@@ -28,6 +28,8 @@ pub struct Needs {
     pub cluster: bool,
     /// It runs a compose project of its own that is not the cluster (lesson 11's secure broker).
     pub own_stack: bool,
+    /// It needs nothing but Kafka: it works through a connection profile (`--profile`) on any Kafka.
+    pub any_kafka: bool,
 }
 
 impl Needs {
@@ -40,6 +42,7 @@ impl Needs {
         collects: false,
         cluster: false,
         own_stack: false,
+        any_kafka: false,
     };
     /// Lesson 7's commands (`collect ingest`, `collect sink`): the folder, events and storage the learner chose.
     pub const COLLECT: Needs = Needs { collects: true, ..Needs::NOTHING };

@@ -1,8 +1,11 @@
 //! Lesson 11 live: the secure broker started by `lesson 11 --run`, every door of `lesson check 11` held against
 //! an independent client's verdict (kcat, the same settings by hand), doors broken on purpose through the
-//! broker's own tools and named by the check, and no password in anything the program printed.
+//! broker's own tools and named by the check, lessons 4 and 5 through a connection profile as on a managed Kafka,
+//! and no password in anything the program printed.
 
 mod common;
+#[path = "secure/profiles.rs"]
+mod profiles;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -210,6 +213,8 @@ fn every_door_of_the_secure_broker_holds_as_the_broker_says() -> Result<()> {
     ensure!(!check[7], "{check:?}");
     s.lesson(&["11", "--run"], 0)?;
     ensure!(s.doors_agree()?.iter().all(|pass| *pass));
+
+    profiles::lessons_through_a_profile(&s)?;
 
     // Bad input: secrets.env without writer's password.
     let secrets = s.dir.join("secrets.env");

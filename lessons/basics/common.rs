@@ -46,6 +46,15 @@ pub async fn stack_up(ctx: &Context) -> Result<Result<&Stack, Vec<Fact>>> {
     Ok(Ok(stack))
 }
 
+/// Where Kafka answers for a step that needs only Kafka: the connection profile's, or the stack's when both
+/// services run (else the failed fact, as `stack_up`).
+pub async fn kafka_up(ctx: &Context) -> Result<Result<String, Vec<Fact>>> {
+    if let Some(profile) = ctx.profile() {
+        return Ok(Ok(profile.connection.bootstrap.clone()));
+    }
+    Ok(stack_up(ctx).await?.map(|stack| stack.bootstrap()))
+}
+
 /// `cmd` with its tool where the track's image has it (`kafka-topics`, or `/opt/kafka/bin/kafka-topics.sh`).
 pub fn on_track(stack: &Stack, mut cmd: Vec<String>) -> Vec<String> {
     if let Some(tool) = cmd.first_mut() {

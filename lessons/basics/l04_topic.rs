@@ -7,7 +7,8 @@ use crate::kafka::inspect;
 use crate::lesson::Fact;
 use crate::lesson::{Context, Info, Lesson, Needs, Undo};
 
-use super::common::{kafka_tool_ok, on_track, stack_up, IN_NETWORK_BOOTSTRAP};
+use super::common::{kafka_tool_ok, kafka_up, on_track, IN_NETWORK_BOOTSTRAP};
+use crate::kafka::profile::Profile;
 use crate::lesson::Options;
 use crate::ui::markdown;
 
@@ -52,7 +53,7 @@ impl Lesson for Topic {
 Since Kafka 3.0, kafka-topics talks to a broker (--bootstrap-server kafka:29092), never to ZooKeeper
 (--zookeeper was removed). Inside the compose network the broker is kafka:29092; from your machine it is
 localhost:9092. With one broker the replication factor can only be 1."),
-        needs: Needs { topic: true, ..Needs::NOTHING },
+        needs: Needs { topic: true, any_kafka: true, ..Needs::NOTHING },
         requires: &[2],
     };
 
@@ -88,23 +89,12 @@ it is localhost:9092. With one broker the replication factor can only be 1."))
                 partitions = o.partitions
             ));
         }
+        if let Some(profile) = ctx.profile() {
+            return through_profile(o, profile).await;
+        }
         let stack = ctx.stack().await?;
         stack.service("kafka").await?;
-        let brokers = admin::brokers(&stack.bootstrap(), std::time::Duration::from_secs(10))
-            .await?
-            .len() as i32;
-        if o.replication_factor > brokers || o.replication_factor < 1 {
-            let ask =
-                if brokers == 1 { "1".to_string() } else { t!("from 1 to {brokers}", brokers) };
-            bail!(t!(
-                "Each of a topic's replicas (--replication-factor {asked}) is kept by another broker, and this cluster \
-                 has {brokers}.\nAsk for --replication-factor {ask}. A topic replicated on three brokers is lesson 8's, \
-                 on a cluster of its own: lesson 8",
-                asked = o.replication_factor,
-                brokers,
-                ask
-            ));
-        }
+        replicas_fit(o, &stack.bootstrap()).await?;
         let mut out = String::new();
         if o.native {
             out += &t!(
@@ -150,10 +140,10 @@ it is localhost:9092. With one broker the replication factor can only be 1."))
     async fn undo(&self, ctx: &Context) -> Result<String> {
         let topic = &ctx.options.topic;
         inspect::validate_topic_name(topic)?;
-        let Ok(stack) = stack_up(ctx).await? else {
+        let Ok(bootstrap) = kafka_up(ctx).await? else {
             return Ok(t!("the stack is not running: no topic to delete").into());
         };
-        Ok(match admin::delete_topic(&stack.bootstrap(), topic).await? {
+        Ok(match admin::delete_topic(&bootstrap, topic).await? {
             true => t!("deleted topic `{topic}`", topic),
             false => t!("there was no topic `{topic}`", topic),
         })
@@ -162,11 +152,11 @@ it is localhost:9092. With one broker the replication factor can only be 1."))
     async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
         let o = &ctx.options;
         inspect::validate_topic_name(&o.topic)?;
-        let stack = match stack_up(ctx).await? {
-            Ok(stack) => stack,
+        let bootstrap = match kafka_up(ctx).await? {
+            Ok(bootstrap) => bootstrap,
             Err(facts) => return Ok(facts),
         };
-        let Some(partitions) = inspect::topic(&stack.bootstrap(), &o.topic).await? else {
+        let Some(partitions) = inspect::topic(&bootstrap, &o.topic).await? else {
             return Ok(vec![Fact::fail(
                 t!("topic `{topic}` exists", topic = o.topic),
                 t!(
@@ -203,6 +193,66 @@ it is localhost:9092. With one broker the replication factor can only be 1."))
         ));
         Ok(facts)
     }
+}
+
+/// Each replica is kept by another broker: a factor the cluster can hold, or what to ask for.
+async fn replicas_fit(o: &Options, bootstrap: &str) -> Result<()> {
+    let brokers = admin::brokers(bootstrap, std::time::Duration::from_secs(10)).await?.len() as i32;
+    if o.replication_factor > brokers || o.replication_factor < 1 {
+        let ask = if brokers == 1 { "1".to_string() } else { t!("from 1 to {brokers}", brokers) };
+        bail!(t!(
+            "Each of a topic's replicas (--replication-factor {asked}) is kept by another broker, and this cluster \
+             has {brokers}.\nAsk for --replication-factor {ask}. A topic replicated on three brokers is lesson 8's, \
+             on a cluster of its own: lesson 8",
+            asked = o.replication_factor,
+            brokers,
+            ask
+        ));
+    }
+    Ok(())
+}
+
+/// Through a connection profile there is no container to run Kafka's tools in: the Admin API creates the
+/// topic, and the topic is described as `kafka-topics --describe` would.
+async fn through_profile(o: &Options, profile: &Profile) -> Result<String> {
+    let bootstrap = &profile.connection.bootstrap;
+    replicas_fit(o, bootstrap).await?;
+    let mut out = t!(
+        "Creating `{topic}` through the Admin API (rdkafka) at {bootstrap}, profile `{name}`",
+        topic = o.topic,
+        bootstrap,
+        name = profile.name
+    ) + "\n";
+    out += &match admin::create_topic(bootstrap, &o.topic, o.partitions, o.replication_factor)
+        .await?
+    {
+        Created::Now => t!("Created topic {topic}.", topic = o.topic),
+        Created::AlreadyThere => {
+            t!("Topic {topic} was already there; it is left as it is.", topic = o.topic)
+        }
+    };
+    let partitions = inspect::topic(bootstrap, &o.topic).await?.unwrap_or_default();
+    Ok(out + "\n\n" + &describe(&o.topic, &partitions))
+}
+
+/// A topic's partitions in the layout of `kafka-topics --describe`.
+fn describe(topic: &str, partitions: &[inspect::PartitionInfo]) -> String {
+    let ids = |ids: &[i32]| ids.iter().map(i32::to_string).collect::<Vec<_>>().join(",");
+    let factor = partitions.first().map_or(0, |p| p.replicas.len());
+    let mut text = format!(
+        "Topic: {topic}\tPartitionCount: {}\tReplicationFactor: {factor}\n",
+        partitions.len()
+    );
+    for p in partitions {
+        text += &format!(
+            "\tTopic: {topic}\tPartition: {}\tLeader: {}\tReplicas: {}\tIsr: {}\n",
+            p.id,
+            p.leader,
+            ids(&p.replicas),
+            ids(&p.isr)
+        );
+    }
+    text
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::ui::progress::while_running;
 use crate::lesson::Options;
 use crate::ui::markdown;
 
-use super::common::{compose_hint, kafka_tool_ok, on_track, stack_up, IN_NETWORK_BOOTSTRAP};
+use super::common::{compose_hint, kafka_tool_ok, kafka_up, on_track, IN_NETWORK_BOOTSTRAP};
 
 /// What the console producer sends: `key:value`, one message per line.
 pub const MESSAGES: &str =
@@ -61,7 +61,7 @@ impl Lesson for ProduceConsume {
 The console producer sends one message per line you type (Ctrl-D ends it). The console consumer
 shows only new messages unless you add --from-beginning. Give it --group to have Kafka remember how far
 the group has read; run it again with the same group and it continues where it stopped."),
-        needs: Needs { topic: true, group: true, ..Needs::NOTHING },
+        needs: Needs { topic: true, group: true, any_kafka: true, ..Needs::NOTHING },
         requires: &[4],
     };
 
@@ -75,10 +75,16 @@ the group has read; run it again with the same group and it continues where it s
     async fn run(&self, ctx: &Context) -> Result<String> {
         let o = &ctx.options;
         inspect::validate_topic_name(&o.topic)?;
-        let stack = ctx.stack().await?;
-        // Not running says which lesson starts it, at once, instead of a client timing out.
-        stack.service("kafka").await?;
-        let bootstrap = stack.bootstrap();
+        let stack = match ctx.profile() {
+            Some(_) => None,
+            None => {
+                let stack = ctx.stack().await?;
+                // Not running says which lesson starts it, at once, instead of a client timing out.
+                stack.service("kafka").await?;
+                Some(stack)
+            }
+        };
+        let bootstrap = ctx.config.bootstrap();
         let (topic, group) = (o.topic.clone(), o.group.clone());
         let found = inspect::inspect(&bootstrap, move |k| match k.partition_ids(&topic)? {
             Some(ids) => Ok(Some((ids, k.members(&group)?))),
@@ -100,9 +106,14 @@ the group has read; run it again with the same group and it continues where it s
                 &o.command("5 --run --group other-group", Needs::NOTHING)
             ));
         }
-        let produce = on_track(stack, produce_command(&o.topic));
-        let mut out = format!("$ {} <<EOF\n{MESSAGES}EOF\n", produce.join(" "));
-        kafka_tool_ok(stack, &produce, Some(MESSAGES.as_bytes())).await?;
+        let mut out = match stack {
+            Some(stack) => {
+                let produce = on_track(stack, produce_command(&o.topic));
+                kafka_tool_ok(stack, &produce, Some(MESSAGES.as_bytes())).await?;
+                format!("$ {} <<EOF\n{MESSAGES}EOF\n", produce.join(" "))
+            }
+            None => produce_lines(&bootstrap, &o.topic).await?,
+        };
 
         let one = [(Some("rust"), "hello from rdkafka")];
         let placed = while_running(
@@ -121,33 +132,24 @@ the group has read; run it again with the same group and it continues where it s
         // A group that read the topic before continues where it stopped (--from-beginning applies only to a
         // group without offsets), so each consumer is asked for exactly what its group has not read yet.
         let unread_by_console = inspect::unread(&bootstrap, &o.group, &o.topic, &ids).await?;
-        let mut consume = on_track(stack, consume_command(&o.topic, &o.group));
-        consume.extend([
-            "--max-messages".into(),
-            unread_by_console.to_string(),
-            "--timeout-ms".into(),
-            "30000".into(),
-        ]);
-        let printed = kafka_tool_ok(stack, &consume, None).await?;
-        out += &format!("\n$ {}\n", consume.join(" "));
-        out += &sorted_lines(&printed);
+        match stack {
+            Some(stack) => {
+                let mut consume = on_track(stack, consume_command(&o.topic, &o.group));
+                consume.extend([
+                    "--max-messages".into(),
+                    unread_by_console.to_string(),
+                    "--timeout-ms".into(),
+                    "30000".into(),
+                ]);
+                let printed = kafka_tool_ok(stack, &consume, None).await?;
+                out += &format!("\n$ {}\n", consume.join(" "));
+                out += &sorted_lines(&printed);
+            }
+            None => out += &read_as(&bootstrap, &o.topic, &o.group, unread_by_console).await?,
+        }
 
-        let group = RUST_GROUP;
-        let unread_by_rust = inspect::unread(&bootstrap, group, &o.topic, &ids).await?;
-        let reading = t!(
-            "rdkafka's consumer to join group {group} and read {unread} message(s)",
-            group,
-            unread = unread_by_rust
-        );
-        let read = while_running(
-            &reading,
-            records::consume(&bootstrap, &o.topic, group, unread_by_rust as usize),
-        )
-        .await?;
-        out += "\n";
-        out += &t!("rdkafka consumer, group {group}, from where the group stopped:", group);
-        out += "\n";
-        out += &table(read);
+        let unread_by_rust = inspect::unread(&bootstrap, RUST_GROUP, &o.topic, &ids).await?;
+        out += &read_as(&bootstrap, &o.topic, RUST_GROUP, unread_by_rust).await?;
         Ok(out)
     }
 
@@ -168,10 +170,9 @@ the group has read; run it again with the same group and it continues where it s
     async fn undo(&self, ctx: &Context) -> Result<String> {
         let o = &ctx.options;
         inspect::validate_topic_name(&o.topic)?;
-        let Ok(stack) = stack_up(ctx).await? else {
+        let Ok(bootstrap) = kafka_up(ctx).await? else {
             return Ok(t!("the stack is not running: nothing to delete").into());
         };
-        let bootstrap = stack.bootstrap();
         let Some(ids) = inspect::partition_ids(&bootstrap, &o.topic).await? else {
             return Ok(t!("there is no topic `{topic}`", topic = o.topic));
         };
@@ -188,11 +189,10 @@ the group has read; run it again with the same group and it continues where it s
     async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
         let o = &ctx.options;
         inspect::validate_topic_name(&o.topic)?;
-        let stack = match stack_up(ctx).await? {
-            Ok(stack) => stack,
+        let bootstrap = match kafka_up(ctx).await? {
+            Ok(bootstrap) => bootstrap,
             Err(facts) => return Ok(facts),
         };
-        let bootstrap = stack.bootstrap();
         // Partitions, offsets and messages over one client: a check answers at once.
         let topic = o.topic.clone();
         let found = inspect::inspect_group(&bootstrap, Some(&o.group), move |k| {
@@ -247,6 +247,47 @@ the group has read; run it again with the same group and it continues where it s
         ));
         Ok(facts)
     }
+}
+
+/// Through a connection profile there is no container for the console producer: rdkafka sends its lines,
+/// each `key:value` as the console producer would.
+async fn produce_lines(bootstrap: &str, topic: &str) -> Result<String> {
+    let lines: Vec<(Option<&str>, &str)> = MESSAGES
+        .lines()
+        .map(|line| match line.split_once(':') {
+            Some((key, value)) => (Some(key), value),
+            None => (None, line),
+        })
+        .collect();
+    let placed = while_running(
+        t!("Kafka to acknowledge the console producer's lines"),
+        records::produce(bootstrap, topic, &lines),
+    )
+    .await?;
+    let mut out = t!(
+        "rdkafka FutureProducer, the console producer's lines (key:value), no container to run it in:"
+    )
+    .to_string()
+        + "\n";
+    for ((key, value), (partition, offset)) in lines.iter().zip(placed) {
+        out += &format!(
+            "  {}:{value} -> partition {partition} offset {offset}\n",
+            key.unwrap_or_default()
+        );
+    }
+    Ok(out)
+}
+
+/// Reads what `group` has not read yet with rdkafka, and commits: the group then continues from there.
+async fn read_as(bootstrap: &str, topic: &str, group: &str, unread: i64) -> Result<String> {
+    let reading =
+        t!("rdkafka's consumer to join group {group} and read {unread} message(s)", group, unread);
+    let read =
+        while_running(&reading, records::consume(bootstrap, topic, group, unread as usize)).await?;
+    let mut out = "\n".to_string();
+    out += &t!("rdkafka consumer, group {group}, from where the group stopped:", group);
+    out += "\n";
+    Ok(out + &table(read))
 }
 
 /// Another consumer in the group shares its partitions: the lesson's consumer would wait for messages it takes.

@@ -40,7 +40,7 @@ A file larger than Kafka's message limit (1 MB by default) travels as chunks: al
 key, so they land in one partition, in order. The sink appends each chunk to disk before it stores its
 offset, and stores a file only when its size and SHA-256 match, so a sink killed at any moment and
 started again ends with every file exactly once. Start it again with: lesson collect sink --until-caught-up"),
-        needs: Needs::COLLECT,
+        needs: Needs { any_kafka: true, ..Needs::COLLECT },
         requires: &[2],
     };
 
@@ -50,7 +50,7 @@ started again ends with every file exactly once. Start it again with: lesson col
 
     async fn run(&self, ctx: &Context) -> Result<String> {
         let capstone = Capstone::of(ctx)?;
-        let stack = capstone.ready(ctx).await?;
+        let bootstrap = capstone.ready(ctx).await?;
         let paths = &capstone.paths;
         let mut out = String::new();
         // A sample is made only in the lesson's own folders, never where the learner named (--source, --events).
@@ -63,7 +63,6 @@ started again ends with every file exactly once. Start it again with: lesson col
             );
             out.push('\n');
         }
-        let bootstrap = stack.bootstrap();
         let sent = capstone.ingest(&bootstrap).await?;
         out += &t!("collector: {summary}", summary = sent.summary());
         let stored = capstone.sink(&bootstrap, true).await?;
@@ -134,14 +133,13 @@ started again ends with every file exactly once. Start it again with: lesson col
         if let Some(storage) = own {
             super::origin::forget(&paths.origins, &StorageUrl::Local(storage.clone()))?;
         }
-        let stack = ctx.stack().await?;
-        if stack.service("kafka").await.is_ok() {
+        if let Ok(bootstrap) = crate::basics::common::kafka_up(ctx).await? {
             for topic in names.topics() {
-                if admin::delete_topic(&stack.bootstrap(), topic).await? {
+                if admin::delete_topic(&bootstrap, topic).await? {
                     done.push(t!("deleted topic {topic}", topic));
                 }
             }
-            admin::delete_groups(&stack.bootstrap(), &[&names.group]).await?;
+            admin::delete_groups(&bootstrap, &[&names.group]).await?;
         } else {
             done.push(t!(
                 "the stack is not running: topics {topics} are left in its volumes",

@@ -238,11 +238,10 @@ fn read_all(track: Track, topic: &str) -> String {
 
 async fn kafka_facts(ctx: &Context, capstone: &Capstone) -> Result<Vec<Fact>> {
     let names = &capstone.names;
-    let stack = match crate::basics::common::stack_up(ctx).await? {
-        Ok(stack) => stack,
+    let bootstrap = match crate::basics::common::kafka_up(ctx).await? {
+        Ok(bootstrap) => bootstrap,
         Err(facts) => return Ok(facts),
     };
-    let bootstrap = stack.bootstrap();
     // Offsets, the sink's committed offsets and the dead letters, over one inspector.
     let (topics, dead_letters) =
         (vec![names.files.clone(), names.events.clone()], names.dead_letters.clone());

@@ -3,14 +3,24 @@
 use rdkafka::ClientConfig;
 
 /// Bootstrap servers and quiet logs: librdkafka's own log lines would interleave with the lessons' output.
+/// With a connection profile (`lesson --profile NAME`), its Kafka and settings instead of `bootstrap`: the one
+/// Kafka the command works on.
+pub fn config(bootstrap: &str) -> ClientConfig {
+    match super::profile::current() {
+        Some(profile) => profile.connection.config(),
+        None => {
+            let mut config = base();
+            config.set("bootstrap.servers", bootstrap);
+            config
+        }
+    }
+}
+
 /// Connections are made at once rather than on first use (sparse connections): a client's first request
 /// then takes about 5 ms instead of 55 ms here, and a check asks only a few.
-pub fn config(bootstrap: &str) -> ClientConfig {
+pub fn base() -> ClientConfig {
     let mut config = ClientConfig::new();
-    config
-        .set("bootstrap.servers", bootstrap)
-        .set("log_level", "3")
-        .set("enable.sparse.connections", "false");
+    config.set("log_level", "3").set("enable.sparse.connections", "false");
     config
 }
 

@@ -96,6 +96,11 @@ impl Context {
         self.stack.get_or_try_init(|| self.connect()).await
     }
 
+    /// The connection profile this command works through (`--profile`), if any: then there is no stack.
+    pub fn profile(&self) -> Option<&'static crate::kafka::profile::Profile> {
+        crate::kafka::profile::current()
+    }
+
     async fn connect(&self) -> Result<Stack> {
         let text = std::fs::read_to_string(self.config.compose_file()).unwrap_or_default();
         if let Some(file) = Track::of_file(&text).filter(|t| *t != self.config.track) {

@@ -62,12 +62,26 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
 async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let ws = &cli.workspace;
     let color = report::color();
+    if !matches!(
+        cli.command,
+        None | Some(
+            Command::Check { .. }
+                | Command::Book { .. }
+                | Command::Hint { .. }
+                | Command::Collect { .. }
+        )
+    ) || (cli.command.is_none() && cli.lesson.is_none())
+    {
+        refuse_profile(ws, None)?;
+    }
     match cli.command {
         Some(Command::Check { lesson, json, volumes }) => {
             let lesson = catalog::find(&lesson)?;
             let info = lesson.info();
             refuse_collect_flags(ws, info)?;
+            refuse_profile(ws, Some(info))?;
             let ctx = context(ws, volumes, false)?;
+            reach_profile().await?;
             let facts = lesson.check(&ctx).await?;
             if json {
                 println!("{}", report::json(info, &facts));
@@ -176,8 +190,12 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             Some(lesson) => {
                 let lesson = catalog::find(lesson)?;
                 refuse_collect_flags(ws, lesson.info())?;
+                if cli.run {
+                    refuse_profile(ws, Some(lesson.info()))?;
+                }
                 let ctx = context(ws, cli.volumes, cli.native)?;
                 if cli.run {
+                    reach_profile().await?;
                     let info = lesson.info();
                     let general = t!(
                         "lesson {id} ({title}) to finish",
@@ -234,19 +252,19 @@ async fn collect(ws: &Workspace, action: CollectAction) -> Result<ExitCode> {
             group = names.group
         ));
     }
-    let stack = capstone.ready(&ctx).await?;
+    let bootstrap = capstone.ready(&ctx).await?;
     match action {
         CollectAction::Ingest { watch: Some(_) } => {
-            crate::capstone::watch::watch(&capstone, &stack.bootstrap()).await?;
+            crate::capstone::watch::watch(&capstone, &bootstrap).await?;
             Ok(ExitCode::SUCCESS)
         }
         CollectAction::Ingest { watch: None } => {
-            let report = capstone.ingest(&stack.bootstrap()).await?;
+            let report = capstone.ingest(&bootstrap).await?;
             print!("{}", report.summary());
             Ok(done(report.refused.is_empty()))
         }
         CollectAction::Sink { until_caught_up } => {
-            let report = capstone.sink(&stack.bootstrap(), until_caught_up).await?;
+            let report = capstone.sink(&bootstrap, until_caught_up).await?;
             print!("{}", report.summary(&capstone));
             Ok(done(report.is_clean()))
         }
@@ -345,6 +363,9 @@ fn stack_config(workspace: &Workspace) -> Result<StackConfig> {
 
 fn context(workspace: &Workspace, volumes: bool, native: bool) -> Result<Context> {
     let config = stack_config(workspace)?;
+    if let Some(name) = &workspace.profile {
+        crate::kafka::profile::install(crate::kafka::profile::load(&config.dir, name)?);
+    }
     let options = Options {
         topic: workspace.topic.clone(),
         partitions: workspace.partitions,
@@ -390,6 +411,43 @@ fn refuse_collect_flags(workspace: &Workspace, info: &Info) -> Result<()> {
     Ok(())
 }
 
+/// With --profile, only the lessons that need nothing but Kafka: the others start, stop or look into
+/// containers, which a Kafka run elsewhere does not have.
+fn refuse_profile(workspace: &Workspace, info: Option<&Info>) -> Result<()> {
+    let Some(name) = &workspace.profile else { return Ok(()) };
+    if info.is_some_and(|info| info.needs.any_kafka) {
+        return Ok(());
+    }
+    let what = match info {
+        Some(info) => {
+            t!("Lesson {id} ({title})", id = info.id, title = crate::ui::lang::tr(info.title))
+        }
+        None => t!("This command").to_string(),
+    };
+    let through: Vec<String> = catalog::LESSONS
+        .iter()
+        .map(|lesson| lesson.info())
+        .filter(|info| info.needs.any_kafka)
+        .map(|info| info.id.to_string())
+        .collect();
+    anyhow::bail!(t!(
+        "{what} works on your Docker stack: containers to start, stop or look into. Profile `{name}` is a Kafka \
+         run elsewhere, with none of that. Through a profile: lessons {through} (lesson --profile {name} 4 --run). \
+         Without --profile, it works on your stack.",
+        what,
+        name,
+        through = through.join(", ")
+    ))
+}
+
+/// The profile's Kafka answers and lets it in, before a lesson works through it.
+async fn reach_profile() -> Result<()> {
+    match crate::kafka::profile::current() {
+        Some(profile) => crate::kafka::profile::reach(profile).await,
+        None => Ok(()),
+    }
+}
+
 /// The cluster's commands work on lesson 8's topic: a `--topic` (or another lesson's flag) would be ignored.
 fn refuse_lesson_flags(workspace: &Workspace) -> Result<()> {
     let defaults = Options::default();
@@ -428,6 +486,9 @@ fn workspace_flags(workspace: &Workspace) -> String {
     }
     if let Some(project) = &workspace.project {
         flags += &format!(" --project {}", shell_word(project));
+    }
+    if let Some(profile) = &workspace.profile {
+        flags += &format!(" --profile {}", shell_word(profile));
     }
     flags
 }
@@ -518,6 +579,7 @@ mod tests {
         let workspace = |dir: &str| Workspace {
             dir: Some(dir.into()),
             project: None,
+            profile: None,
             track: None,
             topic: String::new(),
             partitions: 1,

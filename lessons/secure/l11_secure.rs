@@ -6,9 +6,10 @@ use anyhow::{bail, Result};
 use rdkafka::error::RDKafkaErrorCode as Code;
 
 use super::broker::{SecureBroker, SERVICE};
-use super::doors::{self, Client, Verdict};
+use super::doors;
 use super::secrets::{self, Secrets};
 use super::{certs, User, GROUP, OTHER_TOPIC, TOPIC};
+use crate::kafka::connection::{Connection, Verdict};
 use crate::lesson::{Context, Fact, Info, Lesson, Needs, Undo};
 
 pub const TEXT: &str = include_str!("l11_secure.md");
@@ -74,8 +75,10 @@ each door."),
         if let Some(note) = secure.write_files()? {
             step(note);
         }
-        // A broker reads its certificate when it starts: one already running is started anew with the new one.
-        let recreate: &[&str] = if made { &["--force-recreate"] } else { &[] };
+        let plain_changed = secrets::write_plain_file(&secure.dir, &secrets)?;
+        // A broker reads its certificate and its PLAIN users when it starts: one already running is started anew
+        // when they are new.
+        let recreate: &[&str] = if made || plain_changed { &["--force-recreate"] } else { &[] };
         secure.compose.up_with(recreate).await?;
         step(format!("$ cd {} && {} up -d", super::broker::FOLDER, secure.compose.cli.name()));
         let kafka = secure.healthy().await?;
@@ -112,7 +115,7 @@ each door."),
         })
         .await?;
         for who in [User::Writer, User::Reader] {
-            secrets::write_client_file(&secure.dir, &certs::ca_file(&secure.dir), who, &secrets)?;
+            secrets::write_client_file(&secure.dir, who, &user(&secure, &secrets, who))?;
         }
         Ok(t!(
             "The secure broker listens on {bootstrap} (SASL_SSL). writer.conf and reader.conf in {dir} hold each user's \
@@ -185,8 +188,8 @@ each door."),
     }
 }
 
-fn user(secure: &SecureBroker, secrets: &Secrets, who: User) -> Client {
-    Client::user(
+fn user(secure: &SecureBroker, secrets: &Secrets, who: User) -> Connection {
+    doors::user(
         &secure.bootstrap(),
         &certs::ca_file(&secure.dir),
         who.name(),
@@ -237,7 +240,7 @@ async fn doors(secure: &SecureBroker, secrets: &Secrets) -> Result<Vec<Fact>> {
     let reader = user(secure, secrets, User::Reader);
     let mut facts = Vec::new();
 
-    let verdict = doors::connect(&Client::plaintext(&bootstrap)).await?;
+    let verdict = doors::connect(&Connection::plaintext(&bootstrap)).await?;
     facts.push(door(
         t!("A client without TLS is refused"),
         &verdict,
@@ -245,7 +248,7 @@ async fn doors(secure: &SecureBroker, secrets: &Secrets) -> Result<Vec<Fact>> {
         t!("The port speaks plaintext: map the SECURE listener to SASL_SSL in KAFKA_LISTENER_SECURITY_PROTOCOL_MAP."),
     ));
 
-    let stranger = Client {
+    let stranger = Connection {
         ca_file: None,
         ca_pem: Some(certs::make("Another authority", &certs::NAMES)?.ca),
         ..writer.clone()
@@ -259,7 +262,8 @@ async fn doors(secure: &SecureBroker, secrets: &Secrets) -> Result<Vec<Fact>> {
             then lesson 11 --run (the broker starts again with the new certificate)."),
     ));
 
-    let by_address = Client { bootstrap: format!("127.0.0.1:{}", secure.port), ..writer.clone() };
+    let by_address =
+        Connection { bootstrap: format!("127.0.0.1:{}", secure.port), ..writer.clone() };
     let verdict = doors::connect(&by_address).await?;
     facts.push(door(
         t!("A client that dials 127.0.0.1, a name the certificate does not hold, is refused"),
@@ -268,10 +272,10 @@ async fn doors(secure: &SecureBroker, secrets: &Secrets) -> Result<Vec<Fact>> {
         t!("The certificate must name localhost and kafka only, and clients must check it (ssl.endpoint.identification.algorithm=https)."),
     ));
 
-    let guessing = Client {
-        user: Some((User::Writer.name().into(), "not-the-password".into())),
-        ..writer.clone()
-    };
+    let mut guessing = writer.clone();
+    if let Some(login) = &mut guessing.login {
+        login.password = "not-the-password".into();
+    }
     let verdict = doors::connect(&guessing).await?;
     facts.push(door(
         t!("A wrong password is refused"),
@@ -351,6 +355,11 @@ fn no_secret_shown(
         if file.exists() && !super::files::private(&file) {
             places.push(t!("{path}, which others can read", path = file.display()).to_string());
         }
+    }
+    // The broker's user reads the PLAIN users file: its folder keeps everyone else out.
+    let tls = certs::folder(&secure.dir);
+    if secrets::plain_file(&secure.dir).exists() && !super::files::private(&tls) {
+        places.push(t!("{path}, which others can read", path = tls.display()).to_string());
     }
     Fact::check(
         places.is_empty(),

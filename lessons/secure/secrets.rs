@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _, Result};
 
 use super::User;
+use crate::kafka::connection::Connection;
 
 const LENGTH: usize = 24;
 const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -105,15 +106,29 @@ pub fn client_file(secure: &Path, user: User) -> PathBuf {
 }
 
 /// Writes `user`'s client settings, password included, readable by you alone.
-pub fn write_client_file(secure: &Path, ca: &Path, user: User, secrets: &Secrets) -> Result<()> {
+pub fn write_client_file(secure: &Path, user: User, connection: &Connection) -> Result<()> {
+    super::files::write_whole(&client_file(secure, user), &connection.client_file(), 0o600)
+}
+
+/// `secure/tls/plain.properties`: admin's password as the broker holds it for PLAIN logins (PLAIN has no hash
+/// to keep, which is why SCRAM is the lesson's mechanism).
+pub fn plain_file(secure: &Path) -> PathBuf {
+    super::certs::folder(secure).join("plain.properties")
+}
+
+/// Writes the PLAIN users file when it does not say what `secrets` say; whether it did (the broker reads it only
+/// when it starts). Readable by the broker's user in its container; the folder is yours alone.
+pub fn write_plain_file(secure: &Path, secrets: &Secrets) -> Result<bool> {
     let text = format!(
-        "security.protocol=SASL_SSL\nsasl.mechanism={}\nssl.ca.location={}\nsasl.username={}\nsasl.password={}\n",
-        super::MECHANISM,
-        ca.display(),
-        user.name(),
-        secrets.password(user)
+        "jaas=org.apache.kafka.common.security.plain.PlainLoginModule required user_admin=\"{}\";\n",
+        secrets.password(User::Admin)
     );
-    super::files::write_whole(&client_file(secure, user), &text, 0o600)
+    let path = plain_file(secure);
+    if std::fs::read_to_string(&path).is_ok_and(|was| was == text) {
+        return Ok(false);
+    }
+    super::files::write_whole(&path, &text, 0o644)?;
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -79,8 +79,12 @@ impl StackConfig {
         self.dir.join(COMPOSE_FILE)
     }
 
-    /// Bootstrap servers for programs on this machine: KAFKA_BOOTSTRAP_SERVERS, else the published port.
+    /// Bootstrap servers for programs on this machine: the connection profile's, else KAFKA_BOOTSTRAP_SERVERS,
+    /// else the published port.
     pub fn bootstrap(&self) -> String {
+        if let Some(profile) = crate::kafka::profile::current() {
+            return profile.connection.bootstrap.clone();
+        }
         std::env::var("KAFKA_BOOTSTRAP_SERVERS")
             .unwrap_or_else(|_| format!("localhost:{}", self.kafka_port))
     }

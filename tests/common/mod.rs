@@ -29,8 +29,11 @@ pub const FILTERS: &[(&str, &str)] = &[
         "version [VERSION]",
     ),
     (r"TopicId: \S+", "TopicId: [ID]"),
+    // librdkafka's account of a refused connection says how long it took.
+    (r"\(after \d+ms in state ", "(after [N]ms in state "),
     // How long the collector took.
     (r"\b(in|em) \d+\.\d s\b", "$1 [TIME] s"),
+    (r"\b\d+(\.\d+)? MB/s\b", "[N] MB/s"),
     // Lesson 7's topics and group carry a hash of the learner's folder.
     (r"collect-[0-9a-f]{8}-", "collect-[DIR]-"),
     (r"\b[0-9a-f]{64}\b", "[ID]"),

@@ -1,0 +1,141 @@
+//! A connection tried as a client would try it: each answer is the broker's (or the TLS library's) own
+//! verdict, taken as soon as it arrives: a refusal is never a timeout waited out.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, Result};
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::ConsumerContext;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{BaseProducer, DeliveryResult, Producer, ProducerContext};
+
+use super::Connection;
+
+/// How long a connection may take to answer: a TLS handshake and a SCRAM exchange take well under a second here.
+pub const PATIENCE: Duration = Duration::from_secs(15);
+/// How long a failed request's cause may trail it: librdkafka reports both from different threads.
+const CAUSE: Duration = Duration::from_secs(2);
+
+/// What a door did with a client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Let in: connected, wrote (at this offset) or read.
+    Admitted(Option<i64>),
+    /// Turned away, with the error's code and the words the client library gave.
+    Refused(RDKafkaErrorCode, String),
+}
+
+impl Verdict {
+    pub fn refused_with(&self, codes: &[RDKafkaErrorCode]) -> bool {
+        matches!(self, Verdict::Refused(code, _) if codes.contains(code))
+    }
+
+    /// Turned away by the TLS library because the certificate did not verify (not, say, because it expired).
+    /// librdkafka reports it as an SSL error when the handshake fails, or as a transport failure when the
+    /// connection's first read finds it (seen in a test run here): the same verdict either way.
+    pub fn certificate_refused(&self) -> bool {
+        matches!(
+            self,
+            Verdict::Refused(RDKafkaErrorCode::SSL | RDKafkaErrorCode::BrokerTransportFailure, reason)
+                if reason.contains("certificate verify failed")
+        )
+    }
+
+    pub fn admitted(&self) -> bool {
+        matches!(self, Verdict::Admitted(_))
+    }
+
+    /// The client library's words, for a refusal.
+    pub fn reason(&self) -> String {
+        match self {
+            Verdict::Admitted(_) => t!("let in").to_string(),
+            Verdict::Refused(code, reason) => format!("{reason} ({code:?})"),
+        }
+    }
+}
+
+/// Remembers the first error the client library reports: a refused handshake or login arrives only this way.
+#[derive(Clone, Default)]
+pub struct Watch(Arc<Mutex<Option<(RDKafkaErrorCode, String)>>>);
+
+impl Watch {
+    pub fn first(&self) -> Option<(RDKafkaErrorCode, String)> {
+        self.0.lock().ok().and_then(|first| first.clone())
+    }
+}
+
+impl ClientContext for Watch {
+    fn error(&self, error: KafkaError, reason: &str) {
+        let code = error.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Fail);
+        // After the cause, librdkafka says that all brokers are down: that is a consequence.
+        if code == RDKafkaErrorCode::AllBrokersDown {
+            return;
+        }
+        if let Ok(mut first) = self.0.lock() {
+            first.get_or_insert_with(|| (code, reason.to_string()));
+        }
+    }
+}
+
+impl ConsumerContext for Watch {}
+
+impl ProducerContext for Watch {
+    type DeliveryOpaque = ();
+    fn delivery(&self, _: &DeliveryResult<'_>, _: ()) {}
+}
+
+pub fn failed_to_create() -> String {
+    t!("Failed to create a Kafka client").to_string()
+}
+
+pub fn gave_up() -> Verdict {
+    Verdict::Refused(
+        RDKafkaErrorCode::OperationTimedOut,
+        t!("no answer in {seconds} s", seconds = PATIENCE.as_secs()).to_string(),
+    )
+}
+
+/// Connects and asks for the cluster's metadata.
+pub async fn connect(client: &Connection) -> Result<Verdict> {
+    let producer: BaseProducer<Watch> =
+        client.config().create_with_context(Watch::default()).with_context(failed_to_create)?;
+    let secured = client.protocol != "PLAINTEXT";
+    tokio::task::spawn_blocking(move || {
+        let start = Instant::now();
+        while start.elapsed() < PATIENCE {
+            producer.poll(Duration::from_millis(50));
+            if let Some((code, reason)) = producer.context().first() {
+                return Verdict::Refused(code, reason);
+            }
+            match producer.client().fetch_metadata(None, Duration::from_millis(300)) {
+                Ok(_) => return Verdict::Admitted(None),
+                // A plaintext client on a TLS port is disconnected, which librdkafka only logs: the request fails.
+                Err(err)
+                    if err.rdkafka_error_code() != Some(RDKafkaErrorCode::OperationTimedOut) =>
+                {
+                    // The cause (a refused login, a certificate) may still be on its way: a moment for it. A
+                    // plaintext client has no such cause.
+                    let failed = Instant::now();
+                    while secured
+                        && producer.context().first().is_none()
+                        && failed.elapsed() < CAUSE
+                    {
+                        producer.poll(Duration::from_millis(50));
+                    }
+                    return match producer.context().first() {
+                        Some((code, reason)) => Verdict::Refused(code, reason),
+                        None => Verdict::Refused(
+                            err.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Fail),
+                            err.to_string(),
+                        ),
+                    };
+                }
+                Err(_) => {}
+            }
+        }
+        gave_up()
+    })
+    .await
+    .context(failed_to_create())
+}
