@@ -1,6 +1,7 @@
 //! How a client reaches a Kafka: where, over which protocol, trusting which authority, logged in as whom.
 //! Lesson 11's users and a connection profile (`lesson --profile NAME`) are these same settings, written once.
 
+pub mod diagnose;
 pub mod verdict;
 
 use std::path::PathBuf;

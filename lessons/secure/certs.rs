@@ -38,7 +38,16 @@ pub struct Made {
 /// A new authority named `authority`, and a certificate for `names` signed by it.
 pub fn make(authority: &str, names: &[&str]) -> Result<Made> {
     let now = OffsetDateTime::now_utc();
-    let (from, until) = (now - Duration::days(1), now + Duration::days(DAYS));
+    make_between(authority, names, now - Duration::days(1), now + Duration::days(DAYS))
+}
+
+/// As `make`, both valid from `from` until `until` (an expired pair, to see how a client takes it).
+pub fn make_between(
+    authority: &str,
+    names: &[&str],
+    from: OffsetDateTime,
+    until: OffsetDateTime,
+) -> Result<Made> {
     let failed = || t!("Failed to make a certificate");
 
     let mut params = CertificateParams::new(Vec::<String>::new()).with_context(failed)?;

@@ -5,7 +5,8 @@ use anyhow::{bail, Result};
 use rdkafka::error::RDKafkaErrorCode as Code;
 
 use super::Profile;
-use crate::kafka::connection::{connect, Verdict};
+use crate::kafka::connection::diagnose::{self, Cause};
+use crate::kafka::connection::{connect, Connection, Verdict};
 
 pub async fn reach(profile: &Profile) -> Result<()> {
     let verdict = crate::ui::progress::while_running(
@@ -45,17 +46,7 @@ pub async fn reach(profile: &Profile) -> Result<()> {
     } else if verdict.certificate_refused()
         || (*code == Code::SSL && reason.contains("certificate"))
     {
-        let trusted = match &connection.ca_file {
-            Some(path) => path.display().to_string(),
-            None => t!("the system's authorities").to_string(),
-        };
-        t!(
-            "The broker's certificate did not verify against {trusted}. Either ca_file is not the authority that \
-             signed it (lesson 11's is secure/tls/ca.pem), or bootstrap uses a name the certificate does not \
-             hold (lesson 11's holds localhost and kafka, not 127.0.0.1), or it has expired (lesson 11's: delete \
-             secure/tls/, then lesson 11 --run).",
-            trusted
-        )
+        certificate_fix(connection).await
     } else {
         t!(
             "Check bootstrap and security_protocol ({protocol}) in {file}: the port must speak that protocol, and \
@@ -65,4 +56,39 @@ pub async fn reach(profile: &Profile) -> Result<()> {
         )
     };
     bail!("{said}\n{fix}")
+}
+
+/// What to change when the broker's certificate did not verify: its cause when rustls names it.
+async fn certificate_fix(connection: &Connection) -> String {
+    let trusted = match &connection.ca_file {
+        Some(path) => path.display().to_string(),
+        None => t!("the system's authorities").to_string(),
+    };
+    match diagnose::certificate(connection).await {
+        Some(Cause::UnknownAuthority) => t!(
+            "The broker's certificate is not signed by an authority in {trusted}: name in ca_file the one that \
+             signed it (lesson 11's is secure/tls/ca.pem).",
+            trusted
+        ),
+        Some(Cause::OtherName(host)) => t!(
+            "The broker's certificate does not hold the name {host}, which bootstrap dials: dial a name it holds \
+             (lesson 11's holds localhost and kafka).",
+            host
+        ),
+        Some(Cause::Expired) => t!(
+            "The broker's certificate has expired: the broker needs a new one (lesson 11's: delete secure/tls/, \
+             then lesson 11 --run, which starts the broker again with new ones)."
+        )
+        .to_string(),
+        Some(Cause::NotYetValid) => {
+            t!("The broker's certificate is not valid yet: is this machine's clock right?").to_string()
+        }
+        None => t!(
+            "The broker's certificate did not verify against {trusted}. Either ca_file is not the authority that \
+             signed it (lesson 11's is secure/tls/ca.pem), or bootstrap uses a name the certificate does not \
+             hold (lesson 11's holds localhost and kafka, not 127.0.0.1), or it has expired (lesson 11's: delete \
+             secure/tls/, then lesson 11 --run).",
+            trusted
+        ),
+    }
 }
