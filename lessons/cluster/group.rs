@@ -135,25 +135,30 @@ impl Reader {
     }
 }
 
-/// `lesson cluster consume`: one reader of the group until Ctrl-C, saying what the group gives and takes back.
+/// `lesson cluster consume`: one reader of the group until Ctrl-C, saying what the group gives and takes back. On
+/// lesson 8's cluster, or on the Kafka of a connection profile (`cluster` None).
 pub async fn keep_consuming(
-    cluster: &super::Cluster,
+    cluster: Option<&super::Cluster>,
+    bootstrap: &str,
     name: Option<String>,
     rate: u32,
     start: &str,
     check: &str,
 ) -> Result<String> {
-    if cluster.partitions(TOPIC).await?.is_none() {
-        anyhow::bail!(t!(
-            "There is no topic {topic} yet. Create it with {start}, or in {dir}: docker compose exec kafka-1 \
-             {tool} --bootstrap-server kafka-1:29092 --create --topic {topic} --partitions {count} \
-             --replication-factor 3",
-            topic = TOPIC,
-            start,
-            dir = cluster.dir.display(),
-            tool = cluster.track.tool("kafka-topics"),
-            count = PARTITIONS
-        ));
+    if crate::kafka::inspect::topic(bootstrap, TOPIC).await?.is_none() {
+        anyhow::bail!(match cluster {
+            Some(cluster) => t!(
+                "There is no topic {topic} yet. Create it with {start}, or in {dir}: docker compose exec kafka-1 \
+                 {tool} --bootstrap-server kafka-1:29092 --create --topic {topic} --partitions {count} \
+                 --replication-factor 3",
+                topic = TOPIC,
+                start,
+                dir = cluster.dir.display(),
+                tool = cluster.track.tool("kafka-topics"),
+                count = PARTITIONS
+            ),
+            None => t!("There is no topic {topic} yet. Create it with {start}.", topic = TOPIC, start),
+        });
     }
     let name = name.unwrap_or_else(|| format!("reader-{}", std::process::id()));
     println!(
@@ -168,7 +173,7 @@ pub async fn keep_consuming(
         )
     );
     let say: Say = Arc::new(|line| println!("{line}"));
-    let reader = Reader::start(&cluster.bootstrap(), &name, rate, Some(say))?;
+    let reader = Reader::start(bootstrap, &name, rate, Some(say))?;
     tokio::signal::ctrl_c().await?;
     let read = crate::ui::progress::while_running(
         &t!("{name} to commit and leave the group", name),

@@ -63,7 +63,7 @@ Check 9 looks at the group while it reads: in two terminals in the cluster/ fold
 `lesson cluster consume`, and leave both running. The topic must hold records the group has read to the
 end: produce some (kafka-producer-perf-test, as the chapter shows) and wait until
 `kafka-consumer-groups --describe --group workshop-readers` shows LAG 0 on every partition."),
-        needs: Needs { cluster: true, ..Needs::NOTHING },
+        needs: Needs { cluster: true, any_kafka: true, ..Needs::NOTHING },
         requires: &[],
     };
 
@@ -82,10 +82,12 @@ partition."))
     }
 
     async fn run(&self, ctx: &Context) -> Result<String> {
-        let cluster = Cluster::connect(&ctx.config).await?;
-        let bootstrap = cluster.bootstrap();
+        let cluster = cluster(ctx).await?;
+        let bootstrap = bootstrap(ctx, cluster.as_ref());
         let step = |line: String| crate::ui::progress::print(&line);
-        cluster.start_and_say(&step).await?;
+        if let Some(cluster) = &cluster {
+            cluster.start_and_say(&step).await?;
+        }
         // Just started, the group's coordinator may still be loading its offsets topic: asked again until it answers.
         let answers = t!("the coordinator of group {group} to answer", group = GROUP);
         let now = poll(&answers, || async { group(&bootstrap).await }, |_| true).await?;
@@ -99,11 +101,17 @@ partition."))
                 who = now.members.iter().map(|m| m.client_id.as_str()).collect::<Vec<_>>().join(", ")
             ));
         }
-        let created = create_topic(&cluster).await?;
+        // Three replicas on lesson 8's cluster; as many as a profile's Kafka has brokers, up to three.
+        let brokers = admin::brokers(&bootstrap, std::time::Duration::from_secs(10)).await?.len();
+        let replicas = brokers.clamp(1, 3) as i32;
+        let created = create_topic(&bootstrap, replicas).await?;
         let led = t!("each partition of {topic} to have a leader", topic = TOPIC);
-        let (partitions, _) = cluster
-            .until(&led, TOPIC, |p| !p.is_empty() && p.iter().all(|p| p.leader >= 0))
-            .await?;
+        let partitions = poll(
+            &led,
+            || async { Ok(inspect::topic(&bootstrap, TOPIC).await?.unwrap_or_default()) },
+            |p: &Vec<inspect::PartitionInfo>| !p.is_empty() && p.iter().all(|p| p.leader >= 0),
+        )
+        .await?;
         if partitions.len() != PARTITIONS as usize {
             bail!(t!(
                 "Topic {topic} is there with {count} partitions; the lesson needs {wanted}. To start over with the \
@@ -114,10 +122,16 @@ partition."))
             ));
         }
         step(match created {
-            Created::Now => t!(
-                "Created topic {topic}: {count} partitions, 3 replicas of each.",
+            Created::Now if replicas == 1 => t!(
+                "Created topic {topic}: {count} partitions, one replica of each (this Kafka has one broker).",
                 topic = TOPIC,
                 count = PARTITIONS
+            ),
+            Created::Now => t!(
+                "Created topic {topic}: {count} partitions, {replicas} replicas of each.",
+                topic = TOPIC,
+                count = PARTITIONS,
+                replicas
             ),
             Created::AlreadyThere => t!("Topic {topic} was already there.", topic = TOPIC),
         });
@@ -160,15 +174,31 @@ partition."))
         until_members(&bootstrap, 0).await?;
         step(t!("Stopped reader-1 and reader-2: the group is empty, and the offsets it committed stay.").to_string());
 
-        let command = reset_command(cluster.track);
-        let words: Vec<&str> = command.iter().map(String::as_str).collect();
-        let reset = cluster.exec(&stack::service(1), &words).await?;
-        step(format!(
-            "$ cd {} && docker compose exec kafka-1 {}\n{}",
-            stack::FOLDER,
-            command.join(" "),
-            reset_table(&reset)
-        ));
+        let reset = match &cluster {
+            Some(cluster) => {
+                let command = reset_command(cluster.track);
+                let words: Vec<&str> = command.iter().map(String::as_str).collect();
+                let reset = cluster.exec(&stack::service(1), &words).await?;
+                step(format!(
+                    "$ cd {} && docker compose exec kafka-1 {}\n{}",
+                    stack::FOLDER,
+                    command.join(" "),
+                    reset_table(&reset)
+                ));
+                reset
+            }
+            None => {
+                let reset = reset_to_earliest(&bootstrap).await?;
+                step(t!(
+                    "rdkafka committed the group's offsets at the start of each partition, as kafka-consumer-groups \
+                     --reset-offsets --to-earliest does (no container to run it in):"
+                )
+                .to_string()
+                    + "\n"
+                    + &reset_table(&reset));
+                reset
+            }
+        };
         let total = lag(&bootstrap).await?;
         // The tool can print an error and still exit 0: the group's lag says whether the offsets moved.
         if total == 0 {
@@ -188,11 +218,18 @@ partition."))
         first.stop().await?;
         second.stop().await?;
         step(t!("reader-1 and reader-2 read the topic again from its start: lag 0.").to_string());
-        Ok(t!(
-            "Check 9 looks at the group while it reads: in two terminals in {folder}/, run `lesson cluster consume` \
-             and leave both running.",
-            folder = stack::FOLDER
-        ))
+        Ok(match ctx.profile() {
+            Some(profile) => t!(
+                "Check 9 looks at the group while it reads: in two terminals, run `lesson --profile {name} cluster \
+                 consume` and leave both running.",
+                name = profile.name
+            ),
+            None => t!(
+                "Check 9 looks at the group while it reads: in two terminals in {folder}/, run `lesson cluster \
+                 consume` and leave both running.",
+                folder = stack::FOLDER
+            ),
+        })
     }
 
     fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
@@ -209,38 +246,53 @@ partition."))
     }
 
     async fn undo(&self, ctx: &Context) -> Result<String> {
-        let cluster = Cluster::connect(&ctx.config).await?;
-        if cluster.running().await?.is_empty() {
-            return Ok(t!("the cluster does not run: nothing of lesson 9 to delete").to_string());
+        let cluster = cluster(ctx).await?;
+        if let Some(cluster) = &cluster {
+            if cluster.running().await?.is_empty() {
+                return Ok(
+                    t!("the cluster does not run: nothing of lesson 9 to delete").to_string()
+                );
+            }
         }
-        let bootstrap = cluster.bootstrap();
+        let bootstrap = bootstrap(ctx, cluster.as_ref());
         admin::delete_groups(&bootstrap, &[GROUP]).await?;
         admin::delete_topic(&bootstrap, TOPIC).await?;
         Ok(t!("deleted topic {topic} and group {group}", topic = TOPIC, group = GROUP))
     }
 
     async fn check(&self, ctx: &Context) -> Result<Vec<Fact>> {
-        let cluster = Cluster::connect(&ctx.config).await?;
+        let cluster = cluster(ctx).await?;
         let start = ctx.options.command("9 --run", Needs::NOTHING);
-        let (mut facts, answers) = cluster.runs(&start).await?;
-        if !answers {
-            return Ok(facts);
+        let mut facts = Vec::new();
+        if let Some(cluster) = &cluster {
+            let (runs, answers) = cluster.runs(&start).await?;
+            facts = runs;
+            if !answers {
+                return Ok(facts);
+            }
         }
-        let bootstrap = cluster.bootstrap();
-        let dir = cluster.dir.display().to_string();
+        let bootstrap = bootstrap(ctx, cluster.as_ref());
+        // Where the readers run: the cluster's folder, or any terminal for a profile's Kafka.
+        let dir = match &cluster {
+            Some(cluster) => cluster.dir.display().to_string(),
+            None => t!("any folder").to_string(),
+        };
         let consume = ctx.options.command("cluster consume", Needs::NOTHING);
-        let Some(partitions) = cluster.partitions(TOPIC).await? else {
+        let Some(partitions) = inspect::topic(&bootstrap, TOPIC).await? else {
             facts.push(Fact::fail(
                 t!("topic {topic} exists", topic = TOPIC),
-                t!(
-                    "Create it: {start}, or in {dir}: docker compose exec kafka-1 {tool} --bootstrap-server \
-                     kafka-1:29092 --create --topic {topic} --partitions {count} --replication-factor 3",
-                    start,
-                    dir,
-                    tool = cluster.track.tool("kafka-topics"),
-                    topic = TOPIC,
-                    count = PARTITIONS
-                ),
+                match &cluster {
+                    Some(cluster) => t!(
+                        "Create it: {start}, or in {dir}: docker compose exec kafka-1 {tool} --bootstrap-server \
+                         kafka-1:29092 --create --topic {topic} --partitions {count} --replication-factor 3",
+                        start,
+                        dir,
+                        tool = cluster.track.tool("kafka-topics"),
+                        topic = TOPIC,
+                        count = PARTITIONS
+                    ),
+                    None => t!("Create it: {start}", start),
+                },
             ));
             return Ok(facts);
         };
@@ -287,14 +339,17 @@ partition."))
                 count = partitions.len()
             ),
             if total == 0 {
-                t!(
-                    "{topic} holds no record. Produce some, in {dir}: docker compose exec kafka-1 \
-                     {tool} --topic {topic} --num-records 3000 --record-size 100 --throughput 200 \
-                     --producer-props bootstrap.servers=kafka-1:29092",
-                    topic = TOPIC,
-                    dir,
-                    tool = cluster.track.tool("kafka-producer-perf-test")
-                )
+                match &cluster {
+                    Some(cluster) => t!(
+                        "{topic} holds no record. Produce some, in {dir}: docker compose exec kafka-1 \
+                         {tool} --topic {topic} --num-records 3000 --record-size 100 --throughput 200 \
+                         --producer-props bootstrap.servers=kafka-1:29092",
+                        topic = TOPIC,
+                        dir,
+                        tool = cluster.track.tool("kafka-producer-perf-test")
+                    ),
+                    None => t!("{topic} holds no record. Produce some: {start}", topic = TOPIC, start),
+                }
             } else if group.members.is_empty() {
                 t!(
                     "Lag by partition: {behind}. No reader runs to read them. In two terminals in {dir}: {consume}",
@@ -307,7 +362,7 @@ partition."))
                     "Lag by partition: {behind}. The readers are catching up (each handles 20 records a second unless \
                      started with --rate): check again when {tool} --describe shows LAG 0.",
                     behind = behind.join(", "),
-                    tool = cluster.track.tool("kafka-consumer-groups")
+                    tool = ctx.config.track.tool("kafka-consumer-groups")
                 )
             },
         ));
@@ -358,15 +413,54 @@ pub fn assignment(members: &[Member]) -> String {
     lines.join("\n")
 }
 
+/// Lesson 8's cluster, unless the lesson works through a connection profile.
+async fn cluster(ctx: &Context) -> Result<Option<Cluster>> {
+    match ctx.profile() {
+        Some(_) => Ok(None),
+        None => Ok(Some(Cluster::connect(&ctx.config).await?)),
+    }
+}
+
+fn bootstrap(ctx: &Context, cluster: Option<&Cluster>) -> String {
+    cluster.map_or_else(|| ctx.config.bootstrap(), Cluster::bootstrap)
+}
+
+/// `kafka-consumer-groups --reset-offsets --to-earliest --execute` through rdkafka: the empty group's offsets
+/// committed at each partition's start. What the tool prints, for `reset_table`.
+async fn reset_to_earliest(bootstrap: &str) -> Result<String> {
+    let ids: Vec<i32> = (0..PARTITIONS).collect();
+    let marks = inspect::watermarks(bootstrap, TOPIC, &ids).await?;
+    let bootstrap = bootstrap.to_string();
+    let marks2 = marks.clone();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        use anyhow::Context as _;
+        use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+        let consumer: BaseConsumer = crate::kafka::config::consumer(&bootstrap, GROUP)
+            .create()
+            .context(t!("Failed to create a consumer"))?;
+        let mut offsets = rdkafka::TopicPartitionList::new();
+        for (partition, (low, _)) in &marks2 {
+            offsets.add_partition_offset(TOPIC, *partition, rdkafka::Offset::Offset(*low))?;
+        }
+        consumer.commit(&offsets, CommitMode::Sync)?;
+        Ok(())
+    })
+    .await??;
+    let rows: Vec<String> = marks
+        .iter()
+        .map(|(partition, (low, _))| format!("{GROUP} {TOPIC} {partition} {low}"))
+        .collect();
+    Ok(format!("GROUP TOPIC PARTITION NEW-OFFSET {}", rows.join(" ")))
+}
+
 /// Creates the topic, or finds it there. A topic deleted a moment ago (`lesson reset 9`, or `kafka-topics
 /// --delete`) is still "there" to the controller until every broker has removed it, and then it is gone: so
 /// "already there" counts only once the topic is seen; until then the topic is asked for again.
-async fn create_topic(cluster: &Cluster) -> Result<Created> {
-    let bootstrap = cluster.bootstrap();
+async fn create_topic(bootstrap: &str, replicas: i32) -> Result<Created> {
     let start = std::time::Instant::now();
     loop {
-        let created = admin::create_topic(&bootstrap, TOPIC, PARTITIONS, 3).await?;
-        if created == Created::Now || cluster.partitions(TOPIC).await?.is_some() {
+        let created = admin::create_topic(bootstrap, TOPIC, PARTITIONS, replicas).await?;
+        if created == Created::Now || inspect::topic(bootstrap, TOPIC).await?.is_some() {
             return Ok(created);
         }
         if start.elapsed() > crate::stack::ready_timeout() {

@@ -1,5 +1,6 @@
-//! Connection profiles: `lesson --profile NAME` points the lessons that need only Kafka (4 and 5) at any Kafka,
-//! a managed one included, named in `profiles.yml` in the learner's folder. Secrets stay in the environment.
+//! Connection profiles: `lesson --profile NAME` points the lessons that need only Kafka (4, 5, 7 and 9) at any
+//! Kafka, a managed one included, named in `profiles.yml` in the learner's folder. Secrets stay in the
+//! environment.
 
 mod file;
 mod reach;

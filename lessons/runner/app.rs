@@ -69,6 +69,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 | Command::Book { .. }
                 | Command::Hint { .. }
                 | Command::Collect { .. }
+                | Command::Cluster { action: ClusterAction::Consume { .. } }
         )
     ) || (cli.command.is_none() && cli.lesson.is_none())
     {
@@ -136,6 +137,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Some(Command::Cluster { action }) => {
             refuse_lesson_flags(ws)?;
             let ctx = context(ws, false, false)?;
+            reach_profile().await?;
             let said = match action {
                 ClusterAction::Produce => {
                     let start = ctx.options.command("8 --run", crate::lesson::Needs::NOTHING);
@@ -153,12 +155,27 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 ClusterAction::Prepare => crate::cluster::l10_migrate::prepare(&ctx).await?,
                 ClusterAction::Consume { name, rate } => {
                     let start = ctx.options.command("9 --run", crate::lesson::Needs::NOTHING);
-                    let cluster =
-                        crate::cluster::Cluster::started(&ctx.config, &start, t!("consume"))
-                            .await?;
                     let check = ctx.options.command("check 9", crate::lesson::Needs::NOTHING);
-                    crate::cluster::group::keep_consuming(&cluster, name, rate, &start, &check)
-                        .await?
+                    let cluster = match ctx.profile() {
+                        Some(_) => None,
+                        None => Some(
+                            crate::cluster::Cluster::started(&ctx.config, &start, t!("consume"))
+                                .await?,
+                        ),
+                    };
+                    let bootstrap = match &cluster {
+                        Some(cluster) => cluster.bootstrap(),
+                        None => ctx.config.bootstrap(),
+                    };
+                    crate::cluster::group::keep_consuming(
+                        cluster.as_ref(),
+                        &bootstrap,
+                        name,
+                        rate,
+                        &start,
+                        &check,
+                    )
+                    .await?
                 }
             };
             println!("{said}");
@@ -236,6 +253,7 @@ async fn collect(ws: &Workspace, action: CollectAction) -> Result<ExitCode> {
         ws.source = Some(folder.clone());
     }
     let ctx = context(&ws, false, false)?;
+    reach_profile().await?;
     let capstone = match action {
         CollectAction::Ingest { watch: None } => crate::capstone::Capstone::for_ingest(&ctx)?,
         _ => crate::capstone::Capstone::of(&ctx)?,

@@ -125,8 +125,8 @@ pub struct Workspace {
     #[arg(long, global = true, value_name = "TRACK")]
     pub track: Option<crate::stack::track::Track>,
 
-    /// A connection profile of profiles.yml in your directory: lessons 4, 5 and 7 work on its Kafka (a managed
-    /// one too) instead of your stack
+    /// A connection profile of profiles.yml in your directory: lessons 4, 5, 7 and 9 work on its Kafka (a
+    /// managed one too) instead of your stack
     #[arg(long, global = true, value_name = "NAME")]
     pub profile: Option<String>,
 

@@ -1,4 +1,4 @@
-//! Connection profiles against lesson 11's broker: lessons 4, 5 and 7 through `--profile` as on a managed Kafka,
+//! Connection profiles against lesson 11's broker: lessons 4, 5, 7 and 9 through `--profile` as on a managed Kafka,
 //! what kcat reads back agreeing with check 5, and every bad profile refused at once (exit 2) with its fix.
 
 use std::process::Command;
@@ -34,13 +34,41 @@ impl Secure<'_> {
     /// leaves it.
     fn through(&self, profile: &str, args: &[&str], code: i32) -> Result<common::Outcome> {
         let args: Vec<&str> = ["--profile", profile].iter().chain(args).copied().collect();
-        let mut command = self.l.command(&args);
+        let out = self.l.run(&args, self.command(&args)?)?;
+        self.said.borrow_mut().push_str(&format!("{}{}", out.stdout, out.stderr));
+        self.l.check_code(&args, out, code)
+    }
+
+    /// `lesson ARGS` with the passwords of the profiles in the environment.
+    fn command(&self, args: &[&str]) -> Result<Command> {
+        let mut command = self.l.command(args);
         command
             .env("WORKSHOP_ADMIN_PASSWORD", self.password("WORKSHOP_ADMIN_PASSWORD")?)
             .env("WORKSHOP_GUESSED_PASSWORD", "not-the-password");
-        let out = self.l.run(&args, command)?;
-        self.said.borrow_mut().push_str(&format!("{}{}", out.stdout, out.stderr));
-        self.l.check_code(&args, out, code)
+        Ok(command)
+    }
+
+    /// Lesson 9 through the profile: its run, then check 9 with two readers of `lesson cluster consume` running,
+    /// as the chapter asks.
+    fn groups(&self) -> Result<()> {
+        snapshot!("profile_l09_run", self.through("local", &["9", "--run"], 0)?.stdout);
+        let mut readers = Vec::new();
+        for name in ["reader-a", "reader-b"] {
+            let args = ["--profile", "local", "cluster", "consume", name, "--rate", "100000"];
+            let mut command = self.command(&args)?;
+            command.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+            readers.push(command.spawn()?);
+        }
+        let check = ["--profile", "local", "check", "9"];
+        let checked =
+            common::wait_for("check 9 to pass with two readers through the profile", || {
+                Ok(self.l.run(&check, self.command(&check)?)?.code == 0)
+            });
+        for mut reader in readers {
+            Command::new("kill").args(["-INT", &reader.id().to_string()]).status()?;
+            reader.wait()?;
+        }
+        checked
     }
 
     /// The records of `topic` as kcat reads them with admin's settings: `key:value` lines.
@@ -114,6 +142,7 @@ pub fn lessons_through_a_profile(s: &Secure) -> Result<()> {
     ensure!(plain == s.through("local", &["check", "4", "--topic", topic], 0)?.stdout);
     snapshot!("profile_l07_run", s.through("local", &["7", "--run"], 0)?.stdout);
     snapshot!("profile_l07_check", s.through("local", &["check", "7"], 0)?.stdout);
+    s.groups()?;
 
     for (name, args) in [
         ("profile_docker_lesson", &["2", "--run"][..]),
