@@ -362,8 +362,10 @@ pub async fn ensure_topics(bootstrap: &str, names: &Names) -> anyhow::Result<()>
         Ok(missing)
     })
     .await?;
+    // Through a connection profile the Kafka's own default (-1): Confluent Cloud accepts only three replicas.
+    let replicas = if crate::kafka::profile::current().is_some() { -1 } else { 1 };
     for (topic, partitions) in missing {
-        crate::kafka::admin::create_topic(bootstrap, &topic, partitions, 1).await?;
+        crate::kafka::admin::create_topic(bootstrap, &topic, partitions, replicas).await?;
     }
     Ok(())
 }

@@ -275,7 +275,7 @@ partition."))
         // Where the readers run: the cluster's folder, or any terminal for a profile's Kafka.
         let dir = match &cluster {
             Some(cluster) => cluster.dir.display().to_string(),
-            None => t!("any folder").to_string(),
+            None => t!("the folder of profiles.yml, its password exported").to_string(),
         };
         let consume = ctx.options.command("cluster consume", Needs::NOTHING);
         let Some(partitions) = inspect::topic(&bootstrap, TOPIC).await? else {

@@ -71,8 +71,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 | Command::Collect { .. }
                 | Command::Cluster { action: ClusterAction::Consume { .. } }
         )
-    ) || (cli.command.is_none() && cli.lesson.is_none())
-    {
+    ) {
         refuse_profile(ws, None)?;
     }
     match cli.command {

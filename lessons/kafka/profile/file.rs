@@ -64,6 +64,10 @@ fn entry(text: &str, name: &str) -> Result<Entry> {
         ));
     };
     if let Some(map) = value.as_mapping() {
+        let variable = map.iter().find(|(key, _)| key.as_str() == Some("password_env"));
+        if variable.is_some_and(|(_, value)| !value.is_string()) {
+            bail!(not_a_variable());
+        }
         if map.keys().any(|key| key.as_str() == Some("password")) {
             bail!(t!(
                 "Profile `{name}` holds a password: this file keeps none. Put the password in an environment \
@@ -143,17 +147,14 @@ fn connection(entry: Entry, base: &Path) -> Result<(Connection, Option<String>)>
     Ok((connection, password_env))
 }
 
-/// The password in `variable`. What was given is repeated only when it can be a variable's name: a password
-/// written where the name goes is never printed.
+/// The password in `variable`. What was given is repeated only when it is written as variables are (capitals,
+/// digits, _): a password written where the name goes (lesson 11's are letters and digits) is never printed.
 fn secret(variable: &str) -> Result<String> {
     let named = !variable.is_empty()
         && !variable.starts_with(|c: char| c.is_ascii_digit())
-        && variable.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        && variable.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
     if !named {
-        bail!(t!(
-            "password_env names the environment variable that holds the password (letters, digits and _), not \
-             the password itself: password_env: MY_KAFKA_PASSWORD, then export MY_KAFKA_PASSWORD=…"
-        ));
+        bail!(not_a_variable());
     }
     match std::env::var(variable) {
         Ok(value) if !value.is_empty() => Ok(value),
@@ -163,6 +164,15 @@ fn secret(variable: &str) -> Result<String> {
             variable
         )),
     }
+}
+
+fn not_a_variable() -> String {
+    t!(
+        "password_env names the environment variable that holds the password, in capitals, digits and _ (such as \
+         MY_KAFKA_PASSWORD), not the password itself: what is written there is not repeated here, in case it is. \
+         Then: export MY_KAFKA_PASSWORD=…"
+    )
+    .to_string()
 }
 
 /// `value` as one of `allowed` (any case), or what to write instead.
@@ -276,9 +286,11 @@ local:
             LOCAL.replace("password_env: WORKSHOP_PROFILE_TEST_PASSWORD", "password: hunter22");
         let said = refusal(&literal, "local");
         assert!(said.contains("this file keeps none") && !said.contains("hunter22"), "{said}");
-        let in_place = LOCAL.replace("WORKSHOP_PROFILE_TEST_PASSWORD", "hunter2!2");
-        let said = refusal(&in_place, "local");
-        assert!(said.contains("not the password itself") && !said.contains("hunter2"), "{said}");
+        for written in ["hunter2!2", "Xq7pLm2vRt9sKw4bNc8dFg3h", "123456"] {
+            let in_place = LOCAL.replace("WORKSHOP_PROFILE_TEST_PASSWORD", written);
+            let said = refusal(&in_place, "local");
+            assert!(said.contains("not the password itself") && !said.contains(written), "{said}");
+        }
         let unset = LOCAL.replace("WORKSHOP_PROFILE_TEST_PASSWORD", "WORKSHOP_PROFILE_TEST_UNSET");
         assert!(refusal(&unset, "local").contains("WORKSHOP_PROFILE_TEST_UNSET, which is not set"));
         std::env::set_var("WORKSHOP_PROFILE_TEST_OTHER", "x");
