@@ -297,7 +297,7 @@ impl Capstone {
                 fix = self.when_empty()
             ));
         }
-        let producer = ingest::producer(bootstrap)?;
+        let producer = ingest::producer(bootstrap).await?;
         self.ingest_unseen(&producer, &mut ingest::Seen::default()).await
     }
 

@@ -262,11 +262,10 @@ fn corrupt_and_missing_chunks(
     let source = Paths::in_dir(dir).source;
     let corrupt = common::chunks::crafted(&source, &corrupt, &bytes)?;
     let missing = common::chunks::crafted(&source, &missing, &bytes)?;
-    let producer = workshop::capstone::ingest::producer(&format!(
-        "localhost:{}",
-        cloud.learner.config.kafka_port
-    ))?;
-    tokio::runtime::Runtime::new()?.block_on(common::chunks::send_corrupt_and_missing(
+    let runtime = tokio::runtime::Runtime::new()?;
+    let bootstrap = format!("localhost:{}", cloud.learner.config.kafka_port);
+    let producer = runtime.block_on(workshop::capstone::ingest::producer(&bootstrap))?;
+    runtime.block_on(common::chunks::send_corrupt_and_missing(
         &producer,
         &names.files,
         [&corrupt, &missing],

@@ -379,7 +379,7 @@ fn l07_collect_poison_messages(
     runtime: &tokio::runtime::Runtime,
 ) -> Result<()> {
     let bootstrap = format!("localhost:{}", l.config.kafka_port);
-    let producer = ingest::producer(&bootstrap)?;
+    let producer = runtime.block_on(ingest::producer(&bootstrap))?;
     let traversal =
         [("file-id", "x"), ("name", "../../escape"), ("content-type", "t"), ("size", "1")];
     let headers = traversal
@@ -514,7 +514,7 @@ fn l07_collect_corrupt_and_missing_chunks(
     runtime: &tokio::runtime::Runtime,
 ) -> Result<()> {
     let bootstrap = format!("localhost:{}", l.config.kafka_port);
-    let producer = ingest::producer(&bootstrap)?;
+    let producer = runtime.block_on(ingest::producer(&bootstrap))?;
     let bytes = sample::video(3 * workshop::capstone::CHUNK_SIZE);
     let corrupt = common::chunks::crafted(&paths.storage, "corrupt.mp4", &bytes)?;
     let missing = common::chunks::crafted(&paths.storage, "missing.mp4", &bytes)?;

@@ -4,7 +4,7 @@
 //! reported with why, and the others go on.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -18,7 +18,9 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use super::chunk::FileMeta;
 use super::events::Event;
 use super::storage::Storage;
-use super::{count, megabytes, Names, CHUNK_SIZE, EVENTS, FILES};
+use super::{count, megabytes, Names, EVENTS, FILES};
+
+mod files;
 
 /// File chunks in flight at once; librdkafka batches them.
 const CHUNKS_IN_FLIGHT: usize = 64;
@@ -93,12 +95,14 @@ impl IngestReport {
     }
 }
 
-pub fn producer(bootstrap: &str) -> Result<FutureProducer> {
-    crate::kafka::config::producer(bootstrap)
+pub async fn producer(bootstrap: &str) -> Result<FutureProducer> {
+    let producer = crate::kafka::config::producer(bootstrap)
         .set("linger.ms", "5")
         .set("message.timeout.ms", "300000")
         .create()
-        .context(t!("Failed to create the collector's producer"))
+        .context(t!("Failed to create the collector's producer"))?;
+    crate::kafka::config::ask_producer_id(&producer).await;
+    Ok(producer)
 }
 
 /// What to collect: a folder of files, and JSON Lines events (already read, from a file or stdin).
@@ -132,7 +136,7 @@ pub async fn ingest(
     source: Source<'_>,
     storage: &dyn Storage,
 ) -> Result<IngestReport> {
-    let producer = producer(bootstrap)?;
+    let producer = producer(bootstrap).await?;
     ingest_unseen(&producer, names, source, storage, &mut Seen::default()).await
 }
 
@@ -179,6 +183,7 @@ pub async fn ingest_unseen(
             }
         }
     });
+    let mut sender = files::Files::new(producer, &names.files);
     while let Some((name, path, before, meta)) = next.recv().await {
         let meta = match meta {
             Ok(meta) => meta,
@@ -192,18 +197,13 @@ pub async fn ingest_unseen(
         {
             report.stored_files += 1;
             bar.inc(meta.size);
-            seen.files.extend(before.map(|b| (name.clone(), b)));
+            seen.files.extend(before.map(|b| (name, b)));
             continue;
         }
-        match send_file(producer, &names.files, &path, &meta, before, &bar).await {
-            Ok(()) => {
-                report.files += 1;
-                report.bytes += meta.size;
-                seen.files.extend(before.map(|b| (name.clone(), b)));
-            }
-            Err(err) => report.refused.push((name.clone(), format!("{err:#}"))),
-        }
+        let done = sender.send(&path, &meta, before, &bar).await;
+        count_sent(done, &mut report, seen);
     }
+    count_sent(sender.flush().await, &mut report, seen);
     hashing.await.context(t!("The collector's hashing stopped"))?;
     bar.finish_and_clear();
     let unseen: Vec<Event> =
@@ -247,6 +247,20 @@ pub async fn ingest_unseen(
     report.events_elapsed = sending.elapsed();
     report.elapsed = start.elapsed();
     Ok(report)
+}
+
+/// Files Kafka answered for: each sent, or refused with why.
+fn count_sent(done: Vec<files::Done>, report: &mut IngestReport, seen: &mut Seen) {
+    for file in done {
+        match file.result {
+            Ok(()) => {
+                report.files += 1;
+                report.bytes += file.size;
+                seen.files.extend(file.before.map(|b| (file.name, b)));
+            }
+            Err(why) => report.refused.push((file.name, why)),
+        }
+    }
 }
 
 /// Sends the events of standard input as they arrive (`--events -`), until it ends or Ctrl-C: each line
@@ -310,7 +324,8 @@ pub async fn ingest_stdin(
                                 .key(event.id.as_str())
                                 .payload(event.line.as_bytes())
                         };
-                        let delivery = queue(producer, record, &mut in_flight).await?;
+                        let delivery =
+                            queue(producer, record, &mut in_flight, |a| settle(Some(a))).await?;
                         in_flight.push(delivery);
                         report.events += 1;
                     }
@@ -327,54 +342,6 @@ pub async fn ingest_stdin(
     Ok(())
 }
 
-/// Sends a file chunk by chunk. A file that changes between its hashing and its last chunk (its size or
-/// modification time, as they were `before`, differ after) is reported; the sink will not store that
-/// copy either, as its chunks do not make the file their headers describe.
-async fn send_file(
-    producer: &FutureProducer,
-    topic: &str,
-    path: &Path,
-    meta: &FileMeta,
-    before: Option<(u64, std::time::SystemTime)>,
-    bar: &ProgressBar,
-) -> Result<()> {
-    let mut file = std::fs::File::open(path)
-        .with_context(|| t!("Failed to open {path}", path = path.display()))?;
-    let mut in_flight = FuturesUnordered::new();
-    let mut sent = 0u64;
-    for index in 0..meta.chunks {
-        let mut chunk = Vec::with_capacity(CHUNK_SIZE);
-        // A read from disk blocks its thread: let the runtime move its other tasks elsewhere meanwhile.
-        tokio::task::block_in_place(|| (&mut file).take(CHUNK_SIZE as u64).read_to_end(&mut chunk))
-            .with_context(|| t!("Failed to read {path}", path = path.display()))?;
-        sent += chunk.len() as u64;
-        // The key is the name: every chunk of every version of a file lands in one partition, in order.
-        let record = || {
-            FutureRecord::to(topic)
-                .key(meta.name.as_str())
-                .payload(chunk.as_slice())
-                .headers(meta.headers(index))
-        };
-        let delivery = queue(producer, record, &mut in_flight).await?;
-        in_flight.push(delivery);
-        bar.inc(chunk.len() as u64);
-        while in_flight.len() >= CHUNKS_IN_FLIGHT {
-            settle(in_flight.next().await)?;
-        }
-    }
-    while let Some(result) = in_flight.next().await {
-        settle(Some(result))?;
-    }
-    let after = std::fs::metadata(path).and_then(|m| Ok((m.len(), m.modified()?))).ok();
-    if sent != meta.size || before.is_none() || after != before {
-        bail!(t!(
-            "it changed while it was sent; a copy that does not match what was hashed is never stored: collect it \
-             again once it stops changing"
-        ));
-    }
-    Ok(())
-}
-
 // ANCHOR: send_events
 /// Sends events without waiting for each: up to EVENTS_IN_FLIGHT at once, then every acknowledgement.
 async fn send_events(producer: &FutureProducer, topic: &str, events: &[Event]) -> Result<u64> {
@@ -382,7 +349,7 @@ async fn send_events(producer: &FutureProducer, topic: &str, events: &[Event]) -
     for event in events {
         let record =
             || FutureRecord::to(topic).key(event.id.as_str()).payload(event.line.as_bytes());
-        let delivery = queue(producer, record, &mut in_flight).await?;
+        let delivery = queue(producer, record, &mut in_flight, |a| settle(Some(a))).await?;
         in_flight.push(delivery);
         while in_flight.len() >= EVENTS_IN_FLIGHT {
             settle(in_flight.next().await)?;
@@ -395,14 +362,17 @@ async fn send_events(producer: &FutureProducer, topic: &str, events: &[Event]) -
 }
 // ANCHOR_END: send_events
 
-/// Queues a record; while librdkafka's queue is full, waits for the oldest sends to be acknowledged.
-async fn queue<'a, F>(
+/// Queues a record; while librdkafka's queue is full, waits for Kafka to answer sends in flight, each
+/// answer given to `answered`.
+async fn queue<'a, F, T>(
     producer: &FutureProducer,
     record: F,
-    in_flight: &mut FuturesUnordered<DeliveryFuture>,
+    in_flight: &mut FuturesUnordered<T>,
+    mut answered: impl FnMut(T::Output) -> Result<()>,
 ) -> Result<DeliveryFuture>
 where
     F: Fn() -> FutureRecord<'a, str, [u8]>,
+    T: std::future::Future,
 {
     loop {
         match producer.send_result(record()) {
@@ -410,7 +380,9 @@ where
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _))
                 if !in_flight.is_empty() =>
             {
-                settle(in_flight.next().await)?;
+                if let Some(answer) = in_flight.next().await {
+                    answered(answer)?;
+                }
             }
             Err((err, _)) => bail!(t!("Kafka did not take a message: {err}", err)),
         }

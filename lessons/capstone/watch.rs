@@ -44,7 +44,7 @@ pub async fn watch(capstone: &Capstone, bootstrap: &str) -> Result<()> {
     }
     let mut seen = Seen::leaving_young(YOUNG);
     // One producer for every round: connected once, not at every change.
-    let producer = super::ingest::producer(bootstrap)?;
+    let producer = super::ingest::producer(bootstrap).await?;
     let mut said = std::collections::HashSet::new();
     let mut first = true;
     loop {

@@ -51,6 +51,7 @@ impl Producer {
             .set("max.in.flight.requests.per.connection", MAX_IN_FLIGHT)
             .create()
             .context(t!("Failed to create a producer"))?;
+        config::ask_producer_id(&producer).await;
         Ok(Producer {
             cluster: crate::kafka::admin::cluster_id(bootstrap).await?,
             producer,

@@ -54,6 +54,7 @@ pub async fn produce(
         .set("message.timeout.ms", "30000")
         .create()
         .context(t!("Failed to create a producer"))?;
+    config::ask_producer_id(&producer).await;
     let mut placed = Vec::new();
     for (key, value) in records {
         let mut record = FutureRecord::<str, str>::to(topic).payload(value);
