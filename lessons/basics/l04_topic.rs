@@ -183,14 +183,22 @@ it is localhost:9092. With one broker the replication factor can only be 1."))
         ));
         let leaderless: Vec<i32> =
             partitions.iter().filter(|p| p.leader < 0).map(|p| p.id).collect();
-        facts.push(Fact::check(
-            leaderless.is_empty(),
-            t!("every partition has a leader"),
-            t!(
-                "Partitions {leaderless} have no leader (LEADER_NOT_AVAILABLE): is the broker up? lesson check 3",
-                leaderless = format!("{leaderless:?}")
+        let all_led = leaderless.is_empty();
+        let leaderless = format!("{leaderless:?}");
+        let fix = match ctx.profile() {
+            Some(profile) => t!(
+                "Partitions {leaderless} have no leader (LEADER_NOT_AVAILABLE): the brokers that keep them are \
+                 down or restarting. Look at the Kafka of profile `{name}` (its console or status page), then: {check}",
+                leaderless,
+                name = profile.name,
+                check = o.command("check 4", Needs::NOTHING)
             ),
-        ));
+            None => t!(
+                "Partitions {leaderless} have no leader (LEADER_NOT_AVAILABLE): is the broker up? lesson check 3",
+                leaderless
+            ),
+        };
+        facts.push(Fact::check(all_led, t!("every partition has a leader"), fix));
         Ok(facts)
     }
 }

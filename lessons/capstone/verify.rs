@@ -278,7 +278,10 @@ async fn kafka_facts(ctx: &Context, capstone: &Capstone) -> Result<Vec<Fact>> {
         } else {
             n!("{n} messages were set aside in {topic} (dead letters). Read them all: {command}")
         };
-        let command = read_all(ctx.config.track, &names.dead_letters);
+        let command = match ctx.profile() {
+            Some(profile) => profile.kcat(&format!("-C -t {} -o beginning -e", names.dead_letters)),
+            None => read_all(ctx.config.track, &names.dead_letters),
+        };
         facts.push(Fact::info(fill(
             set_aside,
             &[("n", &letters.len()), ("topic", &names.dead_letters), ("command", &command)],

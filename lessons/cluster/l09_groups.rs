@@ -115,7 +115,9 @@ partition."))
         if partitions.len() != PARTITIONS as usize {
             bail!(t!(
                 "Topic {topic} is there with {count} partitions; the lesson needs {wanted}. To start over with the \
-                 right topic: lesson reset 9, then lesson 9 --run.",
+                 right topic: {reset}, then {again}.",
+                reset = ctx.options.command("reset 9", Needs::NOTHING),
+                again = ctx.options.command("9 --run", Needs::NOTHING),
                 topic = TOPIC,
                 count = partitions.len(),
                 wanted = PARTITIONS
@@ -204,7 +206,8 @@ partition."))
         if total == 0 {
             bail!(t!(
                 "The reset did not move the group's offsets back (its lag is still 0). The tool said:\n{said}\n\
-                 Run the lesson again: lesson 9 --run",
+                 Run the lesson again: {again}",
+                again = ctx.options.command("9 --run", Needs::NOTHING),
                 said = reset.trim_end()
             ));
         }
@@ -233,6 +236,17 @@ partition."))
     }
 
     fn undo_plan(&self, ctx: &Context) -> Option<Undo> {
+        if let Some(profile) = ctx.profile() {
+            return Some(Undo {
+                does: t!(
+                    "deletes topic {topic} and group {group} from the Kafka of profile `{name}`",
+                    topic = TOPIC,
+                    group = GROUP,
+                    name = profile.name
+                ),
+                loses: Some(t!("the records of {topic}", topic = TOPIC)),
+            });
+        }
         let dir = stack::folder(&ctx.config);
         dir.join(crate::stack::config::COMPOSE_FILE).exists().then(|| Undo {
             does: t!(

@@ -14,6 +14,7 @@ use crate::stack::config::StackConfig;
 use crate::stack::engine::Engine;
 use crate::stack::track::Track;
 use crate::ui::progress::reporting;
+use crate::ui::text::shell_word;
 
 pub const INTERRUPTED: u8 = 130;
 
@@ -69,6 +70,7 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
                 | Command::Book { .. }
                 | Command::Hint { .. }
                 | Command::Collect { .. }
+                | Command::Reset { .. }
                 | Command::Cluster { action: ClusterAction::Consume { .. } }
         )
     ) {
@@ -181,9 +183,20 @@ async fn dispatch(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Reset { lesson, yes }) => {
-            let id = if lesson == "all" { 1 } else { catalog::find(&lesson)?.info().id };
             let all = lesson == "all";
-            println!("{}", reset::reset(&context(ws, false, false)?, id, all, yes).await?);
+            let id = if all { 1 } else { catalog::find(&lesson)?.info().id };
+            // Through a profile, a reset that undoes only lessons that work through one.
+            if all {
+                refuse_profile(ws, None)?;
+            }
+            let asked = catalog::LESSONS.iter().find(|l| l.info().id == id).map(|l| l.info());
+            refuse_profile(ws, asked)?;
+            for lesson in reset::affected(id) {
+                refuse_profile(ws, Some(lesson.info()))?;
+            }
+            let ctx = context(ws, false, false)?;
+            reach_profile().await?;
+            println!("{}", reset::reset(&ctx, id, all, yes).await?);
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Watch { lesson }) => {
@@ -323,8 +336,11 @@ async fn interrupted(
     } else if on_cluster == Some(9) {
         eprintln!(
             "{}",
-            t!("Stopped. The lesson's readers stopped with it, without leaving their group: the group drops them \
-                within 10 s. Then run it again: lesson 9 --run")
+            t!(
+                "Stopped. The lesson's readers stopped with it, without leaving their group: the group drops them \
+                 within 10 s. Then run it again: lesson 9 --run{flags}",
+                flags = workspace_flags(workspace)
+            )
         );
     } else if on_cluster == Some(10) {
         eprintln!(
@@ -528,16 +544,6 @@ fn collect_flags(workspace: &Workspace) -> Result<String> {
 /// `path` from the current directory, as the shell that typed it meant it.
 fn absolute(path: &std::path::Path) -> Result<std::path::PathBuf> {
     Ok(std::path::absolute(path)?)
-}
-
-/// A word as a shell reads it back: quoted when it holds anything but plain characters.
-fn shell_word(word: &str) -> String {
-    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+=:@".contains(c))
-    {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
 }
 
 fn overview() -> String {

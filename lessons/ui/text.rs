@@ -1,5 +1,15 @@
 //! Fills `{name}` placeholders in messages, after translating them.
 
+/// A word as a shell reads it back: quoted when it holds anything but plain characters.
+pub fn shell_word(word: &str) -> String {
+    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+=:@".contains(c))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 /// `template` in the chosen language with each `{name}` replaced by its value, in one pass: a value that
 /// itself contains `{…}` is left as it is.
 pub fn fill(template: &str, values: &[(&str, &dyn std::fmt::Display)]) -> String {

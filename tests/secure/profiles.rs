@@ -8,6 +8,9 @@ use anyhow::{ensure, Context, Result};
 use super::Secure;
 use crate::{common, snapshot};
 
+/// `lesson check`'s exit code when the lesson is not done.
+const NOT_DONE: i32 = 1;
+
 /// Profiles of lesson 11's broker: the one that works and one for each mistake a learner makes.
 fn profiles(port: u16) -> String {
     let good = format!(
@@ -143,9 +146,16 @@ pub fn lessons_through_a_profile(s: &Secure) -> Result<()> {
     snapshot!("profile_l07_run", s.through("local", &["7", "--run"], 0)?.stdout);
     snapshot!("profile_l07_check", s.through("local", &["check", "7"], 0)?.stdout);
     s.groups()?;
+    // A reset that undoes only lessons taking a profile works through it: lessons 5 and 4 undone on its Kafka.
+    let reset = ["reset", "4", "--yes", "--topic", topic];
+    snapshot!("profile_reset_4", s.through("local", &reset, 0)?.stdout);
+    let check = s.through("local", &["check", "4", "--topic", topic], NOT_DONE)?.stdout;
+    ensure!(check.contains(&format!("✗ topic `{topic}` exists")), "{check}");
+    snapshot!("profile_reset_9", s.through("local", &["reset", "9", "--yes"], 0)?.stdout);
 
     for (name, args) in [
         ("profile_docker_lesson", &["2", "--run"][..]),
+        ("profile_reset_all", &["reset", "all", "--yes"][..]),
         ("profile_by_address", &["check", "4", "--topic", topic][..]),
         ("profile_stranger_ca", &["check", "4", "--topic", topic][..]),
         ("profile_wrong_password", &["check", "4", "--topic", topic][..]),
