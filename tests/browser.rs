@@ -2,8 +2,9 @@
 //! learner would. At 1280 × 900: no console error, uncaught exception or failed request; every code block fits
 //! without scrolling; the text of every SVG diagram is at least 12 px as displayed. At 390 × 844 (a phone): nothing
 //! sticks out sideways (code blocks and tables may scroll inside themselves). Search finds what learners look up,
-//! print.html has every chapter's title, and screenshots of every chapter at both widths are left in
-//! target/book-screenshots/ for a person to look at.
+//! print.html has every chapter's title. With BOOK_SCREENSHOTS=1, screenshots of every chapter at both widths are
+//! left in target/book-screenshots/ for a person to look at (a third of the test's time: not taken in CI, where
+//! nobody looks at them).
 //!
 //! Before the book, the same checks read a small fixture book with planted problems: each check must find its
 //! problem there and nothing on the fixture's clean page. A check gone blind (a Chromium whose events the driver no
@@ -186,7 +187,14 @@ fn book_in_a_browser() -> Result<()> {
     self_test(&fixture, &mut report);
 
     let screenshots = target.join("book-screenshots");
-    let book = check_book(&browser, "book", &work.join("book"), &SEARCH_TERMS, Some(&screenshots))?;
+    let shots = std::env::var_os("BOOK_SCREENSHOTS").is_some_and(|v| !v.is_empty() && v != "0");
+    let book = check_book(
+        &browser,
+        "book",
+        &work.join("book"),
+        &SEARCH_TERMS,
+        shots.then_some(screenshots.as_path()),
+    )?;
     let c = &book.counts;
     let nothing = [
         (c.chapters == 0, "no chapter pages in the built book"),
@@ -211,31 +219,40 @@ fn book_in_a_browser() -> Result<()> {
         "book (pt-BR)",
         &work.join("book-pt-BR"),
         &SEARCH_TERMS_PT_BR,
-        Some(&screenshots.join("pt-BR")),
+        shots.then(|| screenshots.join("pt-BR")).as_deref(),
     )?;
     report.failures.extend(portuguese.report.failures);
 
+    let where_shots = if shots {
+        format!(
+            "screenshots of every chapter at {} and {} px are in {}",
+            WIDE.0,
+            NARROW.0,
+            screenshots.display()
+        )
+    } else {
+        format!(
+            "no screenshots taken; BOOK_SCREENSHOTS=1 cargo test --test browser leaves them in {}",
+            screenshots.display()
+        )
+    };
     // Straight to stderr, past the test harness's capture: a person looks for these even when the test passes.
     let _ = writeln!(
         std::io::stderr(),
         "\nbrowser test: read {} pages ({} chapters), {} code blocks, {} diagrams, {} searches in {:.1} s\n\
-         browser test: screenshots of every chapter at {} and {} px are in {}",
+         browser test: {where_shots}",
         c.pages,
         c.chapters,
         c.code_blocks,
         c.diagrams,
         c.searches,
         started.elapsed().as_secs_f64(),
-        WIDE.0,
-        NARROW.0,
-        screenshots.display()
     );
     if !report.failures.is_empty() {
         bail!(
-            "{} problems in the book as a browser shows it (page — problem — fix):\n{}\n\nScreenshots: {}",
+            "{} problems in the book as a browser shows it (page — problem — fix):\n{}\n\n{where_shots}",
             report.failures.len(),
             report.lines().join("\n"),
-            screenshots.display()
         );
     }
     Ok(())
