@@ -16,6 +16,10 @@ use super::Connection;
 pub const PATIENCE: Duration = Duration::from_secs(15);
 /// How long a failed request's cause may trail it: librdkafka reports both from different threads.
 const CAUSE: Duration = Duration::from_secs(2);
+/// After a connection failed without a verdict (refused, unreachable), how long the client may try the
+/// bootstrap's other addresses: another broker of the list, or the IPv4 address of a name whose IPv6 one
+/// does not answer. librdkafka tries the next after 100 ms.
+const OTHER_ADDRESSES: Duration = Duration::from_secs(3);
 
 /// What a door did with a client.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,14 +59,29 @@ impl Verdict {
     }
 }
 
-/// Remembers the first error the client library reports: a refused handshake or login arrives only this way.
+/// Remembers the errors the client library reports: a refused handshake or login arrives only this way.
 #[derive(Clone, Default)]
-pub struct Watch(Arc<Mutex<Option<(RDKafkaErrorCode, String)>>>);
+pub struct Watch(Arc<Mutex<Vec<(RDKafkaErrorCode, String)>>>);
 
 impl Watch {
+    /// The first verdict on the client itself (its login, the certificate) if any came, else the first error.
     pub fn first(&self) -> Option<(RDKafkaErrorCode, String)> {
-        self.0.lock().ok().and_then(|first| first.clone())
+        let seen = self.0.lock().ok()?;
+        seen.iter().find(|(code, reason)| definitive(*code, reason)).or(seen.first()).cloned()
     }
+}
+
+/// A verdict on the client that another address of the same Kafka would give too: a refused login or
+/// certificate, a mechanism the broker does not take. A connection refused or unreachable is not.
+pub fn definitive(code: RDKafkaErrorCode, reason: &str) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::Authentication
+            | RDKafkaErrorCode::SaslAuthenticationFailed
+            | RDKafkaErrorCode::UnsupportedSASLMechanism
+            | RDKafkaErrorCode::IllegalSASLState
+            | RDKafkaErrorCode::SSL
+    ) || reason.contains("certificate verify failed")
 }
 
 impl ClientContext for Watch {
@@ -72,8 +91,8 @@ impl ClientContext for Watch {
         if code == RDKafkaErrorCode::AllBrokersDown {
             return;
         }
-        if let Ok(mut first) = self.0.lock() {
-            first.get_or_insert_with(|| (code, reason.to_string()));
+        if let Ok(mut seen) = self.0.lock() {
+            seen.push((code, reason.to_string()));
         }
     }
 }
@@ -103,10 +122,14 @@ pub async fn connect(client: &Connection) -> Result<Verdict> {
     let secured = client.protocol != "PLAINTEXT";
     tokio::task::spawn_blocking(move || {
         let start = Instant::now();
+        let mut failed_once: Option<Instant> = None;
         while start.elapsed() < PATIENCE {
             producer.poll(Duration::from_millis(50));
             if let Some((code, reason)) = producer.context().first() {
-                return Verdict::Refused(code, reason);
+                let failed = *failed_once.get_or_insert_with(Instant::now);
+                if definitive(code, &reason) || failed.elapsed() >= OTHER_ADDRESSES {
+                    return Verdict::Refused(code, reason);
+                }
             }
             match producer.client().fetch_metadata(None, Duration::from_millis(300)) {
                 Ok(_) => return Verdict::Admitted(None),
@@ -138,4 +161,27 @@ pub async fn connect(client: &Connection) -> Result<Verdict> {
     })
     .await
     .context(failed_to_create())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_address_waits_for_the_others_a_refused_client_does_not() {
+        let refused = "localhost:9093/bootstrap: Connect to ipv6#[::1]:9093 failed: Connection refused";
+        assert!(!definitive(RDKafkaErrorCode::BrokerTransportFailure, refused));
+        let certificate = "SSL handshake failed: error:0A000086:SSL routines::certificate verify failed";
+        assert!(definitive(RDKafkaErrorCode::BrokerTransportFailure, certificate));
+        assert!(definitive(RDKafkaErrorCode::Authentication, "SASL SCRAM-SHA-512 failed"));
+
+        let watch = Watch::default();
+        for (code, reason) in [
+            (RDKafkaErrorCode::BrokerTransportFailure, refused),
+            (RDKafkaErrorCode::Authentication, "SASL SCRAM-SHA-512 failed"),
+        ] {
+            watch.error(KafkaError::MessageProduction(code), reason);
+        }
+        assert_eq!(watch.first().map(|(code, _)| code), Some(RDKafkaErrorCode::Authentication));
+    }
 }
