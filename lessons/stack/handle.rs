@@ -163,6 +163,16 @@ impl Stack {
         let logs = self.engine.logs_tail(&c.id, 200).await.unwrap_or_default();
         let cause = KNOWN_CAUSES.iter().find(|(needle, _, _)| logs.contains(needle));
         let restarts = c.restarts;
+        // A container that stopped at once, before its engine restarted it (a failed `compose up`).
+        let head = if restarts > 0 {
+            t!(
+                "The {service} container keeps restarting ({restarts} restarts so far).",
+                service,
+                restarts
+            )
+        } else {
+            t!("The {service} container stopped as it started.", service)
+        };
         let (message, lasting) = match cause {
             Some((needle, why, lasting)) => {
                 let line = logs.lines().find(|l| l.contains(needle)).unwrap_or(needle).trim();
@@ -171,26 +181,9 @@ impl Stack {
                     Track::ZooKeeper => None,
                 }
                 .unwrap_or_else(|| crate::ui::lang::tr(why).to_string());
-                let message = t!(
-                    "The {service} container keeps restarting ({restarts} restarts so far).\n\
-                     Its log says: {line}\n\
-                     {why}",
-                    service,
-                    restarts,
-                    line,
-                    why
-                );
-                (message, *lasting)
+                (t!("{head}\nIts log says: {line}\n{why}", head, line, why), *lasting)
             }
-            None => {
-                let message = t!(
-                    "The {service} container keeps restarting ({restarts} restarts so far). \
-                     Read why: docker compose logs {service}",
-                    service,
-                    restarts
-                );
-                (message, false)
-            }
+            None => (t!("{head} Read why: docker compose logs {service}", head, service), false),
         };
         Some(RestartLoop { message, lasting })
     }

@@ -169,9 +169,11 @@ mod tests {
 
     #[test]
     fn a_refused_address_waits_for_the_others_a_refused_client_does_not() {
-        let refused = "localhost:9093/bootstrap: Connect to ipv6#[::1]:9093 failed: Connection refused";
+        let refused =
+            "localhost:9093/bootstrap: Connect to ipv6#[::1]:9093 failed: Connection refused";
         assert!(!definitive(RDKafkaErrorCode::BrokerTransportFailure, refused));
-        let certificate = "SSL handshake failed: error:0A000086:SSL routines::certificate verify failed";
+        let certificate =
+            "SSL handshake failed: error:0A000086:SSL routines::certificate verify failed";
         assert!(definitive(RDKafkaErrorCode::BrokerTransportFailure, certificate));
         assert!(definitive(RDKafkaErrorCode::Authentication, "SASL SCRAM-SHA-512 failed"));
 
