@@ -191,7 +191,7 @@ it is localhost:9092. With one broker the replication factor can only be 1."))
                  down or restarting. Look at the Kafka of profile `{name}` (its console or status page), then: {check}",
                 leaderless,
                 name = profile.name,
-                check = o.command("check 4", Needs::NOTHING)
+                check = o.command("check 4", Self::INFO.needs)
             ),
             None => t!(
                 "Partitions {leaderless} have no leader (LEADER_NOT_AVAILABLE): is the broker up? lesson check 3",

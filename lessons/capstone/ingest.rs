@@ -184,11 +184,16 @@ pub async fn ingest_unseen(
         }
     });
     let mut sender = files::Files::new(producer, &names.files);
+    // What Kafka answered and what could not be read, reported in the files' order once all is answered.
+    let mut done = Vec::new();
+    let mut order = 0;
     while let Some((name, path, before, meta)) = next.recv().await {
+        order += 1;
         let meta = match meta {
             Ok(meta) => meta,
             Err(err) => {
-                report.refused.push((name.clone(), super::source::unreadable(&err)));
+                let result = Err(super::source::unreadable(&err));
+                done.push(files::Done { order, name, size: 0, before, result });
                 continue;
             }
         };
@@ -200,10 +205,11 @@ pub async fn ingest_unseen(
             seen.files.extend(before.map(|b| (name, b)));
             continue;
         }
-        let done = sender.send(&path, &meta, before, &bar).await;
-        count_sent(done, &mut report, seen);
+        done.extend(sender.send(order, &path, &meta, before, &bar).await);
     }
-    count_sent(sender.flush().await, &mut report, seen);
+    done.extend(sender.flush().await);
+    done.sort_by_key(|file| file.order);
+    count_sent(done, &mut report, seen);
     hashing.await.context(t!("The collector's hashing stopped"))?;
     bar.finish_and_clear();
     let unseen: Vec<Event> =

@@ -101,9 +101,16 @@ partition."))
                 who = now.members.iter().map(|m| m.client_id.as_str()).collect::<Vec<_>>().join(", ")
             ));
         }
-        // Three replicas on lesson 8's cluster; as many as a profile's Kafka has brokers, up to three.
-        let brokers = admin::brokers(&bootstrap, std::time::Duration::from_secs(10)).await?.len();
-        let replicas = brokers.clamp(1, 3) as i32;
+        // Three replicas on lesson 8's cluster, started whole above (a broker still joining would not count in
+        // its metadata yet); as many as a profile's Kafka has brokers, up to three.
+        let replicas = match &cluster {
+            Some(_) => 3,
+            None => {
+                let brokers =
+                    admin::brokers(&bootstrap, std::time::Duration::from_secs(10)).await?;
+                brokers.len().clamp(1, 3) as i32
+            }
+        };
         let created = create_topic(&bootstrap, replicas).await?;
         let led = t!("each partition of {topic} to have a leader", topic = TOPIC);
         let partitions = poll(

@@ -24,6 +24,8 @@ pub type Stamp = Option<(u64, SystemTime)>;
 
 /// A file whose every chunk Kafka answered: sent, or why not.
 pub struct Done {
+    /// Its place among the files of the round: answers come in any order, reports in this one.
+    pub order: usize,
     pub name: String,
     pub size: u64,
     pub before: Stamp,
@@ -59,7 +61,6 @@ pub struct Files<'a> {
     topic: &'a str,
     in_flight: FuturesUnordered<Tagged>,
     pending: HashMap<usize, Pending>,
-    next: usize,
     done: Vec<Done>,
     /// Each chunk is read here, then copied by librdkafka: one buffer for every chunk.
     chunk: Vec<u8>,
@@ -72,7 +73,6 @@ impl<'a> Files<'a> {
             topic,
             in_flight: FuturesUnordered::new(),
             pending: HashMap::new(),
-            next: 0,
             done: Vec::new(),
             chunk: Vec::with_capacity(CHUNK_SIZE),
         }
@@ -84,13 +84,12 @@ impl<'a> Files<'a> {
     /// do not make the file their headers describe.
     pub async fn send(
         &mut self,
+        file: usize,
         path: &Path,
         meta: &FileMeta,
         before: Stamp,
         bar: &ProgressBar,
     ) -> Vec<Done> {
-        let file = self.next;
-        self.next += 1;
         self.pending.insert(
             file,
             Pending {
@@ -132,6 +131,10 @@ impl<'a> Files<'a> {
             .with_context(|| t!("Failed to open {path}", path = path.display()))?;
         let mut read = 0u64;
         for index in 0..meta.chunks {
+            // Kafka refused one of its chunks: the file is not sent, its other chunks need not go.
+            if self.pending.get(&file).is_some_and(|p| p.error.is_some()) {
+                return Ok(());
+            }
             let chunk = &mut self.chunk;
             chunk.clear();
             // A read from disk blocks its thread: let the runtime move its other tasks elsewhere meanwhile.
@@ -207,6 +210,6 @@ fn finish_if_answered(pending: &mut HashMap<usize, Pending>, done: &mut Vec<Done
     }
     if let Some(p) = pending.remove(&file) {
         let result = p.error.map_or(Ok(()), Err);
-        done.push(Done { name: p.name, size: p.size, before: p.before, result });
+        done.push(Done { order: file, name: p.name, size: p.size, before: p.before, result });
     }
 }

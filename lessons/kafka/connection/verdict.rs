@@ -72,7 +72,7 @@ impl Watch {
 }
 
 /// A verdict on the client that another address of the same Kafka would give too: a refused login or
-/// certificate, a mechanism the broker does not take. A connection refused or unreachable is not.
+/// certificate, a mechanism or protocol the broker does not take. A connection refused or unreachable is not.
 pub fn definitive(code: RDKafkaErrorCode, reason: &str) -> bool {
     matches!(
         code,
@@ -81,7 +81,14 @@ pub fn definitive(code: RDKafkaErrorCode, reason: &str) -> bool {
             | RDKafkaErrorCode::UnsupportedSASLMechanism
             | RDKafkaErrorCode::IllegalSASLState
             | RDKafkaErrorCode::SSL
-    ) || reason.contains("certificate verify failed")
+    ) || [
+        "certificate verify failed",
+        // TLS to a plaintext listener, and plaintext to a TLS one: the protocol, on every address.
+        "SSL handshake failed",
+        "incorrect security.protocol",
+    ]
+    .iter()
+    .any(|words| reason.contains(words))
 }
 
 impl ClientContext for Watch {
@@ -133,10 +140,16 @@ pub async fn connect(client: &Connection) -> Result<Verdict> {
             }
             match producer.client().fetch_metadata(None, Duration::from_millis(300)) {
                 Ok(_) => return Verdict::Admitted(None),
-                // A plaintext client on a TLS port is disconnected, which librdkafka only logs: the request fails.
                 Err(err)
-                    if err.rdkafka_error_code() != Some(RDKafkaErrorCode::OperationTimedOut) =>
-                {
+                    if err.rdkafka_error_code() == Some(RDKafkaErrorCode::OperationTimedOut) => {}
+                // No broker connected within the request's time: over TLS, a handshake over a long way is slow,
+                // and a refusal reaches the Watch above. (A plaintext client on a TLS port is disconnected, which
+                // librdkafka only logs: its request fails so, below.)
+                Err(err)
+                    if secured
+                        && err.rdkafka_error_code()
+                            == Some(RDKafkaErrorCode::BrokerTransportFailure) => {}
+                Err(err) => {
                     // The cause (a refused login, a certificate) may still be on its way: a moment for it. A
                     // plaintext client has no such cause.
                     let failed = Instant::now();
@@ -154,7 +167,6 @@ pub async fn connect(client: &Connection) -> Result<Verdict> {
                         ),
                     };
                 }
-                Err(_) => {}
             }
         }
         gave_up()
