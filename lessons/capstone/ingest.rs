@@ -183,7 +183,7 @@ pub async fn ingest_unseen(
             }
         }
     });
-    let mut sender = files::Files::new(producer, &names.files);
+    let mut sender = files::Files::new(producer, &names.files, &bar);
     // What Kafka answered and what could not be read, reported in the files' order once all is answered.
     let mut done = Vec::new();
     let mut order = 0;
@@ -205,7 +205,7 @@ pub async fn ingest_unseen(
             seen.files.extend(before.map(|b| (name, b)));
             continue;
         }
-        done.extend(sender.send(order, &path, &meta, before, &bar).await);
+        done.extend(sender.send(order, &path, &meta, before).await);
     }
     done.extend(sender.flush().await);
     done.sort_by_key(|file| file.order);

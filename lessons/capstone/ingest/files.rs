@@ -59,6 +59,7 @@ struct Pending {
 pub struct Files<'a> {
     producer: &'a FutureProducer,
     topic: &'a str,
+    bar: &'a ProgressBar,
     in_flight: FuturesUnordered<Tagged>,
     pending: HashMap<usize, Pending>,
     done: Vec<Done>,
@@ -67,10 +68,11 @@ pub struct Files<'a> {
 }
 
 impl<'a> Files<'a> {
-    pub fn new(producer: &'a FutureProducer, topic: &'a str) -> Files<'a> {
+    pub fn new(producer: &'a FutureProducer, topic: &'a str, bar: &'a ProgressBar) -> Files<'a> {
         Files {
             producer,
             topic,
+            bar,
             in_flight: FuturesUnordered::new(),
             pending: HashMap::new(),
             done: Vec::new(),
@@ -88,7 +90,6 @@ impl<'a> Files<'a> {
         path: &Path,
         meta: &FileMeta,
         before: Stamp,
-        bar: &ProgressBar,
     ) -> Vec<Done> {
         self.pending.insert(
             file,
@@ -101,7 +102,7 @@ impl<'a> Files<'a> {
                 error: None,
             },
         );
-        if let Err(err) = self.queue_chunks(file, path, meta, before, bar).await {
+        if let Err(err) = self.queue_chunks(file, path, meta).await {
             self.fail(file, format!("{err:#}"));
         }
         if let Some(pending) = self.pending.get_mut(&file) {
@@ -119,14 +120,8 @@ impl<'a> Files<'a> {
         std::mem::take(&mut self.done)
     }
 
-    async fn queue_chunks(
-        &mut self,
-        file: usize,
-        path: &Path,
-        meta: &FileMeta,
-        before: Stamp,
-        bar: &ProgressBar,
-    ) -> Result<()> {
+    async fn queue_chunks(&mut self, file: usize, path: &Path, meta: &FileMeta) -> Result<()> {
+        let before = self.pending.get(&file).and_then(|p| p.before);
         let mut reader = std::fs::File::open(path)
             .with_context(|| t!("Failed to open {path}", path = path.display()))?;
         let mut read = 0u64;
@@ -162,7 +157,7 @@ impl<'a> Files<'a> {
             if let Some(pending) = self.pending.get_mut(&file) {
                 pending.unanswered += 1;
             }
-            bar.inc(chunk.len() as u64);
+            self.bar.inc(chunk.len() as u64);
             while self.in_flight.len() >= CHUNKS_IN_FLIGHT {
                 if let Some(answer) = self.in_flight.next().await {
                     self.answered(answer);
