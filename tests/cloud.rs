@@ -11,7 +11,7 @@ mod common;
 use std::sync::Arc;
 
 use anyhow::{ensure, Context, Result};
-use common::{has_partial, Learner};
+use common::{has_partial, Learner, ERROR};
 use object_store::{ObjectStore, ObjectStoreExt};
 use sha2::{Digest, Sha256};
 use workshop::capstone::assembly::{Scratch, Step};
@@ -19,7 +19,6 @@ use workshop::capstone::chunk::FileMeta;
 use workshop::capstone::storage::StorageUrl;
 use workshop::capstone::{sample, Names, Paths, CHUNK_SIZE};
 
-const ERROR: i32 = 2;
 const S3_SECRET: &str = "workshop-secret";
 
 #[derive(Clone, Copy)]

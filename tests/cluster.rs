@@ -14,10 +14,8 @@ use std::io::BufRead;
 use std::sync::{Arc, Mutex};
 
 use anyhow::{ensure, Context, Result};
-use common::Learner;
+use common::{Learner, ERROR, NOT_DONE};
 
-const NOT_DONE: i32 = 1;
-const ERROR: i32 = 2;
 const TOPIC: &str = "replicated-events";
 
 #[test]

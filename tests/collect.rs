@@ -10,14 +10,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
-use common::{has_partial, Learner};
+use common::{has_partial, Learner, ERROR, NOT_DONE};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::FutureRecord;
 use workshop::capstone::{ingest, sample, Names, Paths};
 use workshop::stack::engine::Engine;
-
-const NOT_DONE: i32 = 1;
-const ERROR: i32 = 2;
 
 #[test]
 fn l07_collect_on_a_live_stack() -> Result<()> {

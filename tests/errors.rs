@@ -4,11 +4,9 @@
 mod common;
 
 use anyhow::{ensure, Context, Result};
-use common::Learner;
+use common::{Learner, ERROR, NOT_DONE};
 use workshop::stack::engine::Engine;
 
-const NOT_DONE: i32 = 1;
-const ERROR: i32 = 2;
 const INTERRUPTED: i32 = 130;
 
 #[test]

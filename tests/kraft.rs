@@ -11,12 +11,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
-use common::Learner;
+use common::{Learner, NOT_DONE};
 use workshop::kafka::{quorum, records};
 use workshop::stack::engine::{Engine, Health};
 
 const TOOLS: &str = "/opt/kafka/bin";
-const NOT_DONE: i32 = 1;
 
 #[test]
 fn kraft_track_through_the_lessons() -> Result<()> {

@@ -8,9 +8,7 @@ mod common;
 use std::process::{Command, Stdio};
 
 use anyhow::{ensure, Context, Result};
-use common::Learner;
-
-const NOT_DONE: i32 = 1;
+use common::{Learner, NOT_DONE};
 
 #[test]
 fn kraft_cluster_through_lessons_8_and_9() -> Result<()> {

@@ -4,10 +4,7 @@
 mod common;
 
 use anyhow::{Context, Result};
-use common::Learner;
-
-const NOT_DONE: i32 = 1;
-const ERROR: i32 = 2;
+use common::{Learner, ERROR, NOT_DONE};
 
 #[test]
 fn lessons_in_order() -> Result<()> {

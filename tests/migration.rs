@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{ensure, Context, Result};
-use common::Learner;
+use common::{Learner, NOT_DONE};
 use workshop::cluster::l08_replication::verify;
 use workshop::cluster::migration::{self, migration_offset, steps, Mistake, Phase, State};
 use workshop::cluster::stack::{service, BROKERS};
@@ -25,7 +25,6 @@ use workshop::kafka::inspect::inspect;
 use workshop::stack::engine::{Engine, Health};
 
 const CONFIGURED: &str = "migrate-configured";
-const NOT_DONE: i32 = 1;
 
 /// As `snapshot!`, with what varies in lesson 10's words: ZooKeeper's cluster id, and how many records lesson
 /// 8's producer got acknowledged before the baseline.

@@ -6,9 +6,8 @@
 mod common;
 
 use anyhow::{ensure, Result};
-use common::Learner;
+use common::{Learner, ERROR};
 
-const ERROR: i32 = 2;
 const PT: [&str; 2] = ["--lang", "pt-BR"];
 
 fn pt<'a>(args: &[&'a str]) -> Vec<&'a str> {

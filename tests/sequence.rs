@@ -5,10 +5,7 @@
 mod common;
 
 use anyhow::{ensure, Result};
-use common::Learner;
-
-const NOT_DONE: i32 = 1;
-const ERROR: i32 = 2;
+use common::{Learner, ERROR, NOT_DONE};
 
 #[test]
 fn lessons_repeat_in_any_order() -> Result<()> {

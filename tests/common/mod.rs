@@ -11,6 +11,11 @@ use workshop::stack::Stack;
 
 /// What varies between runs, replaced before snapshots are compared. One list for every test; the host ports
 /// a test picked are added to it as they are picked (see `free_port`), so fixed ports like 9092 stay readable.
+/// `lesson`'s exit codes: a check that finds the lesson not done, and an error (bad input, a stack that is not
+/// there) that stops the command.
+pub const NOT_DONE: i32 = 1;
+pub const ERROR: i32 = 2;
+
 pub const FILTERS: &[(&str, &str)] = &[
     (r"wks-[a-z]+-[0-9a-f]{8}", "[NAME]"),
     // Compose v1 names containers `project_service_1`, v2 `project-service-1`: snapshots show v2's.

@@ -8,9 +8,6 @@ use anyhow::{ensure, Context, Result};
 use super::Secure;
 use crate::{common, snapshot};
 
-/// `lesson check`'s exit code when the lesson is not done.
-const NOT_DONE: i32 = 1;
-
 /// Profiles of lesson 11's broker: the one that works and one for each mistake a learner makes.
 fn profiles(port: u16) -> String {
     let good = format!(
@@ -149,7 +146,7 @@ pub fn lessons_through_a_profile(s: &Secure) -> Result<()> {
     // A reset that undoes only lessons taking a profile works through it: lessons 5 and 4 undone on its Kafka.
     let reset = ["reset", "4", "--yes", "--topic", topic];
     snapshot!("profile_reset_4", s.through("local", &reset, 0)?.stdout);
-    let check = s.through("local", &["check", "4", "--topic", topic], NOT_DONE)?.stdout;
+    let check = s.through("local", &["check", "4", "--topic", topic], common::NOT_DONE)?.stdout;
     ensure!(check.contains(&format!("✗ topic `{topic}` exists")), "{check}");
     snapshot!("profile_reset_9", s.through("local", &["reset", "9", "--yes"], 0)?.stdout);
 
