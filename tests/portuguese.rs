@@ -1,7 +1,7 @@
 //! The program in Brazilian Portuguese, through the real binary: every lesson's explanation, the overview, a
-//! hint. (Checks and errors in Portuguese are snapshotted beside their English twins, in tests/lessons.rs,
-//! tests/errors.rs, tests/collect.rs.) English is the default; `--lang`, `WORKSHOP_LANG` or the locale
-//! choose Portuguese.
+//! hint. (Checks and errors in Portuguese are snapshotted beside their English twins, in
+//! tests/live/lessons.rs, tests/live/errors.rs, tests/live/collect.rs.) English is the default; `--lang`,
+//! `WORKSHOP_LANG` or the locale choose Portuguese.
 
 mod common;
 

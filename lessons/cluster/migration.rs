@@ -1,7 +1,7 @@
 //! Lesson 10's migration of the cluster from ZooKeeper to KRaft: the phase it is in, worked out from live
 //! facts (the containers that run and the mode each is configured for, ZooKeeper's `/migration` znode), and the
 //! mistakes that leave it in no phase at all. The controller's own verdict, its migration state, is kept only in
-//! its metadata log and a JMX gauge: tests/migration.rs holds this reading against the controller's log.
+//! its metadata log and a JMX gauge: tests/live/migration.rs holds this reading against the controller's log.
 
 pub mod baseline;
 pub mod steps;

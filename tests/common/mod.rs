@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod chunks;
+pub mod memory;
 
 use std::path::PathBuf;
 
@@ -60,7 +61,7 @@ pub fn settings() -> insta::Settings {
     }
     settings.add_filter(&regex_escape(env!("CARGO_TARGET_TMPDIR")), "[TMP]");
     settings.set_prepend_module_to_snapshot(false);
-    // One folder for every test binary's snapshots, modules in subfolders (tests/cluster/groups.rs) included.
+    // One folder for every test binary's snapshots, modules in subfolders (tests/live/cluster/groups.rs) included.
     settings.set_snapshot_path(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots"));
     settings
 }
@@ -81,7 +82,7 @@ macro_rules! snapshot {
     ($name:expr, $text:expr) => {{
         let text: String = $text;
         eprintln!("----- {} (raw) -----\n{}", $name, text);
-        common::settings().bind(|| insta::assert_snapshot!($name, text));
+        $crate::common::settings().bind(|| insta::assert_snapshot!($name, text));
     }};
 }
 

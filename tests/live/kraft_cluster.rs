@@ -1,9 +1,10 @@
 //! Lessons 8 and 9 on the KRaft track's own cluster (`compose/kraft/cluster/docker-compose.yml`: a controller
 //! and three brokers) through the real binary on the live engine, then the ZooKeeper track told it is there
-//! and refusing to touch it. A binary of its own so that CI can run it on one engine only (as tests/cluster.rs):
-//! the engine only starts, stops and kills the cluster's containers, as it does on the ZooKeeper track.
+//! and refusing to touch it. A module of its own so that CI can run it on one engine only (as
+//! tests/live/cluster.rs): the engine only starts, stops and kills the cluster's containers, as it does on the
+//! ZooKeeper track.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 
@@ -12,6 +13,7 @@ use common::{Learner, NOT_DONE};
 
 #[test]
 fn kraft_cluster_through_lessons_8_and_9() -> Result<()> {
+    let _memory = common::memory::reserve(2_500); // the KRaft track's cluster
     let l = Learner::new()?;
     let _cluster_down = l.kraft_cluster_down_on_drop();
     // Lesson 1's file only (nothing started): the ZooKeeper track below finds both of the KRaft track's files.

@@ -3,9 +3,9 @@
 //! the stack of `compose/kraft/docker-compose.yml`, and their checks read the KRaft facts. On the running stack,
 //! the workshop's reading of the controller quorum (`workshop::kafka::quorum`, Kafka's DescribeQuorum) is held
 //! against Kafka's own `kafka-metadata-quorum.sh describe --status`, read between two readings of ours.
-//! Lessons 8 and 9 on the track's own cluster are in tests/kraft_cluster.rs.
+//! Lessons 8 and 9 on the track's own cluster are in tests/live/kraft_cluster.rs.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -19,6 +19,7 @@ const TOOLS: &str = "/opt/kafka/bin";
 
 #[test]
 fn kraft_track_through_the_lessons() -> Result<()> {
+    let _memory = common::memory::reserve(1_000); // the KRaft track's stack
     let l = Learner::new()?;
     let _down = l.compose_down_on_drop();
     let switched = l.lesson(&["--track", "kraft", "check", "1"])?;
@@ -77,7 +78,7 @@ fn kraft_track_through_the_lessons() -> Result<()> {
     snapshot!("kraft_l06_check", l.expect(&["check", "6", "--volumes"], 0)?);
 
     // Back to the ZooKeeper track with the KRaft file still there: the learner is told how to move over
-    // (tests/kraft_cluster.rs snapshots what it says, with a cluster there too).
+    // (tests/live/kraft_cluster.rs snapshots what it says, with a cluster there too).
     let back = l.lesson(&["--track", "zookeeper", "check", "1"])?;
     ensure!(back.code == NOT_DONE, "check 1 of the other track's file exited {}", back.code);
     ensure!(
@@ -97,6 +98,7 @@ fn kraft_track_through_the_lessons() -> Result<()> {
 /// Starting says so at once with the id to put back, and once it is back the topic made before is there.
 #[test]
 fn kraft_changed_cluster_id_restarts_the_broker() -> Result<()> {
+    let _memory = common::memory::reserve(1_000); // the KRaft track's stack
     let l = Learner::new()?;
     let _down = l.compose_down_on_drop();
     l.expect(&["--track", "kraft", "1", "--run"], 0)?;

@@ -1,7 +1,7 @@
 //! The real stack from compose/docker-compose.yml: up with the compose CLI, ready, registered, one message
 //! through, then down with nothing left. Runs against real ZooKeeper and Kafka; never skips.
 
-mod common;
+use crate::common;
 
 use std::fmt::Write;
 
@@ -13,6 +13,7 @@ use workshop::stack::{Keeper, Stack};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stack_up_registered_roundtrip_down() -> Result<()> {
+    let _memory = common::memory::reserve(1_300); // a stack
     let config = common::learner_config("stack")?;
     std::fs::copy(common::repo_compose_file(), config.compose_file())
         .context("Failed to copy the compose file")?;

@@ -10,7 +10,6 @@ use std::sync::{Arc, Mutex};
 use anyhow::{ensure, Context, Result};
 
 use super::{common, ERROR, NOT_DONE};
-use crate::{snapshot, snapshot_both, snapshot_both_stderr};
 use common::Learner;
 
 const GROUP: &str = "workshop-readers";

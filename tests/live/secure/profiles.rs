@@ -6,7 +6,7 @@ use std::process::Command;
 use anyhow::{ensure, Context, Result};
 
 use super::Secure;
-use crate::{common, snapshot};
+use crate::common;
 
 /// Profiles of lesson 11's broker: the one that works and one for each mistake a learner makes.
 fn profiles(port: u16) -> String {

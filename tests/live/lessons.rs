@@ -1,13 +1,14 @@
 //! The six lessons in order, through the real `lesson` binary, against a real stack of the test's own.
 //! Each check is also run before its lesson is done, to show it fails then, and says what to do.
 
-mod common;
+use crate::common;
 
 use anyhow::{Context, Result};
 use common::{Learner, ERROR, NOT_DONE};
 
 #[test]
 fn lessons_in_order() -> Result<()> {
+    let _memory = common::memory::reserve(1_300); // a stack
     let l = Learner::new()?;
     let _down = l.down_on_drop();
     l01_compose_file(&l)?;
@@ -158,6 +159,7 @@ fn every_lesson_has_a_hint() -> Result<()> {
 
 #[test]
 fn tour_runs_every_step_and_doctor_is_happy_before() -> Result<()> {
+    let _memory = common::memory::reserve(1_300); // a stack
     let l = Learner::new()?;
     let _down = l.down_on_drop();
     let doctor = l.expect(&["doctor"], 0)?;
@@ -186,6 +188,7 @@ fn tour_runs_every_step_and_doctor_is_happy_before() -> Result<()> {
 /// Ctrl-C ends it with 130.
 #[test]
 fn watch_moves_on_when_a_lesson_is_done() -> Result<()> {
+    let _memory = common::memory::reserve(1_300); // a stack
     use std::io::Read;
     let l = Learner::new()?;
     let mut child = l.command(&["watch"]).stdout(std::process::Stdio::piped()).spawn()?;

@@ -2,13 +2,14 @@
 //! (the README's tour first, lessons run twice, typed by hand between runs, everything removed and done again),
 //! and every check green at the end.
 
-mod common;
+use crate::common;
 
 use anyhow::{ensure, Result};
 use common::{Learner, ERROR, NOT_DONE};
 
 #[test]
 fn lessons_repeat_in_any_order() -> Result<()> {
+    let _memory = common::memory::reserve(1_300); // a stack
     let l = Learner::new()?;
     let _down = l.down_on_drop();
 

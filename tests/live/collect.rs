@@ -4,7 +4,7 @@
 //! a second folder on the same broker, a learner's own folder and events file (--source, --events), poison messages set aside as dead letters, and corrupt or missing
 //! chunks never stored as complete.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;
@@ -18,6 +18,7 @@ use workshop::stack::engine::Engine;
 
 #[test]
 fn l07_collect_on_a_live_stack() -> Result<()> {
+    let _memory = common::memory::reserve(1_300); // a stack
     let l = Learner::new()?;
     let _down = l.down_on_drop();
     l.expect(&["1", "--run"], 0)?;

@@ -3,7 +3,7 @@
 //! broker's own tools and named by the check, lessons 4 and 5 through a connection profile as on a managed Kafka,
 //! and no password in anything the program printed.
 
-mod common;
+use crate::common;
 #[path = "secure/profiles.rs"]
 mod profiles;
 
@@ -161,6 +161,7 @@ fn kcat(command: &mut Command) -> Result<(bool, String)> {
 
 #[test]
 fn every_door_of_the_secure_broker_holds_as_the_broker_says() -> Result<()> {
+    let _memory = common::memory::reserve(2_300); // the secure broker and a stack
     let l = Learner::new()?;
     let s = Secure { l: &l, dir: l.config.dir.join("secure"), said: Default::default() };
     let _down = l.secure_down_on_drop();

@@ -4,7 +4,7 @@
 //! records in the order they were sent. The same with `acks=1` and unclean leader election prints what it lost
 //! (a figure for the book, not an assertion); both print throughput and the time from each kill to a new leader.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,6 +27,7 @@ const PLACEMENT: [&[i32]; 3] = [&[1, 2, 3], &[2, 3, 1], &[3, 1, 2]];
 
 #[test]
 fn replication_survives_two_leader_kills() -> Result<()> {
+    let _memory = common::memory::reserve(2_500); // lesson 8's cluster
     let l = Learner::new()?;
     let _down = l.cluster_down_on_drop();
     let dir = l.config.dir.join("cluster");

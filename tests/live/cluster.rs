@@ -5,7 +5,7 @@
 //! verdicts is compared with Kafka's own: its tools (`kafka-topics --under-replicated-partitions`,
 //! `kafka-console-consumer`) and the brokers' log segments. Lesson 9 is in `cluster/groups.rs`.
 
-mod common;
+use crate::common;
 #[path = "cluster/groups.rs"]
 mod groups;
 
@@ -20,6 +20,7 @@ const TOPIC: &str = "replicated-events";
 
 #[test]
 fn l08_replication_on_a_live_cluster() -> Result<()> {
+    let _memory = common::memory::reserve(2_500); // lesson 8's cluster
     let l = Learner::new()?;
     let _down = l.cluster_down_on_drop();
     l08_before_the_cluster(&l)?;

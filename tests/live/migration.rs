@@ -8,7 +8,7 @@
 //! At the end every record any producer had acknowledged is there once, and the topics, partition counts and
 //! topic configs are as before.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -46,6 +46,7 @@ fn check_in_both_languages(l: &Learner, name: &str, code: i32) -> Result<()> {
 
 #[test]
 fn the_zookeeper_cluster_migrates_to_kraft_keeping_every_record() -> Result<()> {
+    let _memory = common::memory::reserve(2_800); // the cluster and a KRaft controller
     let l = Learner::new()?;
     snapshot("l10_migrate_explain", l.expect(&["10"], 0)?);
     let _down = l.cluster_down_on_drop();

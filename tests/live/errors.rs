@@ -1,7 +1,7 @@
 //! The error matrix (book/src/error-matrix.md): every bad input gets one screen that names the fix, a
 //! non-zero exit, and loses nothing. Rows that involve a stack run against a real one.
 
-mod common;
+use crate::common;
 
 use anyhow::{ensure, Context, Result};
 use common::{Learner, ERROR, NOT_DONE};
@@ -58,6 +58,7 @@ fn error_engine_permission_denied() -> Result<()> {
 
 #[test]
 fn error_port_held_by_another_program() -> Result<()> {
+    let _memory = common::memory::reserve(1_300); // a stack
     let l = Learner::new()?;
     let _down = l.down_on_drop();
     l.expect(&["1", "--run"], 0)?;
@@ -82,6 +83,7 @@ fn error_malformed_yaml() -> Result<()> {
 
 #[test]
 fn error_compose_without_kafka() -> Result<()> {
+    let _memory = common::memory::reserve(1_300); // a stack
     let l = Learner::new()?;
     l.write_compose("services:\n  zookeeper:\n    image: confluentinc/cp-zookeeper:7.9.5\n")?;
     snapshot_both!("error_compose_without_kafka", l, &["check", "1"], NOT_DONE);
@@ -90,6 +92,7 @@ fn error_compose_without_kafka() -> Result<()> {
 
 #[test]
 fn error_advertised_listener_unreachable_from_host() -> Result<()> {
+    let _memory = common::memory::reserve(1_300); // a stack
     let l = Learner::new()?;
     let reference = std::fs::read_to_string(common::repo_compose_file())?;
     let broken = reference.replace(
@@ -104,6 +107,7 @@ fn error_advertised_listener_unreachable_from_host() -> Result<()> {
 
 #[test]
 fn error_rows_with_a_live_stack() -> Result<()> {
+    let _memory = common::memory::reserve(1_300); // a stack
     let l = Learner::new()?;
     let _down = l.down_on_drop();
     l.expect(&["1", "--run"], 0)?;
@@ -135,6 +139,7 @@ fn error_rows_with_a_live_stack() -> Result<()> {
 
 #[test]
 fn error_ctrl_c_while_starting_leaves_no_container() -> Result<()> {
+    let _memory = common::memory::reserve(1_300); // a stack
     let l = Learner::new()?;
     let _down = l.down_on_drop();
     l.expect(&["1", "--run"], 0)?;
@@ -165,6 +170,7 @@ fn error_ctrl_c_while_starting_leaves_no_container() -> Result<()> {
 /// Starting says so at once instead of waiting out its time limit, and check 2 names the cause.
 #[test]
 fn error_stale_kafka_volume_restarts_the_broker() -> Result<()> {
+    let _memory = common::memory::reserve(1_300); // a stack
     let l = Learner::new()?;
     let _down = l.down_on_drop();
     l.expect(&["1", "--run"], 0)?;
