@@ -4,7 +4,9 @@
 //! prints medians (and for the collector, the median of each round's ratio to rdkafka) of:
 //! - files: the collector (read, SHA-256, chunk, send) against rdkafka sending the collector's very messages
 //!   (keys, headers, bytes), made in memory beforehand, with the same settings, on the same connected producer (the capstone aims at
-//!   >= 0.9), and as `lesson collect ingest` runs it, connecting anew (an idempotent producer's start);
+//!   >= 0.9), and as `lesson collect ingest` runs it, connecting anew (an idempotent producer's start); and
+//!   rdkafka after hashing the files as the collector must (the first before its first chunk): what the hash
+//!   alone costs, so that the collector's own cost shows;
 //! - many small files (documents, images): the same, on the same connected producer, in files/s; where
 //!   waiting for each file's acknowledgements before the next would show;
 //! - events: the collector against rdkafka sending the same lines (the capstone aims at >= 5,000 events/s);
@@ -176,8 +178,9 @@ async fn measure(stack: &Stack, dir: &std::path::Path, cloud: CloudPorts) -> Res
     // as `lesson collect ingest` does, and on that same producer (the data path alone).
     let producer = ingest::producer(&bootstrap).await?;
     let (mut files, mut raw_files, mut evs, mut raw_evs) = (vec![], vec![], vec![], vec![]);
-    let (mut warm_files, mut smalls, mut raw_smalls) = (vec![], vec![], vec![]);
+    let (mut warm_files, mut smalls, mut raw_smalls, mut hashed) = (vec![], vec![], vec![], vec![]);
     let messages = messages_of(&paths.source)?;
+    let contents = Arc::new(contents_of(&paths.source)?);
     let small_messages = messages_of(&small)?;
     let mut total = 0;
     for round in 0..ROUNDS {
@@ -189,12 +192,14 @@ async fn measure(stack: &Stack, dir: &std::path::Path, cloud: CloudPorts) -> Res
         // runs leaves behind (the broker flushing its log, a collection) falls on each side as often.
         if round % 2 == 1 {
             raw_files.push(raw_chunks(&producer, &messages).await?);
+            hashed.push(raw_chunks_hashed(&producer, &messages, &contents).await?);
         }
         let source = Source { folder: &paths.source, events: events::Events::default() };
         let mut seen = ingest::Seen::default();
         let report = ingest::ingest_unseen(&producer, &names, source, &empty, &mut seen).await?;
         warm_files.push(megabytes(report.bytes) / report.elapsed.as_secs_f64());
         if round % 2 == 0 {
+            hashed.push(raw_chunks_hashed(&producer, &messages, &contents).await?);
             raw_files.push(raw_chunks(&producer, &messages).await?);
         }
         let source = Source { folder: &small, events: events::Events::default() };
@@ -228,6 +233,9 @@ async fn measure(stack: &Stack, dir: &std::path::Path, cloud: CloudPorts) -> Res
     let (ratio, warm_ratios) = (median(ratios(&files)), ratios(&warm_files));
     let (warm_low, warm_high) = quartiles(warm_ratios.clone());
     let warm_ratio = median(warm_ratios);
+    let hashed_ratio = median(ratios(&hashed));
+    let of_hashed = median(warm_files.iter().zip(&hashed).map(|(o, h)| o / h).collect());
+    let hashed = median(hashed);
     let small_ratio = median(smalls.iter().zip(&raw_smalls).map(|(o, r)| o / r).collect());
     let (smalls, raw_smalls) = (median(smalls), median(raw_smalls));
     let (files, raw_files, evs, raw_evs) =
@@ -241,6 +249,9 @@ async fn measure(stack: &Stack, dir: &std::path::Path, cloud: CloudPorts) -> Res
     println!("    lesson 7 collector, on the same connected producer {warm_files:>8.1} MB/s");
     println!("    collector (connected) / rdkafka, median of each round's ratio = {warm_ratio:.2} (target >= 0.9)");
     println!("      half of the rounds between {warm_low:.2} and {warm_high:.2}");
+    println!("    rdkafka, the same messages, each file's SHA-256 first {hashed:>7.1} MB/s");
+    println!("      that / rdkafka = {hashed_ratio:.2}: the most a collector that hashes first reaches here");
+    println!("      collector (connected) / that = {of_hashed:.2}: the collector's own cost beside the hash");
     println!(
         "  {SMALL_FILES} files of {} KiB, on the same connected producer:",
         SMALL_BYTES / 1024
@@ -283,12 +294,48 @@ fn messages_of(folder: &std::path::Path) -> Result<Vec<(FileMeta, u32, Vec<u8>)>
     Ok(messages)
 }
 
+/// The bytes of each file of `folder`, in the collector's order.
+fn contents_of(folder: &std::path::Path) -> Result<Vec<Vec<u8>>> {
+    let files = workshop::capstone::source::scan(folder).files;
+    files.into_iter().map(|(_, path)| Ok(std::fs::read(&path)?)).collect()
+}
+
 /// rdkafka sending the collector's messages, already in memory: no file read, no hash.
 async fn raw_chunks(
     producer: &FutureProducer,
     messages: &[(FileMeta, u32, Vec<u8>)],
 ) -> Result<f64> {
     let start = Instant::now();
+    let bytes = send_chunks(producer, messages).await?;
+    Ok(megabytes(bytes) / start.elapsed().as_secs_f64())
+}
+
+/// The same, after what any collector that names a file by its SHA-256 must do: the first file hashed
+/// before its first chunk goes, the others on a thread meanwhile (the collector's own pipeline, without its
+/// reading from disk or its bookkeeping).
+async fn raw_chunks_hashed(
+    producer: &FutureProducer,
+    messages: &[(FileMeta, u32, Vec<u8>)],
+    contents: &Arc<Vec<Vec<u8>>>,
+) -> Result<f64> {
+    use sha2::{Digest, Sha256};
+    let start = Instant::now();
+    let first = contents.first().map(Sha256::digest);
+    let rest = Arc::clone(contents);
+    let hashing = tokio::task::spawn_blocking(move || {
+        rest.iter().skip(1).map(Sha256::digest).collect::<Vec<_>>()
+    });
+    let bytes = send_chunks(producer, messages).await?;
+    let hashes = hashing.await?;
+    ensure!(first.is_some() && hashes.len() + 1 == contents.len(), "a file was not hashed");
+    Ok(megabytes(bytes) / start.elapsed().as_secs_f64())
+}
+
+/// Sends `messages` with 64 in flight, as the collector does; returns the bytes sent.
+async fn send_chunks(
+    producer: &FutureProducer,
+    messages: &[(FileMeta, u32, Vec<u8>)],
+) -> Result<u64> {
     let mut in_flight = FuturesUnordered::new();
     let mut bytes = 0;
     for (meta, index, payload) in messages {
@@ -307,7 +354,7 @@ async fn raw_chunks(
         }
     }
     while in_flight.next().await.is_some() {}
-    Ok(megabytes(bytes) / start.elapsed().as_secs_f64())
+    Ok(bytes)
 }
 
 async fn raw_events(producer: &FutureProducer, lines: &[Event]) -> Result<f64> {

@@ -41,15 +41,32 @@ impl FileMeta {
             hasher.update(&buf[..n]);
             size += n as u64;
         }
-        let sha256 = hex(&hasher.finalize());
-        Ok(FileMeta {
-            id: id_of(name, &sha256),
+        Ok(FileMeta::made(name, &head, size, &hex(&hasher.finalize())))
+    }
+
+    /// As `of`, and a file of at most `keep_up_to` bytes is kept in memory: its chunks are then the very
+    /// bytes hashed, and it is not read a second time.
+    pub fn read(path: &Path, name: &str, keep_up_to: u64) -> Result<(FileMeta, Option<Vec<u8>>)> {
+        let small = std::fs::metadata(path).is_ok_and(|m| m.len() <= keep_up_to);
+        if !small {
+            return Ok((FileMeta::of(path, name)?, None));
+        }
+        let bytes = std::fs::read(path)
+            .with_context(|| t!("Failed to read {path}", path = path.display()))?;
+        let head = &bytes[..bytes.len().min(8192)];
+        let meta = FileMeta::made(name, head, bytes.len() as u64, &hex(&Sha256::digest(&bytes)));
+        Ok((meta, Some(bytes)))
+    }
+
+    fn made(name: &str, head: &[u8], size: u64, sha256: &str) -> FileMeta {
+        FileMeta {
+            id: id_of(name, sha256),
             name: name.to_string(),
-            content_type: content_type(&head),
+            content_type: content_type(head),
             size,
-            sha256,
+            sha256: sha256.to_string(),
             chunks: chunks_of(size),
-        })
+        }
     }
 
     // ANCHOR: headers
@@ -260,14 +277,18 @@ mod tests {
     }
 
     #[test]
-    fn the_id_depends_on_name_and_content() -> Result<()> {
+    fn the_id_depends_on_name_and_content_kept_or_not() -> Result<()> {
         let dir = std::env::temp_dir().join(format!("workshop-chunk-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let path = dir.join("f.txt");
         std::fs::write(&path, vec![b'a'; super::super::CHUNK_SIZE + 1])?;
         let a = FileMeta::of(&path, "f.txt")?;
         let b = FileMeta::of(&path, "g.txt")?;
+        let (kept, bytes) = FileMeta::read(&path, "f.txt", u64::MAX)?;
+        let (streamed, not_kept) = FileMeta::read(&path, "f.txt", 10)?;
         std::fs::remove_dir_all(&dir)?;
+        assert_eq!((&kept, &streamed), (&a, &a));
+        assert_eq!((bytes.map(|b| b.len()), not_kept), (Some(a.size as usize), None));
         assert_eq!(
             (a.chunks, a.size, a.content_type.as_str()),
             (2, super::super::CHUNK_SIZE as u64 + 1, "text/plain")

@@ -24,6 +24,9 @@ mod files;
 
 /// File chunks in flight at once; librdkafka batches them.
 const CHUNKS_IN_FLIGHT: usize = 64;
+/// A file up to this size is read once, hashed and sent from memory; a larger one is read again to be sent.
+/// At most three are held at once: one hashed, one waiting, one sent.
+const KEPT_IN_MEMORY: u64 = 32 * 1024 * 1024;
 /// Events in flight at once: small messages, batched by librdkafka into few requests.
 const EVENTS_IN_FLIGHT: usize = 20_000;
 
@@ -177,7 +180,7 @@ pub async fn ingest_unseen(
     let (hashed, mut next) = tokio::sync::mpsc::channel(1);
     let hashing = tokio::task::spawn_blocking(move || {
         for (name, path, before) in candidates {
-            let meta = FileMeta::of(&path, &name);
+            let meta = FileMeta::read(&path, &name, KEPT_IN_MEMORY);
             if hashed.blocking_send((name, path, before, meta)).is_err() {
                 break;
             }
@@ -189,8 +192,8 @@ pub async fn ingest_unseen(
     let mut order = 0;
     while let Some((name, path, before, meta)) = next.recv().await {
         order += 1;
-        let meta = match meta {
-            Ok(meta) => meta,
+        let (meta, bytes) = match meta {
+            Ok(read) => read,
             Err(err) => {
                 let result = Err(super::source::unreadable(&err));
                 done.push(files::Done { order, name, size: 0, before, result });
@@ -205,7 +208,7 @@ pub async fn ingest_unseen(
             seen.files.extend(before.map(|b| (name, b)));
             continue;
         }
-        done.extend(sender.send(order, &path, &meta, before).await);
+        done.extend(sender.send(order, &path, &meta, before, bytes).await);
     }
     done.extend(sender.flush().await);
     done.sort_by_key(|file| file.order);

@@ -47,6 +47,12 @@ impl Future for Tagged {
     }
 }
 
+/// Where a file's chunks come from: the bytes its hashing kept, or the file read again.
+enum Chunks<'b> {
+    Kept(&'b [u8]),
+    FromDisk(std::fs::File),
+}
+
 struct Pending {
     name: String,
     size: u64,
@@ -80,16 +86,18 @@ impl<'a> Files<'a> {
         }
     }
 
-    /// Reads and queues every chunk of a file, and returns the files Kafka has answered for meanwhile. A
-    /// file that changes between its hashing and its last chunk (its size or modification time, as they
-    /// were `before`, differ after) is reported; the sink will not store that copy either, as its chunks
-    /// do not make the file their headers describe.
+    /// Queues every chunk of a file, from `bytes` if the hashing kept them or else read from `path`, and
+    /// returns the files Kafka has answered for meanwhile. A file that changes between its hashing and its
+    /// last chunk (its size or modification time, as they were `before`, differ after) is reported; read
+    /// again, the sink would not store that copy either, as its chunks do not make the file their headers
+    /// describe.
     pub async fn send(
         &mut self,
         file: usize,
         path: &Path,
         meta: &FileMeta,
         before: Stamp,
+        bytes: Option<Vec<u8>>,
     ) -> Vec<Done> {
         self.pending.insert(
             file,
@@ -102,7 +110,7 @@ impl<'a> Files<'a> {
                 error: None,
             },
         );
-        if let Err(err) = self.queue_chunks(file, path, meta).await {
+        if let Err(err) = self.queue_chunks(file, path, meta, bytes.as_deref()).await {
             self.fail(file, format!("{err:#}"));
         }
         if let Some(pending) = self.pending.get_mut(&file) {
@@ -120,30 +128,49 @@ impl<'a> Files<'a> {
         std::mem::take(&mut self.done)
     }
 
-    async fn queue_chunks(&mut self, file: usize, path: &Path, meta: &FileMeta) -> Result<()> {
+    async fn queue_chunks(
+        &mut self,
+        file: usize,
+        path: &Path,
+        meta: &FileMeta,
+        bytes: Option<&[u8]>,
+    ) -> Result<()> {
         let before = self.pending.get(&file).and_then(|p| p.before);
-        let mut reader = std::fs::File::open(path)
-            .with_context(|| t!("Failed to open {path}", path = path.display()))?;
+        let mut from = match bytes {
+            Some(bytes) => Chunks::Kept(bytes),
+            None => Chunks::FromDisk(
+                std::fs::File::open(path)
+                    .with_context(|| t!("Failed to open {path}", path = path.display()))?,
+            ),
+        };
         let mut read = 0u64;
         for index in 0..meta.chunks {
             // Kafka refused one of its chunks: the file is not sent, its other chunks need not go.
             if self.pending.get(&file).is_some_and(|p| p.error.is_some()) {
                 return Ok(());
             }
-            let chunk = &mut self.chunk;
-            chunk.clear();
-            // A read from disk blocks its thread: let the runtime move its other tasks elsewhere meanwhile.
-            tokio::task::block_in_place(|| {
-                (&mut reader).take(CHUNK_SIZE as u64).read_to_end(chunk)
-            })
-            .with_context(|| t!("Failed to read {path}", path = path.display()))?;
-            let chunk = &self.chunk;
+            let chunk = match &mut from {
+                Chunks::Kept(bytes) => {
+                    let start = (index as usize * CHUNK_SIZE).min(bytes.len());
+                    &bytes[start..(start + CHUNK_SIZE).min(bytes.len())]
+                }
+                Chunks::FromDisk(reader) => {
+                    let chunk = &mut self.chunk;
+                    chunk.clear();
+                    // A read from disk blocks its thread: let the runtime move its other tasks elsewhere.
+                    tokio::task::block_in_place(|| {
+                        reader.take(CHUNK_SIZE as u64).read_to_end(chunk)
+                    })
+                    .with_context(|| t!("Failed to read {path}", path = path.display()))?;
+                    &self.chunk
+                }
+            };
             read += chunk.len() as u64;
             // The key is the name: every chunk of every version of a file lands in one partition, in order.
             let record = || {
                 FutureRecord::to(self.topic)
                     .key(meta.name.as_str())
-                    .payload(chunk.as_slice())
+                    .payload(chunk)
                     .headers(meta.headers(index))
             };
             let (in_flight, pending, done) =
