@@ -3,10 +3,10 @@
 //! (profile `cloud`: S3Proxy and Azurite), then, in rounds that alternate so both sides see the same machine,
 //! prints medians (and for the collector, the median of each round's ratio to rdkafka) of:
 //! - files: the collector (read, SHA-256, chunk, send) against rdkafka sending the collector's very messages
-//!   (keys, headers, bytes), made in memory beforehand, with the same settings, on the same connected producer (the capstone aims at
-//!   >= 0.9), and as `lesson collect ingest` runs it, connecting anew (an idempotent producer's start); and
-//!   rdkafka after hashing the files as the collector must (the first before its first chunk): what the hash
-//!   alone costs, so that the collector's own cost shows;
+//!   (keys, headers, bytes), made in memory beforehand, with the same settings, on the same connected
+//!   producer (the capstone aims at 0.9 or more), and as `lesson collect ingest` runs it, connecting anew (an
+//!   idempotent producer's start); and rdkafka after hashing the files as the collector must (the first
+//!   before its first chunk): what the hash alone costs, so that the collector's own cost shows;
 //! - many small files (documents, images): the same, on the same connected producer, in files/s; where
 //!   waiting for each file's acknowledgements before the next would show;
 //! - events: the collector against rdkafka sending the same lines (the capstone aims at >= 5,000 events/s);
