@@ -22,11 +22,43 @@ pub struct FileMeta {
 impl FileMeta {
     /// Reads the file once for its size, hash and type; the id depends on name and content only.
     pub fn of(path: &Path, name: &str) -> Result<FileMeta> {
-        let mut file = std::fs::File::open(path)
-            .with_context(|| t!("Failed to open {path}", path = path.display()))?;
+        FileMeta::hashed(open(path)?, path, name, Vec::new())
+    }
+
+    /// As `of`, and a file of at most `keep_up_to` bytes is kept in memory: its chunks are then the very
+    /// bytes hashed, and it is not read a second time. A file that grows past `keep_up_to` while it is read
+    /// is not kept.
+    pub fn read(path: &Path, name: &str, keep_up_to: u64) -> Result<(FileMeta, Option<Vec<u8>>)> {
+        let mut file = open(path)?;
+        let size = file.metadata().map_or(u64::MAX, |m| m.len());
+        if size > keep_up_to {
+            return Ok((FileMeta::hashed(file, path, name, Vec::new())?, None));
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        (&mut file)
+            .take(keep_up_to.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .with_context(|| t!("Failed to read {path}", path = path.display()))?;
+        if bytes.len() as u64 > keep_up_to {
+            return Ok((FileMeta::hashed(file, path, name, bytes)?, None));
+        }
+        let head = &bytes[..bytes.len().min(8192)];
+        let meta = FileMeta::made(name, head, bytes.len() as u64, &hex(&Sha256::digest(&bytes)));
+        Ok((meta, Some(bytes)))
+    }
+
+    /// Hashes `start`, the first bytes of the file already read, then the rest of `file`.
+    fn hashed(
+        mut file: std::fs::File,
+        path: &Path,
+        name: &str,
+        start: Vec<u8>,
+    ) -> Result<FileMeta> {
         let mut hasher = Sha256::new();
-        let mut head = Vec::new();
-        let mut size = 0u64;
+        hasher.update(&start);
+        let mut head = start[..start.len().min(8192)].to_vec();
+        let mut size = start.len() as u64;
+        drop(start);
         let mut buf = vec![0u8; 1 << 20];
         loop {
             let n = file
@@ -42,20 +74,6 @@ impl FileMeta {
             size += n as u64;
         }
         Ok(FileMeta::made(name, &head, size, &hex(&hasher.finalize())))
-    }
-
-    /// As `of`, and a file of at most `keep_up_to` bytes is kept in memory: its chunks are then the very
-    /// bytes hashed, and it is not read a second time.
-    pub fn read(path: &Path, name: &str, keep_up_to: u64) -> Result<(FileMeta, Option<Vec<u8>>)> {
-        let small = std::fs::metadata(path).is_ok_and(|m| m.len() <= keep_up_to);
-        if !small {
-            return Ok((FileMeta::of(path, name)?, None));
-        }
-        let bytes = std::fs::read(path)
-            .with_context(|| t!("Failed to read {path}", path = path.display()))?;
-        let head = &bytes[..bytes.len().min(8192)];
-        let meta = FileMeta::made(name, head, bytes.len() as u64, &hex(&Sha256::digest(&bytes)));
-        Ok((meta, Some(bytes)))
     }
 
     fn made(name: &str, head: &[u8], size: u64, sha256: &str) -> FileMeta {
@@ -165,6 +183,10 @@ pub fn content_type(head: &[u8]) -> String {
         None if std::str::from_utf8(head).is_ok() => "text/plain".to_string(),
         None => "application/octet-stream".to_string(),
     }
+}
+
+fn open(path: &Path) -> Result<std::fs::File> {
+    std::fs::File::open(path).with_context(|| t!("Failed to open {path}", path = path.display()))
 }
 
 pub fn hex(bytes: &[u8]) -> String {
@@ -286,8 +308,13 @@ mod tests {
         let b = FileMeta::of(&path, "g.txt")?;
         let (kept, bytes) = FileMeta::read(&path, "f.txt", u64::MAX)?;
         let (streamed, not_kept) = FileMeta::read(&path, "f.txt", 10)?;
+        // What a file that grew past the limit while it was read leaves: its first bytes read, the rest not.
+        let mut file = std::fs::File::open(&path)?;
+        let mut start = Vec::new();
+        (&mut file).take(11).read_to_end(&mut start)?;
+        let grown = FileMeta::hashed(file, &path, "f.txt", start)?;
         std::fs::remove_dir_all(&dir)?;
-        assert_eq!((&kept, &streamed), (&a, &a));
+        assert_eq!((&kept, &streamed, &grown), (&a, &a, &a));
         assert_eq!((bytes.map(|b| b.len()), not_kept), (Some(a.size as usize), None));
         assert_eq!(
             (a.chunks, a.size, a.content_type.as_str()),

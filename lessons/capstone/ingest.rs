@@ -163,7 +163,7 @@ pub async fn ingest_unseen(
     let bar = progress_bar(total);
     let mut candidates = Vec::new();
     for (name, path) in scan.files {
-        let before = std::fs::metadata(&path).and_then(|m| Ok((m.len(), m.modified()?))).ok();
+        let before = files::stamp(&path);
         if before.is_some() && seen.files.get(&name) == before.as_ref() {
             continue;
         }
@@ -181,6 +181,10 @@ pub async fn ingest_unseen(
     let hashing = tokio::task::spawn_blocking(move || {
         for (name, path, before) in candidates {
             let meta = FileMeta::read(&path, &name, KEPT_IN_MEMORY);
+            // Kept bytes are sent as they were read: the file must not have changed since it was listed.
+            let changed = meta.as_ref().is_ok_and(|(_, kept)| kept.is_some())
+                && files::stamp(&path) != before;
+            let meta = meta.map(|read| (read, changed));
             if hashed.blocking_send((name, path, before, meta)).is_err() {
                 break;
             }
@@ -192,7 +196,7 @@ pub async fn ingest_unseen(
     let mut order = 0;
     while let Some((name, path, before, meta)) = next.recv().await {
         order += 1;
-        let (meta, bytes) = match meta {
+        let ((meta, bytes), changed) = match meta {
             Ok(read) => read,
             Err(err) => {
                 let result = Err(super::source::unreadable(&err));
@@ -206,6 +210,13 @@ pub async fn ingest_unseen(
             report.stored_files += 1;
             bar.inc(meta.size);
             seen.files.extend(before.map(|b| (name, b)));
+            continue;
+        }
+        if changed {
+            let result =
+                Err(t!("it changed while it was read; collect it again once it stops changing")
+                    .into());
+            done.push(files::Done { order, name, size: meta.size, before, result });
             continue;
         }
         done.extend(sender.send(order, &path, &meta, before, bytes).await);

@@ -58,7 +58,7 @@ fn corpus(dir: &str) -> Result<Vec<Case>> {
 }
 
 /// Both tracks in one test, one after the other: a track's files already start several stacks at once, and
-/// the live tests run two at a time.
+/// the live tests run side by side.
 #[test]
 fn check_1_agrees_with_the_broker_on_every_file_of_both_corpora() -> Result<()> {
     let _memory = common::memory::reserve(5_200); // four stacks at once

@@ -83,7 +83,6 @@ fn error_malformed_yaml() -> Result<()> {
 
 #[test]
 fn error_compose_without_kafka() -> Result<()> {
-    let _memory = common::memory::reserve(1_300); // a stack
     let l = Learner::new()?;
     l.write_compose("services:\n  zookeeper:\n    image: confluentinc/cp-zookeeper:7.9.5\n")?;
     snapshot_both!("error_compose_without_kafka", l, &["check", "1"], NOT_DONE);
@@ -92,7 +91,6 @@ fn error_compose_without_kafka() -> Result<()> {
 
 #[test]
 fn error_advertised_listener_unreachable_from_host() -> Result<()> {
-    let _memory = common::memory::reserve(1_300); // a stack
     let l = Learner::new()?;
     let reference = std::fs::read_to_string(common::repo_compose_file())?;
     let broken = reference.replace(

@@ -188,7 +188,6 @@ fn tour_runs_every_step_and_doctor_is_happy_before() -> Result<()> {
 /// Ctrl-C ends it with 130.
 #[test]
 fn watch_moves_on_when_a_lesson_is_done() -> Result<()> {
-    let _memory = common::memory::reserve(1_300); // a stack
     use std::io::Read;
     let l = Learner::new()?;
     let mut child = l.command(&["watch"]).stdout(std::process::Stdio::piped()).spawn()?;

@@ -22,6 +22,11 @@ use super::{queue, settle, CHUNKS_IN_FLIGHT};
 /// A file's size and modification time when it was hashed.
 pub type Stamp = Option<(u64, SystemTime)>;
 
+/// The file's size and modification time now.
+pub fn stamp(path: &Path) -> Stamp {
+    std::fs::metadata(path).and_then(|m| Ok((m.len(), m.modified()?))).ok()
+}
+
 /// A file whose every chunk Kafka answered: sent, or why not.
 pub struct Done {
     /// Its place among the files of the round: answers come in any order, reports in this one.
@@ -87,9 +92,9 @@ impl<'a> Files<'a> {
     }
 
     /// Queues every chunk of a file, from `bytes` if the hashing kept them or else read from `path`, and
-    /// returns the files Kafka has answered for meanwhile. A file that changes between its hashing and its
-    /// last chunk (its size or modification time, as they were `before`, differ after) is reported; read
-    /// again, the sink would not store that copy either, as its chunks do not make the file their headers
+    /// returns the files Kafka has answered for meanwhile. A file read again that changes between its
+    /// hashing and its last chunk (its size or modification time, as they were `before`, differ after) is
+    /// reported; the sink will not store that copy either, as its chunks do not make the file their headers
     /// describe.
     pub async fn send(
         &mut self,
@@ -191,8 +196,11 @@ impl<'a> Files<'a> {
                 }
             }
         }
-        let after = std::fs::metadata(path).and_then(|m| Ok((m.len(), m.modified()?))).ok();
-        if read != meta.size || before.is_none() || after != before {
+        // Chunks from the bytes hashed make the file their headers describe; its hashing checked it stood still.
+        if matches!(from, Chunks::Kept(_)) {
+            return Ok(());
+        }
+        if read != meta.size || before.is_none() || stamp(path) != before {
             anyhow::bail!(t!(
                 "it changed while it was sent; a copy that does not match what was hashed is never stored: collect it \
                  again once it stops changing"
